@@ -1,0 +1,10 @@
+"""torchaug: PyTorch-native training-time data augmentation.
+
+Subpackages are imported lazily: ``torchaug.transforms``, ``torchaug.mixing``,
+``torchaug.resampling`` and ``torchaug.hooks`` need torch alone (no Lightning, no Hydra).
+"""
+
+from torchaug._validation import set_value_checks, value_checks
+
+__version__ = "0.1.0"
+__all__ = ["__version__", "set_value_checks", "value_checks"]
