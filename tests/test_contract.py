@@ -1,0 +1,156 @@
+"""The shared contract every registered augmenter passes, and a check that none is unregistered."""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import pkgutil
+
+import pytest
+import torch
+from torch import nn
+
+from torchaug import registry
+
+registry.load_all()
+
+
+def _ids(entries):
+    return [e.name for e in entries]
+
+
+TRANSFORMS = registry.registered("transform")
+MIXERS = registry.registered("mixer")
+HOOKS = registry.registered("hook")
+RESAMPLERS = registry.registered("resampler")
+
+
+def _public_classes():
+    """Public classes defined in the augmenter packages that look like augmenters."""
+    found = {}
+    for pkg_name in registry.PUBLIC_PACKAGES:
+        try:
+            pkg = importlib.import_module(pkg_name)
+        except ModuleNotFoundError:
+            continue
+        modules = [pkg]
+        for info in pkgutil.walk_packages(pkg.__path__, pkg_name + "."):
+            modules.append(importlib.import_module(info.name))
+        for mod in modules:
+            for name, obj in vars(mod).items():
+                if (
+                    inspect.isclass(obj)
+                    and obj.__module__ == mod.__name__
+                    and not name.startswith("_")
+                    and not inspect.isabstract(obj)
+                    and getattr(obj, "__torchaug_public__", True)
+                    and (issubclass(obj, nn.Module) or hasattr(obj, "fit_resample"))
+                ):
+                    found[name] = obj
+    return found
+
+
+def test_every_public_augmenter_is_registered():
+    names = {e.name for e in registry.registered()}
+    missing = sorted(set(_public_classes()) - names)
+    assert not missing, f"public augmenters missing from the registry: {missing}"
+
+
+def test_registry_is_populated():
+    assert MIXERS, "no mixer registered"
+
+
+def _images(dtype, b=3, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    x = torch.randint(0, 256, (b, 3, 16, 16), generator=g, dtype=torch.uint8)
+    return x if dtype == torch.uint8 else x.to(dtype) / 255
+
+
+@pytest.mark.parametrize("entry", TRANSFORMS, ids=_ids(TRANSFORMS))
+@pytest.mark.parametrize("dtype", [torch.uint8, torch.float32])
+def test_transform_contract(entry, dtype):
+    t = entry.example()
+    x = _images(dtype)
+    out = t(x, generator=torch.Generator().manual_seed(1))
+    assert isinstance(out, torch.Tensor)
+    assert out.shape[:2] == x.shape[:2] and out.dtype == x.dtype and out.device == x.device
+    again = t(x, generator=torch.Generator().manual_seed(1))
+    torch.testing.assert_close(out, again, rtol=0, atol=0)
+    one = t(x[:1], generator=torch.Generator().manual_seed(2))
+    assert one.shape[0] == 1
+    single = t(x[0], generator=torch.Generator().manual_seed(2))
+    assert single.ndim == 3
+    if dtype.is_floating_point:
+        assert float(out.min()) >= 0.0 and float(out.max()) <= 1.0 + 1e-6 or type(t).__name__ == "Normalize"
+
+
+@pytest.mark.parametrize("entry", TRANSFORMS, ids=_ids(TRANSFORMS))
+@pytest.mark.parametrize("bad", ["rank2", "int32", "list"])
+def test_transform_bad_input(entry, bad):
+    t = entry.example()
+    x = {"rank2": torch.zeros(4, 4), "int32": torch.zeros(2, 3, 8, 8, dtype=torch.int32), "list": [1, 2]}[bad]
+    with pytest.raises((ValueError, TypeError)) as info:
+        t(x)
+    assert type(t).__name__ in str(info.value) or "x" in str(info.value)
+
+
+@pytest.mark.parametrize("entry", MIXERS, ids=_ids(MIXERS))
+@pytest.mark.parametrize("dtype", [torch.uint8, torch.float32])
+@pytest.mark.parametrize("b", [1, 5])
+def test_mixer_contract(entry, dtype, b):
+    m = entry.example()
+    k = m.num_classes
+    x = _images(dtype, b=b)
+    y = torch.arange(b) % k
+    xm, ym = m(x, y, generator=torch.Generator().manual_seed(3))
+    assert xm.shape == x.shape and xm.dtype == x.dtype and xm.device == x.device
+    assert ym.shape == (b, k) and ym.is_floating_point()
+    torch.testing.assert_close(ym.sum(1), torch.ones(b))
+    xm2, ym2 = m(x, y, generator=torch.Generator().manual_seed(3))
+    assert torch.equal(xm, xm2) and torch.equal(ym, ym2)
+
+
+@pytest.mark.parametrize("entry", MIXERS, ids=_ids(MIXERS))
+def test_mixer_bad_input(entry):
+    m = entry.example()
+    x = _images(torch.float32, b=4)
+    with pytest.raises((ValueError, TypeError), match=type(m).__name__):
+        m(x, torch.zeros(4))  # float labels of shape (B,)
+    with pytest.raises((ValueError, TypeError), match=type(m).__name__):
+        m(x, torch.zeros(3, dtype=torch.long))  # wrong length
+    with pytest.raises((ValueError, TypeError), match=type(m).__name__):
+        m(x[0, 0], torch.zeros(4, dtype=torch.long))  # wrong rank
+    with pytest.raises((ValueError, TypeError), match=type(m).__name__):
+        m(x, torch.full((4,), m.num_classes, dtype=torch.long))  # out of range
+
+
+@pytest.mark.parametrize("entry", HOOKS, ids=_ids(HOOKS))
+def test_hook_contract(entry):
+    model, hook = entry.example()
+    x = torch.rand(4, 3, 16, 16)
+    model.train()
+    torch.manual_seed(0)
+    out = model(x)
+    assert torch.isfinite(out).all()
+    model.eval()
+    with torch.no_grad():
+        a = model(x)
+    hook.remove()
+    with torch.no_grad():
+        b = model(x)
+    torch.testing.assert_close(a, b)
+
+
+@pytest.mark.parametrize("entry", RESAMPLERS, ids=_ids(RESAMPLERS))
+def test_resampler_contract(entry):
+    import numpy as np
+
+    s = entry.example()
+    rng = np.random.default_rng(0)
+    X = np.concatenate([rng.normal(0, 1, (40, 4)), rng.normal(3, 1, (12, 4))]).astype(np.float32)
+    y = np.array([0] * 40 + [1] * 12)
+    Xr, yr = s.fit_resample(X, y)
+    assert isinstance(Xr, np.ndarray) and Xr.shape[1] == 4 and len(Xr) == len(yr) >= len(X)
+    np.testing.assert_array_equal(Xr[: len(X)], X)
+    with pytest.raises((ValueError, TypeError)):
+        s.fit_resample(X, y[:-1])
