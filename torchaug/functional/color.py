@@ -1,0 +1,3 @@
+"""color kernels."""
+
+__all__: list[str] = []

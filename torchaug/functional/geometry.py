@@ -1,0 +1,3 @@
+"""geometry kernels."""
+
+__all__: list[str] = []

@@ -1,0 +1,3 @@
+"""noise kernels."""
+
+__all__: list[str] = []

@@ -1,0 +1,17 @@
+"""Random per-sample image transforms over ``(B, C, H, W)`` batches (needs torch alone)."""
+
+from torchaug.transforms._base import Params, RandomTransform
+from torchaug.transforms.color import *  # noqa: F401,F403
+from torchaug.transforms.color import __all__ as _color
+from torchaug.transforms.containers import *  # noqa: F401,F403
+from torchaug.transforms.containers import __all__ as _containers
+from torchaug.transforms.geometry import *  # noqa: F401,F403
+from torchaug.transforms.geometry import __all__ as _geometry
+from torchaug.transforms.noise import *  # noqa: F401,F403
+from torchaug.transforms.noise import __all__ as _noise
+from torchaug.transforms.occlusion import *  # noqa: F401,F403
+from torchaug.transforms.occlusion import __all__ as _occlusion
+from torchaug.transforms.policies import *  # noqa: F401,F403
+from torchaug.transforms.policies import __all__ as _policies
+
+__all__ = ["Params", "RandomTransform", *_color, *_containers, *_geometry, *_noise, *_occlusion, *_policies]

@@ -1,0 +1,3 @@
+"""color transforms."""
+
+__all__: list[str] = []

@@ -1,0 +1,3 @@
+"""containers transforms."""
+
+__all__: list[str] = []

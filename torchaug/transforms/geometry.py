@@ -1,0 +1,3 @@
+"""geometry transforms."""
+
+__all__: list[str] = []

@@ -1,0 +1,3 @@
+"""noise transforms."""
+
+__all__: list[str] = []

@@ -1,0 +1,3 @@
+"""occlusion transforms."""
+
+__all__: list[str] = []

@@ -1,0 +1,3 @@
+"""policies transforms."""
+
+__all__: list[str] = []
