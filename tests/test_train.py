@@ -1,0 +1,124 @@
+"""End-to-end: compose configs, shrink them, call train(cfg) in-process."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+from hydra import compose, initialize_config_dir
+from omegaconf import open_dict
+
+from torchaug._paths import config_dir
+from torchaug.train import train
+
+RECIPES = sorted(p.stem for p in (Path(config_dir()) / "recipe").glob("*.yaml"))
+
+
+def make_cfg(tmp_path: Path, *overrides: str):
+    with initialize_config_dir(config_dir=str(config_dir()), version_base="1.3"):
+        cfg = compose(config_name="train", overrides=list(overrides))
+    with open_dict(cfg):
+        cfg.output_dir = str(tmp_path)
+    return cfg
+
+
+FAST = ["trainer.max_epochs=2", "trainer.enable_progress_bar=false", "trainer.accelerator=cpu"]
+
+
+def test_default_run_writes_outputs(tmp_path):
+    cfg = make_cfg(tmp_path, *FAST)
+    results = train(cfg)
+    for name in ("config.yaml", "metrics.csv", "results.json", "curves.png", "checkpoints/last.ckpt"):
+        assert (tmp_path / name).is_file(), name
+    saved = json.loads((tmp_path / "results.json").read_text())
+    assert saved["test_acc"] == pytest.approx(results["test_acc"])
+    assert saved["epochs"] == 2
+    rows = (tmp_path / "metrics.csv").read_text().strip().splitlines()
+    assert len(rows) == 3 and "val/acc" in rows[0]
+    aug = saved["augmentation"]
+    assert aug["mixer/batches"] > 0 and 0.0 < aug["mixer/mean_lam"] <= 1.0
+    assert results["test_acc"] > 0.3  # far above chance (0.1) after 2 epochs
+
+
+def test_seed_makes_run_reproducible(tmp_path):
+    a = train(make_cfg(tmp_path / "a", *FAST, "seed=3"))
+    b = train(make_cfg(tmp_path / "b", *FAST, "seed=3"))
+    c = train(make_cfg(tmp_path / "c", *FAST, "seed=4"))
+    assert a["test_acc"] == b["test_acc"] and a["val/loss"] == b["val/loss"]
+    assert a["val/loss"] != c["val/loss"]
+
+
+def _weights(path):
+    return torch.load(path, map_location="cpu", weights_only=False)["state_dict"]
+
+
+def test_resume_continues_like_an_uninterrupted_run(tmp_path):
+    full = train(make_cfg(tmp_path / "full", *FAST, "trainer.max_epochs=3", "test=false"))
+    train(make_cfg(tmp_path / "part", *FAST, "trainer.max_epochs=1", "test=false"))
+    resumed = train(make_cfg(tmp_path / "resumed", *FAST, "trainer.max_epochs=3", "test=false",
+                             f"ckpt_path={tmp_path / 'part' / 'checkpoints' / 'last.ckpt'}"))
+    assert resumed["epochs"] == full["epochs"] == 3
+    wa, wb = _weights(full["checkpoint"]), _weights(resumed["checkpoint"])
+    for k in wa:
+        torch.testing.assert_close(wa[k], wb[k], msg=k)
+    assert resumed["val/loss"] == pytest.approx(full["val/loss"], abs=1e-6)
+
+
+def test_collate_mixing_with_workers(tmp_path):
+    res = train(make_cfg(tmp_path, *FAST, "trainer.max_epochs=1", "mix_in=collate", "data.num_workers=2"))
+    assert res["test_acc"] > 0.1
+
+
+@pytest.mark.parametrize("recipe", RECIPES)
+def test_recipe_composes_and_runs_one_step(recipe, tmp_path):
+    text = (Path(config_dir()) / "recipe" / f"{recipe}.yaml").read_text().splitlines()
+    assert text[0].startswith("# python -m torchaug.train") and f"+recipe={recipe}" in text[0]
+    assert any(line.strip() == "# @package _global_" for line in text[:5])
+    cfg = make_cfg(tmp_path, f"+recipe={recipe}")
+    if cfg.data._target_.endswith("ImageFolderDataModule"):
+        from tests_support import make_image_tree
+
+        root = make_image_tree(tmp_path / "tree", size=cfg.data.get("image_size") or 32)
+        overrides = [f"data.root={root}", "data.files_per_class=null", "data.test_files_per_class=null",
+                     "data.subset=null", "data.num_workers=0", "data.batch_size=8"]
+        cfg = make_cfg(tmp_path, f"+recipe={recipe}", *overrides)
+    with open_dict(cfg):
+        if cfg.get("stages"):
+            cfg.stages = {k: [*v, "+trainer.fast_dev_run=true", "trainer.accelerator=cpu",
+                              "trainer.enable_progress_bar=false"] for k, v in cfg.stages.items()}
+        else:
+            cfg.trainer.fast_dev_run = True
+            cfg.trainer.accelerator = "cpu"
+            cfg.trainer.enable_progress_bar = False
+    overrides = [f"+recipe={recipe}", *(overrides if cfg.data._target_.endswith("ImageFolderDataModule") else [])]
+    results = train(cfg, overrides=overrides)
+    assert "output_dir" in results
+
+
+def _run_cli(args, cwd, timeout=300):
+    return subprocess.run([sys.executable, "-m", "torchaug.train", *args], cwd=cwd, capture_output=True,
+                          text=True, timeout=timeout)
+
+
+def test_cli_unknown_recipe_lists_choices(tmp_path):
+    out = _run_cli(["+recipe=does_not_exist"], tmp_path)
+    assert out.returncode != 0
+    assert "does_not_exist" in out.stderr and "mixup_digits" in out.stderr
+
+
+def test_cli_unknown_key_lists_valid_keys(tmp_path):
+    out = _run_cli(["trainer.max_epoch=3"], tmp_path)
+    assert out.returncode == 2
+    assert "max_epochs" in out.stderr and "unknown config key" in out.stderr
+
+
+def test_cli_runs_from_another_directory(tmp_path):
+    out = _run_cli(["trainer.max_epochs=1", "trainer.enable_progress_bar=false", f"hydra.run.dir={tmp_path}/run"],
+                   tmp_path)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert "test accuracy" in out.stdout
+    assert (tmp_path / "run" / "results.json").is_file()

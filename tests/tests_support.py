@@ -1,0 +1,22 @@
+"""Small generated data for tests (tests never read ../shared)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+from torchvision.io import write_png
+
+
+def make_image_tree(root: Path, *, classes: int = 3, per_class: int = 6, size: int = 32) -> Path:
+    """``root/{train,test}/<class>/*.png`` with class-dependent colours, so a model can learn it."""
+    g = torch.Generator().manual_seed(0)
+    for split, n in (("train", per_class), ("test", max(2, per_class // 2))):
+        for c in range(classes):
+            folder = root / split / f"class{c}"
+            folder.mkdir(parents=True, exist_ok=True)
+            for i in range(n):
+                img = torch.randint(0, 60, (3, size, size), generator=g, dtype=torch.uint8)
+                img[c % 3] += 150
+                write_png(img, str(folder / f"{i:03d}.png"))
+    return root

@@ -1,0 +1,176 @@
+"""Concrete datamodules: digits (offline default), image folders, CIFAR-10, tabular data."""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from sklearn.model_selection import train_test_split
+
+from torchaug.data.base import ClassificationDataModule
+
+log = logging.getLogger(__name__)
+
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp")
+
+
+class DigitsDataModule(ClassificationDataModule):
+    """scikit-learn's 8x8 digits (1,797 images, 10 classes, shipped offline) as uint8 ``(1, 8, 8)``.
+
+    The 0..16 grey levels are scaled to 0..255. Split: stratified ``test_fraction`` test set, then
+    ``val_fraction`` of the rest for validation.
+    """
+
+    def __init__(self, *, test_fraction: float = 0.2, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.test_fraction = test_fraction
+
+    def load(self) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
+        from sklearn.datasets import load_digits
+
+        d = load_digits()
+        x = torch.from_numpy(np.round(d.images * (255.0 / 16.0)).astype(np.uint8)).unsqueeze(1)
+        y = torch.from_numpy(d.target.astype(np.int64))
+        tr, te = train_test_split(np.arange(len(y)), test_size=self.test_fraction, stratify=d.target,
+                                  random_state=self.seed)
+        tr, te = np.sort(tr), np.sort(te)
+        self.classes = [str(c) for c in d.target_names]
+        return {"train": (x[tr], y[tr]), "test": (x[te], y[te])}
+
+
+def _decode_folder(split_dir: Path, classes: list[str], size: int | None, desc: str,
+                   files_per_class: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    from torchvision.io import ImageReadMode, decode_image, read_file
+    from torchvision.transforms.v2.functional import resize
+    from tqdm.auto import tqdm
+
+    files: list[tuple[Path, int]] = []
+    for label, cls in enumerate(classes):
+        found = sorted(p for p in (split_dir / cls).iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+        files += [(p, label) for p in found[:files_per_class]]
+    images, labels = [], []
+    for path, label in tqdm(files, desc=desc, unit="img", leave=False, mininterval=1.0):
+        img = decode_image(read_file(str(path)), mode=ImageReadMode.RGB)
+        if size is not None and tuple(img.shape[-2:]) != (size, size):
+            img = resize(img, [size, size], antialias=True)
+        images.append(img)
+        labels.append(label)
+    shapes = {tuple(i.shape) for i in images}
+    if len(shapes) != 1:
+        raise ValueError(f"ImageFolderDataModule: images in {split_dir} differ in size {sorted(shapes)[:3]}; set image_size")
+    return torch.stack(images), torch.tensor(labels, dtype=torch.int64)
+
+
+class ImageFolderDataModule(ClassificationDataModule):
+    """Any ``root/{train,test}/<class>/*.jpg|png`` tree, decoded once into uint8 ``(3, H, W)`` tensors.
+
+    E.g. the CIFAR-10 JPEG tree: ``data=imagefolder data.root=/scratch/cifar10``. ``image_size``
+    resizes every image to a square; ``files_per_class`` reads only the first N files of each
+    class folder (sorted), which makes subset runs start fast.
+    """
+
+    def __init__(self, *, root: str | None = None, image_size: int | None = None,
+                 files_per_class: int | None = None, test_files_per_class: int | None = None,
+                 **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        if root is None:
+            raise ValueError("ImageFolderDataModule: root must be the folder holding train/ and test/; got None "
+                             "(pass data.root=/path/to/tree)")
+        self.root = Path(os.path.expanduser(str(root)))
+        self.image_size, self.files_per_class = image_size, files_per_class
+        self.test_files_per_class = test_files_per_class
+
+    def load(self) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
+        for split in ("train", "test"):
+            if not (self.root / split).is_dir():
+                raise FileNotFoundError(
+                    f"ImageFolderDataModule: root must contain {split}/<class>/*.jpg; {self.root / split} does not exist")
+        self.classes = sorted(p.name for p in (self.root / "train").iterdir() if p.is_dir())
+        if not self.classes:
+            raise FileNotFoundError(f"ImageFolderDataModule: no class folders in {self.root / 'train'}")
+        train = _decode_folder(self.root / "train", self.classes, self.image_size, "decode train", self.files_per_class)
+        test = _decode_folder(self.root / "test", self.classes, self.image_size, "decode test", self.test_files_per_class)
+        return {"train": train, "test": test}
+
+
+class CIFAR10DataModule(ClassificationDataModule):
+    """CIFAR-10 through torchvision's loader (python pickle format) at ``root``.
+
+    ``download=True`` fetches it when online. Offline and missing, raises a clear error saying how
+    to supply it (or to use the JPEG tree with ``data=imagefolder``).
+    """
+
+    def __init__(self, *, root: str = "~/.cache/torchaug/cifar10", download: bool = False, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.root, self.download = os.path.expanduser(root), download
+
+    def load(self) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
+        from torchvision.datasets import CIFAR10
+
+        out = {}
+        for split, train in (("train", True), ("test", False)):
+            try:
+                ds = CIFAR10(self.root, train=train, download=self.download)
+            except (RuntimeError, OSError) as err:
+                raise FileNotFoundError(
+                    f"CIFAR10DataModule: CIFAR-10 not found under {self.root} ({err}). Put the extracted "
+                    "'cifar-10-batches-py' folder there, pass data.download=true when online, or use a JPEG tree "
+                    "with data=imagefolder data.root=/path/to/cifar10") from err
+            out[split] = (torch.from_numpy(ds.data).permute(0, 3, 1, 2).contiguous(),
+                          torch.tensor(ds.targets, dtype=torch.int64))
+            self.classes = list(ds.classes)
+        return out
+
+
+class TabularDataModule(ClassificationDataModule):
+    """Tabular features as float32 ``(D,)`` rows, standardised with the training split's statistics.
+
+    Source, one of: ``dataset`` (an offline scikit-learn set: ``breast_cancer``, ``wine``,
+    ``iris``, ``digits_flat``), ``csv`` (a path; ``target`` names the label column), or arrays
+    ``x``/``y`` passed from Python.
+    """
+
+    kind = "tabular"
+    SKLEARN = {"breast_cancer": "load_breast_cancer", "wine": "load_wine", "iris": "load_iris", "digits_flat": "load_digits"}
+
+    def __init__(self, *, dataset: str | None = "breast_cancer", csv: str | None = None, target: str = "target",
+                 x: Any = None, y: Any = None, test_fraction: float = 0.25, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.dataset, self.csv, self.target = dataset, csv, target
+        self.x, self.y, self.test_fraction = x, y, test_fraction
+
+    def _arrays(self) -> tuple[np.ndarray, np.ndarray, list[str]]:
+        if self.x is not None:
+            x, y = np.asarray(self.x, dtype=np.float32), np.asarray(self.y)
+        elif self.csv is not None:
+            import csv as _csv
+
+            with open(self.csv, newline="") as f:
+                rows = list(_csv.DictReader(f))
+            if not rows or self.target not in rows[0]:
+                raise ValueError(f"TabularDataModule: target column {self.target!r} not in {self.csv}")
+            feats = [k for k in rows[0] if k != self.target]
+            x = np.array([[float(r[k]) for k in feats] for r in rows], dtype=np.float32)
+            y = np.array([r[self.target] for r in rows])
+        elif self.dataset in self.SKLEARN:
+            import sklearn.datasets
+
+            d = getattr(sklearn.datasets, self.SKLEARN[self.dataset])()
+            return d.data.astype(np.float32), d.target.astype(np.int64), [str(c) for c in d.target_names]
+        else:
+            raise ValueError(f"TabularDataModule: dataset must be one of {sorted(self.SKLEARN)} (or pass csv= or x=/y=); "
+                             f"got {self.dataset!r}")
+        classes, y_idx = np.unique(y, return_inverse=True)
+        return x, y_idx.astype(np.int64), [str(c) for c in classes]
+
+    def load(self) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
+        x, y, self.classes = self._arrays()
+        tr, te = train_test_split(np.arange(len(y)), test_size=self.test_fraction, stratify=y, random_state=self.seed)
+        mean, std = x[tr].mean(0), x[tr].std(0) + 1e-6
+        xs = torch.from_numpy(((x - mean) / std).astype(np.float32))
+        yt = torch.from_numpy(y)
+        return {"train": (xs[np.sort(tr)], yt[np.sort(tr)]), "test": (xs[np.sort(te)], yt[np.sort(te)])}

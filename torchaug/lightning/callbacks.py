@@ -1,0 +1,78 @@
+"""Callbacks for outputs a person reads: per-epoch metrics CSV and loss/accuracy curves."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+from typing import Any
+
+import lightning as L
+
+from torchaug.io import atomic_write_text
+
+
+class EpochMetricsWriter(L.Callback):
+    """Write ``metrics.csv`` (one row per epoch, rewritten atomically) and ``curves.png`` at the end."""
+
+    def __init__(self, output_dir: str | Path) -> None:
+        self.output_dir = Path(output_dir)
+        self.rows: list[dict[str, Any]] = []
+
+    def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        if trainer.sanity_checking or trainer.global_rank != 0:
+            return
+        row: dict[str, Any] = {"epoch": trainer.current_epoch}
+        for key, value in sorted(trainer.callback_metrics.items()):
+            if key.startswith(("train/", "val/")):
+                row[key] = round(float(value), 6)
+        row["lr"] = trainer.optimizers[0].param_groups[0]["lr"] if trainer.optimizers else None
+        self.rows = [r for r in self.rows if r["epoch"] != row["epoch"]] + [row]
+        self._write_csv()
+
+    def _write_csv(self) -> None:
+        keys: list[str] = []
+        for r in self.rows:
+            keys += [k for k in r if k not in keys]
+        import io
+
+        buf = io.StringIO()
+        w = csv.DictWriter(buf, fieldnames=keys)
+        w.writeheader()
+        w.writerows(self.rows)
+        atomic_write_text(self.output_dir / "metrics.csv", buf.getvalue())
+
+    def on_fit_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        if trainer.global_rank == 0 and self.rows:
+            save_curves(self.rows, self.output_dir / "curves.png")
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"rows": self.rows}
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        self.rows = list(state_dict.get("rows", []))
+
+
+def save_curves(rows: list[dict[str, Any]], path: Path) -> Path:
+    """Loss and accuracy per epoch (train and val) as a PNG."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(9, 3.5))
+    epochs = [r["epoch"] + 1 for r in rows]
+    for ax, metric in zip(axes, ("loss", "acc")):
+        for split in ("train", "val"):
+            key = f"{split}/{metric}"
+            if any(key in r for r in rows):
+                ax.plot(epochs, [r.get(key, float("nan")) for r in rows], marker="o", ms=3, label=split)
+        ax.set_xlabel("epoch")
+        ax.set_title(metric)
+        ax.grid(alpha=0.3)
+        ax.legend()
+    fig.tight_layout()
+    tmp = path.with_suffix(".tmp.png")
+    fig.savefig(tmp, dpi=100)
+    plt.close(fig)
+    tmp.replace(path)
+    return path

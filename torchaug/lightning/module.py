@@ -1,0 +1,202 @@
+"""``ClassifierModule``: a LightningModule that owns device-side augmentation.
+
+Data flow per training batch (DESIGN.md): ``on_after_batch_transfer`` runs :meth:`augment`
+(transforms on the uint8 batch, conversion to float, the mixer, normalisation), then
+``training_step`` runs the model (feature hooks fire inside it), lets the hook mix the targets
+(mixer first, hook second) and computes soft-target cross-entropy.
+
+Override points for subclasses:
+
+- :meth:`augment` ``(x, y) -> (x, y_soft)``: the whole training-time augmentation.
+- :meth:`prepare` ``(x) -> x``: conversion and normalisation (also used in evaluation).
+- :meth:`compute_loss` ``(logits, y_soft) -> loss``.
+- :meth:`configure_optimizers` as usual; the default builds ``optimizer``/``scheduler`` partials.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import lightning as L
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from torchaug.mixing import SoftTargetCrossEntropy, one_hot
+from torchaug.seeding import make_generator
+
+
+class ClassifierModule(L.LightningModule):
+    """Train a classifier with transforms, a mixer and feature hooks applied on the device.
+
+    Args:
+        model: the network, ``(B, ...) -> (B, num_classes)``.
+        num_classes: number of classes ``K``.
+        optimizer: ``params -> Optimizer`` (a Hydra ``_partial_``).
+        scheduler: ``optimizer -> LRScheduler`` or None; stepped per epoch.
+        transforms: callable ``(x_uint8, generator=) -> x_uint8`` (e.g. ``torchaug.transforms.Compose``).
+        mixer: a ``torchaug.mixing`` mixer or None; runs after transforms, on float images.
+        hook: ``model -> hook`` (a partial of ``torchaug.hooks.MoEx``/``ManifoldMixup``) or None.
+        mean, std: per-channel normalisation applied after augmentation (None: none).
+        label_smoothing: applied to targets when no mixer does it.
+        seed: seeds the augmentation generator, together with the process rank.
+    """
+
+    def __init__(
+        self,
+        model: nn.Module,
+        num_classes: int,
+        optimizer: Callable[..., torch.optim.Optimizer] | None = None,
+        scheduler: Callable[..., Any] | None = None,
+        transforms: Callable[..., Tensor] | None = None,
+        mixer: nn.Module | None = None,
+        hook: Callable[[nn.Module], Any] | None = None,
+        mean: Sequence[float] | None = None,
+        std: Sequence[float] | None = None,
+        label_smoothing: float = 0.0,
+        seed: int = 0,
+    ) -> None:
+        super().__init__()
+        self.model = model
+        self.num_classes = num_classes
+        self.optimizer_factory, self.scheduler_factory = optimizer, scheduler
+        self.transforms = transforms
+        self.mixer = mixer
+        self.hook = hook(model) if hook is not None else None
+        self.label_smoothing = label_smoothing
+        self.seed = seed
+        self.criterion = SoftTargetCrossEntropy()
+        self.register_buffer("mean", None if mean is None else torch.tensor(mean, dtype=torch.float32).view(1, -1, 1, 1))
+        self.register_buffer("std", None if std is None else torch.tensor(std, dtype=torch.float32).view(1, -1, 1, 1))
+        self.aug_generator: torch.Generator | None = None
+        self._pending_rng: dict[str, Any] | None = None
+        self._aug_totals: dict[str, Tensor] = {}
+
+    # -- augmentation -----------------------------------------------------------------
+    def prepare(self, x: Tensor) -> Tensor:
+        """uint8 -> float in [0, 1], then per-channel normalisation (images only)."""
+        if x.dtype == torch.uint8:
+            x = x.float().div_(255)
+        if self.mean is not None and x.ndim == 4:
+            x = (x - self.mean) / self.std
+        return x
+
+    def augment(self, x: Tensor, y: Tensor) -> tuple[Tensor, Tensor]:
+        """Training-time augmentation on the device: transforms, float conversion, mixer, normalisation."""
+        g = self.aug_generator
+        if self.transforms is not None:
+            x = self.transforms(x, generator=g)
+        if x.dtype == torch.uint8:
+            x = x.float().div_(255)
+        if self.mixer is not None:
+            x, y = self.mixer(x, y, generator=g)
+            self._accumulate(getattr(self.mixer, "last_stats", None), "mixer")
+        y = one_hot(y, self.num_classes, label_smoothing=self.label_smoothing if y.ndim == 1 else 0.0)
+        return self.prepare(x), y
+
+    def on_after_batch_transfer(self, batch: Any, dataloader_idx: int) -> Any:
+        x, y = batch
+        if self._trainer is not None and self._trainer.training:
+            return self.augment(x, y)
+        return self.prepare(x), y
+
+    def _accumulate(self, stats: dict[str, Tensor] | None, prefix: str) -> None:
+        """Sum per-batch augmentation statistics as tensors (no host sync in the loop)."""
+        if not stats:
+            return
+        for key, value in stats.items():
+            name = f"{prefix}/{key}"
+            v = value.detach().float().sum() if isinstance(value, Tensor) else torch.tensor(float(value))
+            self._aug_totals[name] = self._aug_totals.get(name, 0) + v
+        self._aug_totals[f"{prefix}/batches"] = self._aug_totals.get(f"{prefix}/batches", 0) + 1
+
+    def augmentation_summary(self) -> dict[str, float]:
+        """Per-batch means of what augmentation did (e.g. share of samples mixed, mean λ)."""
+        out: dict[str, float] = {}
+        for prefix in {k.split("/")[0] for k in self._aug_totals}:
+            n = float(self._aug_totals[f"{prefix}/batches"])
+            for key, total in self._aug_totals.items():
+                if key.startswith(prefix + "/") and not key.endswith("/batches"):
+                    out[key] = float(total) / n
+            out[f"{prefix}/batches"] = n
+        return out
+
+    # -- steps --------------------------------------------------------------------------
+    def forward(self, x: Tensor) -> Tensor:
+        return self.model(x)
+
+    def compute_loss(self, logits: Tensor, y_soft: Tensor) -> Tensor:
+        return self.criterion(logits, y_soft)
+
+    def training_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> Tensor:
+        x, y = batch
+        if self.hook is not None:
+            self.hook.generator = self.aug_generator
+        logits = self(x)
+        if self.hook is not None:
+            y = self.hook.mix_targets(y)
+            self._accumulate(getattr(self.hook, "last_stats", None), "hook")
+        loss = self.compute_loss(logits, y)
+        acc = (logits.argmax(1) == y.argmax(1)).float().mean()
+        self.log("train/loss", loss, on_step=False, on_epoch=True, prog_bar=True)
+        self.log("train/acc", acc, on_step=False, on_epoch=True)
+        return loss
+
+    def _eval_step(self, batch: tuple[Tensor, Tensor], stage: str) -> None:
+        x, y = batch
+        logits = self(x)
+        loss = F.cross_entropy(logits, y)
+        acc = (logits.argmax(1) == y).float().mean()
+        self.log(f"{stage}/loss", loss, prog_bar=stage == "val")
+        self.log(f"{stage}/acc", acc, prog_bar=stage == "val")
+        if stage == "test":
+            hits = torch.bincount(y, weights=(logits.argmax(1) == y).float(), minlength=self.num_classes)
+            self._test_counts = self._test_counts + torch.stack([torch.bincount(y, minlength=self.num_classes).float(), hits])
+
+    def validation_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> None:
+        self._eval_step(batch, "val")
+
+    def test_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> None:
+        self._eval_step(batch, "test")
+
+    def on_test_epoch_start(self) -> None:
+        self._test_counts = 0
+
+    def on_test_epoch_end(self) -> None:
+        counts = self._test_counts
+        if isinstance(counts, Tensor):
+            recall = counts[1] / counts[0].clamp_min(1)
+            present = counts[0] > 0
+            self.log("test/balanced_acc", recall[present].mean())
+            self.per_class_recall = recall.tolist()
+
+    # -- optimisation -----------------------------------------------------------------
+    def configure_optimizers(self) -> Any:
+        if self.optimizer_factory is None:
+            return torch.optim.Adam(self.parameters(), lr=1e-3)
+        opt = self.optimizer_factory(self.parameters())
+        if self.scheduler_factory is None:
+            return opt
+        return {"optimizer": opt, "lr_scheduler": {"scheduler": self.scheduler_factory(opt), "interval": "epoch"}}
+
+    # -- random state: distinct per rank, carried by checkpoints -------------------------
+    def on_fit_start(self) -> None:
+        self.aug_generator = make_generator(self.seed, "augment", self.global_rank, device=self.device)
+        if self._pending_rng is not None:
+            self.aug_generator.set_state(self._pending_rng["augment"])
+            torch.set_rng_state(self._pending_rng["torch"])
+            self._pending_rng = None
+
+    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        rng = {"torch": torch.get_rng_state()}
+        if self.aug_generator is not None:
+            rng["augment"] = self.aug_generator.get_state()
+        checkpoint["torchaug_rng"] = rng
+        checkpoint["torchaug_aug_totals"] = {k: (v.cpu() if isinstance(v, Tensor) else v) for k, v in self._aug_totals.items()}
+
+    def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        rng = checkpoint.get("torchaug_rng")
+        if rng is not None and "augment" in rng:
+            self._pending_rng = rng
+        self._aug_totals = dict(checkpoint.get("torchaug_aug_totals", {}))
