@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import torch
-from torchvision.io import write_png
+from PIL import Image
 
 
 def make_image_tree(root: Path, *, classes: int = 3, per_class: int = 6, size: int = 32) -> Path:
@@ -18,5 +18,5 @@ def make_image_tree(root: Path, *, classes: int = 3, per_class: int = 6, size: i
             for i in range(n):
                 img = torch.randint(0, 60, (3, size, size), generator=g, dtype=torch.uint8)
                 img[c % 3] += 150
-                write_png(img, str(folder / f"{i:03d}.png"))
+                Image.fromarray(img.permute(1, 2, 0).numpy()).save(folder / f"{i:03d}.png")
     return root

@@ -44,7 +44,7 @@ class DigitsDataModule(ClassificationDataModule):
 
 def _decode_folder(split_dir: Path, classes: list[str], size: int | None, desc: str,
                    files_per_class: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
-    from torchvision.io import ImageReadMode, decode_image, read_file
+    from PIL import Image
     from torchvision.transforms.v2.functional import resize
     from tqdm.auto import tqdm
 
@@ -54,7 +54,8 @@ def _decode_folder(split_dir: Path, classes: list[str], size: int | None, desc: 
         files += [(p, label) for p in found[:files_per_class]]
     images, labels = [], []
     for path, label in tqdm(files, desc=desc, unit="img", leave=False, mininterval=1.0):
-        img = decode_image(read_file(str(path)), mode=ImageReadMode.RGB)
+        with Image.open(path) as im:
+            img = torch.from_numpy(np.asarray(im.convert("RGB"))).permute(2, 0, 1).contiguous()
         if size is not None and tuple(img.shape[-2:]) != (size, size):
             img = resize(img, [size, size], antialias=True)
         images.append(img)
