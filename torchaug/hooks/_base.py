@@ -122,6 +122,15 @@ class FeatureHook:
         return {"perm": self._perm, "lam": self._lam, "applied": self._applied}
 
     @property
+    def last_stats(self) -> dict[str, torch.Tensor]:
+        """Per-batch statistics for logging (device tensors, no sync): ``applied`` as 0/1 and ``lam``;
+        empty when the last forward was inactive."""
+        if self._applied is None or self._lam is None:
+            return {}
+        applied = self._applied.float()
+        return {"applied": applied, "lam": self._lam}
+
+    @property
     def attached(self) -> bool:
         """Whether the hooks are still registered on the model."""
         return bool(self._handles)

@@ -111,6 +111,15 @@ class ManifoldMixup(FeatureHook):
         return {**super().last_params, "layer": self._layer}
 
     @property
+    def last_stats(self) -> dict[str, torch.Tensor]:
+        """``lam`` and, for every choice, ``mixed_at/<name>`` (1 for the mixed one); for logging."""
+        stats = super().last_stats
+        if stats and self._layer is not None:
+            for i, name in enumerate(self.choices):
+                stats[f"mixed_at/{name}"] = (self._layer == i).float()
+        return stats
+
+    @property
     def last_layer(self) -> str | None:
         """Name of the choice mixed in the last forward (reads a device tensor: for logging)."""
         return None if self._layer is None else self.choices[int(self._layer)]
