@@ -10,7 +10,20 @@ A subclass overrides two methods (as torchvision v2 does):
 The base adds: validation, ``(C, H, W)`` single images, the per-sample probability ``p``
 (``params["apply"]``, a ``(B,)`` bool tensor; samples not selected are returned unchanged),
 ``same_on_batch``, returning the parameters drawn (``return_params=True``) and replaying them
-(``params=...``).
+(``params=...``), the preservation of ``channels_last``, and targets:
+
+- **Targets** (masks, boxes, keypoints; dicts and torchvision ``tv_tensors``, see
+  :mod:`torchaug.transforms.targets`). A transform with ``geometric = False`` (every colour,
+  noise or occlusion op) passes them through unchanged for free. A geometric transform sets
+  ``geometric = True`` and overrides ``transform_mask`` (default: ``transform`` itself, right
+  for index-only ops such as flips and crops), ``transform_points`` (``(B, N, 2)`` xy points);
+  boxes default to moving their four corners through ``transform_points`` and taking the
+  enclosing box, then are clipped to the output and degenerate ones reported.
+- **Regions**: ``t(x, region=mask)`` with a bool ``(B, H, W)`` (or ``(B, 1, H, W)``; ``(H, W)``
+  for a single image) keeps the original pixels outside ``mask``:
+  ``out = where(mask, t(x), x)``. E.g. recolour only the background of a photo (the source
+  article's husky-vs-wolf remedy: a classifier that learned "snow means wolf" is shown wolves
+  and huskies on recoloured backgrounds): ``ColorJitter(hue=0.5)(x, region=~foreground)``.
 """
 
 from __future__ import annotations
@@ -20,7 +33,9 @@ from typing import Any
 import torch
 from torch import nn
 
-from torchaug._validation import check_generator, check_images, check_probability
+from torchaug._validation import check_generator, check_images, check_probability, describe
+from torchaug.functional.geometry import box_corners, clip_boxes, points_to_boxes
+from torchaug.transforms import targets as _t
 
 Params = dict[str, torch.Tensor]
 
@@ -31,6 +46,8 @@ class RandomTransform(nn.Module):
     __torchaug_public__ = False
     #: whether the output has the input's spatial size (``p`` blending needs it)
     keeps_size: bool = True
+    #: whether the op moves pixels (then masks/boxes/keypoints move with them)
+    geometric: bool = False
 
     def __init__(self, *, p: float = 1.0, same_on_batch: bool = False) -> None:
         super().__init__()
@@ -68,34 +85,145 @@ class RandomTransform(nn.Module):
             return (u * high.to(u.dtype)).floor().long().clamp_max(high.long() - 1).clamp_min(0)
         return (u * high).floor().long().clamp(0, max(high - 1, 0))
 
+    # -- targets (geometric subclasses) -------------------------------------------------
+    def transform_mask(self, m: torch.Tensor, params: Params) -> torch.Tensor:
+        """Move masks ``(B, K, H, W)`` (any dtype) like the image; default: ``transform``."""
+        return self.transform(m, params)
+
+    def transform_points(self, points: torch.Tensor, params: Params, size: tuple[int, int]) -> torch.Tensor:
+        """Move float points ``(B, N, 2)`` (xy, pixel coordinates of an input of ``size=(H, W)``)."""
+        raise TypeError(f"{type(self).__name__} cannot move boxes or keypoints")
+
+    def transform_boxes(self, boxes: torch.Tensor, params: Params, size: tuple[int, int]) -> torch.Tensor:
+        """Move xyxy boxes ``(B, N, 4)``: the box enclosing the moved corners (before clipping)."""
+        if boxes.shape[1] == 0:
+            return boxes
+        return points_to_boxes(self.transform_points(box_corners(boxes), params, size))
+
     # -- driver --------------------------------------------------------------------------
     def forward(
         self,
-        x: Any,
-        *,
+        *inputs: Any,
         generator: torch.Generator | None = None,
         params: Params | None = None,
         return_params: bool = False,
+        region: torch.Tensor | None = None,
     ) -> Any:
+        """Transform ``x`` (``(B, C, H, W)`` or ``(C, H, W)``), a target dict or tv_tensors.
+
+        ``generator`` drives the sampling; ``params`` replays parameters returned earlier by
+        ``return_params=True`` (then the output is ``(out, params)``); ``region`` restricts the
+        op to a bool mask (see the module docstring).
+        """
         owner = type(self).__name__
-        x4, single = check_images(x, owner=owner)
-        check_generator(generator, x4.device, owner=owner)
+        if len(inputs) == 1 and _t.is_plain_image(inputs[0]):
+            x = inputs[0]
+            x4, single = check_images(x, owner=owner)
+            if type(x4) is not torch.Tensor:
+                x4 = x4.as_subclass(torch.Tensor)
+            check_generator(generator, x4.device, owner=owner)
+            params = self._params(x4, generator, params)
+            out = self._apply(x4, params)
+            if region is not None:
+                out = self._restrict(out, x4, region, single)
+            out = out[0] if single else out
+            if type(x) is not torch.Tensor:
+                out = _t._tv().wrap(out, like=x)
+            return (out, params) if return_params else out
+        if not inputs:
+            raise TypeError(f"{owner}: x must be an image tensor (B, C, H, W) or (C, H, W); got nothing")
+        batch, spec = _t.unpack(inputs, owner)
+        check_generator(generator, batch[_t.IMAGE].device, owner=owner)
+        batch, params = self._run(batch, generator, params, region=region, single=spec.single)
+        out = _t.repack(batch, spec)
+        return (out, params) if return_params else out
+
+    def _params(self, x: torch.Tensor, generator: torch.Generator | None, params: Params | None) -> Params:
         if params is None:
-            params = self.make_params(x4, generator)
+            params = self.make_params(x, generator)
             if "apply" not in params:
                 if self.p >= 1.0:
-                    params["apply"] = torch.ones(x4.shape[0], dtype=torch.bool, device=x4.device)
+                    params["apply"] = torch.ones(x.shape[0], dtype=torch.bool, device=x.device)
                 else:
-                    params["apply"] = self._rand(x4, generator=generator) < self.p
-        out = self._apply(x4, params)
-        out = out[0] if single else out
-        return (out, params) if return_params else out
+                    params["apply"] = self._rand(x, generator=generator) < self.p
+        elif "apply" not in params:
+            params = {**params, "apply": torch.ones(x.shape[0], dtype=torch.bool, device=x.device)}
+        return params
+
+    def _run(
+        self,
+        batch: dict[str, Any],
+        generator: torch.Generator | None,
+        params: Params | None = None,
+        *,
+        region: torch.Tensor | None = None,
+        single: bool = False,
+    ) -> tuple[dict[str, Any], Params]:
+        """Transform a canonical batch (see :func:`torchaug.transforms.targets.unpack`)."""
+        x = batch[_t.IMAGE]
+        params = self._params(x, generator, params)
+        out = self._apply(x, params)
+        if region is not None:
+            out = self._restrict(out, x, region, single)
+        new = dict(batch)
+        new[_t.IMAGE] = out
+        if self.geometric:
+            self._move_targets(batch, new, params, tuple(x.shape[-2:]), tuple(out.shape[-2:]))
+        return new, params
+
+    def _move_targets(self, batch: dict, new: dict, params: Params, in_size: tuple, out_size: tuple) -> None:
+        blend = self.keeps_size and self.p < 1.0
+        apply = params["apply"]
+        if _t.MASK in batch:
+            m = batch[_t.MASK]
+            mo = self.transform_mask(m, params)
+            new[_t.MASK] = torch.where(apply.view(-1, 1, 1, 1), mo, m) if blend else mo
+        if _t.BOXES in batch:
+            b = batch[_t.BOXES]
+            bo = self.transform_boxes(b, params, in_size)
+            if blend:
+                bo = torch.where(apply.view(-1, 1, 1), bo, b)
+            bo, ok = clip_boxes(bo, out_size)
+            new[_t.BOXES], new[_t.VALID] = bo, batch[_t.VALID] & ok
+        if _t.POINTS in batch:
+            k = batch[_t.POINTS]
+            ko = self.transform_points(k, params, in_size) if k.shape[1] else k
+            new[_t.POINTS] = torch.where(apply.view(-1, 1, 1), ko, k) if blend else ko
+
+    def _restrict(self, out: torch.Tensor, x: torch.Tensor, region: Any, single: bool) -> torch.Tensor:
+        owner = type(self).__name__
+        if not isinstance(region, torch.Tensor):
+            raise TypeError(f"{owner}: region must be a bool tensor (B, H, W); got {describe(region)}")
+        r = region.as_subclass(torch.Tensor) if type(region) is not torch.Tensor else region
+        if single and r.ndim in (2, 3):
+            r = r.unsqueeze(0)
+        if r.ndim == 3:
+            r = r.unsqueeze(1)
+        if (
+            r.ndim != 4
+            or r.shape[1] != 1
+            or r.shape[0] not in (1, x.shape[0])
+            or r.shape[-2:] != x.shape[-2:]
+            or out.shape != x.shape
+        ):
+            raise ValueError(
+                f"{owner}: region must be a bool mask of shape (B, H, W) matching the images "
+                f"{tuple(x.shape)} (and the op must keep the image size); got {describe(region)}"
+            )
+        return torch.where(r.to(device=x.device, dtype=torch.bool), out, x)
 
     def _apply(self, x: torch.Tensor, params: Params) -> torch.Tensor:
         out = self.transform(x, params)
         if self.p < 1.0 and self.keeps_size:
             keep = params["apply"].view(-1, 1, 1, 1)
             out = torch.where(keep, out, x)
+        if (
+            out.ndim == 4
+            and not x.is_contiguous()
+            and x.is_contiguous(memory_format=torch.channels_last)
+            and not out.is_contiguous(memory_format=torch.channels_last)
+        ):
+            out = out.contiguous(memory_format=torch.channels_last)
         return out
 
     def extra_repr(self) -> str:
