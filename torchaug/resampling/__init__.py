@@ -1,0 +1,23 @@
+"""Over-sampling for imbalanced data with torch: exact kNN on any device and the SMOTE family.
+
+Needs torch, numpy and scikit-learn only (imbalanced-learn is optional, for pipelines and
+comparisons). ``SMOTE``, ``BorderlineSMOTE``, ``ADASYN`` and ``RandomOverSampler`` take
+imbalanced-learn's arguments and return ``fit_resample`` results in the same order.
+"""
+
+from torchaug.resampling.images import Codec, resample_images
+from torchaug.resampling.knn import DEFAULT_MEMORY_BUDGET, knn
+from torchaug.resampling.plot import save_resampling_scatter
+from torchaug.resampling.samplers import ADASYN, SMOTE, BorderlineSMOTE, RandomOverSampler
+
+__all__ = [
+    "ADASYN",
+    "BorderlineSMOTE",
+    "Codec",
+    "DEFAULT_MEMORY_BUDGET",
+    "RandomOverSampler",
+    "SMOTE",
+    "knn",
+    "resample_images",
+    "save_resampling_scatter",
+]
