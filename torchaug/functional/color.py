@@ -1,3 +1,408 @@
-"""color kernels."""
+"""Batched colour kernels with per-sample parameters: ``(x, params) -> x``. No randomness.
 
-__all__: list[str] = []
+Every kernel takes an image batch ``x`` of shape ``(B, C, H, W)`` (``uint8`` in [0, 255] or
+floating in [0, 1]) and per-sample parameters as ``(B,)`` tensors (a Python number is broadcast
+to the batch). The output has the input's shape, dtype, device and memory format.
+
+The maths follows ``torchvision.transforms.v2.functional`` sample by sample, including its
+``uint8`` rounding: results are truncated to integers after each operation (torchvision casts
+with ``.to(torch.uint8)``), hue and gamma convert back with ``x * 255.999`` truncated, sharpness
+and blur round. ``float16``/``bfloat16`` images are processed in ``float32`` and cast back.
+Operations whose maths leaves the valid range (brightness, contrast, saturation, sharpness,
+gamma with a gain) clamp to ``[0, 1]`` / ``[0, 255]``, as torchvision does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+import torch.nn.functional as F
+
+__all__ = [
+    "adjust_brightness",
+    "adjust_contrast",
+    "adjust_saturation",
+    "adjust_hue",
+    "adjust_gamma",
+    "adjust_sharpness",
+    "color_jitter",
+    "rgb_to_grayscale",
+    "invert",
+    "posterize",
+    "solarize",
+    "autocontrast",
+    "equalize",
+    "normalize",
+]
+
+_GRAY = (0.2989, 0.587, 0.114)
+#: the ``float -> uint8`` scale torchvision uses (``to_dtype(..., scale=True)``)
+_TO_UINT8 = 255.0 + 1.0 - 1e-3
+
+
+# -- helpers ------------------------------------------------------------------------------
+def _per_sample(v: torch.Tensor | float | int, x: torch.Tensor, dtype: torch.dtype | None = None) -> torch.Tensor:
+    """A per-sample parameter as a ``(B, 1, 1, 1)`` tensor on ``x``'s device."""
+    dtype = dtype or (x.dtype if x.is_floating_point() else torch.float32)
+    if not isinstance(v, torch.Tensor):
+        v = torch.tensor(float(v), device=x.device)
+    v = v.to(device=x.device, dtype=dtype)
+    if v.ndim == 0:
+        v = v.expand(x.shape[0])
+    return v.reshape(-1, 1, 1, 1)
+
+
+def _work_dtype(x: torch.Tensor) -> torch.dtype:
+    return x.dtype if x.dtype in (torch.float32, torch.float64) else torch.float32
+
+
+def _to_work(x: torch.Tensor) -> tuple[torch.Tensor, float, bool]:
+    """``x`` as a floating tensor in its own value scale: (work, bound, is_uint8). May alias ``x``."""
+    if x.dtype == torch.uint8:
+        return x.to(torch.float32), 255.0, True
+    if x.dtype in (torch.float16, torch.bfloat16):
+        return x.to(torch.float32), 1.0, False
+    return x, 1.0, False
+
+
+def _keep_format(out: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
+    if like.ndim == 4 and not like.is_contiguous() and like.is_contiguous(memory_format=torch.channels_last):
+        return out.contiguous(memory_format=torch.channels_last)
+    return out
+
+
+def _from_work(y: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
+    """Cast a work tensor back to ``like``'s dtype (``uint8``: truncation; ``y`` must be in range)."""
+    out = y if y.dtype == like.dtype else y.to(like.dtype)
+    return _keep_format(out, like)
+
+
+def _check_rgb(x: torch.Tensor, name: str) -> int:
+    c = x.shape[-3]
+    if c not in (1, 3):
+        raise ValueError(f"{name}: x must have 1 or 3 channels; got {c} channels (shape {tuple(x.shape)})")
+    return c
+
+
+def _gray(xf: torch.Tensor, integer: bool) -> torch.Tensor:
+    """Luma ``(B, 1, H, W)`` as torchvision computes it (floored for ``uint8`` data)."""
+    if xf.shape[1] == 1:
+        return xf
+    r, g, b = xf[:, 0:1], xf[:, 1:2], xf[:, 2:3]
+    gray = r.mul(_GRAY[0]).add_(g, alpha=_GRAY[1]).add_(b, alpha=_GRAY[2])
+    return gray.floor_() if integer else gray
+
+
+def _finish_(y: torch.Tensor, bound: float, integer: bool) -> torch.Tensor:
+    """Clamp to the valid range and, for ``uint8`` data, truncate (what ``.to(uint8)`` does)."""
+    y = y.clamp_(0.0, bound)
+    return y.floor_() if integer else y
+
+
+def _blend_(x: torch.Tensor, ref: torch.Tensor, ratio: torch.Tensor, bound: float, integer: bool) -> torch.Tensor:
+    """``x * ratio + ref * (1 - ratio)`` clamped (torchvision's ``_blend``); a new tensor."""
+    out = x * ratio
+    out = out.add_(ref * (1.0 - ratio))
+    return _finish_(out, bound, integer)
+
+
+# -- work-domain steps (float data in its own scale), shared with ColorJitter ---------------
+def _brightness_w(xf: torch.Tensor, f: torch.Tensor, bound: float, integer: bool) -> torch.Tensor:
+    return _finish_(xf * f, bound, integer)
+
+
+def _contrast_w(xf: torch.Tensor, f: torch.Tensor, bound: float, integer: bool) -> torch.Tensor:
+    mean = _gray(xf, integer).mean(dim=(-3, -2, -1), keepdim=True)
+    return _blend_(xf, mean, f, bound, integer)
+
+
+def _saturation_w(xf: torch.Tensor, f: torch.Tensor, bound: float, integer: bool) -> torch.Tensor:
+    if xf.shape[1] == 1:
+        return xf
+    return _blend_(xf, _gray(xf, integer), f, bound, integer)
+
+
+def _hue_w(xf: torch.Tensor, f: torch.Tensor, bound: float, integer: bool) -> torch.Tensor:
+    """Hue rotation through HSV, in closed form, for every pixel at once (returns a new tensor).
+
+    With ``V = max``, ``range = max - min`` and hue ``h`` (in sixths of a turn), the RGB of the
+    shifted hue ``h'`` is ``V - range * clamp(min(k, 4 - k), 0, 1)``, i.e.
+    ``min + range * clamp(|k - 2| - 1, 0, 1)``, with ``k = (n + h') mod 6`` and ``n = 5, 3, 1``
+    for R, G, B: the same values as torchvision's ``_rgb_to_hsv`` -> shift -> ``_hsv_to_rgb``
+    (which go through ``p, q, t``), up to float rounding.
+    """
+    if xf.shape[1] == 1:
+        return xf.clone()
+    r, g, b = xf[:, 0:1], xf[:, 1:2], xf[:, 2:3]
+    mx = torch.maximum(torch.maximum(r, g), b)
+    mn = torch.minimum(torch.minimum(r, g), b)
+    rng = mx - mn
+    is_r = r == mx
+    is_g = g == mx
+    # torchvision: red wins ties, then green; hue in sixths: (g-b)/rng, 2+(b-r)/rng, 4+(r-g)/rng
+    num = torch.where(is_r, g - b, torch.where(is_g, b - r, r - g))
+    off = torch.where(is_r, 0.0, torch.where(is_g, 2.0, 4.0))
+    h6 = num.div_(torch.where(rng == 0, 1.0, rng)).add_(off).add_(6.0 * f).remainder_(6.0)  # [0, 6)
+    # per channel k - 2 = h6 + n - 2 (mod 6) with n - 2 = 3, 1, -1: wrap into [-2, 4) by hand
+    n = torch.tensor([3.0, 1.0, -1.0], dtype=xf.dtype, device=xf.device).view(1, 3, 1, 1)
+    k = h6 + n  # in [-1, 9)
+    k = k.sub_((k >= 4.0).to(k.dtype), alpha=6.0)
+    w = k.abs_().sub_(1.0).clamp_(0.0, 1.0)
+    out = w.mul_(rng).add_(mn)
+    if integer:
+        # torchvision: to float in [0, 1], HSV round trip, back with ``* 255.999`` truncated
+        out = out.mul_(_TO_UINT8 / 255.0).floor_().clamp_(0.0, 255.0)
+    else:
+        out = out.clamp_(0.0, bound)
+    return out
+
+
+# -- public kernels ----------------------------------------------------------------------
+def adjust_brightness(x: torch.Tensor, brightness_factor: torch.Tensor | float) -> torch.Tensor:
+    """Multiply every sample by its ``brightness_factor`` (``(B,)``, >= 0), clamped.
+
+    Matches ``torchvision.transforms.v2.functional.adjust_brightness`` per sample.
+    """
+    xf, bound, integer = _to_work(x)
+    return _from_work(_brightness_w(xf, _per_sample(brightness_factor, xf), bound, integer), x)
+
+
+def adjust_contrast(x: torch.Tensor, contrast_factor: torch.Tensor | float) -> torch.Tensor:
+    """Blend each sample with the mean of its greyscale image: ``x * c + mean * (1 - c)``, clamped."""
+    _check_rgb(x, "adjust_contrast")
+    xf, bound, integer = _to_work(x)
+    return _from_work(_contrast_w(xf, _per_sample(contrast_factor, xf), bound, integer), x)
+
+
+def adjust_saturation(x: torch.Tensor, saturation_factor: torch.Tensor | float) -> torch.Tensor:
+    """Blend each sample with its greyscale image: ``x * s + gray * (1 - s)``, clamped (1 channel: identity)."""
+    _check_rgb(x, "adjust_saturation")
+    xf, bound, integer = _to_work(x)
+    return _from_work(_saturation_w(xf, _per_sample(saturation_factor, xf), bound, integer), x)
+
+
+def adjust_hue(x: torch.Tensor, hue_factor: torch.Tensor | float) -> torch.Tensor:
+    """Rotate each sample's hue by ``hue_factor`` turns (``(B,)`` in [-0.5, 0.5]) in HSV space."""
+    _check_rgb(x, "adjust_hue")
+    xf, bound, integer = _to_work(x)
+    return _from_work(_hue_w(xf, _per_sample(hue_factor, xf), bound, integer), x)
+
+
+#: ColorJitter op indices (torchvision's ``fn_idx`` numbering)
+BRIGHTNESS, CONTRAST, SATURATION, HUE = 0, 1, 2, 3
+
+
+def color_jitter(
+    x: torch.Tensor,
+    brightness_factor: torch.Tensor | None,
+    contrast_factor: torch.Tensor | None,
+    saturation_factor: torch.Tensor | None,
+    hue_factor: torch.Tensor | None,
+    order: torch.Tensor,
+) -> torch.Tensor:
+    """Brightness, contrast, saturation and hue, each sample in its own order, in one pass.
+
+    ``order`` is ``(B, 4)``: a permutation of ``0..3`` (brightness, contrast, saturation, hue,
+    torchvision's ``fn_idx``) per sample. A factor given as ``None`` disables that operation.
+    The result equals, sample by sample, torchvision's ``ColorJitter.transform`` with that
+    sample's factors and order (uint8 exact, or off by one grey level where float rounding
+    differs at a truncation boundary; float within 1e-5).
+
+    Vectorised without grouping samples: brightness, contrast and saturation are all
+    ``x * a + ref * (1 - a)`` with ``ref`` = 0, the mean grey level or the grey image, so one
+    "slot" applies whichever of the three each sample has at that point (identity where it has
+    none). Hue, the expensive step, runs once over the batch: each sample's operations before its
+    hue go in the three slots before it (right-aligned), those after it in the three slots after.
+    """
+    _check_rgb(x, "color_jitter")
+    xf, bound, integer = _to_work(x)
+    B, C = xf.shape[:2]
+    dev, wdt = xf.device, xf.dtype
+    order = order.to(device=dev, dtype=torch.long)
+    if order.shape != (B, 4):
+        raise ValueError(f"color_jitter: order must have shape (B, 4) = ({B}, 4); got {tuple(order.shape)}")
+    given = (brightness_factor, contrast_factor, saturation_factor, hue_factor)
+    enabled = [f is not None for f in given]
+    if C == 1:  # saturation and hue leave one-channel images unchanged (as torchvision / PIL)
+        enabled[SATURATION] = enabled[HUE] = False
+    y = xf.clone() if xf is x else xf  # private buffer, updated in place
+    if not any(enabled):
+        return _from_work(y, x)
+    ones = torch.ones(B, device=dev, dtype=wdt)
+    fac = torch.stack([ones if not e else _per_sample(f, xf).view(B) for e, f in zip(enabled[:3], given[:3])], 1)
+    fac = torch.cat([fac, ones[:, None]], dim=1)  # column 3: identity
+    active = torch.tensor(enabled, device=dev)[order] & (order != HUE)  # (B, 4) b/c/s ops to run
+    if enabled[HUE]:
+        hue_pos = (order == HUE).long().argmax(dim=1, keepdim=True)
+        pos = torch.arange(4, device=dev)
+        masks = [(active & (pos < hue_pos), True), (active & (pos > hue_pos), False)]
+    else:
+        masks = [(active, False)]
+    plans = []
+    for mask, right_align in masks:
+        # place each sample's masked ops, in order, into 3 slots (code 3 = identity)
+        rank = mask.long().cumsum(dim=1) - 1
+        slot = rank + (3 - mask.long().sum(dim=1, keepdim=True)) if right_align else rank
+        slot = torch.where(mask, slot, 3)  # unused ops go to an overflow column
+        codes = torch.full((B, 4), 3, device=dev, dtype=torch.long)
+        codes.scatter_(1, slot, torch.where(mask, order, 3))
+        codes = codes[:, :3]
+        a = fac.gather(1, codes)  # (B, 3) factor per slot (1 for identity)
+        one_minus = 1.0 - a
+        cs = torch.where(codes == SATURATION, one_minus, 0.0)  # weight of the grey image
+        cm = torch.where(codes == CONTRAST, one_minus, 0.0)  # weight of the mean grey level
+        plans.append((a.T.reshape(3, B, 1, 1, 1), cs.T.reshape(3, B, 1, 1, 1), cm.T.reshape(3, B, 1, 1, 1)))
+
+    need_gray = enabled[CONTRAST] or enabled[SATURATION]
+
+    def run(y: torch.Tensor, plan: tuple[torch.Tensor, torch.Tensor, torch.Tensor]) -> torch.Tensor:
+        a, cs, cm = plan
+        for s in range(3):
+            if need_gray:
+                # brightness: ref = 0; contrast: ref = mean grey; saturation: ref = grey image
+                gray = _gray(y, integer)
+                m = cm[s] * gray.mean(dim=(-2, -1), keepdim=True) if enabled[CONTRAST] else cm[s]
+                ref = torch.addcmul(m, gray, cs[s]) if enabled[SATURATION] else m
+                y = torch.addcmul(ref, y, a[s], out=y)  # x * a + ref * (1 - a)
+            else:
+                y = y.mul_(a[s])
+            y = _finish_(y, bound, integer)
+        return y
+
+    y = run(y, plans[0])
+    if enabled[HUE]:
+        y = _hue_w(y, _per_sample(hue_factor, xf), bound, integer)
+        y = run(y, plans[1])
+    return _from_work(y, x)
+
+
+def rgb_to_grayscale(x: torch.Tensor, num_output_channels: int | None = None) -> torch.Tensor:
+    """Luma ``0.2989 R + 0.587 G + 0.114 B`` (torchvision's weights), repeated to
+    ``num_output_channels`` (default: as many channels as the input)."""
+    c = _check_rgb(x, "rgb_to_grayscale")
+    n = c if num_output_channels is None else num_output_channels
+    if n not in (1, 3):
+        raise ValueError(f"rgb_to_grayscale: num_output_channels must be 1 or 3; got {n!r}")
+    if c == 1:
+        out = x.expand(-1, n, -1, -1).clone() if n != 1 else x.clone()
+        return _keep_format(out, x)
+    xf, _, _ = _to_work(x)
+    gray = _gray(xf, integer=False)
+    return _from_work(gray.expand(-1, n, -1, -1).contiguous(), x)
+
+
+def invert(x: torch.Tensor) -> torch.Tensor:
+    """``255 - x`` for ``uint8``, ``1 - x`` for floats."""
+    return x.bitwise_not() if x.dtype == torch.uint8 else 1.0 - x
+
+
+def posterize(x: torch.Tensor, bits: torch.Tensor | int) -> torch.Tensor:
+    """Keep each sample's ``bits`` (``(B,)`` ints in [0, 8]) most significant bits.
+
+    ``uint8``: bit mask; float: ``floor(x * 2**bits).clamp(max=2**bits - 1) / 2**bits``
+    (torchvision's float formula).
+    """
+    if not isinstance(bits, torch.Tensor):
+        bits = torch.tensor(int(bits), device=x.device)
+    bits = bits.to(device=x.device, dtype=torch.int32)
+    if bits.ndim == 0:
+        bits = bits.expand(x.shape[0])
+    if x.dtype == torch.uint8:
+        mask = (255 << (8 - bits)) & 255  # bits=8 -> 255, bits=0 -> 0
+        return x & mask.to(torch.uint8).view(-1, 1, 1, 1)
+    xf, _, _ = _to_work(x)
+    levels = torch.pow(2.0, bits.to(xf.dtype)).view(-1, 1, 1, 1)
+    out = (xf * levels).floor_().clamp_(min=torch.zeros_like(levels), max=levels - 1).div_(levels)
+    return _from_work(out, x)
+
+
+def solarize(x: torch.Tensor, threshold: torch.Tensor | float) -> torch.Tensor:
+    """Invert the values ``>= threshold`` (``(B,)``, in the image's scale: [0, 1] or [0, 255])."""
+    t = _per_sample(threshold, x, dtype=torch.float32 if x.dtype == torch.uint8 else x.dtype)
+    return torch.where(x >= t, invert(x), x)
+
+
+def adjust_gamma(x: torch.Tensor, gamma: torch.Tensor | float, gain: torch.Tensor | float = 1.0) -> torch.Tensor:
+    """``gain * x ** gamma`` on the [0, 1] scale per sample, clamped (torchvision's ``adjust_gamma``)."""
+    xf, _, integer = _to_work(x)
+    if integer:
+        xf = xf.mul_(1.0 / 255.0)
+    out = xf.pow(_per_sample(gamma, xf))
+    if not (isinstance(gain, (int, float)) and gain == 1.0):
+        out = out.mul_(_per_sample(gain, xf)).clamp_(0.0, 1.0)
+    if integer:
+        out = out.mul_(_TO_UINT8)
+    return _from_work(out, x)
+
+
+def adjust_sharpness(x: torch.Tensor, sharpness_factor: torch.Tensor | float) -> torch.Tensor:
+    """Blend each sample with its smoothed version (PIL's 3x3 kernel ``[1 1 1; 1 5 1; 1 1 1] / 13``)
+    by ``sharpness_factor`` (``(B,)``, >= 0; 0 blurs, 1 is identity, 2 sharpens), borders kept."""
+    _check_rgb(x, "adjust_sharpness")
+    B, C, H, W = x.shape
+    if H <= 2 or W <= 2:
+        return x.clone()
+    xf, bound, integer = _to_work(x)
+    a, b = 1.0 / 13.0, 5.0 / 13.0
+    k = torch.tensor([[a, a, a], [a, b, a], [a, a, a]], dtype=xf.dtype, device=x.device).expand(C, 1, 3, 3)
+    blurred = F.conv2d(xf, k, groups=C)
+    if integer:
+        blurred = blurred.round_()
+    out = xf.clone()
+    view = out[..., 1:-1, 1:-1]
+    f = _per_sample(sharpness_factor, xf)
+    view.add_(blurred.sub_(view).mul_(1.0 - f))
+    out = out.clamp_(0.0, bound)
+    return _from_work(out, x)
+
+
+def autocontrast(x: torch.Tensor) -> torch.Tensor:
+    """Stretch every channel of every sample to the full range (min -> 0, max -> max value)."""
+    xf, bound, _ = _to_work(x)
+    mn = xf.amin(dim=(-2, -1), keepdim=True)
+    mx = xf.amax(dim=(-2, -1), keepdim=True)
+    eq = mx == mn
+    inv_scale = torch.where(eq, torch.ones_like(mx), (mx - mn) * (1.0 / bound))
+    mn = torch.where(eq, torch.zeros_like(mn), mn)
+    out = (xf - mn).div_(inv_scale).clamp_(0.0, bound)
+    return _from_work(out, x)
+
+
+def equalize(x: torch.Tensor) -> torch.Tensor:
+    """Histogram equalisation of every channel of every sample (PIL's / torchvision's LUT scheme).
+
+    One ``scatter_add_`` builds all ``(B * C, 256)`` histograms; floats are binned through
+    ``uint8`` as torchvision does.
+    """
+    B, C, H, W = x.shape
+    if x.dtype == torch.uint8:
+        img = x
+    else:
+        img = x.to(torch.float32).mul(_TO_UINT8).to(torch.uint8)
+    flat = img.reshape(B * C, H * W).to(torch.long)
+    hist = torch.zeros(B * C, 256, dtype=torch.int32, device=x.device)
+    hist.scatter_add_(1, flat, torch.ones(1, dtype=torch.int32, device=x.device).expand_as(flat))
+    cum = hist.cumsum(dim=1)
+    last = cum.argmax(dim=1, keepdim=True)
+    non_max = H * W - hist.gather(1, last)
+    step = torch.div(non_max, 255, rounding_mode="floor")
+    valid = step.ne(0)
+    lut = (cum[:, :-1] + step // 2).div_(step.clamp(min=1), rounding_mode="floor").clamp_(0, 255).to(torch.uint8)
+    lut = torch.cat([torch.zeros(B * C, 1, dtype=torch.uint8, device=x.device), lut], dim=1)
+    eq = lut.gather(1, flat).view(B * C, H * W)
+    out = torch.where(valid, eq, img.reshape(B * C, H * W)).view(B, C, H, W)
+    if x.dtype != torch.uint8:
+        out = out.to(x.dtype).mul_(1.0 / 255.0)
+    return _keep_format(out, x)
+
+
+def normalize(
+    x: torch.Tensor, mean: Sequence[float] | torch.Tensor, std: Sequence[float] | torch.Tensor
+) -> torch.Tensor:
+    """``(x - mean) / std`` per channel (not clamped). ``uint8`` input is first scaled to
+    ``float32`` in [0, 1]; floating input keeps its dtype."""
+    xf = x.to(torch.float32).mul_(1.0 / 255.0) if x.dtype == torch.uint8 else x
+    m = torch.as_tensor(mean, dtype=xf.dtype, device=x.device).view(1, -1, 1, 1)
+    s = torch.as_tensor(std, dtype=xf.dtype, device=x.device).view(1, -1, 1, 1)
+    return _keep_format((xf - m).div_(s), x)

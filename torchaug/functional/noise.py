@@ -1,3 +1,127 @@
-"""noise kernels."""
+"""Batched occlusion, noise and blur kernels with per-sample parameters. No randomness.
 
-__all__: list[str] = []
+``x`` is ``(B, C, H, W)``, ``uint8`` in [0, 255] or floating in [0, 1]; parameters are ``(B,)``
+(or ``(B, N)`` for several boxes per sample) tensors. Random fields (noise) are passed in, so
+that kernels stay deterministic and the transforms can replay them. Outputs keep the input's
+shape, dtype, device and memory format.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+from torchaug.functional.color import _from_work, _keep_format, _to_work
+
+__all__ = ["box_mask", "erase", "add_noise", "salt_and_pepper", "gaussian_kernel1d", "gaussian_blur"]
+
+
+def box_mask(
+    top: torch.Tensor, left: torch.Tensor, height: torch.Tensor, width: torch.Tensor, size: tuple[int, int]
+) -> torch.Tensor:
+    """Boolean ``(B, 1, H, W)`` mask of the boxes ``[top, top + height) x [left, left + width)``.
+
+    Parameters are ``(B,)`` or ``(B, N)`` integer tensors (``N`` boxes per sample, united); built
+    by broadcasting two ``arange``s, without a loop over samples.
+    """
+    H, W = size
+    dev = top.device
+    if top.ndim == 1:
+        top, left, height, width = (t[:, None] for t in (top, left, height, width))
+    rows = torch.arange(H, device=dev).view(1, 1, H, 1)
+    cols = torch.arange(W, device=dev).view(1, 1, 1, W)
+    t, l_, h, w = (v.to(dev).long()[:, :, None, None] for v in (top, left, height, width))  # (B, N, 1, 1)
+    m = ((rows >= t) & (rows < t + h)) & ((cols >= l_) & (cols < l_ + w))  # (B, N, H, W)
+    return m.any(dim=1, keepdim=True)
+
+
+def _fill(value: torch.Tensor | float | tuple[float, ...], x: torch.Tensor) -> torch.Tensor:
+    """A fill value as a tensor broadcastable to ``x`` (``(C,)`` -> ``(1, C, 1, 1)``), in ``x``'s dtype."""
+    v = torch.as_tensor(value, device=x.device)
+    if v.ndim == 1:
+        v = v.view(1, -1, 1, 1)
+    if x.dtype == torch.uint8 and v.is_floating_point():
+        v = v.round().clamp(0, 255)
+    return v.to(x.dtype)
+
+
+def erase(
+    x: torch.Tensor,
+    top: torch.Tensor,
+    left: torch.Tensor,
+    height: torch.Tensor,
+    width: torch.Tensor,
+    value: torch.Tensor | float | tuple[float, ...] = 0.0,
+) -> torch.Tensor:
+    """Fill each sample's box(es) with ``value`` (in the image's scale): a number, a per-channel
+    ``(C,)`` tuple/tensor, or a tensor broadcastable to ``x`` (e.g. per-pixel random values).
+
+    Per sample, equal to ``torchvision.transforms.v2.functional.erase(x[b], top, left, height,
+    width, value)``. ``height`` or ``width`` of 0 leaves the sample unchanged.
+    """
+    mask = box_mask(top, left, height, width, (x.shape[-2], x.shape[-1]))
+    return _keep_format(torch.where(mask, _fill(value, x), x), x)
+
+
+def add_noise(x: torch.Tensor, noise: torch.Tensor, clip: bool = True) -> torch.Tensor:
+    """``x + noise`` where ``noise`` is on the [0, 1] scale (scaled by 255 for ``uint8``, then
+    rounded); clamped to the valid range when ``clip`` (always for ``uint8``)."""
+    xf, bound, integer = _to_work(x)
+    out = xf + (noise * 255.0 if integer else noise).to(xf.dtype)
+    if integer:
+        out = out.round_()
+    if clip or integer:
+        out = out.clamp_(0.0, bound)
+    return _from_work(out, x)
+
+
+def salt_and_pepper(x: torch.Tensor, salt: torch.Tensor, pepper: torch.Tensor) -> torch.Tensor:
+    """Set the pixels where ``salt`` is true to the maximum value and where ``pepper`` is true to 0.
+
+    ``salt``/``pepper`` are boolean masks broadcastable to ``x`` (``(B, 1, H, W)``: every channel
+    of a pixel; ``(B, C, H, W)``: channels independently). Salt wins where both are set.
+    """
+    hi = torch.tensor(255 if x.dtype == torch.uint8 else 1.0, dtype=x.dtype, device=x.device)
+    lo = torch.zeros((), dtype=x.dtype, device=x.device)
+    out = torch.where(pepper, lo, x)
+    return _keep_format(torch.where(salt, hi, out), x)
+
+
+def gaussian_kernel1d(kernel_size: int, sigma: torch.Tensor) -> torch.Tensor:
+    """``(B, kernel_size)`` normalised Gaussian kernels, one per ``sigma`` (``(B,)``), sampled at
+    ``linspace(-(k-1)/2, (k-1)/2, k)`` as torchvision does."""
+    half = (kernel_size - 1) * 0.5
+    t = torch.linspace(-half, half, kernel_size, device=sigma.device, dtype=torch.float32)
+    s = sigma.to(torch.float32).view(-1, 1)
+    k = torch.exp(-0.5 * (t / s).pow(2))
+    return k / k.sum(dim=1, keepdim=True)
+
+
+def gaussian_blur(x: torch.Tensor, kernel_size: tuple[int, int], sigma: torch.Tensor) -> torch.Tensor:
+    """Gaussian blur with a per-sample ``sigma``: ``(B,)`` (same in x and y) or ``(B, 2)``
+    (``sigma_x``, ``sigma_y``, torchvision's order). ``kernel_size = (kx, ky)``: odd ints.
+
+    Separable: a horizontal then a vertical grouped convolution over the ``B * C`` planes, each
+    plane with its own sample's kernel; reflect padding. Per sample, equal to torchvision's
+    ``gaussian_blur`` (which convolves with the outer product of the same 1-D kernels) up to float
+    rounding; ``uint8`` results are rounded as torchvision does (off by one grey level at most).
+    """
+    kx, ky = int(kernel_size[0]), int(kernel_size[1])
+    B, C, H, W = x.shape
+    sigma = sigma.to(x.device)
+    if sigma.ndim == 1:
+        sigma = sigma[:, None].expand(B, 2)
+    if kx <= 1 and ky <= 1:
+        return x.clone()
+    xf, bound, integer = _to_work(x)
+    y = xf.reshape(1, B * C, H, W)
+    if kx > 1:
+        wx = gaussian_kernel1d(kx, sigma[:, 0]).to(xf.dtype).repeat_interleave(C, dim=0).view(B * C, 1, 1, kx)
+        y = F.conv2d(F.pad(y, (kx // 2, kx // 2, 0, 0), mode="reflect"), wx, groups=B * C)
+    if ky > 1:
+        wy = gaussian_kernel1d(ky, sigma[:, 1]).to(xf.dtype).repeat_interleave(C, dim=0).view(B * C, 1, ky, 1)
+        y = F.conv2d(F.pad(y, (0, 0, ky // 2, ky // 2), mode="reflect"), wy, groups=B * C)
+    y = y.reshape(B, C, H, W)
+    if integer:
+        y = y.round_().clamp_(0.0, bound)
+    return _from_work(y, x)

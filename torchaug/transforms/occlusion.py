@@ -1,3 +1,172 @@
-"""occlusion transforms."""
+"""Random occlusion: RandomErasing (Zhong et al. 2020) and Cutout (DeVries & Taylor 2017).
 
-__all__: list[str] = []
+Every sample draws its own box(es); one boolean mask ``(B, 1, H, W)`` built by broadcasting
+``arange``s fills them all in one ``torch.where`` (no loop over samples). Fill values are given
+on the [0, 1] scale (multiplied by 255 and rounded for ``uint8`` images), so the same
+configuration works for ``uint8`` and float batches.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from collections.abc import Sequence
+from typing import Any
+
+import torch
+
+from torchaug._validation import check_number, describe
+from torchaug.functional import noise as FN
+from torchaug.registry import register
+from torchaug.transforms._base import Params, RandomTransform
+
+__all__ = ["RandomErasing", "Cutout"]
+
+
+def _check_value(value: Any, owner: str, allow_random: bool = True) -> float | tuple[float, ...] | str:
+    if isinstance(value, str):
+        if allow_random and value == "random":
+            return value
+        raise ValueError(f"{owner}: value must be a number, a per-channel tuple or 'random'; got {value!r}")
+    if isinstance(value, numbers.Number) and not isinstance(value, bool):
+        return float(check_number(value, owner=owner, name="value", low=0.0, high=1.0))
+    if isinstance(value, Sequence) and value and all(isinstance(v, numbers.Number) and not isinstance(v, bool) for v in value):
+        return tuple(float(check_number(v, owner=owner, name="value", low=0.0, high=1.0)) for v in value)
+    raise TypeError(f"{owner}: value must be a number in [0, 1], a per-channel tuple or 'random'; got {describe(value)}")
+
+
+def _fill_for(value: float | tuple[float, ...] | str, x: torch.Tensor, owner: str, params: Params) -> Any:
+    """The fill in ``x``'s scale; ``'random'`` uses the per-pixel field in ``params['noise']``."""
+    if value == "random":
+        v = params["noise"]
+        return (v * 255.0).round_() if x.dtype == torch.uint8 else v.to(x.dtype)
+    if isinstance(value, tuple) and len(value) not in (1, x.shape[1]):
+        raise ValueError(f"{owner}: value must have one entry per channel ({x.shape[1]}); got {len(value)} entries")
+    scale = 255.0 if x.dtype == torch.uint8 else 1.0
+    return tuple(v * scale for v in value) if isinstance(value, tuple) else value * scale
+
+
+@register("transform", example=lambda: RandomErasing(p=0.5))
+class RandomErasing(RandomTransform):
+    """Erase a random rectangle of each sample, with probability ``p`` (torchvision's arguments).
+
+    Random Erasing (Zhong, Zheng, Kang, Li, Yang, AAAI 2020): the box covers a fraction of the
+    image drawn from ``scale`` (default 0.02 to 0.33) with aspect ratio drawn log-uniformly from
+    ``ratio`` (default 0.3 to 3.3); as torchvision, up to 10 draws are tried per sample until the
+    box fits (``h < H`` and ``w < W``), all 10 drawn at once; a sample with no fitting draw is
+    left unchanged. ``value``: a number, a per-channel tuple (both on the [0, 1] scale), or
+    ``"random"``: an independent uniform random value per pixel and channel (torchvision draws
+    standard-normal values, meant for normalised inputs; here the images are in [0, 1] / uint8,
+    so the values are uniform over the valid range).
+
+    Shapes: ``(B, C, H, W)`` or ``(C, H, W)``. Parameters: ``top``, ``left``, ``height``,
+    ``width`` (``(B,)`` int64; height/width 0 for samples not erased), ``apply``, and ``noise``
+    (``(B, C, H, W)``) with ``value="random"``.
+    """
+
+    def __init__(
+        self,
+        p: float = 0.5,
+        scale: Sequence[float] = (0.02, 0.33),
+        ratio: Sequence[float] = (0.3, 3.3),
+        value: float | Sequence[float] | str = 0.0,
+        *,
+        same_on_batch: bool = False,
+    ) -> None:
+        super().__init__(p=p, same_on_batch=same_on_batch)
+        o = type(self).__name__
+        for name, v in (("scale", scale), ("ratio", ratio)):
+            if not isinstance(v, Sequence) or len(v) != 2:
+                raise TypeError(f"{o}: {name} must be a (min, max) pair; got {describe(v)}")
+            for e in v:
+                check_number(e, owner=o, name=name, low=0.0, low_inclusive=name == "scale")
+            if v[0] > v[1]:
+                raise ValueError(f"{o}: {name} must be increasing (min, max); got {tuple(v)}")
+        if scale[1] > 1.0:
+            raise ValueError(f"{o}: scale must lie in [0, 1]; got {tuple(scale)}")
+        self.scale = (float(scale[0]), float(scale[1]))
+        self.ratio = (float(ratio[0]), float(ratio[1]))
+        self.value = _check_value(value, o)
+
+    def make_params(self, x: torch.Tensor, generator: torch.Generator | None) -> Params:
+        B, C, H, W = x.shape
+        area = H * W
+        tries = 10
+        erase_area = area * self._uniform(x, self.scale[0], self.scale[1], tries, generator=generator)
+        log_r = (math.log(self.ratio[0]), math.log(self.ratio[1]))
+        aspect = torch.exp(self._uniform(x, log_r[0], log_r[1], tries, generator=generator))
+        h = torch.sqrt(erase_area * aspect).round().long()
+        w = torch.sqrt(erase_area / aspect).round().long()
+        ok = (h < H) & (w < W)
+        first = ok.long().argmax(dim=1, keepdim=True)  # first fitting draw (0 when none)
+        found = ok.any(dim=1)
+        h = torch.where(found, h.gather(1, first)[:, 0], 0)
+        w = torch.where(found, w.gather(1, first)[:, 0], 0)
+        top = (self._rand(x, generator=generator) * (H - h + 1)).floor().long().clamp_max(H - 1)
+        left = (self._rand(x, generator=generator) * (W - w + 1)).floor().long().clamp_max(W - 1)
+        apply = self._rand(x, generator=generator) < self.p if self.p < 1.0 else torch.ones(B, dtype=torch.bool, device=x.device)
+        params: Params = {"top": top, "left": left, "height": h, "width": w, "apply": apply}
+        if self.value == "random":
+            params["noise"] = torch.rand((B, C, H, W), generator=generator, device=x.device)
+        return params
+
+    def transform(self, x: torch.Tensor, params: Params) -> torch.Tensor:
+        apply = params["apply"]
+        zero = torch.zeros_like(params["height"])
+        h = torch.where(apply, params["height"], zero)  # samples not selected: empty box
+        return FN.erase(x, params["top"], params["left"], h, params["width"], _fill_for(self.value, x, type(self).__name__, params))
+
+    def _apply(self, x: torch.Tensor, params: Params) -> torch.Tensor:
+        return self.transform(x, params)  # ``apply`` is folded into the box mask
+
+    def extra_repr(self) -> str:
+        return f"scale={self.scale}, ratio={self.ratio}, value={self.value!r}, " + super().extra_repr()
+
+
+@register("transform", example=lambda: Cutout(size=8))
+class Cutout(RandomTransform):
+    """Cutout (DeVries & Taylor 2017, "Improved Regularization of Convolutional Neural Networks
+    with Cutout"): mask a fixed-size ``size x size`` square whose centre is drawn uniformly over
+    the image; the square is clipped at the borders (so it may be partly outside). The paper
+    used ``size=16`` on CIFAR-10 (8 on CIFAR-100, 20 on SVHN), one hole, applied to every image
+    (``p=1``), filling with 0 after normalisation, i.e. the dataset mean; here ``value`` is on the
+    [0, 1] scale (number or per-channel tuple; default 0).
+
+    ``num_holes`` squares per sample (the reference code's ``n_holes``). Parameters: ``top``,
+    ``left``, ``height``, ``width`` (``(B, num_holes)`` int64, the clipped squares), ``apply``.
+    """
+
+    def __init__(
+        self,
+        size: int = 16,
+        *,
+        num_holes: int = 1,
+        value: float | Sequence[float] = 0.0,
+        p: float = 1.0,
+        same_on_batch: bool = False,
+    ) -> None:
+        super().__init__(p=p, same_on_batch=same_on_batch)
+        o = type(self).__name__
+        self.size = int(check_number(size, owner=o, name="size", low=1, integer=True))
+        self.num_holes = int(check_number(num_holes, owner=o, name="num_holes", low=1, integer=True))
+        self.value = _check_value(value, o, allow_random=False)
+
+    def make_params(self, x: torch.Tensor, generator: torch.Generator | None) -> Params:
+        H, W = x.shape[-2:]
+        cy = (self._rand(x, self.num_holes, generator=generator) * H).floor().long()
+        cx = (self._rand(x, self.num_holes, generator=generator) * W).floor().long()
+        half = self.size // 2
+        y0, y1 = (cy - half).clamp(0, H), (cy - half + self.size).clamp(0, H)
+        x0, x1 = (cx - half).clamp(0, W), (cx - half + self.size).clamp(0, W)
+        return {"top": y0, "left": x0, "height": y1 - y0, "width": x1 - x0}
+
+    def transform(self, x: torch.Tensor, params: Params) -> torch.Tensor:
+        apply = params["apply"].view(-1, 1)
+        h = torch.where(apply, params["height"], torch.zeros_like(params["height"]))
+        return FN.erase(x, params["top"], params["left"], h, params["width"], _fill_for(self.value, x, type(self).__name__, params))
+
+    def _apply(self, x: torch.Tensor, params: Params) -> torch.Tensor:
+        return self.transform(x, params)  # ``apply`` is folded into the box mask
+
+    def extra_repr(self) -> str:
+        return f"size={self.size}, num_holes={self.num_holes}, value={self.value!r}, " + super().extra_repr()
