@@ -1,5 +1,31 @@
-"""Batch mixers (MixUp, CutMix, SamplePairing), soft targets and the collate wrapper (torch only)."""
+"""Batch mixers (MixUp, CutMix, SamplePairing, MixUpCutMix), soft targets, the collate wrapper (torch only).
 
+Every mixer is called as ``x_mixed, y_soft = mixer(x, y, generator=None)`` on a ``(B, C, H, W)``
+uint8 or float batch with int64 ``(B,)`` or soft ``(B, K)`` labels, and can return the pairing
+and λ it drew (``return_params=True``) so feature-space mixers compose with it.
+"""
+
+from torchaug.mixing._base import Mixer, mixing_stats
+from torchaug.mixing._random import sample_beta, sample_pairing
+from torchaug.mixing.collate import MixCollate
+from torchaug.mixing.combined import MixUpCutMix
+from torchaug.mixing.cutmix import CutMix
+from torchaug.mixing.loss import SoftTargetCrossEntropy
+from torchaug.mixing.mixup import MixUp
+from torchaug.mixing.samplepairing import SamplePairing
 from torchaug.mixing.targets import mix_targets, one_hot
 
-__all__ = ["mix_targets", "one_hot"]
+__all__ = [
+    "CutMix",
+    "MixCollate",
+    "MixUp",
+    "MixUpCutMix",
+    "Mixer",
+    "SamplePairing",
+    "SoftTargetCrossEntropy",
+    "mix_targets",
+    "mixing_stats",
+    "one_hot",
+    "sample_beta",
+    "sample_pairing",
+]

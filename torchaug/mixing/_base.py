@@ -1,0 +1,261 @@
+"""The one base class of the batch mixers: validation, pairing, per-mode draws, targets, stats."""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import torch
+from torch import nn
+
+from torchaug._validation import (
+    check_choice,
+    check_generator,
+    check_images,
+    check_labels,
+    check_number,
+    check_probability,
+    describe,
+)
+from torchaug.mixing import _kernels as K
+from torchaug.mixing._random import pair_ids, sample_pairing
+from torchaug.mixing.targets import mix_targets, one_hot
+
+Params = dict[str, torch.Tensor]
+MODES = ("batch", "pair", "elem")
+PAIRINGS = ("shift", "random", "roll")
+
+
+def mixing_stats(params: Params) -> dict[str, torch.Tensor]:
+    """What a mixer did to a batch, as float tensors on the batch's device (no host sync).
+
+    ``mixed_fraction``: share of samples that received content from a partner;
+    ``lam_mean``: mean label weight ``λ`` of the samples themselves (1 for unmixed samples).
+    """
+    return {
+        "mixed_fraction": params["mixed"].float().mean(),
+        "lam_mean": params["lam"].float().mean(),
+    }
+
+
+class Mixer(nn.Module):
+    """Base of the batch mixers: ``mixer(x, y) -> (x_mixed, y_soft)``.
+
+    Subclasses implement :meth:`make_params` (draw the pairing and per-sample parameters on
+    ``x.device``) and :meth:`apply` (deterministic). The base validates inputs, builds the
+    (smoothed) soft targets, mixes them as ``ỹ' = λ ỹ + (1 - λ) ỹ[perm]``, records
+    :attr:`last_stats`, and honours :attr:`enabled`.
+
+    Parameters every mixer returns (``return_params=True``) and accepts back (``params=``):
+
+    - ``perm`` int64 ``(B,)``: the partner of each sample;
+    - ``lam`` float32 ``(B,)``: the *label* weight of the sample itself, so targets (and any
+      feature-space mixer composed after this one) follow ``ỹ' = λ ỹ + (1 - λ) ỹ[perm]``;
+      1 for samples that were not mixed;
+    - ``image_lam`` float32 ``(B,)``: the *pixel* weight of the sample itself outside the
+      pasted box (MixUp: equal to ``lam``; SamplePairing: 0.5 while ``lam`` is 1; CutMix: 1);
+    - ``box`` int64 ``(B, 4)``: ``[y0, y1, x0, x1)`` region taken from the partner (empty when
+      none);
+    - ``mixed`` bool ``(B,)``: whether the sample received content from a partner;
+    - ``offset`` int64 ``(1,)`` (only for the structured pairings): the pairing's random offset.
+
+    In pixels: ``x'[i] = image_lam[i] * x[i] + (1 - image_lam[i]) * x[perm[i]]`` outside
+    ``box[i]`` and ``x'[i] = x[perm[i]]`` inside it.
+    """
+
+    __torchaug_public__ = False
+    default_pairing = "shift"
+
+    def __init__(
+        self,
+        *,
+        num_classes: int,
+        label_smoothing: float = 0.0,
+        p: float = 1.0,
+        mode: str = "batch",
+        pairing: str | None = None,
+        inplace: bool = False,
+    ) -> None:
+        super().__init__()
+        owner = type(self).__name__
+        self.num_classes = int(check_number(num_classes, owner=owner, name="num_classes", low=1, integer=True))
+        self.label_smoothing = float(
+            check_number(label_smoothing, owner=owner, name="label_smoothing", low=0.0, high=1.0)
+        )
+        self.p = check_probability(p, owner=owner, name="p")
+        self.mode = check_choice(mode, MODES, owner=owner, name="mode")
+        self.pairing = check_choice(pairing or self.default_pairing, PAIRINGS, owner=owner, name="pairing")
+        if not isinstance(inplace, bool):
+            raise TypeError(f"{owner}: inplace must be a bool; got {describe(inplace)}")
+        self.inplace = inplace
+        #: a disabled mixer returns ``x`` unchanged and one-hot (smoothed) targets (schedules toggle it)
+        self.enabled = True
+        #: ``mixing_stats`` of the last call: float tensors on the batch's device
+        self.last_stats: dict[str, torch.Tensor] = {}
+
+    def extra_repr(self) -> str:
+        return (
+            f"num_classes={self.num_classes}, label_smoothing={self.label_smoothing}, p={self.p}, "
+            f"mode={self.mode!r}, pairing={self.pairing!r}, enabled={self.enabled}"
+        )
+
+    # -- to override -----------------------------------------------------------------------
+    def make_params(self, x: torch.Tensor, generator: torch.Generator | None) -> Params:
+        raise TypeError(f"{type(self).__name__} does not define make_params()")  # pragma: no cover
+
+    def apply(self, x: torch.Tensor, params: Params, inplace: bool) -> torch.Tensor:
+        """Default: the generic kernel (any device); subclasses add fast paths."""
+        return self._apply_generic(x, params, inplace)
+
+    # -- sampling helpers ------------------------------------------------------------------
+    def _pairing(self, x: torch.Tensor, generator: torch.Generator | None) -> tuple[torch.Tensor, torch.Tensor | None]:
+        return sample_pairing(x.shape[0], self.pairing, generator=generator, device=x.device)
+
+    def _per_mode(self, draw: Callable[[int], torch.Tensor], perm: torch.Tensor) -> torch.Tensor:
+        """One draw per batch, per pair or per sample (``self.mode``), as a ``(B, ...)`` tensor."""
+        b = perm.shape[0]
+        if self.mode == "batch":
+            t = draw(1)
+            return t.expand(b, *t.shape[1:]).contiguous()
+        t = draw(b)
+        return t.index_select(0, pair_ids(perm)) if self.mode == "pair" else t
+
+    def _applied(self, x: torch.Tensor, perm: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
+        """Per-sample bool: chosen with probability ``p`` and has a partner other than itself."""
+        b = x.shape[0]
+        has_partner = perm != torch.arange(b, device=x.device)
+        if self.p >= 1.0:
+            return has_partner
+        return has_partner & (torch.rand(b, generator=generator, device=x.device) < self.p)
+
+    def _base_params(self, x: torch.Tensor, perm: torch.Tensor, offset: torch.Tensor | None) -> Params:
+        b = x.shape[0]
+        params: Params = {
+            "perm": perm,
+            "lam": torch.ones(b, device=x.device),
+            "image_lam": torch.ones(b, device=x.device),
+            "box": torch.zeros(b, 4, dtype=torch.long, device=x.device),
+            "mixed": torch.zeros(b, dtype=torch.bool, device=x.device),
+        }
+        if offset is not None:
+            params["offset"] = offset
+        return params
+
+    def identity_params(self, x: torch.Tensor) -> Params:
+        """Parameters of "no mixing" (a disabled mixer, ``alpha=0``, a batch of one)."""
+        params = self._base_params(x, torch.arange(x.shape[0], device=x.device), None)
+        params["_identity"] = torch.ones((), dtype=torch.bool)  # popped before returning
+        return params
+
+    # -- apply helpers ---------------------------------------------------------------------
+    def _structured(self, x: torch.Tensor, params: Params) -> tuple[int, tuple[int, int] | None] | None:
+        """On CPU with a structured pairing: ``(offset, leftover)`` as Python ints, else None.
+
+        Reading these numbers is free on CPU (no device to synchronise with); on an
+        accelerator the generic kernel runs instead, so nothing is read back.
+        """
+        if x.device.type != "cpu" or "offset" not in params or x.shape[0] < 2:
+            return None
+        r = int(params["offset"].reshape(-1)[0])
+        b = x.shape[0]
+        leftover = (b - 1, int(params["perm"][b - 1])) if (b % 2 and self.pairing == "shift") else None
+        return r, leftover
+
+    @staticmethod
+    def _finish(x: torch.Tensor, out: torch.Tensor, inplace: bool) -> torch.Tensor:
+        if inplace and out is not x:
+            x.copy_(out)
+            return x
+        return out
+
+    def _apply_generic(self, x: torch.Tensor, params: Params, inplace: bool) -> torch.Tensor:
+        b, _, h, w = x.shape
+        w_self = params["image_lam"].view(b, 1, 1, 1)
+        box = params["box"]
+        if bool((box[:, 1] > box[:, 0]).any()) if x.device.type == "cpu" else True:
+            w_self = w_self * (~K.box_mask(box, h, w)).to(w_self.dtype)
+        return self._finish(x, K.blend_generic(x, params["perm"], w_self), inplace)
+
+    # -- replayed parameters ---------------------------------------------------------------
+    def _check_params(self, params: Any, x: torch.Tensor) -> Params:
+        owner = type(self).__name__
+        if not isinstance(params, dict) or "perm" not in params or "lam" not in params:
+            raise TypeError(f"{owner}: params must be a dict with at least 'perm' and 'lam'; got {describe(params)}")
+        b = x.shape[0]
+        perm = params["perm"]
+        if not isinstance(perm, torch.Tensor) or perm.shape != (b,) or perm.dtype != torch.long:
+            raise ValueError(f"{owner}: params['perm'] must be an int64 tensor of shape ({b},); got {describe(perm)}")
+        lam = params["lam"]
+        if not isinstance(lam, torch.Tensor) or lam.shape != (b,):
+            raise ValueError(f"{owner}: params['lam'] must be a tensor of shape ({b},); got {describe(lam)}")
+        out = dict(params)
+        out.setdefault("image_lam", lam)
+        out.setdefault("box", torch.zeros(b, 4, dtype=torch.long, device=x.device))
+        out.setdefault("mixed", perm != torch.arange(b, device=x.device))
+        if "offset" in out and x.device.type == "cpu":
+            # keep the fast path only if the offset really describes this pairing
+            r = int(out["offset"].reshape(-1)[0])
+            idx = torch.arange(b)
+            if self.pairing == "roll":
+                expected = (idx + r) % b
+                ok = torch.equal(perm.cpu(), expected)
+            else:
+                h = b // 2
+                ok = self.pairing == "shift" and torch.equal(perm[:h].cpu(), h + (idx[:h] + r) % h)
+            if not ok:
+                del out["offset"]
+        return out
+
+    # -- driver ----------------------------------------------------------------------------
+    def forward(
+        self,
+        x: Any,
+        y: Any,
+        *,
+        generator: torch.Generator | None = None,
+        return_params: bool = False,
+        params: Params | None = None,
+        inplace: bool | None = None,
+    ) -> tuple[torch.Tensor, torch.Tensor] | tuple[torch.Tensor, torch.Tensor, Params]:
+        """Mix a batch.
+
+        Args:
+            x: images ``(B, C, H, W)``, uint8 in [0, 255] or floating in [0, 1].
+            y: int64 class indices ``(B,)`` or soft targets ``(B, num_classes)``.
+            generator: random stream on ``x``'s device (None: torch's global RNG).
+            return_params: also return the parameters drawn (see the class docstring).
+            params: replay parameters returned by an earlier call instead of drawing.
+            inplace: overwrite ``x`` (default: the constructor's ``inplace``). ``MixCollate``
+                uses it on the batch it has just collated.
+
+        Returns:
+            ``(x_mixed, y_soft)`` or ``(x_mixed, y_soft, params)``; ``x_mixed`` has ``x``'s
+            shape, dtype, device and memory format (uint8 results are rounded); ``y_soft`` is
+            float32 ``(B, num_classes)`` with rows summing to 1.
+        """
+        owner = type(self).__name__
+        x4, _ = check_images(x, owner=owner, allow_single=False)
+        check_labels(y, owner=owner, num_classes=self.num_classes, batch_size=x4.shape[0])
+        check_generator(generator, x4.device, owner=owner)
+        y_soft = one_hot(y.to(x4.device), self.num_classes, label_smoothing=self.label_smoothing)
+        if params is not None:
+            params = self._check_params(params, x4)
+        elif self.static_identity(x4):
+            params = self.identity_params(x4)
+        else:
+            params = self.make_params(x4, generator)
+        if "_identity" in params:
+            out = x4
+        else:
+            out = self.apply(x4, params, self.inplace if inplace is None else inplace)
+            y_soft = mix_targets(y_soft, params["perm"], params["lam"])
+        params.pop("_identity", None)
+        self.last_stats = mixing_stats(params)
+        return (out, y_soft, params) if return_params else (out, y_soft)
+
+    def no_mixing(self) -> bool:
+        """Whether the hyper-parameters make every call an identity (e.g. ``alpha=0``, ``p=0``)."""
+        return self.p == 0.0
+
+    def static_identity(self, x: torch.Tensor) -> bool:
+        """Known without reading data: disabled, a batch of one, or :meth:`no_mixing`."""
+        return (not self.enabled) or x.shape[0] < 2 or self.no_mixing()

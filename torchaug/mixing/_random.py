@@ -1,0 +1,130 @@
+"""Random draws for the mixers: Beta(α, α) from a ``torch.Generator`` and batch pairings.
+
+``torch.distributions.Beta`` samples through ``torch._standard_gamma``, which takes no
+``generator``; these helpers draw only generator-driven normals and uniforms on the data's
+device, so a seeded generator reproduces a run exactly and nothing touches the host.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+#: rejection rounds of Marsaglia-Tsang drawn at once (acceptance >= 0.95 per round for shape >= 1,
+#: so a fallback is needed with probability < 1e-10 per draw)
+GAMMA_ROUNDS = 8
+
+
+def log_gamma_sample(
+    shape: float, n: int, *, generator: torch.Generator | None, device: torch.device | str
+) -> torch.Tensor:
+    """``n`` draws of ``log G`` with ``G ~ Gamma(shape, 1)``, float32 ``(n,)`` on ``device``.
+
+    Marsaglia & Tsang (2000), vectorised with a fixed number of rejection rounds (the first
+    accepted round wins; never-accepted draws fall back to the mode ``d``). For ``shape < 1``
+    the boost ``G = G' * U**(1/shape)`` with ``G' ~ Gamma(shape + 1)`` is applied in log space, so
+    tiny shapes (α = 0.2 gives ``U**5``) do not underflow.
+    """
+    if not shape > 0:
+        raise ValueError(f"log_gamma_sample: shape must be > 0; got {shape!r}")
+    boost = shape < 1.0
+    a = shape + 1.0 if boost else shape
+    d = a - 1.0 / 3.0
+    c = 1.0 / math.sqrt(9.0 * d)
+    z = torch.randn((GAMMA_ROUNDS, n), generator=generator, device=device, dtype=torch.float64)
+    u = torch.rand((GAMMA_ROUNDS, n), generator=generator, device=device, dtype=torch.float64)
+    v = (1.0 + c * z) ** 3
+    log_v = torch.log(v.clamp_min(1e-300))
+    accept = (v > 0) & (torch.log(u) < 0.5 * z * z + d - d * v + d * log_v)
+    first = accept.to(torch.uint8).argmax(0, keepdim=True)  # first accepted round
+    log_v = log_v.gather(0, first).squeeze(0)
+    log_v = torch.where(accept.any(0), log_v, torch.zeros_like(log_v))
+    out = math.log(d) + log_v
+    if boost:
+        u2 = 1.0 - torch.rand(n, generator=generator, device=device, dtype=torch.float64)  # (0, 1]
+        out = out + torch.log(u2) / shape
+    return out.to(torch.float32)
+
+
+def sample_beta(
+    alpha: float, n: int, *, generator: torch.Generator | None, device: torch.device | str, beta: float | None = None
+) -> torch.Tensor:
+    """``n`` draws of ``Beta(alpha, beta)`` (``beta`` defaults to ``alpha``): float32 ``(n,)`` in [0, 1].
+
+    Computed as ``sigmoid(log X - log Y)`` with ``X ~ Gamma(alpha)``, ``Y ~ Gamma(beta)``, stable
+    for small α where both gammas are tiny.
+    """
+    beta = alpha if beta is None else beta
+    lx = log_gamma_sample(alpha, n, generator=generator, device=device)
+    ly = log_gamma_sample(beta, n, generator=generator, device=device)
+    return torch.sigmoid(lx - ly)
+
+
+def _uniform_int(high: int | torch.Tensor, n: int, *, generator, device) -> torch.Tensor:
+    """Integers in ``[0, high)`` (``high`` >= 1), int64 ``(n,)``."""
+    u = torch.rand(n, generator=generator, device=device, dtype=torch.float64)
+    if isinstance(high, torch.Tensor):
+        return (u * high).floor().long().minimum(high.long() - 1)
+    return (u * high).floor().long().clamp_max(max(high - 1, 0))
+
+
+def sample_pairing(
+    batch: int, kind: str, *, generator: torch.Generator | None, device: torch.device | str
+) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """Draw a partner for every sample: ``(perm, offset)``.
+
+    ``perm[i]`` is the partner whose content is mixed into sample ``i`` (int64 ``(B,)``).
+
+    - ``"shift"``: an involution across the two halves of the batch: for ``i < h = B // 2``
+      the partner is ``h + (i + r) % h`` (and back), with ``r`` uniform in ``[0, h)`` drawn per
+      batch. Each pair can be computed together from contiguous slices, reading every input
+      once. Like timm's ``flip`` and torchvision's ``roll``, it relies on the loader having
+      shuffled the batch, but it changes with every batch. ``offset`` is ``r`` (shape ``(1,)``).
+    - ``"random"``: a uniformly random involution (pairs of a random permutation).
+    - ``"roll"``: ``perm[i] = (i + r) % B`` with ``r`` uniform in ``[1, B)`` (never ``B / 2``
+      when ``B > 2``), so no two samples are each other's partner (SamplePairing: an involution
+      would give both members the same averaged image). ``offset`` is ``r``.
+
+    With an odd batch, the sample left out of the pairs (``B - 1`` for ``"shift"``) takes a
+    uniformly drawn other sample as its partner. A batch of one is paired with itself.
+    """
+    idx = torch.arange(batch, device=device)
+    if batch == 1:
+        return idx, None
+    h = batch // 2
+    if kind == "roll":
+        if batch > 2 and batch % 2 == 0:
+            r = 1 + _uniform_int(batch - 2, 1, generator=generator, device=device)
+            r = r + (r >= h).long()  # skip B/2 (mutual partners)
+        else:
+            r = 1 + _uniform_int(batch - 1, 1, generator=generator, device=device)
+        return (idx + r) % batch, r
+    perm = idx.clone()
+    offset = None
+    if kind == "shift":
+        r = _uniform_int(h, 1, generator=generator, device=device)
+        first = idx[:h]
+        second = h + (first + r) % h
+        perm[:h] = second
+        perm.scatter_(0, second, first)
+        left = torch.full((1,), 2 * h, device=device, dtype=torch.long)
+        offset = r
+    elif kind == "random":
+        sigma = torch.randperm(batch, generator=generator, device=device)
+        a, b = sigma[0 : 2 * h : 2], sigma[1 : 2 * h : 2]
+        perm.scatter_(0, a, b)
+        perm.scatter_(0, b, a)
+        left = sigma[batch - 1 :]
+    else:
+        raise ValueError(f"sample_pairing: kind must be 'shift', 'random' or 'roll'; got {kind!r}")
+    if batch % 2:
+        q = _uniform_int(batch - 1, 1, generator=generator, device=device)
+        q = q + (q >= left).long()
+        perm.scatter_(0, left, q)
+    return perm, offset
+
+
+def pair_ids(perm: torch.Tensor) -> torch.Tensor:
+    """Index shared by both members of a pair (``min(i, perm[i])``), to give a pair one draw."""
+    return torch.minimum(torch.arange(perm.shape[0], device=perm.device), perm)

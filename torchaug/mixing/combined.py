@@ -1,0 +1,84 @@
+"""MixUp or CutMix, chosen per batch (as timm's ``Mixup``), per pair or per sample."""
+
+from __future__ import annotations
+
+import torch
+
+from torchaug._validation import check_number, check_probability
+from torchaug.mixing._base import Mixer, Params
+from torchaug.mixing.cutmix import CutMix, paste
+from torchaug.mixing.mixup import MixUp, blend
+from torchaug.registry import register
+
+
+@register("mixer", example=lambda: MixUpCutMix(mixup_alpha=1.0, cutmix_alpha=1.0, num_classes=10))
+class MixUpCutMix(Mixer):
+    """Apply CutMix with probability ``switch_prob``, else MixUp.
+
+    The choice follows ``mode`` like λ: once per batch (timm's ``Mixup(mode="batch")``, the DeiT
+    recipe: ``mixup_alpha=0.8, cutmix_alpha=1.0, switch_prob=0.5``), per pair or per sample. A
+    zero alpha disables that mixer (both zero: unmixed).
+
+    On CPU the per-batch choice is read to run the matching fast kernel; on an accelerator, and
+    for per-pair/per-sample choices, both are expressed as one per-pixel weight map
+    ``w = image_lam * (1 - box_mask)`` and applied by one kernel, so nothing is read back.
+    """
+
+    def __init__(
+        self,
+        mixup_alpha: float = 0.8,
+        cutmix_alpha: float = 1.0,
+        switch_prob: float = 0.5,
+        *,
+        num_classes: int,
+        label_smoothing: float = 0.0,
+        p: float = 1.0,
+        mode: str = "batch",
+        pairing: str | None = None,
+        inplace: bool = False,
+    ) -> None:
+        super().__init__(
+            num_classes=num_classes, label_smoothing=label_smoothing, p=p, mode=mode, pairing=pairing, inplace=inplace
+        )
+        owner = type(self).__name__
+        self.mixup_alpha = float(check_number(mixup_alpha, owner=owner, name="mixup_alpha", low=0.0))
+        self.cutmix_alpha = float(check_number(cutmix_alpha, owner=owner, name="cutmix_alpha", low=0.0))
+        self.switch_prob = check_probability(switch_prob, owner=owner, name="switch_prob")
+        if self.mixup_alpha == 0.0:
+            self.switch_prob = 1.0 if self.cutmix_alpha > 0 else 0.0
+        elif self.cutmix_alpha == 0.0:
+            self.switch_prob = 0.0
+        common = dict(num_classes=num_classes, label_smoothing=label_smoothing, p=p, mode=mode, pairing=self.pairing)
+        # the two parts (helpers: their draws and kernels are reused, they are not called)
+        self._mixup = MixUp(max(self.mixup_alpha, 1e-3), **common)
+        self._cutmix = CutMix(max(self.cutmix_alpha, 1e-3), **common)
+
+    def extra_repr(self) -> str:
+        return (
+            f"mixup_alpha={self.mixup_alpha}, cutmix_alpha={self.cutmix_alpha}, switch_prob={self.switch_prob}, "
+            + super().extra_repr()
+        )
+
+    def no_mixing(self) -> bool:
+        return (self.mixup_alpha == 0.0 and self.cutmix_alpha == 0.0) or super().no_mixing()
+
+    def make_params(self, x: torch.Tensor, generator: torch.Generator | None) -> Params:
+        perm, offset = self._pairing(x, generator)
+        mixed = self._applied(x, perm, generator)
+        use_cut = self._per_mode(lambda n: torch.rand(n, generator=generator, device=x.device), perm) < self.switch_prob
+        mix_lam = self._mixup.draw_lam(x, perm, generator)
+        box, cut_lam = self._cutmix.draw_boxes(x, perm, mixed & use_cut, generator)
+        mix_lam = torch.where(mixed & ~use_cut, mix_lam, torch.ones_like(mix_lam))
+        params = self._base_params(x, perm, offset)
+        params.update(lam=torch.where(use_cut, cut_lam, mix_lam), image_lam=mix_lam, box=box, mixed=mixed, cutmix=use_cut)
+        return params
+
+    def apply(self, x: torch.Tensor, params: Params, inplace: bool) -> torch.Tensor:
+        if x.device.type == "cpu" and self.mode == "batch" and "cutmix" in params:
+            if bool(params["cutmix"][0]):  # CPU tensor: no device sync
+                return paste(self, x, params, inplace, shared_box=self.p >= 1.0)
+            return blend(self, x, params, inplace)
+        return self._apply_generic(x, params, inplace)
+
+
+__all__ = ["MixUpCutMix", "MixUp", "CutMix"]
