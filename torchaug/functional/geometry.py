@@ -372,19 +372,25 @@ def crop(
     cols = left_t.unsqueeze(1) + torch.arange(width, device=dev)  # (B, width)
     rows, vr = _pad_index(rows, h, padding_mode)
     cols, vc = _pad_index(cols, w, padding_mode)
-    bidx = torch.arange(b, device=dev).view(b, 1, 1)
-    if x.is_contiguous(memory_format=torch.channels_last) and not x.is_contiguous():
-        out = x.permute(0, 2, 3, 1)[bidx, rows.unsqueeze(2), cols.unsqueeze(1)].permute(0, 3, 1, 2)
-    else:
-        # gather rows then columns on the (B*C) planes: keeps NCHW contiguous
-        idx = (rows.unsqueeze(2) * w + cols.unsqueeze(1)).view(b, 1, height * width).expand(b, c, height * width)
-        out = x.reshape(b, c, h * w).gather(2, idx).view(b, c, height, width)
+    out = _gather(x, rows, cols)
     if vr is not None:
         valid = (vr.unsqueeze(2) & vc.unsqueeze(1)).unsqueeze(1)  # (B, 1, height, width)
         fill_t = _fill_tensor(0 if fill is None else fill, c, torch.float32, dev, "crop")
         fill_t = fill_t.round().clamp(0, 255).to(x.dtype) if x.dtype == torch.uint8 else fill_t.to(x.dtype)
         out = torch.where(valid, out, fill_t)
     return _same_format(out, x)
+
+
+def _gather(x: torch.Tensor, rows: torch.Tensor, cols: torch.Tensor) -> torch.Tensor:
+    """``out[b, :, i, j] = x[b, :, rows[b, i], cols[b, j]]`` for in-range ``rows (B, h)``, ``cols (B, w)``."""
+    b, c, h, w = x.shape
+    height, width = rows.shape[1], cols.shape[1]
+    if x.is_contiguous(memory_format=torch.channels_last) and not x.is_contiguous():
+        bidx = torch.arange(b, device=x.device).view(b, 1, 1)
+        return x.permute(0, 2, 3, 1)[bidx, rows.unsqueeze(2), cols.unsqueeze(1)].permute(0, 3, 1, 2)
+    # one gather over the flattened planes keeps NCHW contiguous
+    idx = (rows.unsqueeze(2) * w + cols.unsqueeze(1)).view(b, 1, height * width).expand(b, c, height * width)
+    return x.reshape(b, c, h * w).gather(2, idx).view(b, c, height, width)
 
 
 def _parse_padding(padding: int | Sequence[int]) -> tuple[int, int, int, int]:
@@ -521,8 +527,10 @@ def resized_crop(
       bit for bit. Reads the box sizes on the host (one transfer per batch).
     - ``"separable"``: one batched pass, no host sync: per-sample dense interpolation matrices
       (the same antialiased triangle filter) applied as two batched matmuls. Equal to
-      ``"loop"`` within float rounding (uint8 within one grey level); ``"nearest"`` is not
-      supported here.
+      ``"loop"`` within float rounding (uint8 within one grey level).
+
+    ``"nearest"`` is always one batched gather (PyTorch's ``floor(dst * in / out)`` rule, any
+    dtype, so it also serves integer masks).
     - ``"auto"``: ``"loop"`` on CPU (where it is the fastest), ``"separable"`` elsewhere.
     """
     interpolation = _check_interpolation(interpolation, "resized_crop")
@@ -530,13 +538,22 @@ def resized_crop(
         raise ValueError(f"resized_crop: method must be 'auto', 'loop' or 'separable'; got {method!r}")
     oh, ow = (size, size) if isinstance(size, int) else (int(size[0]), int(size[-1]))
     b, c, h, w = x.shape
+    if interpolation == "nearest":
+        # PyTorch's nearest: src = floor(dst * in / out); one gather, any dtype, no host sync
+        dev = x.device
+        sy = height.to(torch.float32) / oh
+        sx = width.to(torch.float32) / ow
+        rows = (torch.arange(oh, device=dev, dtype=torch.float32) * sy.unsqueeze(1)).floor().long()
+        cols = (torch.arange(ow, device=dev, dtype=torch.float32) * sx.unsqueeze(1)).floor().long()
+        rows = torch.minimum(rows, height.unsqueeze(1) - 1) + top.unsqueeze(1)
+        cols = torch.minimum(cols, width.unsqueeze(1) - 1) + left.unsqueeze(1)
+        return _same_format(_gather(x, rows.clamp(0, h - 1), cols.clamp(0, w - 1)), x)
     if method == "auto":
-        method = "loop" if x.device.type == "cpu" or interpolation == "nearest" else "separable"
-    if method == "separable" and interpolation == "nearest":
-        raise ValueError("resized_crop: method='separable' supports only interpolation='bilinear'")
+        method = "loop" if x.device.type == "cpu" else "separable"
     if method == "loop":
         boxes = torch.stack([top, left, height, width], dim=1).tolist()
         native = _native_uint8(x, interpolation) or x.dtype in (torch.float32, torch.float64)
+        b = len(boxes)
         out = torch.empty((b, c, oh, ow), dtype=x.dtype if native else torch.float32, device=x.device)
         if x.is_contiguous(memory_format=torch.channels_last) and not x.is_contiguous():
             out = out.contiguous(memory_format=torch.channels_last)
@@ -546,8 +563,6 @@ def resized_crop(
                 src = src.float()
             if (hh, ww) == (oh, ow):
                 out[i : i + 1] = src
-            elif interpolation == "nearest":
-                out[i : i + 1] = F.interpolate(src, size=(oh, ow), mode="nearest")
             else:
                 out[i : i + 1] = F.interpolate(
                     src, size=(oh, ow), mode="bilinear", align_corners=False, antialias=antialias
