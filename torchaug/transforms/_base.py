@@ -40,6 +40,29 @@ from torchaug.transforms import targets as _t
 Params = dict[str, torch.Tensor]
 
 
+def restrict_to_region(out: torch.Tensor, x: torch.Tensor, region: Any, *, single: bool, owner: str) -> torch.Tensor:
+    """``where(region, out, x)`` for a bool ``region`` ``(B, H, W)``/``(B, 1, H, W)`` (``(H, W)`` if single)."""
+    if not isinstance(region, torch.Tensor):
+        raise TypeError(f"{owner}: region must be a bool tensor (B, H, W); got {describe(region)}")
+    r = region.as_subclass(torch.Tensor) if type(region) is not torch.Tensor else region
+    if single and r.ndim in (2, 3):
+        r = r.unsqueeze(0)
+    if r.ndim == 3:
+        r = r.unsqueeze(1)
+    if (
+        r.ndim != 4
+        or r.shape[1] != 1
+        or r.shape[0] not in (1, x.shape[0])
+        or r.shape[-2:] != x.shape[-2:]
+        or out.shape != x.shape
+    ):
+        raise ValueError(
+            f"{owner}: region must be a bool mask of shape (B, H, W) matching the images "
+            f"{tuple(x.shape)} (and the op must keep the image size); got {describe(region)}"
+        )
+    return torch.where(r.to(device=x.device, dtype=torch.bool), out, x)
+
+
 class RandomTransform(nn.Module):
     """Random per-sample image transform over ``(B, C, H, W)`` (or ``(C, H, W)``) batches."""
 
@@ -191,26 +214,7 @@ class RandomTransform(nn.Module):
             new[_t.POINTS] = torch.where(apply.view(-1, 1, 1), ko, k) if blend else ko
 
     def _restrict(self, out: torch.Tensor, x: torch.Tensor, region: Any, single: bool) -> torch.Tensor:
-        owner = type(self).__name__
-        if not isinstance(region, torch.Tensor):
-            raise TypeError(f"{owner}: region must be a bool tensor (B, H, W); got {describe(region)}")
-        r = region.as_subclass(torch.Tensor) if type(region) is not torch.Tensor else region
-        if single and r.ndim in (2, 3):
-            r = r.unsqueeze(0)
-        if r.ndim == 3:
-            r = r.unsqueeze(1)
-        if (
-            r.ndim != 4
-            or r.shape[1] != 1
-            or r.shape[0] not in (1, x.shape[0])
-            or r.shape[-2:] != x.shape[-2:]
-            or out.shape != x.shape
-        ):
-            raise ValueError(
-                f"{owner}: region must be a bool mask of shape (B, H, W) matching the images "
-                f"{tuple(x.shape)} (and the op must keep the image size); got {describe(region)}"
-            )
-        return torch.where(r.to(device=x.device, dtype=torch.bool), out, x)
+        return restrict_to_region(out, x, region, single=single, owner=type(self).__name__)
 
     def _apply(self, x: torch.Tensor, params: Params) -> torch.Tensor:
         out = self.transform(x, params)
