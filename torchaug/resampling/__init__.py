@@ -6,7 +6,7 @@ imbalanced-learn's arguments and return ``fit_resample`` results in the same ord
 """
 
 from torchaug.resampling.images import Codec, resample_images
-from torchaug.resampling.knn import DEFAULT_MEMORY_BUDGET, knn
+from torchaug.resampling.neighbors import DEFAULT_MEMORY_BUDGET, knn
 from torchaug.resampling.plot import save_resampling_scatter
 from torchaug.resampling.samplers import ADASYN, SMOTE, BorderlineSMOTE, RandomOverSampler
 

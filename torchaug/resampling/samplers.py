@@ -34,7 +34,7 @@ from sklearn.base import BaseEstimator
 from torchaug._validation import describe
 from torchaug.registry import register
 from torchaug.resampling._strategy import resolve_sampling_strategy
-from torchaug.resampling.knn import _knn
+from torchaug.resampling.neighbors import _knn
 
 __all__ = ["SMOTE", "BorderlineSMOTE", "ADASYN", "RandomOverSampler"]
 
@@ -413,7 +413,7 @@ class BorderlineSMOTE(_BaseOverSampler):
         return self._interpolate(data.X[src], data.X[nbr], steps, wd), src, nbr
 
 
-@register("resampler", example=lambda: ADASYN(n_neighbors=3, random_state=0))
+@register("resampler", example=lambda: ADASYN(n_neighbors=7, random_state=0))
 class ADASYN(_BaseOverSampler):
     """ADASYN: adaptive synthetic sampling (He, Bai, Garcia & Li, IJCNN 2008), imbalanced-learn semantics.
 
