@@ -100,10 +100,15 @@ def _finish_(y: torch.Tensor, bound: float, integer: bool) -> torch.Tensor:
     return y.floor_() if integer else y
 
 
+def _one_minus(ratio: torch.Tensor) -> torch.Tensor:
+    """``1 - ratio`` rounded as torchvision's Python-float ``alpha=1.0 - ratio`` (double, then cast)."""
+    return (1.0 - ratio.to(torch.float64)).to(ratio.dtype)
+
+
 def _blend_(x: torch.Tensor, ref: torch.Tensor, ratio: torch.Tensor, bound: float, integer: bool) -> torch.Tensor:
-    """``x * ratio + ref * (1 - ratio)`` clamped (torchvision's ``_blend``); a new tensor."""
+    """``x * ratio + ref * (1 - ratio)`` clamped (torchvision's ``_blend``, same rounding); a new tensor."""
     out = x * ratio
-    out = out.add_(ref * (1.0 - ratio))
+    out = torch.addcmul(out, ref, _one_minus(ratio), out=out)
     return _finish_(out, bound, integer)
 
 
@@ -249,22 +254,27 @@ def color_jitter(
         codes.scatter_(1, slot, torch.where(mask, order, 3))
         codes = codes[:, :3]
         a = fac.gather(1, codes)  # (B, 3) factor per slot (1 for identity)
-        one_minus = 1.0 - a
-        cs = torch.where(codes == SATURATION, one_minus, 0.0)  # weight of the grey image
-        cm = torch.where(codes == CONTRAST, one_minus, 0.0)  # weight of the mean grey level
-        plans.append((a.T.reshape(3, B, 1, 1, 1), cs.T.reshape(3, B, 1, 1, 1), cm.T.reshape(3, B, 1, 1, 1)))
+        one_minus = _one_minus(a)
+        sat = (codes == SATURATION).to(wdt)  # 1: the reference is the grey image
+        con = (codes == CONTRAST).to(wdt)  # 1: the reference is the mean grey level
+        plans.append(tuple(t.T.reshape(3, B, 1, 1, 1) for t in (a, one_minus, sat, con)))
 
     need_gray = enabled[CONTRAST] or enabled[SATURATION]
 
-    def run(y: torch.Tensor, plan: tuple[torch.Tensor, torch.Tensor, torch.Tensor]) -> torch.Tensor:
-        a, cs, cm = plan
+    def run(y: torch.Tensor, plan: tuple[torch.Tensor, ...]) -> torch.Tensor:
+        a, one_minus, sat, con = plan
         for s in range(3):
             if need_gray:
-                # brightness: ref = 0; contrast: ref = mean grey; saturation: ref = grey image
+                # brightness: ref = 0; contrast: ref = mean grey; saturation: ref = grey image.
+                # x * a, then + ref * (1 - a): torchvision's rounding (``_blend``)
                 gray = _gray(y, integer)
-                m = cm[s] * gray.mean(dim=(-2, -1), keepdim=True) if enabled[CONTRAST] else cm[s]
-                ref = torch.addcmul(m, gray, cs[s]) if enabled[SATURATION] else m
-                y = torch.addcmul(ref, y, a[s], out=y)  # x * a + ref * (1 - a)
+                m = con[s] * gray.mean(dim=(-2, -1), keepdim=True) if enabled[CONTRAST] else None
+                if enabled[SATURATION]:
+                    ref = gray * sat[s] if m is None else torch.addcmul(m, gray, sat[s])
+                else:
+                    ref = m
+                y = y.mul_(a[s])
+                y = torch.addcmul(y, ref, one_minus[s], out=y)
             else:
                 y = y.mul_(a[s])
             y = _finish_(y, bound, integer)

@@ -13,7 +13,7 @@ import torch.nn.functional as F
 
 from torchaug.functional.color import _from_work, _keep_format, _to_work
 
-__all__ = ["box_mask", "erase", "add_noise", "salt_and_pepper", "gaussian_kernel1d", "gaussian_blur"]
+__all__ = ["box_mask", "erase", "add_noise", "salt_and_pepper", "gaussian_kernels", "gaussian_blur"]
 
 
 def box_mask(
@@ -87,7 +87,7 @@ def salt_and_pepper(x: torch.Tensor, salt: torch.Tensor, pepper: torch.Tensor) -
     return _keep_format(torch.where(salt, hi, out), x)
 
 
-def gaussian_kernel1d(kernel_size: int, sigma: torch.Tensor) -> torch.Tensor:
+def gaussian_kernels(kernel_size: int, sigma: torch.Tensor) -> torch.Tensor:
     """``(B, kernel_size)`` normalised Gaussian kernels, one per ``sigma`` (``(B,)``), sampled at
     ``linspace(-(k-1)/2, (k-1)/2, k)`` as torchvision does."""
     half = (kernel_size - 1) * 0.5
@@ -116,10 +116,10 @@ def gaussian_blur(x: torch.Tensor, kernel_size: tuple[int, int], sigma: torch.Te
     xf, bound, integer = _to_work(x)
     y = xf.reshape(1, B * C, H, W)
     if kx > 1:
-        wx = gaussian_kernel1d(kx, sigma[:, 0]).to(xf.dtype).repeat_interleave(C, dim=0).view(B * C, 1, 1, kx)
+        wx = gaussian_kernels(kx, sigma[:, 0]).to(xf.dtype).repeat_interleave(C, dim=0).view(B * C, 1, 1, kx)
         y = F.conv2d(F.pad(y, (kx // 2, kx // 2, 0, 0), mode="reflect"), wx, groups=B * C)
     if ky > 1:
-        wy = gaussian_kernel1d(ky, sigma[:, 1]).to(xf.dtype).repeat_interleave(C, dim=0).view(B * C, 1, ky, 1)
+        wy = gaussian_kernels(ky, sigma[:, 1]).to(xf.dtype).repeat_interleave(C, dim=0).view(B * C, 1, ky, 1)
         y = F.conv2d(F.pad(y, (0, 0, ky // 2, ky // 2), mode="reflect"), wy, groups=B * C)
     y = y.reshape(B, C, H, W)
     if integer:

@@ -1,3 +1,453 @@
-"""policies transforms."""
+"""Augmentation policies with per-sample op choice: RandAugment, TrivialAugmentWide, AutoAugment.
 
-__all__: list[str] = []
+torchvision draws one operation (and magnitude) for the whole call; here **every sample draws
+its own**, so one batch applies many different operations. Operation lists, magnitude bins and
+signs are torchvision's (``torchvision.transforms.v2._auto_augment``). Each step of a policy is
+applied in one pass over the batch:
+
+- the five geometric ops (ShearX/Y, TranslateX/Y, Rotate) are all affine: one per-sample
+  ``(B, 2, 3)`` matrix and a single warp (:func:`torchaug.functional.geometry.affine`);
+- Brightness, Color (saturation) and Contrast are one blend ``x * f + ref * (1 - f)``;
+- Sharpness, Posterize, Solarize, AutoContrast, Equalize and Invert are batched kernels of
+  :mod:`torchaug.functional.color` with per-sample parameters.
+
+Each kernel runs on the samples that chose it: on CPU it gathers them (``index_select``, a loop
+over the ~14 ops, never over samples); on accelerators, where reading which samples chose an op
+would force a host-device sync, it runs on the whole batch and keeps the result with
+``torch.where``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import torch
+
+from torchaug._validation import check_choice, check_number, describe
+from torchaug.functional import color as FC
+from torchaug.functional import geometry as FG
+from torchaug.registry import register
+from torchaug.transforms._base import Params, RandomTransform
+
+__all__ = ["OPS", "apply_op", "RandAugment", "TrivialAugmentWide", "AutoAugment"]
+
+#: the operation table; policies' ``op`` parameters index into it
+OPS = (
+    "Identity",
+    "ShearX",
+    "ShearY",
+    "TranslateX",
+    "TranslateY",
+    "Rotate",
+    "Brightness",
+    "Color",
+    "Contrast",
+    "Sharpness",
+    "Posterize",
+    "Solarize",
+    "AutoContrast",
+    "Equalize",
+    "Invert",
+)
+_ID = {name: i for i, name in enumerate(OPS)}
+_GEOMETRIC = ("ShearX", "ShearY", "TranslateX", "TranslateY", "Rotate")
+_BLEND = ("Brightness", "Color", "Contrast")
+
+
+def _run_on(
+    y: torch.Tensor, out: torch.Tensor, mask: torch.Tensor, fn: Callable[[torch.Tensor, torch.Tensor | None], torch.Tensor]
+) -> torch.Tensor:
+    """``out[mask] = fn(y[mask])``: gathered on CPU, masked (no host sync) elsewhere.
+
+    ``fn(sub, idx)`` gets the selected samples and their indices (``None``: the whole batch).
+    """
+    if y.device.type == "cpu":
+        idx = mask.nonzero().squeeze(1)
+        n = idx.numel()
+        if n == 0:
+            return out
+        if n == y.shape[0]:
+            return fn(y, None)
+        return out.index_copy(0, idx, fn(y.index_select(0, idx), idx))
+    return torch.where(mask.view(-1, 1, 1, 1), fn(y, None), out)
+
+
+def apply_op(
+    x: torch.Tensor,
+    op: torch.Tensor,
+    magnitude: torch.Tensor,
+    *,
+    interpolation: str = "nearest",
+    fill: Any = None,
+) -> torch.Tensor:
+    """Apply to each sample ``b`` the operation ``OPS[op[b]]`` with ``magnitude[b]`` (signed).
+
+    ``x``: ``(B, C, H, W)`` uint8 or float; ``op``: ``(B,)`` int64; ``magnitude``: ``(B,)`` float,
+    torchvision's meaning: shear ``m`` (``shear = degrees(atan(m))`` about the top-left corner),
+    translation ``int(m)`` pixels, rotation ``m`` degrees counter-clockwise, factor ``1 + m`` for
+    Brightness/Color/Contrast/Sharpness, ``int(m)`` bits for Posterize, threshold ``m`` (on the
+    [0, 1] scale) for Solarize; ignored by Identity/AutoContrast/Equalize/Invert. Per sample, equal
+    to torchvision's ``_apply_image_or_video_transform`` (tested).
+    """
+    B, C, H, W = x.shape
+    dev = x.device
+    op = op.to(device=dev, dtype=torch.long)
+    mag = magnitude.to(device=dev, dtype=torch.float64)
+    out = x
+
+    def is_(names: Sequence[str]) -> torch.Tensor:
+        m = torch.zeros(B, dtype=torch.bool, device=dev)
+        for n in names:
+            m |= op == _ID[n]
+        return m
+
+    def sel(t: torch.Tensor, idx: torch.Tensor | None) -> torch.Tensor:
+        return t if idx is None else t.index_select(0, idx)
+
+    # geometric: one affine map per sample (identity for the others)
+    geo = is_(_GEOMETRIC)
+    zero = torch.zeros_like(mag)
+    shear_deg = torch.rad2deg(torch.atan(mag))
+    sx = torch.where(op == _ID["ShearX"], shear_deg, zero)
+    sy = torch.where(op == _ID["ShearY"], shear_deg, zero)
+    tx = torch.where(op == _ID["TranslateX"], torch.trunc(mag), zero)
+    ty = torch.where(op == _ID["TranslateY"], torch.trunc(mag), zero)
+    angle = torch.where(op == _ID["Rotate"], -mag, zero)  # rotate: counter-clockwise
+    shear_op = (op == _ID["ShearX"]) | (op == _ID["ShearY"])
+    centre = torch.tensor([W * 0.5, H * 0.5], dtype=mag.dtype, device=dev).expand(B, 2)
+    centre = torch.where(shear_op[:, None], torch.zeros_like(centre), centre)  # shears: about (0, 0)
+    matrix = FG.affine_matrix(
+        angle, torch.stack([tx, ty], 1), 1.0, torch.stack([sx, sy], 1), size=(H, W), center=centre, batch_size=B, device=dev
+    )
+    out = _run_on(x, out, geo, lambda s, i: FG.affine(s, sel(matrix, i), interpolation=interpolation, fill=fill))
+
+    # brightness / saturation / contrast: x * f + ref * (1 - f)
+    def blend(s: torch.Tensor, i: torch.Tensor | None) -> torch.Tensor:
+        o, f = sel(op, i), 1.0 + sel(mag, i)
+        xf, bound, integer = FC._to_work(s)
+        f4 = f.to(xf.dtype).view(-1, 1, 1, 1)
+        gray = FC._gray(xf, integer)
+        is_con = (o == _ID["Contrast"]).view(-1, 1, 1, 1)
+        is_sat = (o == _ID["Color"]).view(-1, 1, 1, 1) & (xf.shape[1] == 3)
+        if xf.shape[1] == 1:
+            f4 = torch.where((o == _ID["Color"]).view(-1, 1, 1, 1), 1.0, f4)
+        ref = torch.where(is_con, gray.mean(dim=(-3, -2, -1), keepdim=True), torch.where(is_sat, gray, 0.0))
+        return FC._from_work(FC._blend_(xf, ref, f4, bound, integer), s)
+
+    out = _run_on(x, out, is_(_BLEND), blend)
+    out = _run_on(x, out, op == _ID["Sharpness"], lambda s, i: FC.adjust_sharpness(s, 1.0 + sel(mag, i)))
+    out = _run_on(x, out, op == _ID["Posterize"], lambda s, i: FC.posterize(s, torch.trunc(sel(mag, i)).long()))
+    bound = 255.0 if x.dtype == torch.uint8 else 1.0
+    out = _run_on(x, out, op == _ID["Solarize"], lambda s, i: FC.solarize(s, sel(mag, i) * bound))
+    out = _run_on(x, out, op == _ID["AutoContrast"], lambda s, i: FC.autocontrast(s))
+    out = _run_on(x, out, op == _ID["Equalize"], lambda s, i: FC.equalize(s))
+    out = _run_on(x, out, op == _ID["Invert"], lambda s, i: FC.invert(s))
+    if out is x:
+        out = x.clone()
+    return FC._keep_format(out, x)
+
+
+def _space(kind: str, num_bins: int, height: int, width: int) -> dict[str, tuple[torch.Tensor | None, bool]]:
+    """torchvision's augmentation spaces: op -> (magnitude bins or None, signed)."""
+    lin = torch.linspace
+    if kind == "wide":
+        s: dict[str, tuple[torch.Tensor | None, bool]] = {
+            "Identity": (None, False),
+            "ShearX": (lin(0.0, 0.99, num_bins), True),
+            "ShearY": (lin(0.0, 0.99, num_bins), True),
+            "TranslateX": (lin(0.0, 32.0, num_bins), True),
+            "TranslateY": (lin(0.0, 32.0, num_bins), True),
+            "Rotate": (lin(0.0, 135.0, num_bins), True),
+            "Brightness": (lin(0.0, 0.99, num_bins), True),
+            "Color": (lin(0.0, 0.99, num_bins), True),
+            "Contrast": (lin(0.0, 0.99, num_bins), True),
+            "Sharpness": (lin(0.0, 0.99, num_bins), True),
+            "Posterize": ((8 - (torch.arange(num_bins) / ((num_bins - 1) / 6))).round().int(), False),
+        }
+    else:
+        s = {
+            "Identity": (None, False),
+            "ShearX": (lin(0.0, 0.3, num_bins), True),
+            "ShearY": (lin(0.0, 0.3, num_bins), True),
+            "TranslateX": (lin(0.0, 150.0 / 331.0 * width, num_bins), True),
+            "TranslateY": (lin(0.0, 150.0 / 331.0 * height, num_bins), True),
+            "Rotate": (lin(0.0, 30.0, num_bins), True),
+            "Brightness": (lin(0.0, 0.9, num_bins), True),
+            "Color": (lin(0.0, 0.9, num_bins), True),
+            "Contrast": (lin(0.0, 0.9, num_bins), True),
+            "Sharpness": (lin(0.0, 0.9, num_bins), True),
+            "Posterize": ((8 - (torch.arange(num_bins) / ((num_bins - 1) / 4))).round().int(), False),
+        }
+    s["Solarize"] = (lin(1.0, 0.0, num_bins), False)
+    s["AutoContrast"] = (None, False)
+    s["Equalize"] = (None, False)
+    if kind == "auto":
+        del s["Identity"]
+        s["Invert"] = (None, False)
+    return s
+
+
+def _table(space: dict[str, tuple[torch.Tensor | None, bool]], num_bins: int, device: torch.device) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Per-op tensors: global op ids ``(K,)``, magnitude bins ``(K, num_bins)`` and signed ``(K,)``."""
+    ids = torch.tensor([_ID[n] for n in space], device=device)
+    mags = torch.stack(
+        [torch.zeros(num_bins) if m is None else m.to(torch.float64) for m, _ in space.values()]
+    ).to(device=device, dtype=torch.float64)
+    signed = torch.tensor([sg for _, sg in space.values()], device=device)
+    return ids, mags, signed
+
+
+class _PolicyBase(RandomTransform):
+    __torchaug_public__ = False
+
+    def __init__(self, *, interpolation: str, fill: Any, p: float, same_on_batch: bool) -> None:
+        super().__init__(p=p, same_on_batch=same_on_batch)
+        o = type(self).__name__
+        self.interpolation = check_choice(interpolation, ("nearest", "bilinear"), owner=o, name="interpolation")
+        if fill is not None and not isinstance(fill, (int, float, Sequence)):
+            raise TypeError(f"{o}: fill must be None, a number or one number per channel; got {describe(fill)}")
+        self.fill = fill
+
+    def _check(self, x: torch.Tensor) -> None:
+        if x.shape[1] not in (1, 3):
+            raise ValueError(f"{type(self).__name__}: x must have 1 or 3 channels; got {x.shape[1]} channels")
+
+    def _fill_for(self, x: torch.Tensor) -> Any:
+        # fill is given on the [0, 1] scale (None: zeros, torchvision's default)
+        if self.fill is None or x.dtype != torch.uint8:
+            return self.fill
+        if isinstance(self.fill, (int, float)):
+            return float(round(self.fill * 255))
+        return [float(round(v * 255)) for v in self.fill]
+
+    def _signed(self, x: torch.Tensor, mags: torch.Tensor, signed: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
+        # torchvision: ``if signed and torch.rand(()) <= 0.5: magnitude *= -1``
+        flip = signed & (self._rand(x, *mags.shape[1:], generator=generator) <= 0.5)
+        return torch.where(flip, -mags, mags)
+
+    def transform(self, x: torch.Tensor, params: Params) -> torch.Tensor:
+        self._check(x)
+        op, mag = params["op"], params["magnitude"]
+        fill = self._fill_for(x)
+        for k in range(op.shape[1]):
+            x = apply_op(x, op[:, k], mag[:, k], interpolation=self.interpolation, fill=fill)
+        return x
+
+
+@register("transform", example=lambda: RandAugment(num_ops=2, magnitude=9))
+class RandAugment(_PolicyBase):
+    """RandAugment (Cubuk, Zoph, Shlens, Le, NeurIPS 2020, "RandAugment: Practical automated data
+    augmentation with a reduced search space"): ``num_ops`` operations drawn uniformly from 14
+    (Identity, ShearX/Y, TranslateX/Y, Rotate, Brightness, Color, Contrast, Sharpness, Posterize,
+    Solarize, AutoContrast, Equalize), all at magnitude bin ``magnitude`` of
+    ``num_magnitude_bins``, signed at random; torchvision's defaults (``num_ops=2``,
+    ``magnitude=9``, ``num_magnitude_bins=31``) and magnitude ranges.
+
+    **Per sample**: each sample draws its own ``num_ops`` operations and signs. Parameters:
+    ``op`` (``(B, num_ops)`` int64 indices into :data:`OPS`), ``magnitude`` (``(B, num_ops)``,
+    signed), ``apply``. ``fill`` (for pixels moved in from outside) is on the [0, 1] scale.
+    """
+
+    def __init__(
+        self,
+        num_ops: int = 2,
+        magnitude: int = 9,
+        num_magnitude_bins: int = 31,
+        interpolation: str = "nearest",
+        fill: float | Sequence[float] | None = None,
+        *,
+        p: float = 1.0,
+        same_on_batch: bool = False,
+    ) -> None:
+        super().__init__(interpolation=interpolation, fill=fill, p=p, same_on_batch=same_on_batch)
+        o = type(self).__name__
+        self.num_ops = int(check_number(num_ops, owner=o, name="num_ops", low=0, integer=True))
+        self.num_magnitude_bins = int(check_number(num_magnitude_bins, owner=o, name="num_magnitude_bins", low=2, integer=True))
+        self.magnitude = int(check_number(magnitude, owner=o, name="magnitude", low=0, high=self.num_magnitude_bins - 1, integer=True))
+
+    def make_params(self, x: torch.Tensor, generator: torch.Generator | None) -> Params:
+        H, W = x.shape[-2:]
+        ids, mags, signed = _table(_space("rand", self.num_magnitude_bins, H, W), self.num_magnitude_bins, x.device)
+        k = (self._rand(x, self.num_ops, generator=generator) * len(ids)).floor().long().clamp_max(len(ids) - 1)
+        m = self._signed(x, mags[k, self.magnitude], signed[k], generator)
+        return {"op": ids[k], "magnitude": m}
+
+    def extra_repr(self) -> str:
+        return f"num_ops={self.num_ops}, magnitude={self.magnitude}, num_magnitude_bins={self.num_magnitude_bins}, " + super().extra_repr()
+
+
+@register("transform", example=lambda: TrivialAugmentWide())
+class TrivialAugmentWide(_PolicyBase):
+    """TrivialAugment Wide (Müller & Hutter, ICCV 2021, "TrivialAugment: Tuning-free Yet
+    State-of-the-Art Data Augmentation"): one operation drawn uniformly from 14, with a magnitude
+    bin drawn uniformly from ``num_magnitude_bins`` (31) and a random sign; torchvision's "wide"
+    ranges (shear 0.99, translate 32 px, rotate 135 degrees, factors 0.99, posterize down to 2 bits).
+
+    **Per sample**: each sample draws its own op, bin and sign. Parameters: ``op`` (``(B, 1)``),
+    ``magnitude`` (``(B, 1)``), ``apply``.
+    """
+
+    def __init__(
+        self,
+        num_magnitude_bins: int = 31,
+        interpolation: str = "nearest",
+        fill: float | Sequence[float] | None = None,
+        *,
+        p: float = 1.0,
+        same_on_batch: bool = False,
+    ) -> None:
+        super().__init__(interpolation=interpolation, fill=fill, p=p, same_on_batch=same_on_batch)
+        self.num_magnitude_bins = int(
+            check_number(num_magnitude_bins, owner=type(self).__name__, name="num_magnitude_bins", low=2, integer=True)
+        )
+
+    def make_params(self, x: torch.Tensor, generator: torch.Generator | None) -> Params:
+        H, W = x.shape[-2:]
+        nb = self.num_magnitude_bins
+        ids, mags, signed = _table(_space("wide", nb, H, W), nb, x.device)
+        k = (self._rand(x, 1, generator=generator) * len(ids)).floor().long().clamp_max(len(ids) - 1)
+        b = (self._rand(x, 1, generator=generator) * nb).floor().long().clamp_max(nb - 1)
+        m = self._signed(x, mags[k, b], signed[k], generator)
+        return {"op": ids[k], "magnitude": m}
+
+    def extra_repr(self) -> str:
+        return f"num_magnitude_bins={self.num_magnitude_bins}, " + super().extra_repr()
+
+
+_AUTO_POLICIES: dict[str, list[tuple[tuple[str, float, int | None], tuple[str, float, int | None]]]] = {
+    "imagenet": [
+        (("Posterize", 0.4, 8), ("Rotate", 0.6, 9)),
+        (("Solarize", 0.6, 5), ("AutoContrast", 0.6, None)),
+        (("Equalize", 0.8, None), ("Equalize", 0.6, None)),
+        (("Posterize", 0.6, 7), ("Posterize", 0.6, 6)),
+        (("Equalize", 0.4, None), ("Solarize", 0.2, 4)),
+        (("Equalize", 0.4, None), ("Rotate", 0.8, 8)),
+        (("Solarize", 0.6, 3), ("Equalize", 0.6, None)),
+        (("Posterize", 0.8, 5), ("Equalize", 1.0, None)),
+        (("Rotate", 0.2, 3), ("Solarize", 0.6, 8)),
+        (("Equalize", 0.6, None), ("Posterize", 0.4, 6)),
+        (("Rotate", 0.8, 8), ("Color", 0.4, 0)),
+        (("Rotate", 0.4, 9), ("Equalize", 0.6, None)),
+        (("Equalize", 0.0, None), ("Equalize", 0.8, None)),
+        (("Invert", 0.6, None), ("Equalize", 1.0, None)),
+        (("Color", 0.6, 4), ("Contrast", 1.0, 8)),
+        (("Rotate", 0.8, 8), ("Color", 1.0, 2)),
+        (("Color", 0.8, 8), ("Solarize", 0.8, 7)),
+        (("Sharpness", 0.4, 7), ("Invert", 0.6, None)),
+        (("ShearX", 0.6, 5), ("Equalize", 1.0, None)),
+        (("Color", 0.4, 0), ("Equalize", 0.6, None)),
+        (("Equalize", 0.4, None), ("Solarize", 0.2, 4)),
+        (("Solarize", 0.6, 5), ("AutoContrast", 0.6, None)),
+        (("Invert", 0.6, None), ("Equalize", 1.0, None)),
+        (("Color", 0.6, 4), ("Contrast", 1.0, 8)),
+        (("Equalize", 0.8, None), ("Equalize", 0.6, None)),
+    ],
+    "cifar10": [
+        (("Invert", 0.1, None), ("Contrast", 0.2, 6)),
+        (("Rotate", 0.7, 2), ("TranslateX", 0.3, 9)),
+        (("Sharpness", 0.8, 1), ("Sharpness", 0.9, 3)),
+        (("ShearY", 0.5, 8), ("TranslateY", 0.7, 9)),
+        (("AutoContrast", 0.5, None), ("Equalize", 0.9, None)),
+        (("ShearY", 0.2, 7), ("Posterize", 0.3, 7)),
+        (("Color", 0.4, 3), ("Brightness", 0.6, 7)),
+        (("Sharpness", 0.3, 9), ("Brightness", 0.7, 9)),
+        (("Equalize", 0.6, None), ("Equalize", 0.5, None)),
+        (("Contrast", 0.6, 7), ("Sharpness", 0.6, 5)),
+        (("Color", 0.7, 7), ("TranslateX", 0.5, 8)),
+        (("Equalize", 0.3, None), ("AutoContrast", 0.4, None)),
+        (("TranslateY", 0.4, 3), ("Sharpness", 0.2, 6)),
+        (("Brightness", 0.9, 6), ("Color", 0.2, 8)),
+        (("Solarize", 0.5, 2), ("Invert", 0.0, None)),
+        (("Equalize", 0.2, None), ("AutoContrast", 0.6, None)),
+        (("Equalize", 0.2, None), ("Equalize", 0.6, None)),
+        (("Color", 0.9, 9), ("Equalize", 0.6, None)),
+        (("AutoContrast", 0.8, None), ("Solarize", 0.2, 8)),
+        (("Brightness", 0.1, 3), ("Color", 0.7, 0)),
+        (("Solarize", 0.4, 5), ("AutoContrast", 0.9, None)),
+        (("TranslateY", 0.9, 9), ("TranslateY", 0.7, 9)),
+        (("AutoContrast", 0.9, None), ("Solarize", 0.8, 3)),
+        (("Equalize", 0.8, None), ("Invert", 0.1, None)),
+        (("TranslateY", 0.7, 9), ("AutoContrast", 0.9, None)),
+    ],
+    "svhn": [
+        (("ShearX", 0.9, 4), ("Invert", 0.2, None)),
+        (("ShearY", 0.9, 8), ("Invert", 0.7, None)),
+        (("Equalize", 0.6, None), ("Solarize", 0.6, 6)),
+        (("Invert", 0.9, None), ("Equalize", 0.6, None)),
+        (("Equalize", 0.6, None), ("Rotate", 0.9, 3)),
+        (("ShearX", 0.9, 4), ("AutoContrast", 0.8, None)),
+        (("ShearY", 0.9, 8), ("Invert", 0.4, None)),
+        (("ShearY", 0.9, 5), ("Solarize", 0.2, 6)),
+        (("Invert", 0.9, None), ("AutoContrast", 0.8, None)),
+        (("Equalize", 0.6, None), ("Rotate", 0.9, 3)),
+        (("ShearX", 0.9, 4), ("Solarize", 0.3, 3)),
+        (("ShearY", 0.8, 8), ("Invert", 0.7, None)),
+        (("Equalize", 0.9, None), ("TranslateY", 0.6, 6)),
+        (("Invert", 0.9, None), ("Equalize", 0.6, None)),
+        (("Contrast", 0.3, 3), ("Rotate", 0.8, 4)),
+        (("Invert", 0.8, None), ("TranslateY", 0.0, 2)),
+        (("ShearY", 0.7, 6), ("Solarize", 0.4, 8)),
+        (("Invert", 0.6, None), ("Rotate", 0.8, 4)),
+        (("ShearY", 0.3, 7), ("TranslateX", 0.9, 3)),
+        (("ShearX", 0.1, 6), ("Invert", 0.6, None)),
+        (("Solarize", 0.7, 2), ("TranslateY", 0.6, 7)),
+        (("ShearY", 0.8, 4), ("Invert", 0.8, None)),
+        (("ShearX", 0.7, 9), ("TranslateY", 0.8, 3)),
+        (("ShearY", 0.8, 5), ("AutoContrast", 0.7, None)),
+        (("ShearX", 0.7, 2), ("Invert", 0.1, None)),
+    ],
+}
+
+
+@register("transform", example=lambda: AutoAugment(policy="cifar10"))
+class AutoAugment(_PolicyBase):
+    """AutoAugment (Cubuk, Zoph, Mané, Vasudevan, Le, CVPR 2019, "AutoAugment: Learning
+    Augmentation Strategies from Data") with the learned ``"imagenet"``, ``"cifar10"`` or
+    ``"svhn"`` policy: 25 sub-policies of two ``(op, probability, magnitude bin)`` steps, bins out
+    of 10, signs at random; torchvision's tables and ranges.
+
+    **Per sample**: each sample draws its own sub-policy, whether each step fires and the signs.
+    Parameters: ``policy`` (``(B,)`` sub-policy index), ``op`` (``(B, 2)`` indices into
+    :data:`OPS`; ``Identity`` where a step did not fire), ``magnitude`` (``(B, 2)``), ``apply``.
+    """
+
+    def __init__(
+        self,
+        policy: str = "imagenet",
+        interpolation: str = "nearest",
+        fill: float | Sequence[float] | None = None,
+        *,
+        p: float = 1.0,
+        same_on_batch: bool = False,
+    ) -> None:
+        super().__init__(interpolation=interpolation, fill=fill, p=p, same_on_batch=same_on_batch)
+        if hasattr(policy, "value"):  # torchvision's AutoAugmentPolicy enum
+            policy = policy.value
+        self.policy = check_choice(policy, tuple(_AUTO_POLICIES), owner=type(self).__name__, name="policy")
+        subs = _AUTO_POLICIES[self.policy]
+        self._names = [[step[0] for step in sub] for sub in subs]
+        self._probs = torch.tensor([[step[1] for step in sub] for sub in subs], dtype=torch.float32)
+        self._bins = torch.tensor([[-1 if step[2] is None else step[2] for step in sub] for sub in subs])
+
+    def make_params(self, x: torch.Tensor, generator: torch.Generator | None) -> Params:
+        H, W = x.shape[-2:]
+        dev = x.device
+        space = _space("auto", 10, H, W)
+        names = list(space)
+        _, mags, signed = _table(space, 10, dev)
+        local = torch.tensor([[names.index(n) for n in sub] for sub in self._names], device=dev)  # (25, 2)
+        gid = torch.tensor([[_ID[n] for n in sub] for sub in self._names], device=dev)
+        n_sub = len(self._names)
+        pol = (self._rand(x, generator=generator) * n_sub).floor().long().clamp_max(n_sub - 1)  # (B,)
+        fire = self._rand(x, 2, generator=generator) <= self._probs.to(dev)[pol]
+        k = local[pol]  # (B, 2)
+        bins = self._bins.to(dev)[pol].clamp_min(0)
+        m = self._signed(x, mags[k, bins], signed[k], generator)
+        op = torch.where(fire, gid[pol], _ID["Identity"])
+        m = torch.where(fire, m, torch.zeros_like(m))
+        return {"policy": pol, "op": op, "magnitude": m}
+
+    def extra_repr(self) -> str:
+        return f"policy={self.policy!r}, " + super().extra_repr()
