@@ -1,0 +1,199 @@
+"""Batched colour / noise kernels against torchvision.transforms.v2.functional, sample by sample.
+
+(Named ``test_color_kernels.py``, not ``test_color.py``: ``tests/transforms/test_color.py``
+exists and the test folders have no ``__init__.py``, so equal basenames would clash.)
+"""
+
+from __future__ import annotations
+
+import pytest
+import torch
+import torchvision.transforms.v2.functional as TF
+
+from torchaug.functional import color as FC
+from torchaug.functional import noise as FN
+
+B = 12
+
+
+def _images(dtype=torch.uint8, b=B, c=3, h=10, w=12, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    x = torch.randint(0, 256, (b, c, h, w), generator=g, dtype=torch.uint8)
+    return x if dtype == torch.uint8 else (x.to(torch.float32) / 255).to(dtype)
+
+
+def _factors(lo, hi, seed=1, b=B):
+    g = torch.Generator().manual_seed(seed)
+    return lo + (hi - lo) * torch.rand(b, generator=g)
+
+
+def _close(out, ref):
+    """uint8: at most one grey level apart (and almost always equal); float: 1e-5."""
+    if out.dtype == torch.uint8:
+        d = (out.int() - ref.int()).abs()
+        assert int(d.max()) <= 1, f"max difference {int(d.max())}"
+        assert float((d > 0).float().mean()) < 0.01
+    else:
+        torch.testing.assert_close(out, ref, rtol=0, atol=1e-5)
+
+
+def _per_sample(fn, x, *params):
+    return torch.stack([fn(x[i], *[float(p[i]) for p in params]) for i in range(x.shape[0])])
+
+
+@pytest.mark.parametrize("dtype", [torch.uint8, torch.float32])
+@pytest.mark.parametrize(
+    "ours, theirs, lo, hi",
+    [
+        (FC.adjust_brightness, TF.adjust_brightness, 0.0, 2.0),
+        (FC.adjust_contrast, TF.adjust_contrast, 0.0, 2.0),
+        (FC.adjust_saturation, TF.adjust_saturation, 0.0, 2.0),
+        (FC.adjust_hue, TF.adjust_hue, -0.5, 0.5),
+        (FC.adjust_sharpness, TF.adjust_sharpness, 0.0, 3.0),
+        (FC.adjust_gamma, TF.adjust_gamma, 0.3, 2.5),
+    ],
+    ids=["brightness", "contrast", "saturation", "hue", "sharpness", "gamma"],
+)
+def test_factor_kernels_match_torchvision(ours, theirs, lo, hi, dtype):
+    x = _images(dtype)
+    f = _factors(lo, hi)
+    out = ours(x, f)
+    assert out.dtype == x.dtype and out.shape == x.shape
+    _close(out, _per_sample(theirs, x, f))
+
+
+@pytest.mark.parametrize("dtype", [torch.uint8, torch.float32])
+def test_one_channel(dtype):
+    x = _images(dtype, c=1)
+    f = _factors(0.2, 1.8)
+    for ours, theirs in [(FC.adjust_contrast, TF.adjust_contrast), (FC.adjust_saturation, TF.adjust_saturation)]:
+        _close(ours(x, f), _per_sample(theirs, x, f))
+    torch.testing.assert_close(FC.adjust_hue(x, f - 1.0), x)
+
+
+@pytest.mark.parametrize("dtype", [torch.uint8, torch.float32])
+def test_posterize_solarize_exact(dtype):
+    x = _images(dtype)
+    bits = torch.arange(B) % 9
+    ref = torch.stack([TF.posterize(x[i], int(bits[i])) for i in range(B)])
+    torch.testing.assert_close(FC.posterize(x, bits), ref, rtol=0, atol=1e-7)
+    t = _factors(0.0, 1.0) * (255 if dtype == torch.uint8 else 1)
+    ref = torch.stack([TF.solarize(x[i], float(t[i])) for i in range(B)])
+    torch.testing.assert_close(FC.solarize(x, t), ref, rtol=0, atol=0)
+
+
+@pytest.mark.parametrize("dtype", [torch.uint8, torch.float32])
+def test_invert_autocontrast_equalize_grayscale(dtype):
+    x = _images(dtype, h=16, w=16)
+    x[0] = x[0, :1]  # a grey sample
+    x[1, 0] = x[1, 0, 0, 0]  # a flat channel (autocontrast / equalize must leave it)
+    for ours, theirs in [(FC.invert, TF.invert), (FC.autocontrast, TF.autocontrast), (FC.equalize, TF.equalize)]:
+        ref = torch.stack([theirs(x[i]) for i in range(B)])
+        torch.testing.assert_close(ours(x), ref, rtol=0, atol=1e-6)
+    ref = torch.stack([TF.rgb_to_grayscale(x[i], num_output_channels=3) for i in range(B)])
+    torch.testing.assert_close(FC.rgb_to_grayscale(x), ref, rtol=0, atol=1e-6)
+
+
+def test_equalize_builds_per_channel_histograms():
+    # two samples, one channel dark and one bright: equalisation is per sample and per channel
+    # (PIL's rule needs more than 255 pixels below the maximum to equalise at all)
+    x = torch.zeros(2, 3, 32, 32, dtype=torch.uint8)
+    x[0, 0] = (torch.arange(1024) // 16).to(torch.uint8).view(32, 32)  # 0..63
+    x[1, 2] = (torch.arange(1024) // 16 + 100).to(torch.uint8).view(32, 32)  # 100..163
+    out = FC.equalize(x)
+    assert int(out[0, 0].max()) > 200 and int(out[1, 2].min()) < 10
+    torch.testing.assert_close(out[0, 1], x[0, 1])
+
+
+@pytest.mark.parametrize("dtype", [torch.uint8, torch.float32])
+def test_color_jitter_matches_sequential_torchvision(dtype):
+    b = 48
+    x = _images(dtype, b=b)
+    bf, cf, sf, hf = _factors(0.5, 1.5, 1, b), _factors(0.5, 1.5, 2, b), _factors(0.5, 1.5, 3, b), _factors(-0.5, 0.5, 4, b)
+    order = torch.rand(b, 4, generator=torch.Generator().manual_seed(5)).argsort(1)
+    out = FC.color_jitter(x, bf, cf, sf, hf, order)
+    fns = [TF.adjust_brightness, TF.adjust_contrast, TF.adjust_saturation, TF.adjust_hue]
+    facs = [bf, cf, sf, hf]
+    ref = []
+    for i in range(b):
+        y = x[i]
+        for k in order[i].tolist():
+            y = fns[k](y, float(facs[k][i]))
+        ref.append(y)
+    _close(out, torch.stack(ref))
+    # every order position occurs for hue: the slots cover all 24 permutations' structure
+    assert len(set(order[:, 3].tolist())) == 4
+
+
+@pytest.mark.parametrize("disabled", [0, 1, 2, 3])
+def test_color_jitter_disabled_ops_are_skipped(disabled):
+    x = _images(torch.uint8)
+    facs = [_factors(0.5, 1.5, 1), _factors(0.5, 1.5, 2), _factors(0.5, 1.5, 3), _factors(-0.3, 0.3, 4)]
+    facs[disabled] = None
+    order = torch.rand(B, 4, generator=torch.Generator().manual_seed(5)).argsort(1)
+    out = FC.color_jitter(x, *facs, order)
+    fns = [TF.adjust_brightness, TF.adjust_contrast, TF.adjust_saturation, TF.adjust_hue]
+    ref = []
+    for i in range(B):
+        y = x[i]
+        for k in order[i].tolist():
+            if facs[k] is not None:
+                y = fns[k](y, float(facs[k][i]))
+        ref.append(y)
+    _close(out, torch.stack(ref))
+
+
+def test_color_jitter_identity_factors_and_no_mutation():
+    x = _images(torch.float32)
+    before = x.clone()
+    ones = torch.ones(B)
+    order = torch.arange(4).expand(B, 4)
+    out = FC.color_jitter(x, ones, ones, ones, None, order)
+    torch.testing.assert_close(out, x, rtol=0, atol=1e-6)
+    assert torch.equal(x, before) and out.data_ptr() != x.data_ptr()
+
+
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16])
+def test_half_precision(dtype):
+    x = _images(dtype)
+    f = _factors(0.5, 1.5)
+    order = torch.rand(B, 4, generator=torch.Generator().manual_seed(5)).argsort(1)
+    ref32 = FC.color_jitter(x.float(), f, f, f, f - 1.0, order)
+    out = FC.color_jitter(x, f, f, f, f - 1.0, order)
+    assert out.dtype == dtype
+    torch.testing.assert_close(out.float(), ref32, rtol=0, atol=1e-2)
+    for fn in (FC.adjust_sharpness, FC.adjust_gamma, FC.autocontrast, FC.equalize, FC.invert):
+        args = (f,) if fn in (FC.adjust_sharpness, FC.adjust_gamma) else ()
+        o = fn(x, *args)
+        assert o.dtype == dtype and float(o.min()) >= 0 and float(o.max()) <= 1
+
+
+def test_channels_last_kept():
+    x = _images(torch.uint8).contiguous(memory_format=torch.channels_last)
+    f = _factors(0.5, 1.5)
+    order = torch.arange(4).expand(B, 4)
+    for out in (FC.color_jitter(x, f, f, f, f - 1.0, order), FC.adjust_sharpness(x, f), FC.equalize(x), FC.posterize(x, 3)):
+        assert out.is_contiguous(memory_format=torch.channels_last)
+
+
+@pytest.mark.parametrize("dtype", [torch.uint8, torch.float32])
+def test_erase_matches_torchvision(dtype):
+    x = _images(dtype)
+    g = torch.Generator().manual_seed(3)
+    top, left = torch.randint(0, 10, (B,), generator=g), torch.randint(0, 12, (B,), generator=g)
+    h, w = torch.randint(0, 6, (B,), generator=g), torch.randint(0, 6, (B,), generator=g)
+    v = torch.tensor([0.1, 0.5, 0.9]) if dtype != torch.uint8 else torch.tensor([10, 128, 250], dtype=torch.uint8)
+    out = FN.erase(x, top, left, h, w, v)
+    ref = torch.stack(
+        [TF.erase(x[i], int(top[i]), int(left[i]), int(h[i]), int(w[i]), v.view(3, 1, 1).to(x.dtype)) for i in range(B)]
+    )
+    torch.testing.assert_close(out, ref, rtol=0, atol=0)
+
+
+@pytest.mark.parametrize("dtype", [torch.uint8, torch.float32])
+def test_gaussian_blur_matches_torchvision(dtype):
+    x = _images(dtype, h=14, w=14)
+    sigma = _factors(0.2, 2.5)
+    out = FN.gaussian_blur(x, (5, 7), sigma)
+    ref = torch.stack([TF.gaussian_blur(x[i], [5, 7], [float(sigma[i])] * 2) for i in range(B)])
+    _close(out, ref)
