@@ -351,11 +351,16 @@ def test_set_next_perm_validation():
 
 
 # -- placement on real models -------------------------------------------------------------
-@pytest.mark.parametrize("layer,where", [("layer1", "output"), ("maxpool", "output"), ("relu", "output"), ("layer1", "input")])
-def test_torchvision_resnet18(layer, where):
+@pytest.fixture(scope="module")
+def resnet18():
     tv = pytest.importorskip("torchvision")
     torch.manual_seed(0)
-    model = tv.models.resnet18(weights=None, num_classes=4)
+    return tv.models.resnet18(weights=None, num_classes=4)
+
+
+@pytest.mark.parametrize("layer,where", [("layer1", "output"), ("maxpool", "output"), ("relu", "output"), ("layer1", "input")])
+def test_torchvision_resnet18(resnet18, layer, where):
+    model = resnet18  # shared: every test removes what it attached
     target = dict(model.named_modules())[layer]
     seen: dict = {}
 
@@ -366,7 +371,7 @@ def test_torchvision_resnet18(layer, where):
 
     hook = MoEx(model, layer, where=where, generator=torch.Generator().manual_seed(0))
     seen_handle = watch(seen)
-    x = torch.rand(3, 3, 32, 32)
+    x = torch.rand(3, 3, 16, 16)
     model.train()
     out = model(x)
     assert out.shape == (3, 4) and torch.isfinite(out).all()
@@ -380,6 +385,7 @@ def test_torchvision_resnet18(layer, where):
     torch.testing.assert_close(seen["h"], moex(plain["h"], perm), rtol=1e-4, atol=1e-5)
     assert not torch.allclose(seen["h"], plain["h"])
     hook.remove()
+    assert not target._forward_hooks and not target._forward_pre_hooks and not model._forward_pre_hooks
 
 
 @pytest.mark.parametrize("name", ["SmallCNN", "PreActResNet18"])
@@ -392,7 +398,7 @@ def test_torchaug_models_after_the_stem(name):
     hook = MoEx(model, "layer1", where="input", p=1.0, lam=0.5)
     model.layer1.register_forward_pre_hook(lambda m, a: seen.__setitem__("h", a[0].detach().clone()))
     model.train()
-    x = torch.rand(4, 3, 16, 16)
+    x = torch.rand(4, 3, 8, 8)
     model(x).sum().backward()
     perm = hook.last_params["perm"]
     with torch.no_grad():

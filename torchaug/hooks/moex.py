@@ -106,7 +106,7 @@ def moex(
     # (x − μa)/σa·σb + μb, as one multiply-add
     scale = swap_std / std
     shift = swap_mean - mean * scale
-    out = x.to(scale.dtype) * scale + shift
+    out = torch.addcmul(shift, x.to(scale.dtype), scale)
     if x.is_contiguous(memory_format=torch.channels_last) and not x.is_contiguous():
         out = out.contiguous(memory_format=torch.channels_last)
     return out.to(x.dtype)
