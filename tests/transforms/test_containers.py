@@ -1,0 +1,150 @@
+"""Containers: Compose, RandomApply, RandomChoice, RandomOrder."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from omegaconf import OmegaConf
+
+from torchaug.transforms import (
+    ColorJitter,
+    Compose,
+    RandomAffine,
+    RandomApply,
+    RandomChoice,
+    RandomCrop,
+    RandomHorizontalFlip,
+    RandomOrder,
+    RandomVerticalFlip,
+    Resize,
+)
+
+
+def _x(b=32, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    return torch.randint(0, 256, (b, 3, 16, 16), generator=g, dtype=torch.uint8)
+
+
+def _gen(seed=0):
+    return torch.Generator().manual_seed(seed)
+
+
+def test_compose_identity_forms():
+    x = _x()
+    for t in (Compose(None), Compose([]), Compose(OmegaConf.create([]))):
+        assert torch.equal(t(x), x)
+        assert torch.equal(t(x[0]), x[0])
+    with pytest.raises(ValueError, match="Compose"):
+        Compose(None)(torch.zeros(4, 4))
+    with pytest.raises(TypeError, match="Compose: transforms"):
+        Compose(3)
+
+
+def test_compose_equals_sequential_calls_with_one_generator():
+    x = _x()
+    a, b = RandomCrop(12, padding=2), RandomHorizontalFlip()
+    out, params = Compose([a, b])(x, generator=_gen(), return_params=True)
+    g = _gen()
+    ref = b(a(x, generator=g), generator=g)
+    assert torch.equal(out, ref)
+    assert torch.equal(Compose([a, b])(x, params=params), out)
+
+
+def test_compose_accepts_hydra_list_and_plain_callables():
+    from hydra.utils import instantiate
+
+    cfg = OmegaConf.create(
+        {
+            "_target_": "torchaug.transforms.Compose",
+            "transforms": [
+                {"_target_": "torchaug.transforms.RandomCrop", "size": 12, "padding": 2},
+                {"_target_": "torchaug.transforms.RandomHorizontalFlip"},
+            ],
+        }
+    )
+    t = instantiate(cfg)
+    assert isinstance(t, Compose) and len(t.transforms) == 2
+    assert t(_x(), generator=_gen()).shape == (32, 3, 12, 12)
+    from torchvision.transforms import v2
+
+    t = Compose([RandomHorizontalFlip(p=1.0), v2.RandomVerticalFlip(p=1.0), lambda x: x // 2])
+    x = _x()
+    assert torch.equal(t(x), x.flip(-1).flip(-2) // 2)
+
+
+def test_random_apply_per_sample():
+    x = _x(64)
+    t = RandomApply([RandomVerticalFlip(p=1.0), RandomHorizontalFlip(p=1.0)], p=0.5)
+    out, p = t(x, generator=_gen(), return_params=True)
+    on = p["apply"]
+    assert on.any() and (~on).any()
+    assert torch.equal(out[on], x[on].flip(-1).flip(-2))
+    assert torch.equal(out[~on], x[~on])
+    assert torch.equal(t(x, params=p), out)
+    assert torch.equal(RandomApply([RandomVerticalFlip(p=1.0)], p=0.0)(x), x)
+    assert torch.equal(RandomApply([RandomVerticalFlip(p=1.0)], p=1.0)(x), x.flip(-2))
+    with pytest.raises(ValueError, match="RandomApply: the transforms must keep the image size"):
+        RandomApply([Resize(8)], p=1.0)(x)
+
+
+def test_random_choice_per_sample_groups():
+    x = _x(64)
+    t = RandomChoice([RandomHorizontalFlip(p=1.0), RandomVerticalFlip(p=1.0), Compose(None)], p=[1, 1, 2])
+    out, p = t(x, generator=_gen(), return_params=True)
+    c = p["choice"]
+    assert set(c.tolist()) == {0, 1, 2}
+    assert torch.equal(out[c == 0], x[c == 0].flip(-1))
+    assert torch.equal(out[c == 1], x[c == 1].flip(-2))
+    assert torch.equal(out[c == 2], x[c == 2])
+    assert 0.3 < (c == 2).float().mean() < 0.7
+    assert torch.equal(t(x, params=p), out)
+    same = RandomChoice([RandomHorizontalFlip(p=1.0), RandomVerticalFlip(p=1.0)], same_on_batch=True)
+    _, p = same(x, generator=_gen(), return_params=True)
+    assert len(set(p["choice"].tolist())) == 1
+
+
+def test_random_choice_of_size_changing_ops_and_targets():
+    x = _x(16)
+    t = RandomChoice([RandomCrop(12), Resize(12)])
+    boxes = torch.tensor([[[2.0, 2.0, 6.0, 6.0]]]).expand(16, 1, 4)
+    out, p = t({"image": x, "boxes": boxes}, generator=_gen(), return_params=True)
+    assert out["image"].shape == (16, 3, 12, 12) and out["boxes"].shape == (16, 1, 4)
+    resized = p["choice"] == 1
+    torch.testing.assert_close(out["boxes"][resized], torch.tensor([[1.5, 1.5, 4.5, 4.5]]).expand(int(resized.sum()), 1, 4))
+    with pytest.raises(ValueError, match="RandomChoice: every choice must give outputs of one shape"):
+        RandomChoice([RandomCrop(12), Resize(10)])(x, generator=_gen())
+
+
+def test_random_order():
+    x = _x()
+    t = RandomOrder([RandomCrop(12, pad_if_needed=True), Resize(8)])
+    seen = set()
+    for s in range(8):
+        out, p = t(x, generator=_gen(s), return_params=True)
+        order = tuple(p["order"].tolist())
+        assert out.shape == ((32, 3, 8, 8) if order == (0, 1) else (32, 3, 12, 12))
+        seen.add(order)
+        assert torch.equal(t(x, params=p), out)
+    assert seen == {(0, 1), (1, 0)}
+
+
+def test_containers_reproducible_and_region():
+    x = _x()
+    t = Compose([RandomApply([ColorJitter(0.4, 0.4, 0.4, 0.1)], p=0.5), RandomAffine(10)])
+    assert torch.equal(t(x, generator=_gen(1)), t(x, generator=_gen(1)))
+    region = torch.zeros(32, 16, 16, dtype=torch.bool)
+    region[:, :8] = True
+    out = Compose([ColorJitter(brightness=(1.5, 1.5))])(x, region=region)
+    assert torch.equal(out[:, :, 8:], x[:, :, 8:])
+    assert not torch.equal(out[:, :, :8], x[:, :, :8])
+
+
+def test_nested_containers_move_targets():
+    x = _x(8)
+    pts = torch.tensor([[[1.0, 2.0]]]).expand(8, 1, 2)
+    t = Compose([RandomApply([RandomHorizontalFlip(p=1.0)], p=0.5), RandomChoice([RandomVerticalFlip(p=1.0)])])
+    out, p = t({"image": x, "keypoints": pts}, generator=_gen(), return_params=True)
+    flipped = p[0]["apply"]
+    expect_x = torch.where(flipped, 15.0, 1.0)
+    torch.testing.assert_close(out["keypoints"][:, 0, 0], expect_x)
+    torch.testing.assert_close(out["keypoints"][:, 0, 1], torch.full((8,), 14.0))
