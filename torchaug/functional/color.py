@@ -100,15 +100,17 @@ def _finish_(y: torch.Tensor, bound: float, integer: bool) -> torch.Tensor:
     return y.floor_() if integer else y
 
 
-def _one_minus(ratio: torch.Tensor) -> torch.Tensor:
-    """``1 - ratio`` rounded as torchvision's Python-float ``alpha=1.0 - ratio`` (double, then cast)."""
-    return (1.0 - ratio.to(torch.float64)).to(ratio.dtype)
+def _one_minus(ratio: torch.Tensor, dtype: torch.dtype | None = None) -> torch.Tensor:
+    """``1 - ratio`` rounded as torchvision's Python-float ``alpha=1.0 - ratio`` (in double, then
+    cast to ``dtype``, default ``ratio.dtype``)."""
+    return (1.0 - ratio.to(torch.float64)).to(dtype or ratio.dtype)
 
 
 def _blend_(x: torch.Tensor, ref: torch.Tensor, ratio: torch.Tensor, bound: float, integer: bool) -> torch.Tensor:
-    """``x * ratio + ref * (1 - ratio)`` clamped (torchvision's ``_blend``, same rounding); a new tensor."""
-    out = x * ratio
-    out = torch.addcmul(out, ref, _one_minus(ratio), out=out)
+    """``x * ratio + ref * (1 - ratio)`` clamped (torchvision's ``_blend``, same rounding); a new
+    tensor. ``ratio`` may be float64 (the exact factor), cast to ``x``'s dtype for the product."""
+    out = x * ratio.to(x.dtype)
+    out = torch.addcmul(out, ref, _one_minus(ratio, x.dtype), out=out)
     return _finish_(out, bound, integer)
 
 
@@ -177,14 +179,14 @@ def adjust_contrast(x: torch.Tensor, contrast_factor: torch.Tensor | float) -> t
     """Blend each sample with the mean of its greyscale image: ``x * c + mean * (1 - c)``, clamped."""
     _check_rgb(x, "adjust_contrast")
     xf, bound, integer = _to_work(x)
-    return _from_work(_contrast_w(xf, _per_sample(contrast_factor, xf), bound, integer), x)
+    return _from_work(_contrast_w(xf, _per_sample(contrast_factor, xf, torch.float64), bound, integer), x)
 
 
 def adjust_saturation(x: torch.Tensor, saturation_factor: torch.Tensor | float) -> torch.Tensor:
     """Blend each sample with its greyscale image: ``x * s + gray * (1 - s)``, clamped (1 channel: identity)."""
     _check_rgb(x, "adjust_saturation")
     xf, bound, integer = _to_work(x)
-    return _from_work(_saturation_w(xf, _per_sample(saturation_factor, xf), bound, integer), x)
+    return _from_work(_saturation_w(xf, _per_sample(saturation_factor, xf, torch.float64), bound, integer), x)
 
 
 def adjust_hue(x: torch.Tensor, hue_factor: torch.Tensor | float) -> torch.Tensor:
@@ -361,8 +363,8 @@ def adjust_sharpness(x: torch.Tensor, sharpness_factor: torch.Tensor | float) ->
         blurred = blurred.round_()
     out = xf.clone()
     view = out[..., 1:-1, 1:-1]
-    f = _per_sample(sharpness_factor, xf)
-    view.add_(blurred.sub_(view).mul_(1.0 - f))
+    f = _per_sample(sharpness_factor, xf, dtype=torch.float64)
+    view.addcmul_(blurred.sub_(view), _one_minus(f, xf.dtype))  # torchvision: add_(..., alpha=1 - f)
     out = out.clamp_(0.0, bound)
     return _from_work(out, x)
 

@@ -127,12 +127,12 @@ def apply_op(
     def blend(s: torch.Tensor, i: torch.Tensor | None) -> torch.Tensor:
         o, f = sel(op, i), 1.0 + sel(mag, i)
         xf, bound, integer = FC._to_work(s)
-        f4 = f.to(xf.dtype).view(-1, 1, 1, 1)
+        f4 = f.view(-1, 1, 1, 1)  # float64: 1 - f rounded as torchvision's Python floats
         gray = FC._gray(xf, integer)
         is_con = (o == _ID["Contrast"]).view(-1, 1, 1, 1)
         is_sat = (o == _ID["Color"]).view(-1, 1, 1, 1) & (xf.shape[1] == 3)
         if xf.shape[1] == 1:
-            f4 = torch.where((o == _ID["Color"]).view(-1, 1, 1, 1), 1.0, f4)
+            f4 = torch.where((o == _ID["Color"]).view(-1, 1, 1, 1), torch.ones_like(f4), f4)
         ref = torch.where(is_con, gray.mean(dim=(-3, -2, -1), keepdim=True), torch.where(is_sat, gray, 0.0))
         return FC._from_work(FC._blend_(xf, ref, f4, bound, integer), s)
 

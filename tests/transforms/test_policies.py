@@ -1,0 +1,140 @@
+"""RandAugment, TrivialAugmentWide, AutoAugment: per-sample ops, torchvision replay parity."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from torchvision.transforms import v2
+
+from torchaug.transforms import OPS, AutoAugment, RandAugment, TrivialAugmentWide, apply_op
+from torchaug.transforms.policies import _AUTO_POLICIES
+
+
+def _images(dtype=torch.uint8, b=48, c=3, h=16, w=20, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    x = torch.randint(0, 256, (b, c, h, w), generator=g, dtype=torch.uint8)
+    return x if dtype == torch.uint8 else (x.to(torch.float32) / 255).to(dtype)
+
+
+def _gen(seed=0):
+    return torch.Generator().manual_seed(seed)
+
+
+_TV = v2.RandAugment()  # its _apply_image_or_video_transform applies one named op
+
+
+def _replay(x, op, mag):
+    y = x
+    for k in range(op.shape[0]):
+        y = _TV._apply_image_or_video_transform(
+            y, OPS[int(op[k])], float(mag[k]), interpolation=v2.InterpolationMode.NEAREST, fill={}
+        )
+    return y
+
+
+POLICIES = [
+    lambda: RandAugment(),
+    lambda: TrivialAugmentWide(),
+    lambda: AutoAugment("imagenet"),
+    lambda: AutoAugment("cifar10"),
+    lambda: AutoAugment("svhn"),
+]
+POLICY_IDS = ["randaugment", "trivialaugmentwide", "autoaugment-imagenet", "autoaugment-cifar10", "autoaugment-svhn"]
+
+
+@pytest.mark.parametrize("make", POLICIES, ids=POLICY_IDS)
+@pytest.mark.parametrize("dtype", [torch.uint8, torch.float32])
+def test_policies_replay_torchvision_per_sample(make, dtype):
+    x = _images(dtype)
+    t = make()
+    out, p = t(x, generator=_gen(1), return_params=True)
+    for i in range(x.shape[0]):
+        ref = _replay(x[i], p["op"][i], p["magnitude"][i])
+        # uint8: ops chain exact (blends rounded as torchvision); float: 1e-5
+        torch.testing.assert_close(out[i].double(), ref.double(), rtol=0, atol=0 if dtype == torch.uint8 else 1e-5)
+
+
+def test_one_batch_applies_many_different_ops():
+    x = _images(b=64)
+    out, p = RandAugment(num_ops=2, magnitude=9)(x, generator=_gen(), return_params=True)
+    ops = p["op"]
+    assert ops.shape == (64, 2)
+    assert len(set(ops.flatten().tolist())) >= 12  # nearly all 14 ops in one call
+    mags = p["magnitude"]
+    # signed ops get both signs; the magnitude bin is shared (RandAugment's M)
+    rot = mags[ops == OPS.index("Rotate")]
+    assert bool((rot.abs() - 9.0).abs().max() < 1e-4) and bool((rot > 0).any() and (rot < 0).any())
+    # samples with a geometric op moved, samples with Identity twice did not
+    ident = (ops == 0).all(1)
+    torch.testing.assert_close(out[ident], x[ident], rtol=0, atol=0)
+
+
+def test_trivialaugment_draws_per_sample_magnitude_bins():
+    x = _images(b=128)
+    _, p = TrivialAugmentWide()(x, generator=_gen(), return_params=True)
+    rot = p["magnitude"][p["op"] == OPS.index("Rotate")]
+    assert len(set(rot.abs().round(decimals=3).tolist())) > 3
+    assert float(rot.abs().max()) <= 135.0
+
+
+def test_autoaugment_policy_structure():
+    for name, subs in _AUTO_POLICIES.items():
+        assert len(subs) == 25 and all(len(s) == 2 for s in subs), name
+    x = _images(b=128)
+    t = AutoAugment("imagenet")
+    _, p = t(x, generator=_gen(), return_params=True)
+    assert p["policy"].shape == (128,) and len(set(p["policy"].tolist())) > 15
+    # steps that fired use the sub-policy's op; the rest are Identity
+    for i in range(128):
+        sub = _AUTO_POLICIES["imagenet"][int(p["policy"][i])]
+        for k in range(2):
+            assert OPS[int(p["op"][i, k])] in (sub[k][0], "Identity")
+    # (Equalize, 0.8) / (Equalize, 0.6) style probabilities: fired fraction is between 0 and 1
+    fired = (p["op"] != 0).float().mean()
+    assert 0.4 < float(fired) < 0.9
+    assert AutoAugment(v2.AutoAugmentPolicy.CIFAR10).policy == "cifar10"
+
+
+@pytest.mark.parametrize("make", POLICIES, ids=POLICY_IDS)
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16])
+def test_half_precision_and_range(make, dtype):
+    x = _images(dtype, b=16)
+    out = make()(x, generator=_gen())
+    assert out.dtype == dtype and out.shape == x.shape
+    assert float(out.min()) >= 0 and float(out.max()) <= 1
+
+
+def test_p_same_on_batch_channels_last_and_grey():
+    x = _images(b=32)
+    torch.testing.assert_close(RandAugment(p=0.0)(x, generator=_gen()), x, rtol=0, atol=0)
+    out, p = RandAugment(p=0.5)(x, generator=_gen(), return_params=True)
+    torch.testing.assert_close(out[~p["apply"]], x[~p["apply"]], rtol=0, atol=0)
+    _, p = RandAugment(same_on_batch=True)(x, generator=_gen(), return_params=True)
+    assert bool((p["op"] == p["op"][0]).all())
+    xc = x.contiguous(memory_format=torch.channels_last)
+    assert TrivialAugmentWide()(xc, generator=_gen()).is_contiguous(memory_format=torch.channels_last)
+    g = _images(c=1, b=24)
+    out, p = RandAugment()(g, generator=_gen(), return_params=True)
+    for i in range(24):
+        torch.testing.assert_close(out[i], _replay(g[i], p["op"][i], p["magnitude"][i]), rtol=0, atol=0)
+
+
+def test_fill_and_apply_op_direct():
+    x = torch.full((2, 3, 8, 8), 100, dtype=torch.uint8)
+    op = torch.tensor([OPS.index("TranslateX"), OPS.index("Invert")])
+    out = apply_op(x, op, torch.tensor([3.0, 0.0]), fill=[255.0, 0.0, 0.0])
+    assert bool((out[0, :, :, :3] == torch.tensor([255, 0, 0], dtype=torch.uint8).view(3, 1, 1)).all())
+    assert bool((out[1] == 155).all())
+    t = RandAugment(fill=1.0)
+    assert t._fill_for(x) == 255.0
+
+
+def test_bad_arguments():
+    with pytest.raises(ValueError, match="AutoAugment: policy"):
+        AutoAugment("mnist")
+    with pytest.raises(ValueError, match="RandAugment: magnitude"):
+        RandAugment(magnitude=31)
+    with pytest.raises(ValueError, match="RandAugment: interpolation"):
+        RandAugment(interpolation="bicubic")
+    with pytest.raises(ValueError, match="TrivialAugmentWide: x must have 1 or 3 channels"):
+        TrivialAugmentWide()(torch.zeros(2, 4, 8, 8, dtype=torch.uint8))
