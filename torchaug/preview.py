@@ -1,0 +1,229 @@
+"""Render what an augmenter does into a PNG grid.
+
+    python -m torchaug.preview transforms=imagenet_standard
+    python -m torchaug.preview transforms=cifar_standard out=cifar.png draws=6 seed=1
+    python -m torchaug.preview transforms=digits
+    python -m torchaug.preview resampler=smote out=smote.png
+
+``transforms=<name>`` composes ``configs/transforms/<name>.yaml`` (Hydra), and draws a grid:
+one row per image, the original in the first column, ``draws`` augmented versions beside it
+(each column one call of the pipeline on the whole batch, so every cell shows its sample's own
+parameters). Images come from scikit-learn's bundled sample photos (``source=photos``,
+``n`` crops of the two photos; resized to 32x32 when the pipeline outputs CIFAR-sized images)
+or its 8x8 digits (``source=digits``, the default for ``transforms=digits*``). On photos a box
+around the centre object is passed along as a target and drawn (``boxes=false`` to skip).
+
+``resampler=<name>`` composes ``configs/resampler/<name>.yaml`` and calls
+:func:`torchaug.resampling.plot.save_resampling_scatter` on an imbalanced three-class subset
+of the digits features.
+
+Other arguments: ``out=`` (default ``preview_<name>.png``), ``n=`` rows, ``draws=`` columns,
+``seed=``, ``size=`` (photo side in pixels, default 256). Matplotlib's Agg backend; no display.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+__all__ = ["main", "preview_transforms", "preview_resampler", "sample_photos", "sample_digits", "load_config"]
+
+_KEYS = {"transforms", "resampler", "out", "n", "draws", "seed", "source", "size", "boxes"}
+
+
+def _config_dir() -> Path:
+    try:
+        from torchaug._paths import config_dir
+
+        return config_dir()
+    except ImportError:  # pragma: no cover - the lead's helper is missing
+        return Path(__file__).resolve().parent.parent / "configs"
+
+
+def load_config(group: str, name: str, *, seed: int = 0) -> Any:
+    """Compose ``configs/<group>/<name>.yaml`` with Hydra and instantiate it (None for null)."""
+    from hydra import compose, initialize_config_dir
+    from hydra.utils import instantiate
+
+    cdir = _config_dir()
+    if not (cdir / group / f"{name}.yaml").is_file():
+        options = sorted(p.stem for p in (cdir / group).glob("*.yaml"))
+        raise ValueError(f"preview: {group} must be one of {options}; got {name!r}")
+    with initialize_config_dir(str(cdir), version_base=None):
+        cfg = compose(overrides=[f"+{group}={name}", f"+seed={seed}"])
+    node = cfg.get(group)
+    if node is None or (hasattr(node, "__len__") and len(node) == 0):
+        return None
+    return instantiate(node)
+
+
+def sample_photos(n: int = 2, size: int = 256) -> tuple[torch.Tensor, torch.Tensor]:
+    """``n`` square uint8 crops ``(n, 3, size, size)`` of scikit-learn's two sample photos and
+    one xyxy box per image ``(n, 1, 4)`` around its centre object."""
+    import torch.nn.functional as F
+    from sklearn.datasets import load_sample_images
+
+    photos = [torch.from_numpy(np.array(im)).permute(2, 0, 1) for im in load_sample_images().images]
+    # (offset along the long side, as a fraction) and a box (fractions of the square) per photo
+    crops = [(0.5, (0.25, 0.2, 0.75, 0.85)), (0.35, (0.1, 0.05, 0.8, 0.75)), (0.15, (0.2, 0.15, 0.8, 0.95)), (0.75, (0.3, 0.1, 0.9, 0.7))]
+    imgs, boxes = [], []
+    for i in range(n):
+        photo = photos[i % len(photos)]
+        frac, box = crops[i % len(crops)]
+        h, w = photo.shape[-2:]
+        side = min(h, w)
+        left = int((w - side) * frac)
+        sq = photo[:, :side, left : left + side].unsqueeze(0).float()
+        imgs.append(F.interpolate(sq, size=(size, size), mode="bilinear", antialias=True, align_corners=False)[0])
+        boxes.append(torch.tensor([box]) * size)
+    x = torch.stack(imgs).round().clamp(0, 255).to(torch.uint8)
+    return x, torch.stack(boxes).float()
+
+
+def sample_digits(n: int = 4) -> torch.Tensor:
+    """``n`` of scikit-learn's 8x8 digits as uint8 ``(n, 1, 8, 8)`` in [0, 255]."""
+    from sklearn.datasets import load_digits
+
+    d = load_digits()
+    x = torch.from_numpy(d.images[:n] * (255.0 / 16.0)).round().to(torch.uint8)
+    return x.unsqueeze(1)
+
+
+def _draw_grid(columns: list[torch.Tensor], boxes: list[torch.Tensor | None], path: Path, title: str) -> Path:
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+    from matplotlib.patches import Rectangle
+
+    rows, cols = columns[0].shape[0], len(columns)
+    fig = Figure(figsize=(1.9 * cols, 1.9 * rows + 0.4))
+    FigureCanvasAgg(fig)
+    for c, (imgs, bxs) in enumerate(zip(columns, boxes)):
+        for r in range(rows):
+            ax = fig.add_subplot(rows, cols, r * cols + c + 1)
+            img = imgs[r]
+            if img.shape[0] == 1:
+                ax.imshow(img[0].numpy(), cmap="gray", vmin=0, vmax=255, interpolation="nearest")
+            else:
+                ax.imshow(img.permute(1, 2, 0).numpy(), interpolation="nearest")
+            if bxs is not None:
+                for b in bxs[r]:
+                    x0, y0, x1, y1 = (float(v) for v in b)
+                    ax.add_patch(Rectangle((x0 - 0.5, y0 - 0.5), x1 - x0, y1 - y0, fill=False, edgecolor="yellow", linewidth=1.2))
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if r == 0:
+                ax.set_title("original" if c == 0 else f"draw {c}", fontsize=8)
+    fig.suptitle(title, fontsize=9)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=100)
+    return path
+
+
+def preview_transforms(
+    transform: Any, path: str | Path, *, source: str = "photos", n: int = 3, draws: int = 5, seed: int = 0,
+    size: int = 256, boxes: bool = True, title: str = "",
+) -> Path:
+    """Draw the grid for an instantiated transform (``None`` = identity) and save it to ``path``."""
+    path = Path(path)
+    g = torch.Generator().manual_seed(seed)
+    if source == "digits":
+        x, bx = sample_digits(n), None
+    elif source == "photos":
+        x, bx = sample_photos(n, size)
+    else:
+        raise ValueError(f"preview: source must be 'photos' or 'digits'; got {source!r}")
+    use_boxes = boxes and bx is not None
+
+    def run(inp: torch.Tensor, b: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor | None]:
+        if transform is None:
+            return inp, b
+        if b is not None:
+            try:
+                out = transform({"image": inp, "boxes": b}, generator=g)
+                return out["image"], out["boxes"]
+            except TypeError:  # a callable that takes images only
+                pass
+        try:
+            return transform(inp, generator=g), None
+        except TypeError:
+            return transform(inp), None
+
+    probe, _ = run(x, None)
+    if source == "photos" and probe.shape[-1] < 64 <= size:  # a CIFAR pipeline: show CIFAR-sized images
+        x, bx = sample_photos(n, int(probe.shape[-1]))
+    columns, cboxes = [x], [bx if use_boxes else None]
+    g.manual_seed(seed)
+    for _ in range(draws):
+        out, ob = run(x, bx if use_boxes else None)
+        columns.append(out.detach().cpu())
+        cboxes.append(ob if use_boxes else None)
+    if any(c.shape[-2:] != columns[1].shape[-2:] for c in columns[1:]):
+        raise ValueError("preview: the pipeline must give one output size")
+    return _draw_grid(columns, cboxes, path, title)
+
+
+def preview_resampler(resampler: Any, path: str | Path, *, title: str | None = None) -> Path:
+    """Scatter of a resampler's output on an imbalanced digits subset (classes 0, 1, 2 kept at
+    100%, 30% and 15%)."""
+    from sklearn.datasets import load_digits
+
+    from torchaug.resampling.plot import save_resampling_scatter
+
+    d = load_digits()
+    rng = np.random.default_rng(0)
+    keep = np.zeros(len(d.target), dtype=bool)
+    for cls, frac in ((0, 1.0), (1, 0.3), (2, 0.15)):
+        idx = np.flatnonzero(d.target == cls)
+        keep[rng.choice(idx, size=max(6, int(len(idx) * frac)), replace=False)] = True
+    X, y = d.data[keep].astype(np.float32), d.target[keep]
+    return Path(save_resampling_scatter(resampler, X, y, path, title=title))
+
+
+def _parse(argv: list[str]) -> dict[str, str]:
+    args: dict[str, str] = {}
+    for a in argv:
+        if "=" not in a:
+            raise SystemExit(f"preview: arguments are key=value ({', '.join(sorted(_KEYS))}); got {a!r}\n\n{__doc__}")
+        k, v = a.split("=", 1)
+        k = k.lstrip("+")
+        if k not in _KEYS:
+            raise SystemExit(f"preview: unknown argument {k!r}; expected one of {sorted(_KEYS)}")
+        args[k] = v
+    if ("transforms" in args) == ("resampler" in args):
+        raise SystemExit(f"preview: give exactly one of transforms=<config> or resampler=<config>\n\n{__doc__}")
+    return args
+
+
+def main(argv: list[str] | None = None) -> Path:
+    """Command line entry point (``python -m torchaug.preview key=value ...``); returns the PNG path."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    args = _parse(sys.argv[1:] if argv is None else list(argv))
+    seed = int(args.get("seed", 0))
+    if "resampler" in args:
+        name = args["resampler"]
+        sampler = load_config("resampler", name, seed=seed)
+        if sampler is None:
+            raise SystemExit(f"preview: resampler={name} is empty; nothing to draw")
+        out = preview_resampler(sampler, args.get("out", f"preview_{name}.png"), title=f"resampler={name}")
+    else:
+        name = args["transforms"]
+        t = load_config("transforms", name, seed=seed)
+        source = args.get("source", "digits" if name.startswith("digits") else "photos")
+        out = preview_transforms(
+            t, args.get("out", f"preview_{name}.png"), source=source, n=int(args.get("n", 3)),
+            draws=int(args.get("draws", 5)), seed=seed, size=int(args.get("size", 256)),
+            boxes=args.get("boxes", "true").lower() in ("1", "true", "yes"), title=f"transforms={name}",
+        )
+    print(f"wrote {out}")
+    return out
+
+
+if __name__ == "__main__":
+    main()
