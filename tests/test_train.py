@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -40,7 +41,7 @@ def test_default_run_writes_outputs(tmp_path):
     rows = (tmp_path / "metrics.csv").read_text().strip().splitlines()
     assert len(rows) == 3 and "val/acc" in rows[0]
     aug = saved["augmentation"]
-    assert aug["mixer/batches"] > 0 and 0.0 < aug["mixer/mean_lam"] <= 1.0
+    assert aug["mixer/batches"] > 0 and 0.0 < aug["mixer/lam_mean"] <= 1.0
     assert results["test_acc"] > 0.3  # far above chance (0.1) after 2 epochs
 
 
@@ -58,7 +59,9 @@ def _weights(path):
 
 def test_resume_continues_like_an_uninterrupted_run(tmp_path):
     full = train(make_cfg(tmp_path / "full", *FAST, "trainer.max_epochs=3", "test=false"))
-    train(make_cfg(tmp_path / "part", *FAST, "trainer.max_epochs=1", "test=false"))
+    # the same run, interrupted after its first epoch
+    train(make_cfg(tmp_path / "part", *FAST, "trainer.max_epochs=3", "test=false",
+                   "+callbacks.stop={_target_: tests_support.StopAfterEpochs, epochs: 1}"))
     resumed = train(make_cfg(tmp_path / "resumed", *FAST, "trainer.max_epochs=3", "test=false",
                              f"ckpt_path={tmp_path / 'part' / 'checkpoints' / 'last.ckpt'}"))
     assert resumed["epochs"] == full["epochs"] == 3
@@ -100,8 +103,9 @@ def test_recipe_composes_and_runs_one_step(recipe, tmp_path):
 
 
 def _run_cli(args, cwd, timeout=300):
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
     return subprocess.run([sys.executable, "-m", "torchaug.train", *args], cwd=cwd, capture_output=True,
-                          text=True, timeout=timeout)
+                          text=True, timeout=timeout, env=env)
 
 
 def test_cli_unknown_recipe_lists_choices(tmp_path):

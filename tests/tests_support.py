@@ -20,3 +20,17 @@ def make_image_tree(root: Path, *, classes: int = 3, per_class: int = 6, size: i
                 img[c % 3] += 150
                 Image.fromarray(img.permute(1, 2, 0).numpy()).save(folder / f"{i:03d}.png")
     return root
+
+
+class StopAfterEpochs:
+    """A Lightning callback that stops training after ``epochs`` epochs: a stand-in for an interruption."""
+
+    def __new__(cls, epochs: int):
+        import lightning as L
+
+        class _Stop(L.Callback):
+            def on_train_epoch_end(self, trainer, pl_module):
+                if trainer.current_epoch + 1 >= epochs:
+                    trainer.should_stop = True
+
+        return _Stop()
