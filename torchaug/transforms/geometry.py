@@ -219,6 +219,27 @@ class RandomCrop(RandomTransform):
         return params
 
     def transform(self, x: torch.Tensor, params: Params) -> torch.Tensor:
+        h, w = x.shape[-2:]
+        l, t, r, b = self._pads(h, w)
+        mode = {"constant": "constant", "edge": "replicate", "reflect": "reflect"}.get(self.padding_mode)
+        scalar_fill = isinstance(self.fill, (int, float)) or self.fill is None
+        if mode is not None and scalar_fill and (mode != "reflect" or max(l, r) < w and max(t, b) < h):
+            # fast path: pad once, then pick each sample's window from a strided (unfold) view
+            ch, cw = self.size
+            if l or t or r or b:
+                fill = 0.0 if self.fill is None else float(self.fill)
+                if mode == "constant":
+                    xp = torch.nn.functional.pad(x, (l, r, t, b), mode=mode, value=fill)
+                elif x.dtype in (torch.float16, torch.bfloat16) and x.device.type == "cpu":
+                    xp = torch.nn.functional.pad(x.float(), (l, r, t, b), mode=mode).to(x.dtype)
+                else:
+                    xp = torch.nn.functional.pad(x, (l, r, t, b), mode=mode)
+            else:
+                xp = x
+            windows = xp.unfold(2, ch, 1).unfold(3, cw, 1)  # (B, C, nh, nw, ch, cw), a view
+            bidx = torch.arange(x.shape[0], device=x.device)
+            out = windows[bidx, :, params["top"] + t, params["left"] + l]
+            return FG._same_format(out, x)
         return FG.crop(x, params["top"], params["left"], *self.size, padding_mode=self.padding_mode, fill=self.fill)
 
     def transform_mask(self, m: torch.Tensor, params: Params) -> torch.Tensor:
