@@ -130,39 +130,55 @@ def _saturation_w(xf: torch.Tensor, f: torch.Tensor, bound: float, integer: bool
     return _blend_(xf, _gray(xf, integer), f, bound, integer)
 
 
-def _hue_w(xf: torch.Tensor, f: torch.Tensor, bound: float, integer: bool) -> torch.Tensor:
-    """Hue rotation through HSV, in closed form, for every pixel at once (returns a new tensor).
+def _hue_w(xf: torch.Tensor, f: torch.Tensor, bound: float, integer: bool, inplace: bool = False) -> torch.Tensor:
+    """Hue rotation through HSV, in closed form, for every pixel at once (in place if ``inplace``).
 
     With ``V = max``, ``range = max - min`` and hue ``h`` (in sixths of a turn), the RGB of the
     shifted hue ``h'`` is ``V - range * clamp(min(k, 4 - k), 0, 1)``, i.e.
     ``min + range * clamp(|k - 2| - 1, 0, 1)``, with ``k = (n + h') mod 6`` and ``n = 5, 3, 1``
     for R, G, B: the same values as torchvision's ``_rgb_to_hsv`` -> shift -> ``_hsv_to_rgb``
     (which go through ``p, q, t``), up to float rounding.
+
+    Written with arithmetic only (``sign`` for the exact "which channel is the maximum" tests,
+    ``floor`` for the modulo): on CPU, comparisons producing bool tensors, ``where`` and
+    ``remainder`` cost several times more than the whole arithmetic.
     """
     if xf.shape[1] == 1:
-        return xf.clone()
-    r, g, b = xf[:, 0:1], xf[:, 1:2], xf[:, 2:3]
-    mx = torch.maximum(torch.maximum(r, g), b)
-    mn = torch.minimum(torch.minimum(r, g), b)
+        return xf if inplace else xf.clone()
+    y = xf if inplace else xf.clone()
+    r, g, b = y[:, 0:1], y[:, 1:2], y[:, 2:3]
+    mx = torch.maximum(r, g)
+    mx = torch.maximum(mx, b, out=mx)
+    mn = torch.minimum(r, g)
+    mn = torch.minimum(mn, b, out=mn)
     rng = mx - mn
-    is_r = r == mx
-    is_g = g == mx
-    # torchvision: red wins ties, then green; hue in sixths: (g-b)/rng, 2+(b-r)/rng, 4+(r-g)/rng
-    num = torch.where(is_r, g - b, torch.where(is_g, b - r, r - g))
-    off = torch.where(is_r, 0.0, torch.where(is_g, 2.0, 4.0))
-    h6 = num.div_(torch.where(rng == 0, 1.0, rng)).add_(off).add_(6.0 * f).remainder_(6.0)  # [0, 6)
-    # per channel k - 2 = h6 + n - 2 (mod 6) with n - 2 = 3, 1, -1: wrap into [-2, 4) by hand
-    n = torch.tensor([3.0, 1.0, -1.0], dtype=xf.dtype, device=xf.device).view(1, 3, 1, 1)
-    k = h6 + n  # in [-1, 9)
-    k = k.sub_((k >= 4.0).to(k.dtype), alpha=6.0)
-    w = k.abs_().sub_(1.0).clamp_(0.0, 1.0)
-    out = w.mul_(rng).add_(mn)
+    # exact indicators: x - y == 0 iff x == y; torchvision lets red win ties, then green
+    is_r = torch.sub(r, mx).sign_().add_(1.0)
+    is_g = torch.sub(g, mx).sign_().add_(1.0)
+    is_g = torch.addcmul(is_g, is_g, is_r, value=-1.0, out=is_g)  # is_g * (1 - is_r)
+    is_b = mx.copy_(is_r).neg_().add_(1.0).sub_(is_g)  # 1 - is_r - is_g (mx no longer needed)
+    # hue in sixths: (g - b) / rng, 2 + (b - r) / rng, 4 + (r - g) / rng
+    h6 = torch.sub(g, b).mul_(is_r)
+    tmp = torch.sub(b, r)
+    h6.addcmul_(tmp, is_g)
+    h6.addcmul_(torch.sub(r, g, out=tmp), is_b)
+    safe = torch.sign(rng, out=tmp).sub_(1.0).neg_().add_(rng)  # rng, or 1 where rng == 0 (num == 0)
+    h6.div_(safe).add_(is_g, alpha=2.0).add_(is_b, alpha=4.0).add_(6.0 * f)
+    h6.sub_(torch.mul(h6, 1.0 / 6.0, out=tmp).floor_(), alpha=6.0)  # mod 6 -> [0, 6)
+    ubuf = is_r  # reuse a plane buffer
+    del is_g, is_b
+    # per channel u = k - 2 = h6 + (n - 2), wrapped into [-2, 4): weight clamp(|u| - 1, 0, 1)
+    for c, shift in enumerate((3.0, 1.0, -1.0)):
+        u = torch.add(h6, shift, out=ubuf)  # in [-1, 9)
+        wrap = torch.add(u, 2.0, out=tmp).mul_(1.0 / 6.0).floor_()  # floor((u + 2) / 6)
+        u.sub_(wrap, alpha=6.0).abs_().sub_(1.0).clamp_(0.0, 1.0)
+        torch.addcmul(mn, u, rng, out=y[:, c : c + 1])
     if integer:
         # torchvision: to float in [0, 1], HSV round trip, back with ``* 255.999`` truncated
-        out = out.mul_(_TO_UINT8 / 255.0).floor_().clamp_(0.0, 255.0)
+        y = y.mul_(_TO_UINT8 / 255.0).floor_().clamp_(0.0, 255.0)
     else:
-        out = out.clamp_(0.0, bound)
-    return out
+        y = y.clamp_(0.0, bound)
+    return y
 
 
 # -- public kernels ----------------------------------------------------------------------
@@ -263,16 +279,26 @@ def color_jitter(
 
     need_gray = enabled[CONTRAST] or enabled[SATURATION]
 
+    rgb = C == 3
+    gbuf = torch.empty_like(y[:, :1]) if need_gray and rgb else None  # plane buffers, reused
+    rbuf = torch.empty_like(y[:, :1]) if need_gray else None
+
     def run(y: torch.Tensor, plan: tuple[torch.Tensor, ...]) -> torch.Tensor:
         a, one_minus, sat, con = plan
         for s in range(3):
             if need_gray:
                 # brightness: ref = 0; contrast: ref = mean grey; saturation: ref = grey image.
                 # x * a, then + ref * (1 - a): torchvision's rounding (``_blend``)
-                gray = _gray(y, integer)
+                if rgb:
+                    gray = torch.mul(y[:, 0:1], _GRAY[0], out=gbuf).add_(y[:, 1:2], alpha=_GRAY[1])
+                    gray = gray.add_(y[:, 2:3], alpha=_GRAY[2])
+                    if integer:
+                        gray = gray.floor_()
+                else:
+                    gray = y
                 m = con[s] * gray.mean(dim=(-2, -1), keepdim=True) if enabled[CONTRAST] else None
                 if enabled[SATURATION]:
-                    ref = gray * sat[s] if m is None else torch.addcmul(m, gray, sat[s])
+                    ref = torch.mul(gray, sat[s], out=rbuf) if m is None else torch.addcmul(m, gray, sat[s], out=rbuf)
                 else:
                     ref = m
                 y = y.mul_(a[s])
@@ -284,7 +310,7 @@ def color_jitter(
 
     y = run(y, plans[0])
     if enabled[HUE]:
-        y = _hue_w(y, _per_sample(hue_factor, xf), bound, integer)
+        y = _hue_w(y, _per_sample(hue_factor, xf), bound, integer, inplace=True)
         y = run(y, plans[1])
     return _from_work(y, x)
 
