@@ -8,7 +8,7 @@ import torch
 from torchaug.mixing._random import log_gamma_sample, sample_beta, sample_pairing
 
 
-@pytest.mark.parametrize("alpha", [0.2, 1.0, 2.0, 5.0])
+@pytest.mark.parametrize("alpha", [0.05, 0.2, 0.6, 0.9, 1.0, 2.0, 5.0])
 def test_beta_mean_and_variance(alpha):
     g = torch.Generator().manual_seed(0)
     s = sample_beta(alpha, 40000, generator=g, device="cpu").double()

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import math
-from typing import Any, Callable
+from contextlib import contextmanager
+from typing import Any, Callable, Iterator
 
 import torch
 from torch import nn
@@ -51,6 +52,29 @@ def check_batch(x: Any, *, owner: str, name: str = "x") -> torch.Tensor:
                 f"(normalise after augmentation, or pass uint8)"
             )
     return x
+
+
+@contextmanager
+def serial_on_cpu(device: torch.device) -> Iterator[None]:
+    """Run the tiny per-sample parameter ops of a CPU batch on one intra-op thread.
+
+    ``(B,)``-sized ops gain nothing from threads, but some CPU kernels (``sqrt``, ``log``,
+    ``exp``, ``floor``...) open a parallel region even for a few hundred elements; when the
+    other cores are busy (a shared machine, DataLoader workers) each such region can wait for
+    a scheduler time slice (measured: 4 tiny ops 60 ms with 2 threads on a loaded 2-core
+    machine, 7 µs with 1). The big image kernels keep all threads. ``torch.set_num_threads``
+    costs well under a microsecond; it is process-wide, so another Python thread running
+    torch ops at the same moment also runs serially for these few microseconds.
+    """
+    n = torch.get_num_threads()
+    if device.type != "cpu" or n == 1:
+        yield
+        return
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(n)
 
 
 def mixing_stats(params: Params) -> dict[str, torch.Tensor]:
@@ -117,8 +141,7 @@ class Mixer(nn.Module):
         self.inplace = inplace
         #: a disabled mixer returns ``x`` unchanged and one-hot (smoothed) targets (schedules toggle it)
         self.enabled = True
-        #: ``mixing_stats`` of the last call: float tensors on the batch's device
-        self.last_stats: dict[str, torch.Tensor] = {}
+        self._last_params: Params | None = None
 
     def extra_repr(self) -> str:
         return (
@@ -155,15 +178,16 @@ class Mixer(nn.Module):
             return has_partner
         return has_partner & (torch.rand(b, generator=generator, device=x.device) < self.p)
 
-    def _base_params(self, x: torch.Tensor, perm: torch.Tensor, offset: torch.Tensor | None) -> Params:
+    def _base_params(self, x: torch.Tensor, perm: torch.Tensor, offset: torch.Tensor | None, **given: torch.Tensor) -> Params:
+        """The full parameter dict: ``given`` entries, defaults (no mixing) for the others."""
         b = x.shape[0]
-        params: Params = {
-            "perm": perm,
-            "lam": torch.ones(b, device=x.device),
-            "image_lam": torch.ones(b, device=x.device),
-            "box": torch.zeros(b, 4, dtype=torch.long, device=x.device),
-            "mixed": torch.zeros(b, dtype=torch.bool, device=x.device),
-        }
+        params: Params = {"perm": perm}
+        params["lam"] = given["lam"] if "lam" in given else torch.ones(b, device=x.device)
+        params["image_lam"] = given["image_lam"] if "image_lam" in given else torch.ones(b, device=x.device)
+        params["box"] = given["box"] if "box" in given else torch.zeros(b, 4, dtype=torch.long, device=x.device)
+        params["mixed"] = given["mixed"] if "mixed" in given else torch.zeros(b, dtype=torch.bool, device=x.device)
+        for k, v in given.items():
+            params.setdefault(k, v)
         if offset is not None:
             params["offset"] = offset
         return params
@@ -262,23 +286,39 @@ class Mixer(nn.Module):
         """
         owner = type(self).__name__
         x4 = check_batch(x, owner=owner)
-        check_labels(y, owner=owner, num_classes=self.num_classes, batch_size=x4.shape[0])
-        check_generator(generator, x4.device, owner=owner)
-        y_soft = one_hot(y.to(x4.device), self.num_classes, label_smoothing=self.label_smoothing)
-        if params is not None:
-            params = self._check_params(params, x4)
-        elif self.static_identity(x4):
-            params = self.identity_params(x4)
-        else:
-            params = self.make_params(x4, generator)
+        with serial_on_cpu(x4.device):
+            check_labels(y, owner=owner, num_classes=self.num_classes, batch_size=x4.shape[0])
+            check_generator(generator, x4.device, owner=owner)
+            y_soft = self._soft_targets(y.to(x4.device))
+            if params is not None:
+                params = self._check_params(params, x4)
+            elif self.static_identity(x4):
+                params = self.identity_params(x4)
+            else:
+                params = self.make_params(x4, generator)
         if "_identity" in params:
             out = x4
         else:
             out = self.apply(x4, params, self.inplace if inplace is None else inplace)
-            y_soft = mix_targets(y_soft, params["perm"], params["lam"])
+            with serial_on_cpu(x4.device):
+                y_soft = mix_targets(y_soft, params["perm"], params["lam"])
         params.pop("_identity", None)
-        self.last_stats = mixing_stats(params)
+        self._last_params = params
         return (out, y_soft, params) if return_params else (out, y_soft)
+
+    def _soft_targets(self, y: torch.Tensor) -> torch.Tensor:
+        """Validated labels -> float32 ``(B, K)`` smoothed targets (``one_hot``, two ops)."""
+        s, k = self.label_smoothing, self.num_classes
+        if y.ndim == 2:
+            return one_hot(y, k, label_smoothing=s)
+        out = torch.full((y.shape[0], k), s / k, device=y.device)
+        return out.scatter_(1, y.unsqueeze(1), 1.0 - s + s / k)
+
+    @property
+    def last_stats(self) -> dict[str, torch.Tensor]:
+        """:func:`mixing_stats` of the last call (float tensors on the batch's device, computed on access)."""
+        params = self.__dict__.get("_last_params")
+        return {} if params is None else mixing_stats(params)
 
     def no_mixing(self) -> bool:
         """Whether the hyper-parameters make every call an identity (e.g. ``alpha=0``, ``p=0``)."""

@@ -49,9 +49,10 @@ class MixUpCutMix(Mixer):
         elif self.cutmix_alpha == 0.0:
             self.switch_prob = 0.0
         common = dict(num_classes=num_classes, label_smoothing=label_smoothing, p=p, mode=mode, pairing=self.pairing)
-        # the two parts (helpers: their draws and kernels are reused, they are not called)
-        self._mixup = MixUp(max(self.mixup_alpha, 1e-3), **common)
-        self._cutmix = CutMix(max(self.cutmix_alpha, 1e-3), **common)
+        # the two parts, whose draws are reused (plain attributes: they hold no tensors and
+        # are not submodules of their own in print(model) or the state dict)
+        self.__dict__["_mixup"] = MixUp(max(self.mixup_alpha, 1e-3), **common)
+        self.__dict__["_cutmix"] = CutMix(max(self.cutmix_alpha, 1e-3), **common)
 
     def extra_repr(self) -> str:
         return (
@@ -69,9 +70,8 @@ class MixUpCutMix(Mixer):
         mix_lam = self._mixup.draw_lam(x, perm, generator)
         box, cut_lam = self._cutmix.draw_boxes(x, perm, mixed & use_cut, generator)
         mix_lam = torch.where(mixed & ~use_cut, mix_lam, torch.ones_like(mix_lam))
-        params = self._base_params(x, perm, offset)
-        params.update(lam=torch.where(use_cut, cut_lam, mix_lam), image_lam=mix_lam, box=box, mixed=mixed, cutmix=use_cut)
-        return params
+        lam = torch.where(use_cut, cut_lam, mix_lam)
+        return self._base_params(x, perm, offset, lam=lam, image_lam=mix_lam, box=box, mixed=mixed, cutmix=use_cut)
 
     def apply(self, x: torch.Tensor, params: Params, inplace: bool) -> torch.Tensor:
         if x.device.type == "cpu" and self.mode == "batch" and "cutmix" in params:

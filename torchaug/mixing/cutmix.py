@@ -20,7 +20,7 @@ def sample_boxes(
     ``box`` int64 ``(B, 4)`` as ``[y0, y1, x0, x1)`` and ``lam_area = 1 - area / (H W)``,
     the λ actually realised (as the CutMix reference code and timm's ``correct_lam``).
     """
-    cut = torch.sqrt((1.0 - lam).clamp_min(0.0))
+    cut = torch.sqrt((1.0 - lam).clamp_min(0.0))  # callers run this on one thread (serial_on_cpu)
     ch = (height * cut).floor().long()
     cw = (width * cut).floor().long()
     cy = (centre[:, 0] * height).floor().long().clamp_max(height - 1)
@@ -96,9 +96,7 @@ class CutMix(Mixer):
         perm, offset = self._pairing(x, generator)
         mixed = self._applied(x, perm, generator)
         box, lam = self.draw_boxes(x, perm, mixed, generator)
-        params = self._base_params(x, perm, offset)
-        params.update(lam=lam, box=box, mixed=mixed)
-        return params
+        return self._base_params(x, perm, offset, lam=lam, box=box, mixed=mixed)
 
     def shared_box(self) -> bool:
         """Whether every sample gets the same box (known without reading data)."""

@@ -64,10 +64,9 @@ class MixUp(Mixer):
         perm, offset = self._pairing(x, generator)
         lam = self.draw_lam(x, perm, generator)
         mixed = self._applied(x, perm, generator)
-        lam = torch.where(mixed, lam, torch.ones_like(lam))
-        params = self._base_params(x, perm, offset)
-        params.update(lam=lam, image_lam=lam, mixed=mixed)
-        return params
+        if self.p < 1.0:
+            lam = torch.where(mixed, lam, torch.ones_like(lam))
+        return self._base_params(x, perm, offset, lam=lam, image_lam=lam, mixed=mixed)
 
     def apply(self, x: torch.Tensor, params: Params, inplace: bool) -> torch.Tensor:
         return blend(self, x, params, inplace)

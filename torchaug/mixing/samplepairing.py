@@ -51,9 +51,8 @@ class SamplePairing(Mixer):
     def make_params(self, x: torch.Tensor, generator: torch.Generator | None) -> Params:
         perm, offset = self._pairing(x, generator)
         mixed = self._applied(x, perm, generator)
-        params = self._base_params(x, perm, offset)
-        params.update(image_lam=torch.where(mixed, 0.5, 1.0).float(), mixed=mixed)
-        return params
+        image_lam = torch.where(mixed, 0.5, 1.0).float()
+        return self._base_params(x, perm, offset, image_lam=image_lam, mixed=mixed)
 
     def apply(self, x: torch.Tensor, params: Params, inplace: bool) -> torch.Tensor:
         return blend(self, x, params, inplace)
