@@ -16,23 +16,39 @@ from torchaug.functional.color import _from_work, _keep_format, _to_work
 __all__ = ["box_mask", "erase", "add_noise", "salt_and_pepper", "gaussian_kernels", "gaussian_blur"]
 
 
+def _box_weights(
+    top: torch.Tensor, left: torch.Tensor, height: torch.Tensor, width: torch.Tensor, size: tuple[int, int], dtype: torch.dtype
+) -> torch.Tensor:
+    """``(B, 1, H, W)`` tensor of ``dtype`` holding 1 inside the boxes and 0 outside.
+
+    Built as the outer product of a row and a column indicator per box (``(B, N, H)`` and
+    ``(B, N, W)``), so that only ``B * N * (H + W)`` comparisons are made; several boxes are
+    united with a batched matrix product.
+    """
+    H, W = size
+    dev = top.device
+    if top.ndim == 1:
+        top, left, height, width = (t[:, None] for t in (top, left, height, width))
+    t, l_, h, w = (v.to(dev).long()[:, :, None] for v in (top, left, height, width))  # (B, N, 1)
+    rows = torch.arange(H, device=dev)
+    cols = torch.arange(W, device=dev)
+    rm = ((rows >= t) & (rows < t + h)).to(dtype)  # (B, N, H)
+    cm = ((cols >= l_) & (cols < l_ + w)).to(dtype)  # (B, N, W)
+    if rm.shape[1] == 1:
+        return (rm[:, 0, :, None] * cm[:, 0, None, :]).unsqueeze(1)
+    m = torch.bmm(rm.transpose(1, 2).float(), cm.float()).clamp_(max=1.0)  # (B, H, W) union
+    return m.to(dtype).unsqueeze(1)
+
+
 def box_mask(
     top: torch.Tensor, left: torch.Tensor, height: torch.Tensor, width: torch.Tensor, size: tuple[int, int]
 ) -> torch.Tensor:
     """Boolean ``(B, 1, H, W)`` mask of the boxes ``[top, top + height) x [left, left + width)``.
 
     Parameters are ``(B,)`` or ``(B, N)`` integer tensors (``N`` boxes per sample, united); built
-    by broadcasting two ``arange``s, without a loop over samples.
+    by broadcasting ``arange``s, without a loop over samples.
     """
-    H, W = size
-    dev = top.device
-    if top.ndim == 1:
-        top, left, height, width = (t[:, None] for t in (top, left, height, width))
-    rows = torch.arange(H, device=dev).view(1, 1, H, 1)
-    cols = torch.arange(W, device=dev).view(1, 1, 1, W)
-    t, l_, h, w = (v.to(dev).long()[:, :, None, None] for v in (top, left, height, width))  # (B, N, 1, 1)
-    m = ((rows >= t) & (rows < t + h)) & ((cols >= l_) & (cols < l_ + w))  # (B, N, H, W)
-    return m.any(dim=1, keepdim=True)
+    return _box_weights(top, left, height, width, size, torch.uint8).bool()
 
 
 def _fill(value: torch.Tensor | float | tuple[float, ...], x: torch.Tensor) -> torch.Tensor:
@@ -59,8 +75,12 @@ def erase(
     Per sample, equal to ``torchvision.transforms.v2.functional.erase(x[b], top, left, height,
     width, value)``. ``height`` or ``width`` of 0 leaves the sample unchanged.
     """
-    mask = box_mask(top, left, height, width, (x.shape[-2], x.shape[-1]))
-    return _keep_format(torch.where(mask, _fill(value, x), x), x)
+    # x * (1 - m) + v * m with a 0/1 mask in x's dtype: exact (one term is always 0), and on CPU
+    # several times faster than ``torch.where`` with a bool mask
+    m = _box_weights(top, left, height, width, (x.shape[-2], x.shape[-1]), x.dtype)
+    out = x * (1 - m)
+    out += _fill(value, x) * m
+    return _keep_format(out, x)
 
 
 def add_noise(x: torch.Tensor, noise: torch.Tensor, clip: bool = True) -> torch.Tensor:
