@@ -12,7 +12,8 @@ import pytest
 import torch
 from torch import nn
 
-from torchaug.hooks import ManifoldMixup, MoEx, sample_beta
+from torchaug.hooks import ManifoldMixup, MoEx
+from torchaug.hooks._random import sample_beta
 from torchaug.mixing.targets import one_hot
 
 CONFIGS = Path(__file__).resolve().parents[2] / "configs" / "hooks"

@@ -9,8 +9,7 @@ weight ``λ`` of the last forward (``hook.last_params``) and turn soft targets i
 """
 
 from torchaug.hooks._base import FeatureHook
-from torchaug.hooks._random import sample_beta
 from torchaug.hooks.manifold_mixup import INPUT, ManifoldMixup
 from torchaug.hooks.moex import NORMS, MoEx, feature_moments, moex
 
-__all__ = ["INPUT", "NORMS", "FeatureHook", "ManifoldMixup", "MoEx", "feature_moments", "moex", "sample_beta"]
+__all__ = ["INPUT", "NORMS", "FeatureHook", "ManifoldMixup", "MoEx", "feature_moments", "moex"]
