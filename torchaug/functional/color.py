@@ -16,6 +16,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import threading
+
 import torch
 import torch.nn.functional as F
 
@@ -42,6 +44,28 @@ _TO_UINT8 = 255.0 + 1.0 - 1e-3
 
 
 # -- helpers ------------------------------------------------------------------------------
+_WORKSPACE = threading.local()
+
+
+def _scratch(name: str, shape: tuple[int, ...], dtype: torch.dtype, device: torch.device) -> torch.Tensor:
+    """A scratch tensor for kernel-internal temporaries, reused across calls on CPU.
+
+    Fresh multi-megabyte CPU tensors are page-faulted in on first touch (the allocator hands
+    freed memory back to the OS), which costs more than the arithmetic of a whole ColorJitter
+    on small images; keeping one buffer per name and thread (the latest shape only) avoids it.
+    Never returned to the caller. Other devices use their caching allocator.
+    """
+    if device.type != "cpu":
+        return torch.empty(shape, dtype=dtype, device=device)
+    cache = getattr(_WORKSPACE, "bufs", None)
+    if cache is None:
+        cache = _WORKSPACE.bufs = {}
+    t = cache.get(name)
+    if t is None or t.shape != shape or t.dtype != dtype:
+        t = cache[name] = torch.empty(shape, dtype=dtype, device=device)
+    return t
+
+
 def _per_sample(v: torch.Tensor | float | int, x: torch.Tensor, dtype: torch.dtype | None = None) -> torch.Tensor:
     """A per-sample parameter as a ``(B, 1, 1, 1)`` tensor on ``x``'s device."""
     dtype = dtype or (x.dtype if x.is_floating_point() else torch.float32)
@@ -147,19 +171,24 @@ def _hue_w(xf: torch.Tensor, f: torch.Tensor, bound: float, integer: bool, inpla
         return xf if inplace else xf.clone()
     y = xf if inplace else xf.clone()
     r, g, b = y[:, 0:1], y[:, 1:2], y[:, 2:3]
-    mx = torch.maximum(r, g)
+    plane = (y.shape[0], 1, *y.shape[2:])
+
+    def buf(name: str) -> torch.Tensor:
+        return _scratch("hue_" + name, plane, y.dtype, y.device)
+
+    mx = torch.maximum(r, g, out=buf("mx"))
     mx = torch.maximum(mx, b, out=mx)
-    mn = torch.minimum(r, g)
+    mn = torch.minimum(r, g, out=buf("mn"))
     mn = torch.minimum(mn, b, out=mn)
-    rng = mx - mn
+    rng = torch.sub(mx, mn, out=buf("rng"))
     # exact indicators: x - y == 0 iff x == y; torchvision lets red win ties, then green
-    is_r = torch.sub(r, mx).sign_().add_(1.0)
-    is_g = torch.sub(g, mx).sign_().add_(1.0)
+    is_r = torch.sub(r, mx, out=buf("is_r")).sign_().add_(1.0)
+    is_g = torch.sub(g, mx, out=buf("is_g")).sign_().add_(1.0)
     is_g = torch.addcmul(is_g, is_g, is_r, value=-1.0, out=is_g)  # is_g * (1 - is_r)
     is_b = mx.copy_(is_r).neg_().add_(1.0).sub_(is_g)  # 1 - is_r - is_g (mx no longer needed)
     # hue in sixths: (g - b) / rng, 2 + (b - r) / rng, 4 + (r - g) / rng
-    h6 = torch.sub(g, b).mul_(is_r)
-    tmp = torch.sub(b, r)
+    h6 = torch.sub(g, b, out=buf("h6")).mul_(is_r)
+    tmp = torch.sub(b, r, out=buf("tmp"))
     h6.addcmul_(tmp, is_g)
     h6.addcmul_(torch.sub(r, g, out=tmp), is_b)
     safe = torch.sign(rng, out=tmp).sub_(1.0).neg_().add_(rng)  # rng, or 1 where rng == 0 (num == 0)
@@ -239,7 +268,10 @@ def color_jitter(
     hue go in the three slots before it (right-aligned), those after it in the three slots after.
     """
     _check_rgb(x, "color_jitter")
-    xf, bound, integer = _to_work(x)
+    if x.dtype == torch.uint8:  # work in float32 once, in a reused scratch buffer
+        xf, bound, integer = _scratch("cj_y", tuple(x.shape), torch.float32, x.device).copy_(x), 255.0, True
+    else:
+        xf, bound, integer = _to_work(x)
     B, C = xf.shape[:2]
     dev, wdt = xf.device, xf.dtype
     order = order.to(device=dev, dtype=torch.long)
@@ -249,7 +281,7 @@ def color_jitter(
     enabled = [f is not None for f in given]
     if C == 1:  # saturation and hue leave one-channel images unchanged (as torchvision / PIL)
         enabled[SATURATION] = enabled[HUE] = False
-    y = xf.clone() if xf is x else xf  # private buffer, updated in place
+    y = xf.clone() if xf is x else xf  # private work buffer, updated in place
     if not any(enabled):
         return _from_work(y, x)
     ones = torch.ones(B, device=dev, dtype=wdt)
@@ -280,8 +312,9 @@ def color_jitter(
     need_gray = enabled[CONTRAST] or enabled[SATURATION]
 
     rgb = C == 3
-    gbuf = torch.empty_like(y[:, :1]) if need_gray and rgb else None  # plane buffers, reused
-    rbuf = torch.empty_like(y[:, :1]) if need_gray else None
+    plane = (B, 1, *y.shape[2:])
+    gbuf = _scratch("cj_gray", plane, y.dtype, y.device) if need_gray and rgb else None  # reused planes
+    rbuf = _scratch("cj_ref", plane, y.dtype, y.device) if need_gray else None
 
     def run(y: torch.Tensor, plan: tuple[torch.Tensor, ...]) -> torch.Tensor:
         a, one_minus, sat, con = plan
