@@ -134,8 +134,9 @@ def main() -> None:
     for kind in ("cifar", "imagenet"):
         if args.only in (None, kind):
             rows += run(kind, args.device, repeats)
-    dev = torch.cuda.get_device_name() if args.device == "cuda" else f"CPU, {args.threads} threads"
-    print(f"device: {dev}; torch {torch.__version__}")
+    dev = torch.cuda.get_device_name() if args.device == "cuda" else f"CPU, {args.threads} torch/OpenCV threads"
+    load = os.getloadavg() if hasattr(os, "getloadavg") else None
+    print(f"device: {dev}; {os.cpu_count()} cores; load average {load}; torch {torch.__version__}")
     print(markdown_table(["pipeline", "library", "img/s", "torchaug uint8 speed-up"], rows))
 
 
