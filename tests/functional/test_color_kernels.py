@@ -197,3 +197,20 @@ def test_gaussian_blur_matches_torchvision(dtype):
     out = FN.gaussian_blur(x, (5, 7), sigma)
     ref = torch.stack([TF.gaussian_blur(x[i], [5, 7], [float(sigma[i])] * 2) for i in range(B)])
     _close(out, ref)
+
+
+def test_scratch_buffers_never_leak_into_outputs():
+    # ColorJitter reuses CPU scratch buffers between calls: earlier outputs must stay intact
+    x1, x2 = _images(torch.uint8, b=4), _images(torch.uint8, b=6, h=9, w=7, seed=1)
+    f1, f2 = _factors(0.5, 1.5, b=4), _factors(0.5, 1.5, b=6)
+    o1 = torch.arange(4).expand(4, 4)
+    o2 = torch.arange(4).flip(0).expand(6, 4)
+    out1 = FC.color_jitter(x1, f1, f1, f1, f1 - 1.0, o1)
+    keep = out1.clone()
+    out2 = FC.color_jitter(x2, f2, f2, f2, f2 - 1.0, o2)
+    again = FC.color_jitter(x1, f1, f1, f1, f1 - 1.0, o1)
+    assert torch.equal(out1, keep) and torch.equal(again, keep)
+    assert out2.shape == x2.shape
+    h1 = FC.adjust_hue(x1.float() / 255, f1 - 1.0)
+    h2 = FC.adjust_hue(x1.float() / 255, f1 - 1.0)
+    assert h1.data_ptr() != h2.data_ptr() and torch.equal(h1, h2)
