@@ -262,3 +262,21 @@ def test_bad_arguments_and_inputs():
         m(x, torch.zeros(4, 5))
     with pytest.raises(TypeError, match="MixUp: generator"):
         m(x, torch.zeros(4, dtype=torch.long), generator=3)
+
+
+def test_cpu_thread_limit_is_scoped_and_results_do_not_depend_on_it():
+    from torchaug.mixing import set_cpu_threads
+
+    x, y = _batch(6, size=16), torch.arange(6) % 3
+    m = MixUp(1.0, num_classes=3, mode="elem")
+    before = torch.get_num_threads()
+    a = m(x, y, generator=torch.Generator().manual_seed(0))[0]
+    assert torch.get_num_threads() == before
+    try:
+        set_cpu_threads(None)
+        b = m(x, y, generator=torch.Generator().manual_seed(0))[0]
+    finally:
+        set_cpu_threads(1)
+    assert torch.equal(a, b)
+    with pytest.raises(ValueError, match="set_cpu_threads"):
+        set_cpu_threads(0)

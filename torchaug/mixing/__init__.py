@@ -5,7 +5,7 @@ uint8 or float batch with int64 ``(B,)`` or soft ``(B, K)`` labels, and can retu
 and λ it drew (``return_params=True``) so feature-space mixers compose with it.
 """
 
-from torchaug.mixing._base import Mixer, mixing_stats
+from torchaug.mixing._base import Mixer, mixing_stats, set_cpu_threads
 from torchaug.mixing._random import sample_beta, sample_pairing
 from torchaug.mixing.collate import MixCollate
 from torchaug.mixing.combined import MixUpCutMix
@@ -28,4 +28,5 @@ __all__ = [
     "one_hot",
     "sample_beta",
     "sample_pairing",
+    "set_cpu_threads",
 ]

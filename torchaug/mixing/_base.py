@@ -54,27 +54,45 @@ def check_batch(x: Any, *, owner: str, name: str = "x") -> torch.Tensor:
     return x
 
 
-@contextmanager
-def serial_on_cpu(device: torch.device) -> Iterator[None]:
-    """Run the tiny per-sample parameter ops of a CPU batch on one intra-op thread.
+_CPU_THREADS = 1
 
-    ``(B,)``-sized ops gain nothing from threads, but some CPU kernels (``sqrt``, ``log``,
-    ``exp``, ``floor``...) open a parallel region even for a few hundred elements; when the
-    other cores are busy (a shared machine, DataLoader workers) each such region can wait for
-    a scheduler time slice (measured: 4 tiny ops 60 ms with 2 threads on a loaded 2-core
-    machine, 7 µs with 1). The big image kernels keep all threads. ``torch.set_num_threads``
-    costs well under a microsecond; it is process-wide, so another Python thread running
-    torch ops at the same moment also runs serially for these few microseconds.
+
+def set_cpu_threads(n: int | None) -> None:
+    """Intra-op threads for the mixers' CPU image kernels (default 1; ``None``: torch's setting).
+
+    The kernels are memory-bound. On the 2-core benchmark machine, shared with other jobs (as
+    DataLoader workers share cores with training), one thread was 2-10x faster than two for
+    the same 64x3x224x224 kernel (a parallel region waits for a busy core's time slice); on
+    an idle many-core machine more threads add bandwidth: raise it there. In DataLoader
+    workers torch already runs one thread per worker.
     """
-    n = torch.get_num_threads()
-    if device.type != "cpu" or n == 1:
+    global _CPU_THREADS
+    if n is not None and (isinstance(n, bool) or not isinstance(n, int) or n < 1):
+        raise ValueError(f"set_cpu_threads: n must be a positive integer or None; got {n!r}")
+    _CPU_THREADS = n
+
+
+@contextmanager
+def cpu_threads(device: torch.device, n: int | None) -> Iterator[None]:
+    """Run the enclosed torch ops with at most ``n`` intra-op threads when on CPU.
+
+    Used with ``n=1`` around the tiny ``(B,)`` parameter ops: some CPU kernels (``sqrt``,
+    ``log``, ``exp``, ``floor``...) open a parallel region even for a few hundred elements, and
+    when the other cores are busy each region can wait for a scheduler time slice (measured:
+    4 tiny ops 60 ms with 2 threads on the loaded 2-core machine, 7 µs with 1). And with
+    :func:`set_cpu_threads`'s value around the image kernels. ``torch.set_num_threads`` costs
+    well under a microsecond; it is process-wide, so another Python thread running torch ops
+    at that moment shares the limit.
+    """
+    current = torch.get_num_threads()
+    if device.type != "cpu" or n is None or current <= n:
         yield
         return
-    torch.set_num_threads(1)
+    torch.set_num_threads(n)
     try:
         yield
     finally:
-        torch.set_num_threads(n)
+        torch.set_num_threads(current)
 
 
 def mixing_stats(params: Params) -> dict[str, torch.Tensor]:
@@ -285,8 +303,10 @@ class Mixer(nn.Module):
             float32 ``(B, num_classes)`` with rows summing to 1.
         """
         owner = type(self).__name__
-        x4 = check_batch(x, owner=owner)
-        with serial_on_cpu(x4.device):
+        dev = x.device if isinstance(x, torch.Tensor) else torch.device("cpu")
+        with cpu_threads(dev, _CPU_THREADS):
+            x4 = check_batch(x, owner=owner)
+        with cpu_threads(dev, 1):
             check_labels(y, owner=owner, num_classes=self.num_classes, batch_size=x4.shape[0])
             check_generator(generator, x4.device, owner=owner)
             y_soft = self._soft_targets(y.to(x4.device))
@@ -299,8 +319,9 @@ class Mixer(nn.Module):
         if "_identity" in params:
             out = x4
         else:
-            out = self.apply(x4, params, self.inplace if inplace is None else inplace)
-            with serial_on_cpu(x4.device):
+            with cpu_threads(dev, _CPU_THREADS):
+                out = self.apply(x4, params, self.inplace if inplace is None else inplace)
+            with cpu_threads(dev, 1):
                 y_soft = mix_targets(y_soft, params["perm"], params["lam"])
         params.pop("_identity", None)
         self._last_params = params

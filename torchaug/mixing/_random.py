@@ -71,9 +71,8 @@ def sample_beta(
     if alpha == 1.0 and beta == 1.0:
         return torch.rand(n, generator=generator, device=device)
     if alpha <= 0.6 and beta <= 0.6:
-        inv = torch.tensor([[1.0 / alpha], [1.0 / beta]], device=device).view(1, 2, 1)
-        logs = torch.rand((JOHNK_ROUNDS, 2, n), generator=generator, device=device).clamp_min_(1e-30).log_().mul_(inv)
-        lx, ly = logs[:, 0], logs[:, 1]
+        logs = torch.rand((JOHNK_ROUNDS, 2, n), generator=generator, device=device).clamp_min_(1e-30).log_()
+        lx, ly = logs[:, 0] * (1.0 / alpha), logs[:, 1] * (1.0 / beta)  # no host-to-device copy
         accept = torch.logaddexp(lx, ly) <= 0
         first = accept.to(torch.uint8).argmax(0, keepdim=True)  # first accepted round (0 if none)
         d = (lx - ly).gather(0, first).squeeze(0)

@@ -20,7 +20,7 @@ def sample_boxes(
     ``box`` int64 ``(B, 4)`` as ``[y0, y1, x0, x1)`` and ``lam_area = 1 - area / (H W)``,
     the λ actually realised (as the CutMix reference code and timm's ``correct_lam``).
     """
-    cut = torch.sqrt((1.0 - lam).clamp_min(0.0))  # callers run this on one thread (serial_on_cpu)
+    cut = torch.sqrt((1.0 - lam).clamp_min(0.0))  # callers run this on one thread (cpu_threads)
     ch = (height * cut).floor().long()
     cw = (width * cut).floor().long()
     cy = (centre[:, 0] * height).floor().long().clamp_max(height - 1)
