@@ -150,6 +150,17 @@ def test_sklearn_estimator_api():
     assert s.fit(X, y) is s and dict(s.sampling_strategy_) == {1: 90, 2: 102}
 
 
+def test_mixed_containers_follow_X():
+    X, y = _data()
+    Xr, yr = SMOTE(random_state=0).fit_resample(torch.from_numpy(X), y)
+    assert isinstance(Xr, torch.Tensor) and isinstance(yr, torch.Tensor) and yr.dtype == torch.int64
+    Xn, yn = SMOTE(random_state=0).fit_resample(X, torch.from_numpy(y))
+    assert isinstance(Xn, np.ndarray) and isinstance(yn, np.ndarray)
+    np.testing.assert_array_equal(Xr.numpy(), Xn)
+    Xl, yl = SMOTE(random_state=0).fit_resample(X.tolist(), y.tolist())
+    assert isinstance(Xl, np.ndarray) and Xl.dtype == np.float64 and len(Xl) == 360
+
+
 def test_string_labels_and_float_integral_labels():
     X, y = _data()
     ys = np.array(["a", "b", "c"])[y]

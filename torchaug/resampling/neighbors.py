@@ -281,8 +281,10 @@ def knn(
         k: number of neighbours, ``1 <= k <= n_ref`` (``n_ref - 1`` with self exclusion).
         Y: ``(m, d)`` reference points on the same device; ``None`` searches ``X`` itself.
         chunk_size: query rows per chunk; overrides ``memory_budget``.
-        memory_budget: byte budget for one chunk's working memory (``rows x m`` scores and the
-            ``rows x C x d`` re-ranking block); default 256 MiB. At least one row is processed.
+        memory_budget: bytes the search may allocate (the ``(d + 1) x m`` augmented reference
+            copy, the outputs and one chunk's ``rows x m`` scores plus its selection and
+            re-ranking blocks); default 256 MiB. At least one row per chunk is processed even
+            if the budget is smaller than that.
         exclude_self: with ``Y=None``, drop each point itself (by index, so exact duplicates
             are still found as neighbours at distance 0). Ignored when ``Y`` is given.
         progress: show a tqdm progress bar over query rows.
@@ -296,6 +298,11 @@ def knn(
     The matrix-product form ``||a||^2 + ||b||^2 - 2ab`` is used only to pick ``k + margin``
     candidates; they are re-ranked exactly and each row is certified with a rigorous
     rounding-error bound (rows that fail are recomputed in float64), see the module docstring.
+
+    Example::
+
+        dist, idx = knn(torch.randn(10_000, 32), k=5)            # self excluded
+        dist, idx = knn(queries, k=3, Y=reference, progress=True)  # queries vs a reference set
     """
     owner = "knn"
     as_numpy = isinstance(X, np.ndarray)

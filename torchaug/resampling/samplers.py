@@ -74,7 +74,14 @@ class _Data:
         if not bool(torch.isfinite(self.X).all()):
             raise ValueError(f"{owner}: X contains NaN or inf values ({describe(X)})")
         n = Xt.shape[0]
-        # ---- y
+        # ---- y (converted to X's container kind: tensor with tensor X, numpy with array X)
+        if self.is_torch and not isinstance(y, torch.Tensor):
+            yn = np.asarray(y)
+            if yn.dtype.kind not in "iubf":
+                raise TypeError(f"{owner}: with a tensor X, y must hold numeric class labels; got {describe(yn)}")
+            y = torch.from_numpy(np.ascontiguousarray(yn))
+        elif not self.is_torch and isinstance(y, torch.Tensor):
+            y = y.detach().cpu().numpy()
         if isinstance(y, torch.Tensor):
             if y.ndim != 1:
                 raise ValueError(f"{owner}: y must be 1-D class labels of shape ({n},); got {describe(y)}")
