@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import torch
 from hydra import compose, initialize_config_dir
-from omegaconf import open_dict
+from omegaconf import OmegaConf, open_dict
 
 from torchaug._paths import config_dir
 from torchaug.train import train
@@ -79,20 +79,23 @@ def test_collate_mixing_with_workers(tmp_path):
 @pytest.mark.parametrize("recipe", RECIPES)
 def test_recipe_composes_and_runs_one_step(recipe, tmp_path):
     text = (Path(config_dir()) / "recipe" / f"{recipe}.yaml").read_text().splitlines()
-    assert text[0].startswith("# python -m torchaug.train") and f"+recipe={recipe}" in text[0]
-    assert any(line.strip() == "# @package _global_" for line in text[:5])
+    # Hydra reads the package header only before any other line; the command is the first comment
+    assert text[0] == "# @package _global_"
+    assert text[1].startswith("# python -m torchaug.train") and f"+recipe={recipe}" in text[1]
     cfg = make_cfg(tmp_path, f"+recipe={recipe}")
     if cfg.data._target_.endswith("ImageFolderDataModule"):
         from tests_support import make_image_tree
 
         root = make_image_tree(tmp_path / "tree", size=cfg.data.get("image_size") or 32)
         overrides = [f"data.root={root}", "data.files_per_class=null", "data.test_files_per_class=null",
-                     "data.subset=null", "data.num_workers=0", "data.batch_size=8"]
+                     "data.subset=null", "data.num_workers=0", "data.batch_size=8",
+                     "data.val_fraction=0.3"]
         cfg = make_cfg(tmp_path, f"+recipe={recipe}", *overrides)
     with open_dict(cfg):
         if cfg.get("stages"):
+            stages = OmegaConf.to_container(cfg.stages, resolve=False)
             cfg.stages = {k: [*v, "+trainer.fast_dev_run=true", "trainer.accelerator=cpu",
-                              "trainer.enable_progress_bar=false"] for k, v in cfg.stages.items()}
+                              "trainer.enable_progress_bar=false"] for k, v in stages.items()}
         else:
             cfg.trainer.fast_dev_run = True
             cfg.trainer.accelerator = "cpu"
@@ -126,3 +129,18 @@ def test_cli_runs_from_another_directory(tmp_path):
     assert out.returncode == 0, out.stderr[-2000:]
     assert "test accuracy" in out.stdout
     assert (tmp_path / "run" / "results.json").is_file()
+
+
+def test_multi_stage_passes_checkpoint_forward(tmp_path):
+    cfg = make_cfg(tmp_path, "+recipe=finetune_digits")
+    with open_dict(cfg):
+        stages = OmegaConf.to_container(cfg.stages, resolve=False)
+        cfg.stages = {k: [*v, "trainer.max_epochs=1", "trainer.accelerator=cpu", "trainer.enable_progress_bar=false"]
+                      for k, v in stages.items()}
+    results = train(cfg, overrides=["+recipe=finetune_digits"])
+    pre, fine = results["stages"]["pretrain"], results["stages"]["finetune"]
+    assert Path(pre["checkpoint"]).is_file()
+    resolved = (tmp_path / "finetune" / "config.yaml").read_text()
+    assert f"init_from: {pre['checkpoint']}" in resolved
+    assert "mixer: null" in (tmp_path / "pretrain" / "config.yaml").read_text()
+    assert fine["test_acc"] >= pre["test_acc"] - 0.2 and json.loads((tmp_path / "results.json").read_text())["stages"]

@@ -66,12 +66,12 @@ def _train_single(cfg: DictConfig) -> dict[str, Any]:
         trainer.save_checkpoint(output_dir / "checkpoints" / "interrupted.ckpt")
         raise
     results: dict[str, Any] = {"epochs": trainer.current_epoch, **run.info}
+    results.update({k: float(v) for k, v in trainer.callback_metrics.items() if k.startswith("val/")})
     if cfg.get("test", True) and hasattr(module, "test_step"):
         test_metrics = trainer.test(module, datamodule=run.datamodule, verbose=False)[0]
         results.update({k.replace("/", "_"): float(v) for k, v in test_metrics.items()})
         if hasattr(module, "per_class_recall"):
             results["test_per_class_recall"] = module.per_class_recall
-    results.update({k: float(v) for k, v in trainer.callback_metrics.items() if k.startswith("val/")})
     if hasattr(module, "augmentation_summary"):
         results["augmentation"] = module.augmentation_summary()
     ckpt = output_dir / "checkpoints" / "last.ckpt"
@@ -116,7 +116,9 @@ def _compose(overrides: list[str]) -> DictConfig:
 def _train_stages(cfg: DictConfig, overrides: list[str]) -> dict[str, Any]:
     root = Path(cfg.output_dir)
     all_results: dict[str, Any] = {}
-    for name, stage_overrides in cfg.stages.items():
+    # unresolved: a stage's overrides may refer to stages that have not run yet
+    stages = OmegaConf.to_container(cfg.stages, resolve=False)
+    for name, stage_overrides in stages.items():
         stage_cfg = _compose([*overrides, *stage_overrides])
         with open_dict(stage_cfg):
             stage_cfg.stages = None
