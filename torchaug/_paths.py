@@ -1,18 +1,15 @@
-"""Where the Hydra configs live: the source tree's ``configs/`` or the installed ``torchaug.conf``."""
+"""Where the Hydra configs live: the source tree's ``configs/`` or the installed ``torchaug/conf``."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+_PACKAGE = Path(__file__).resolve().parent
+
 
 def config_dir() -> Path:
     """The primary Hydra config folder (holds ``train.yaml`` and the groups, ``recipe/`` included)."""
-    source = Path(__file__).resolve().parent.parent / "configs"
-    if (source / "train.yaml").is_file():
-        return source
-    from importlib.resources import files
-
-    installed = Path(str(files("torchaug.conf")))
-    if (installed / "train.yaml").is_file():
-        return installed
-    raise FileNotFoundError(f"torchaug: no Hydra configs found (looked in {source} and {installed})")
+    for candidate in (_PACKAGE.parent / "configs", _PACKAGE / "conf"):
+        if (candidate / "train.yaml").is_file():
+            return candidate
+    raise FileNotFoundError(f"torchaug: no Hydra configs in {_PACKAGE.parent / 'configs'} or {_PACKAGE / 'conf'}")
