@@ -6,7 +6,9 @@
 Every method runs in the same process with ``torch.set_num_threads(2)``; the methods are timed
 round-robin (one call each, repeated) so that load from other processes hits all of them alike;
 the table reports the best and the median time (the best is the steadier number on a shared
-machine). "copy" is ``x.clone()`` (float) or ``default_collate`` of
+machine). Float rows run with 2 threads, each library with its defaults (torchaug's CPU image
+kernels use one intra-op thread, see ``torchaug.mixing.set_cpu_threads``); the uint8 collate rows
+run with 1 thread, as inside a DataLoader worker. "copy" is ``x.clone()`` (float) or ``default_collate`` of
 the sample list (uint8 collate rows). timm's ``Mixup`` works in place on its input (so does
 torchaug with ``inplace=True``); torchvision v2 and torchaug's default allocate the output.
 """
@@ -54,6 +56,16 @@ def float_methods(x: torch.Tensor, y: torch.Tensor) -> dict[str, Callable[[], ob
     g = torch.Generator().manual_seed(0)
     work = x.clone()  # for the in-place methods (values stay in [0, 1]: convex combinations)
     m: dict[str, Callable[[], object]] = {"copy (x.clone())": lambda: x.clone()}
+
+    def clone_1thread() -> torch.Tensor:
+        n = torch.get_num_threads()
+        torch.set_num_threads(1)
+        try:
+            return x.clone()
+        finally:
+            torch.set_num_threads(n)
+
+    m["copy (x.clone(), 1 thread)"] = clone_1thread
     mix = MixUp(1.0, num_classes=K)
     mix_elem = MixUp(1.0, num_classes=K, mode="elem")
     cut = CutMix(1.0, num_classes=K)
@@ -140,7 +152,9 @@ def main() -> None:
         x = torch.rand(shape)
         y = torch.arange(shape[0]) % K
         parts.append(table(f"float32 {spec}", run(float_methods(x, y), args.reps)))
-        parts.append(table(f"uint8 collate {spec}", run(uint8_methods(shape), args.reps)))
+        torch.set_num_threads(1)  # as inside a DataLoader worker (torch runs 1 thread per worker)
+        parts.append(table(f"uint8 collate {spec} (1 thread, as in a worker)", run(uint8_methods(shape), args.reps)))
+        torch.set_num_threads(2)
     text = "\n\n".join(parts)
     print(text)
     if args.out:

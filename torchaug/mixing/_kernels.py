@@ -13,7 +13,12 @@ Two implementations of the same maths:
 
 Both use the same formula ``lerp(partner, self, λ_self)`` so they agree bit for bit on float
 input (``torch.lerp`` is exact at weights 0 and 1, so unmixed samples are returned exactly).
-uint8 input is mixed in float32 and rounded to nearest.
+
+uint8 input is mixed exactly in int16 arithmetic: with ``w = 128 λ`` an integer,
+``partner + ((self - partner) * w + 64) >> 7`` is ``λ self + (1-λ) partner`` rounded to nearest
+(halves up), with no float error and half the memory traffic of float32 temporaries (2x faster
+than float on the benchmark machine). The mixers therefore draw λ on a grid of 1/128 for uint8
+batches (:func:`quantize_lam`), and their targets use that same λ.
 """
 
 from __future__ import annotations
@@ -24,6 +29,25 @@ import torch
 #: per core, 32 MiB L3: 2 MiB tiles beat 128 KiB-512 KiB ones and untiled full-batch ops at
 #: 64x3x224x224; a 256x3x32x32 float batch (3 MiB) runs in two tiles). See docs/mixing.md.
 TILE_BYTES = 2 * 1024 * 1024
+
+
+#: λ resolution for uint8 batches: multiples of 1 / 2**UINT8_BITS
+UINT8_BITS = 7
+
+
+def quantize_lam(lam: torch.Tensor) -> torch.Tensor:
+    """Round λ to the uint8 kernels' grid (multiples of 1/128), float32."""
+    scale = float(1 << UINT8_BITS)
+    return torch.round(lam * scale) / scale
+
+
+def _weight_i16(lam: torch.Tensor) -> torch.Tensor:
+    return torch.round(lam.float() * float(1 << UINT8_BITS)).to(torch.int16)
+
+
+def _mix_u8(own: torch.Tensor, partner: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
+    """int16 ``partner + round((own - partner) * w / 128)`` (halves up); inputs int16."""
+    return ((own - partner) * w).add_(1 << (UINT8_BITS - 1)).bitwise_right_shift_(UINT8_BITS).add_(partner)
 
 
 def flat_rows(t: torch.Tensor) -> torch.Tensor | None:
@@ -44,11 +68,14 @@ def segments(batch: int, r: int) -> list[tuple[int, int, int]]:
 
 
 def blend_generic(x: torch.Tensor, perm: torch.Tensor, w_self: torch.Tensor) -> torch.Tensor:
-    """``w_self * x + (1 - w_self) * x[perm]`` (rounded for uint8); ``w_self`` broadcasts to ``x``."""
+    """``w_self * x + (1 - w_self) * x[perm]``; ``w_self`` broadcasts to ``x``.
+
+    uint8: exact int16 arithmetic with ``w_self`` on the 1/128 grid, rounded halves up.
+    """
     if x.is_floating_point():
         return torch.lerp(x.index_select(0, perm), x, w_self.to(x.dtype))
-    xf = x.float()
-    out = torch.lerp(xf.index_select(0, perm), xf, w_self.float()).round_()
+    x16 = x.to(torch.int16)
+    out = _mix_u8(x16, x16.index_select(0, perm), _weight_i16(w_self))
     return out.to(x.dtype, memory_format=torch.preserve_format)
 
 
@@ -70,15 +97,16 @@ def blend_pairs(
     batch, n_cols = xf.shape
     is_float = x.is_floating_point()
     inplace = out.data_ptr() == x.data_ptr()
-    lam = lam.to(x.dtype if is_float else torch.float32).view(batch, 1)
+    lam = (lam.to(x.dtype) if is_float else _weight_i16(lam)).view(batch, 1)
     if leftover is not None:  # before the pairs: in place, the partner must still be original
         li, qi = leftover
-        src_l, src_q = (xf[li], xf[qi]) if is_float else (xf[li].float(), xf[qi].float())
-        t = torch.lerp(src_q, src_l, lam[li])
-        of[li].copy_(t.round_() if not is_float else t)
+        if is_float:
+            of[li].copy_(torch.lerp(xf[qi], xf[li], lam[li]))
+        else:
+            of[li].copy_(_mix_u8(xf[li].to(torch.int16), xf[qi].to(torch.int16), lam[li]))
     segs = segments(batch, r)
     rows = max(1, 2 * (batch // 2))
-    cols = max(256, tile_bytes // (rows * max(x.element_size(), 4)))
+    cols = max(256, tile_bytes // (rows * (x.element_size() if is_float else 2)))
     for c0 in range(0, n_cols, cols):
         c1 = min(n_cols, c0 + cols)
         for a0, b0, n in segs:
@@ -89,13 +117,13 @@ def blend_pairs(
                 torch.lerp(b, a, la, out=oa)
                 torch.lerp(a, b, lb, out=ob)
                 continue
-            if not is_float:
-                a, b = a.float(), b.float()
-            ta = torch.lerp(b, a, la)
-            tb = torch.lerp(a, b, lb)
-            if not is_float:
-                ta.round_()
-                tb.round_()
+            if is_float:
+                ta = torch.lerp(b, a, la)
+                tb = torch.lerp(a, b, lb)
+            else:
+                a16, b16 = a.to(torch.int16), b.to(torch.int16)
+                ta = _mix_u8(a16, b16, la)
+                tb = _mix_u8(b16, a16, lb)
             oa.copy_(ta)
             ob.copy_(tb)
     return out
@@ -104,16 +132,18 @@ def blend_pairs(
 def blend_roll(x: torch.Tensor, r: int, lam: torch.Tensor) -> torch.Tensor:
     """CPU kernel for the ``"roll"`` pairing (partner of ``i`` is ``(i + r) % B``): two slices."""
     batch = x.shape[0]
-    is_float = x.is_floating_point()
-    src = x if is_float else x.float()
-    w = lam.to(src.dtype).view(batch, *([1] * (x.ndim - 1)))
-    out = torch.empty_like(src)
     k = batch - r
-    torch.lerp(src[r:], src[:k], w[:k], out=out[:k])
-    torch.lerp(src[:r], src[k:], w[k:], out=out[k:])
-    if is_float:
+    if x.is_floating_point():
+        w = lam.to(x.dtype).view(batch, *([1] * (x.ndim - 1)))
+        out = torch.empty_like(x)
+        torch.lerp(x[r:], x[:k], w[:k], out=out[:k])
+        torch.lerp(x[:r], x[k:], w[k:], out=out[k:])
         return out
-    return out.round_().to(x.dtype, memory_format=torch.preserve_format)
+    w = _weight_i16(lam).view(batch, *([1] * (x.ndim - 1)))
+    out = torch.empty_like(x)
+    out[:k] = _mix_u8(x[:k].to(torch.int16), x[r:].to(torch.int16), w[:k])
+    out[k:] = _mix_u8(x[k:].to(torch.int16), x[:r].to(torch.int16), w[k:])
+    return out
 
 
 def box_mask(box: torch.Tensor, height: int, width: int) -> torch.Tensor:

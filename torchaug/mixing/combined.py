@@ -5,6 +5,7 @@ from __future__ import annotations
 import torch
 
 from torchaug._validation import check_number, check_probability
+from torchaug.mixing import _kernels as K
 from torchaug.mixing._base import Mixer, Params
 from torchaug.mixing.cutmix import CutMix, paste
 from torchaug.mixing.mixup import MixUp, blend
@@ -68,6 +69,8 @@ class MixUpCutMix(Mixer):
         mixed = self._applied(x, perm, generator)
         use_cut = self._per_mode(lambda n: torch.rand(n, generator=generator, device=x.device), perm) < self.switch_prob
         mix_lam = self._mixup.draw_lam(x, perm, generator)
+        if x.dtype == torch.uint8:
+            mix_lam = K.quantize_lam(mix_lam)
         box, cut_lam = self._cutmix.draw_boxes(x, perm, mixed & use_cut, generator)
         mix_lam = torch.where(mixed & ~use_cut, mix_lam, torch.ones_like(mix_lam))
         lam = torch.where(use_cut, cut_lam, mix_lam)

@@ -63,6 +63,8 @@ class MixUp(Mixer):
     def make_params(self, x: torch.Tensor, generator: torch.Generator | None) -> Params:
         perm, offset = self._pairing(x, generator)
         lam = self.draw_lam(x, perm, generator)
+        if x.dtype == torch.uint8:
+            lam = K.quantize_lam(lam)  # the exact integer kernel's grid; targets use the same λ
         mixed = self._applied(x, perm, generator)
         if self.p < 1.0:
             lam = torch.where(mixed, lam, torch.ones_like(lam))
