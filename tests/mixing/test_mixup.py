@@ -280,3 +280,36 @@ def test_cpu_thread_limit_is_scoped_and_results_do_not_depend_on_it():
     assert torch.equal(a, b)
     with pytest.raises(ValueError, match="set_cpu_threads"):
         set_cpu_threads(0)
+
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    b=st.integers(1, 12),
+    h=st.integers(1, 9),
+    w=st.integers(1, 9),
+    seed=st.integers(0, 2**31 - 1),
+    kind=st.sampled_from(["MixUp", "CutMix", "SamplePairing", "MixUpCutMix"]),
+    mode=st.sampled_from(["batch", "pair", "elem"]),
+    uint8=st.booleans(),
+    p=st.sampled_from([1.0, 0.5]),
+)
+def test_property_any_shape_matches_generic_kernel(b, h, w, seed, kind, mode, uint8, p):
+    import torchaug.mixing as M
+
+    kw = {} if kind == "SamplePairing" else {"mode": mode}
+    m = getattr(M, kind)(num_classes=4, p=p, **kw)
+    g = torch.Generator().manual_seed(seed)
+    x = torch.randint(0, 256, (b, 2, h, w), generator=g, dtype=torch.uint8)
+    x = x if uint8 else x.float() / 255
+    y = torch.randint(0, 4, (b,), generator=g)
+    out, ys, prm = m(x, y, generator=g, return_params=True)
+    assert out.shape == x.shape and out.dtype == x.dtype
+    torch.testing.assert_close(ys.sum(1), torch.ones(b))
+    assert ((ys >= 0) & (ys <= 1 + 1e-6)).all()
+    generic = m._apply_generic(x, {k: v for k, v in prm.items() if k != "offset"}, False)
+    assert torch.equal(out, generic)
+    assert torch.equal(out[~prm["mixed"]], x[~prm["mixed"]])

@@ -32,6 +32,9 @@ class MixUp(Mixer):
 
     Shapes: ``x`` ``(B, C, H, W)`` uint8 or float -> same; ``y`` ``(B,)`` int64 or ``(B, K)``
     -> ``(B, K)`` float32. Any ``B >= 1`` (a batch of one is returned unmixed).
+
+    uint8 batches are mixed exactly in integer arithmetic, rounded to nearest (halves up); for
+    them λ is drawn on a grid of 1/128 (the same λ goes into the targets).
     """
 
     def __init__(
