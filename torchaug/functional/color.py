@@ -54,15 +54,19 @@ def _scratch(name: str, shape: tuple[int, ...], dtype: torch.dtype, device: torc
     freed memory back to the OS), which costs more than the arithmetic of a whole ColorJitter
     on small images; keeping one buffer per name and thread (the latest shape only) avoids it.
     Never returned to the caller. Other devices use their caching allocator.
+    Keyed by name, shape and dtype (at most 48 buffers per thread).
     """
     if device.type != "cpu":
         return torch.empty(shape, dtype=dtype, device=device)
     cache = getattr(_WORKSPACE, "bufs", None)
     if cache is None:
         cache = _WORKSPACE.bufs = {}
-    t = cache.get(name)
-    if t is None or t.shape != shape or t.dtype != dtype:
-        t = cache[name] = torch.empty(shape, dtype=dtype, device=device)
+    key = (name, tuple(shape), dtype)
+    t = cache.get(key)
+    if t is None:
+        if len(cache) >= 48:  # bounded: shapes change rarely in training (full and last batch)
+            cache.clear()
+        t = cache[key] = torch.empty(shape, dtype=dtype, device=device)
     return t
 
 
@@ -266,8 +270,36 @@ def color_jitter(
     "slot" applies whichever of the three each sample has at that point (identity where it has
     none). Hue, the expensive step, runs once over the batch: each sample's operations before its
     hue go in the three slots before it (right-aligned), those after it in the three slots after.
+
+    On CPU, large batches are processed in chunks of about 4 MB of float work buffer, so that
+    the ~40 passes over the data stay in cache (2x faster at 224x224; batches of small images are
+    a single chunk).
     """
     _check_rgb(x, "color_jitter")
+    B = x.shape[0]
+    chunk = max(1, _CHUNK_BYTES // max(1, x[0].numel() * 4))
+    if x.device.type != "cpu" or B <= chunk:
+        return _color_jitter(x, brightness_factor, contrast_factor, saturation_factor, hue_factor, order)
+    out = torch.empty_like(x)  # keeps the memory format
+    for i in range(0, B, chunk):
+        part = slice(i, i + chunk)
+        facs = [f[part] if isinstance(f, torch.Tensor) and f.ndim >= 1 else f for f in
+                (brightness_factor, contrast_factor, saturation_factor, hue_factor)]
+        out[part] = _color_jitter(x[part], *facs, order[part])
+    return out
+
+
+_CHUNK_BYTES = 4 << 20
+
+
+def _color_jitter(
+    x: torch.Tensor,
+    brightness_factor: torch.Tensor | None,
+    contrast_factor: torch.Tensor | None,
+    saturation_factor: torch.Tensor | None,
+    hue_factor: torch.Tensor | None,
+    order: torch.Tensor,
+) -> torch.Tensor:
     if x.dtype == torch.uint8:  # work in float32 once, in a reused scratch buffer
         xf, bound, integer = _scratch("cj_y", tuple(x.shape), torch.float32, x.device).copy_(x), 255.0, True
     else:
