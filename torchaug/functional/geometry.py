@@ -259,8 +259,14 @@ def affine(
     t = (lin @ cout) + inv[:, :, 2] - cin
     gdt = x.dtype if x.dtype in (torch.float32, torch.float64) else torch.float32
     theta = torch.cat([lin, t.unsqueeze(-1)], dim=2).to(gdt)
-    rescaled = theta.transpose(1, 2) / torch.tensor([0.5 * w, 0.5 * h], dtype=gdt, device=x.device)
-    grid = _centered_base_grid(oh, ow, gdt, x.device).expand(b, -1, -1).bmm(rescaled).view(b, oh, ow, 2)
+    rescaled = theta / torch.tensor([0.5 * w, 0.5 * h], dtype=gdt, device=x.device).view(1, 2, 1)  # (B, 2, 3)
+    base = _centered_base_grid(oh, ow, gdt, x.device).view(1, oh * ow, 3)
+    # elementwise (a stride-0 batched bmm is very slow on CPU): grid = base @ rescaled^T
+    bx, by = base[..., 0], base[..., 1]  # (1, HW)
+    r = rescaled.unsqueeze(-1)  # (B, 2, 3, 1)
+    gx = bx * r[:, 0, 0] + by * r[:, 0, 1] + r[:, 0, 2]
+    gy = bx * r[:, 1, 0] + by * r[:, 1, 1] + r[:, 1, 2]
+    grid = torch.stack([gx, gy], dim=-1).view(b, oh, ow, 2)
     return _grid_sample(x, grid, interpolation, fill, "affine")
 
 
@@ -609,18 +615,14 @@ def perspective(
     interpolation = _check_interpolation(interpolation, "perspective")
     b, _, oh, ow = x.shape
     gdt = x.dtype if x.dtype in (torch.float32, torch.float64) else torch.float32
-    co = coefficients.to(device=x.device, dtype=gdt).view(b, 8)
-    theta1 = co[:, :6].view(b, 2, 3)
-    theta2 = torch.stack([co[:, 6], co[:, 7], torch.ones_like(co[:, 6])], dim=1).unsqueeze(1).expand(b, 2, 3)
-    base = torch.empty(1, oh, ow, 3, dtype=gdt, device=x.device)
-    base[..., 0].copy_(torch.linspace(0.5, ow - 0.5, steps=ow, device=x.device, dtype=gdt))
-    base[..., 1].copy_(torch.linspace(0.5, oh - 0.5, steps=oh, device=x.device, dtype=gdt).unsqueeze(-1))
-    base[..., 2].fill_(1)
-    base = base.view(1, oh * ow, 3).expand(b, -1, -1)
-    rescaled1 = theta1.transpose(1, 2) / torch.tensor([0.5 * ow, 0.5 * oh], dtype=gdt, device=x.device)
-    g1 = base.bmm(rescaled1)
-    g2 = base.bmm(theta2.transpose(1, 2))
-    grid = (g1 / g2 - 1.0).view(b, oh, ow, 2)
+    co = coefficients.to(device=x.device, dtype=gdt).view(b, 8, 1)
+    xs = torch.linspace(0.5, ow - 0.5, steps=ow, device=x.device, dtype=gdt).repeat(oh).view(1, oh * ow)
+    ys = torch.linspace(0.5, oh - 0.5, steps=oh, device=x.device, dtype=gdt).repeat_interleave(ow).view(1, oh * ow)
+    # torchvision's _perspective_grid, elementwise over the batch
+    den = co[:, 6] * xs + co[:, 7] * ys + 1.0
+    gx = (co[:, 0] / (0.5 * ow) * xs + co[:, 1] / (0.5 * ow) * ys + co[:, 2] / (0.5 * ow)) / den - 1.0
+    gy = (co[:, 3] / (0.5 * oh) * xs + co[:, 4] / (0.5 * oh) * ys + co[:, 5] / (0.5 * oh)) / den - 1.0
+    grid = torch.stack([gx, gy], dim=-1).view(b, oh, ow, 2)
     return _grid_sample(x, grid, interpolation, fill, "perspective")
 
 
