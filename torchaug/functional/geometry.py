@@ -576,10 +576,12 @@ def resized_crop(
         return _restore(out, x)
     wy = _aa_weights(top, height, oh, h, antialias)  # (B, oh, H)
     wx = _aa_weights(left, width, ow, w, antialias)  # (B, ow, W)
-    xf = x.float() if x.dtype != torch.float64 else x
-    wy, wx = wy.to(xf.dtype), wx.to(xf.dtype)
-    out = torch.matmul(wy.unsqueeze(1), xf)  # (B, C, oh, W)
-    out = torch.matmul(out, wx.transpose(1, 2).unsqueeze(1))  # (B, C, oh, ow)
+    wdt = torch.float64 if x.dtype == torch.float64 else torch.float32
+    wy, wx = wy.to(wdt), wx.to(wdt)
+    # two plain bmm's with the channels folded in (broadcast matmuls take a slow path on CPU)
+    xt = x.permute(0, 2, 1, 3).to(wdt).reshape(b, h, c * w)  # (B, H, C*W)
+    out = torch.bmm(wy, xt).view(b, oh * c, w)  # (B, oh*C, W)
+    out = torch.bmm(out, wx.transpose(1, 2)).view(b, oh, c, ow).permute(0, 2, 1, 3)  # (B, C, oh, ow)
     return _restore(out, x)
 
 
