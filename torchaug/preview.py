@@ -69,7 +69,7 @@ def sample_photos(n: int = 2, size: int = 256) -> tuple[torch.Tensor, torch.Tens
 
     photos = [torch.from_numpy(np.array(im)).permute(2, 0, 1) for im in load_sample_images().images]
     # (offset along the long side, as a fraction) and a box (fractions of the square) per photo
-    crops = [(0.5, (0.25, 0.2, 0.75, 0.85)), (0.35, (0.1, 0.05, 0.8, 0.75)), (0.15, (0.2, 0.15, 0.8, 0.95)), (0.75, (0.3, 0.1, 0.9, 0.7))]
+    crops = [(0.5, (0.02, 0.05, 0.55, 0.92)), (0.35, (0.2, 0.15, 0.85, 0.82)), (0.15, (0.2, 0.15, 0.8, 0.95)), (0.75, (0.3, 0.1, 0.9, 0.7))]
     imgs, boxes = [], []
     for i in range(n):
         photo = photos[i % len(photos)]
