@@ -208,7 +208,8 @@ def _hue_w(xf: torch.Tensor, f: torch.Tensor, bound: float, integer: bool, inpla
         torch.addcmul(mn, u, rng, out=y[:, c : c + 1])
     if integer:
         # torchvision: to float in [0, 1], HSV round trip, back with ``* 255.999`` truncated
-        y = y.mul_(_TO_UINT8 / 255.0).floor_().clamp_(0.0, 255.0)
+        # (no clamp needed: min <= out <= max <= 255, and 255 * 255.999 / 255 < 256)
+        y = y.mul_(_TO_UINT8 / 255.0).floor_()
     else:
         y = y.clamp_(0.0, bound)
     return y
