@@ -299,6 +299,9 @@ class Normalize(nn.Module):
     ``generator`` is accepted and ignored so that it composes with random transforms.
     """
 
+    #: output is float (not clamped to [0, 1]) whatever the input dtype
+    float_output = True
+
     def __init__(self, mean: Sequence[float], std: Sequence[float]) -> None:
         super().__init__()
         o = type(self).__name__
