@@ -35,6 +35,8 @@ matmuls are switched off during the search (they would void the error bound).
 from __future__ import annotations
 
 import math
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import Any, Iterator
 
@@ -158,31 +160,42 @@ def _knn(
             + 256
         )
         per_row = per_row * 3 // 2  # allocator slack
+        # CPU: chunks go to a pool of single-threaded workers (one parallel region per call
+        # instead of one per op: robust on busy machines); other devices: one stream of chunks
+        workers = torch.get_num_threads() if device.type == "cpu" else 1
         if chunk_size is None:
-            rows = max(1, min(_MAX_AUTO_ROWS, (int(memory_budget) - fixed) // per_row))
+            rows = max(1, min(_MAX_AUTO_ROWS, (int(memory_budget) - fixed) // (per_row * workers)))
+            if workers > 1:
+                rows = min(rows, max(64, -(-nq // (4 * workers))))
         else:
             rows = int(chunk_size)
         rows = min(rows, nq)
+        starts = range(0, nq, rows)
+        if len(starts) < 2:
+            workers = 1
 
         out_d = torch.empty(nq, k, dtype=rd, device=device)
         out_i = torch.empty(nq, k, dtype=torch.long, device=device)
-        buf = torch.empty(rows, n_pad, dtype=cd, device=device)
-        qbuf = torch.empty(rows, d + 1, dtype=cd, device=device)
-        qbuf[:, d] = 1.0
         bar = None
         if progress:
             from tqdm.auto import tqdm
 
             bar = tqdm(total=nq, unit="pt", desc="knn")
-        for a in range(0, nq, rows):
+        local = threading.local()
+
+        def run(a: int) -> None:
+            if not hasattr(local, "buf"):
+                local.buf = torch.empty(rows, n_pad, dtype=cd, device=device)
+                local.qbuf = torch.empty(rows, d + 1, dtype=cd, device=device)
+                local.qbuf[:, d] = 1.0
             b = min(nq, a + rows)
             r = b - a
-            Qa = qbuf[:r]
+            Qa = local.qbuf[:r]
             torch.sub(Q[a:b].to(cd), mean, out=Qa[:, :d])
             if certify:
                 qnorm = Qa[:, :d].to(rd).square().sum(1)
             Qa[:, :d] *= -2.0
-            S = buf[:r]
+            S = local.buf[:r]
             torch.mm(Qa, RaT, out=S)
             if exclude is not None:
                 S[torch.arange(r, device=device), exclude[a:b]] = math.inf
@@ -197,9 +210,22 @@ def _knn(
                 bad[a:b] = d2[:, k - 1] >= bound
             if bar is not None:
                 bar.update(r)
+
+        if workers > 1:
+            previous = torch.get_num_threads()
+            torch.set_num_threads(1)
+            try:
+                with ThreadPoolExecutor(max_workers=workers) as pool:
+                    for _ in pool.map(run, starts):
+                        pass
+            finally:
+                torch.set_num_threads(previous)
+        else:
+            for a in starts:
+                run(a)
         if bar is not None:
             bar.close()
-        del buf, S, RaT
+        del local, RaT
 
         if certify:
             redo = bad.nonzero().squeeze(1)
