@@ -27,8 +27,8 @@ sample's parameters (float within 1e-5, uint8 within one grey level).
 
 from __future__ import annotations
 
-import math
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Union
 
 import torch
@@ -69,6 +69,27 @@ _PAD_MODES = ("constant", "edge", "reflect", "symmetric")
 # ---------------------------------------------------------------------------------------------
 # helpers
 # ---------------------------------------------------------------------------------------------
+@contextmanager
+def cpu_threads(device: torch.device, n: int = 1) -> Iterator[None]:
+    """Run the enclosed torch ops with at most ``n`` intra-op threads when on CPU.
+
+    Used around the tiny ``(B,)`` parameter ops of ``make_params`` and around loops of small
+    per-sample kernels: CPU kernels open a parallel region even for a few hundred elements, and
+    when the other cores are busy each region waits for a scheduler time slice (measured on the
+    loaded 2-core machine: 32 per-sample 224x224 resizes 950 ms with two threads, 33 ms with
+    one). ``torch.set_num_threads`` is process-wide and costs well under a microsecond.
+    """
+    current = torch.get_num_threads()
+    if device.type != "cpu" or current <= n:
+        yield
+        return
+    torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(current)
+
+
 def _hp(device: torch.device) -> torch.dtype:
     """High-precision dtype for parameter maths (float64 where the device has it)."""
     return torch.float32 if device.type == "mps" else torch.float64
@@ -511,6 +532,18 @@ def _aa_weights(
     return wgt / wgt.sum(dim=2, keepdim=True).clamp_min(1e-12)
 
 
+def _resize_each(x: torch.Tensor, out: torch.Tensor, boxes: list, oh: int, ow: int, native: bool, antialias: bool) -> None:
+    """``out[i] = resize(x[i, :, box_i])`` with PyTorch's bilinear kernel (torchvision's)."""
+    for i, (t, l_, hh, ww) in enumerate(boxes):
+        src = x[i : i + 1, :, t : t + hh, l_ : l_ + ww]
+        if not native:
+            src = src.float()
+        if (hh, ww) == (oh, ow):
+            out[i : i + 1] = src
+        else:
+            out[i : i + 1] = F.interpolate(src, size=(oh, ow), mode="bilinear", align_corners=False, antialias=antialias)
+
+
 def resized_crop(
     x: torch.Tensor,
     top: torch.Tensor,
@@ -563,16 +596,8 @@ def resized_crop(
         out = torch.empty((b, c, oh, ow), dtype=x.dtype if native else torch.float32, device=x.device)
         if x.is_contiguous(memory_format=torch.channels_last) and not x.is_contiguous():
             out = out.contiguous(memory_format=torch.channels_last)
-        for i, (t, l_, hh, ww) in enumerate(boxes):
-            src = x[i : i + 1, :, t : t + hh, l_ : l_ + ww]
-            if not native:
-                src = src.float()
-            if (hh, ww) == (oh, ow):
-                out[i : i + 1] = src
-            else:
-                out[i : i + 1] = F.interpolate(
-                    src, size=(oh, ow), mode="bilinear", align_corners=False, antialias=antialias
-                )
+        with cpu_threads(x.device, 1):  # many small calls: threads only add barrier waits
+            _resize_each(x, out, boxes, oh, ow, native, antialias)
         return _restore(out, x)
     wy = _aa_weights(top, height, oh, h, antialias)  # (B, oh, H)
     wx = _aa_weights(left, width, ow, w, antialias)  # (B, ow, W)

@@ -34,7 +34,7 @@ import torch
 from torch import nn
 
 from torchaug._validation import check_generator, check_images, check_probability, describe
-from torchaug.functional.geometry import box_corners, clip_boxes, points_to_boxes
+from torchaug.functional.geometry import box_corners, clip_boxes, cpu_threads, points_to_boxes
 from torchaug.transforms import targets as _t
 
 Params = dict[str, torch.Tensor]
@@ -163,7 +163,8 @@ class RandomTransform(nn.Module):
 
     def _params(self, x: torch.Tensor, generator: torch.Generator | None, params: Params | None) -> Params:
         if params is None:
-            params = self.make_params(x, generator)
+            with cpu_threads(x.device, 1):  # tiny per-sample parameter ops
+                params = self.make_params(x, generator)
             if "apply" not in params:
                 if self.p >= 1.0:
                     params["apply"] = torch.ones(x.shape[0], dtype=torch.bool, device=x.device)
