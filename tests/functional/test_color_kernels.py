@@ -225,3 +225,26 @@ def test_color_jitter_cpu_chunks_equal_one_pass():
     out = FC.color_jitter(x, f, f, f, hf, order)
     ref = torch.cat([FC._color_jitter(x[i : i + 1], f[i : i + 1], f[i : i + 1], f[i : i + 1], hf[i : i + 1], order[i : i + 1]) for i in range(b)])
     assert torch.equal(out, ref)
+
+
+@pytest.mark.peer
+def test_kornia_per_sample_kernels_agree():
+    """kornia.enhance also takes per-sample factors: where its maths is torchvision's, we agree.
+
+    (kornia's brightness is additive, its contrast has no mean term, its saturation goes through
+    HSV and its float posterize through uint8, so those are not compared.)
+    """
+    KE = pytest.importorskip("kornia.enhance")
+    KF = pytest.importorskip("kornia.filters")
+    import math
+
+    x = _images(torch.float32, h=16, w=16)
+    t, f, h = _factors(0.0, 1.0, 1), _factors(0.0, 2.0, 2), _factors(-0.5, 0.5, 3)
+    torch.testing.assert_close(FC.solarize(x, t), KE.solarize(x, t), rtol=0, atol=0)
+    torch.testing.assert_close(FC.invert(x), KE.invert(x), rtol=0, atol=0)
+    torch.testing.assert_close(FC.adjust_sharpness(x, f), KE.sharpness(x, f), rtol=0, atol=1e-6)
+    torch.testing.assert_close(FC.adjust_gamma(x, f + 0.2), KE.adjust_gamma(x, f + 0.2), rtol=0, atol=1e-6)
+    torch.testing.assert_close(FC.adjust_hue(x, h), KE.adjust_hue(x, h * 2 * math.pi), rtol=0, atol=1e-5)
+    sigma = _factors(0.3, 2.3, 4)
+    ref = KF.gaussian_blur2d(x, (5, 5), torch.stack([sigma, sigma], 1), border_type="reflect")
+    torch.testing.assert_close(FN.gaussian_blur(x, (5, 5), sigma), ref, rtol=0, atol=1e-5)

@@ -138,3 +138,17 @@ def test_bad_arguments():
         RandAugment(interpolation="bicubic")
     with pytest.raises(ValueError, match="TrivialAugmentWide: x must have 1 or 3 channels"):
         TrivialAugmentWide()(torch.zeros(2, 4, 8, 8, dtype=torch.uint8))
+
+
+@pytest.mark.parametrize("dtype", [torch.uint8, torch.float32])
+def test_masked_path_equals_gather_path(monkeypatch, dtype):
+    # accelerators run every kernel on the whole batch and select with torch.where (no host
+    # sync); CPU gathers the samples that chose each op. Both must give the same result.
+    from torchaug.transforms import policies
+
+    x = _images(dtype, b=32)
+    t = RandAugment(num_ops=3)
+    out, p = t(x, generator=_gen(7), return_params=True)
+    monkeypatch.setattr(policies, "_GATHER_ON_CPU", False)
+    masked = t(x, params=p)
+    torch.testing.assert_close(masked, out, rtol=0, atol=0)

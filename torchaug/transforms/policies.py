@@ -56,6 +56,10 @@ _GEOMETRIC = ("ShearX", "ShearY", "TranslateX", "TranslateY", "Rotate")
 _BLEND = ("Brightness", "Color", "Contrast")
 
 
+#: gather the samples that chose an op on CPU (False: the masked path used on accelerators)
+_GATHER_ON_CPU = True
+
+
 def _run_on(
     y: torch.Tensor, out: torch.Tensor, mask: torch.Tensor, fn: Callable[[torch.Tensor, torch.Tensor | None], torch.Tensor]
 ) -> torch.Tensor:
@@ -63,7 +67,7 @@ def _run_on(
 
     ``fn(sub, idx)`` gets the selected samples and their indices (``None``: the whole batch).
     """
-    if y.device.type == "cpu":
+    if y.device.type == "cpu" and _GATHER_ON_CPU:
         idx = mask.nonzero().squeeze(1)
         n = idx.numel()
         if n == 0:
