@@ -116,6 +116,7 @@ def test_fast_path_equals_generic_kernel_inplace_too(dtype, b, channels_last, mo
     if channels_last:
         x = x.contiguous(memory_format=torch.channels_last)
     monkeypatch.setattr(K, "TILE_BYTES", 4096)  # several tiles even on tiny images
+    monkeypatch.setattr(K, "SINGLE_TILE_BYTES", 0)
     m = MixUp(1.0, num_classes=3, mode="elem")
     g = torch.Generator().manual_seed(7)
     fast, yf, p = m(x.clone(), y, generator=g, return_params=True)
@@ -132,7 +133,11 @@ def test_tiles_do_not_change_the_result():
     m = MixUp(1.0, num_classes=3, mode="elem")
     _, _, p = m(x, y, generator=torch.Generator().manual_seed(0), return_params=True)
     r, lam = int(p["offset"]), p["image_lam"]
-    outs = [K.blend_pairs(x, torch.empty_like(x), r, None, lam, tile_bytes=t) for t in (1, 5000, 1 << 30)]
+    K.SINGLE_TILE_BYTES, saved = 0, K.SINGLE_TILE_BYTES
+    try:
+        outs = [K.blend_pairs(x, torch.empty_like(x), r, None, lam, tile_bytes=t) for t in (1, 5000, 1 << 30)]
+    finally:
+        K.SINGLE_TILE_BYTES = saved
     assert torch.equal(outs[0], outs[1]) and torch.equal(outs[1], outs[2])
 
 

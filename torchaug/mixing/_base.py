@@ -191,7 +191,10 @@ class Mixer(nn.Module):
     def _applied(self, x: torch.Tensor, perm: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
         """Per-sample bool: chosen with probability ``p`` and has a partner other than itself."""
         b = x.shape[0]
-        has_partner = perm != torch.arange(b, device=x.device)
+        if b > 1:  # every pairing gives each sample of a batch of 2+ another sample as partner
+            has_partner = torch.ones(b, dtype=torch.bool, device=x.device)
+        else:
+            has_partner = perm != torch.arange(b, device=x.device)
         if self.p >= 1.0:
             return has_partner
         return has_partner & (torch.rand(b, generator=generator, device=x.device) < self.p)

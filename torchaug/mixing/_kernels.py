@@ -29,6 +29,9 @@ import torch
 #: per core, 32 MiB L3: 2 MiB tiles beat 128 KiB-512 KiB ones and untiled full-batch ops at
 #: 64x3x224x224; a 256x3x32x32 float batch (3 MiB) runs in two tiles). See docs/mixing.md.
 TILE_BYTES = 2 * 1024 * 1024
+#: batches whose paired rows take at most this many bytes run as one tile (256x3x32x32 float:
+#: 3 MiB, one tile 0.19 ms vs 0.30 ms in 2 MiB tiles, measured with one thread)
+SINGLE_TILE_BYTES = 8 * 1024 * 1024
 
 
 #: λ resolution for uint8 batches: multiples of 1 / 2**UINT8_BITS
@@ -85,7 +88,7 @@ def blend_pairs(
     r: int,
     leftover: tuple[int, int] | None,
     lam: torch.Tensor,
-    tile_bytes: int = TILE_BYTES,
+    tile_bytes: int | None = None,
 ) -> torch.Tensor:
     """Pair kernel for MixUp-style blending on CPU; ``out`` may be ``x`` (in place).
 
@@ -94,6 +97,7 @@ def blend_pairs(
     """
     xf, of = flat_rows(x), flat_rows(out)
     assert xf is not None and of is not None
+    tile_bytes = TILE_BYTES if tile_bytes is None else tile_bytes
     batch, n_cols = xf.shape
     is_float = x.is_floating_point()
     inplace = out.data_ptr() == x.data_ptr()
@@ -106,7 +110,11 @@ def blend_pairs(
             of[li].copy_(_mix_u8(xf[li].to(torch.int16), xf[qi].to(torch.int16), lam[li]))
     segs = segments(batch, r)
     rows = max(1, 2 * (batch // 2))
-    cols = max(256, tile_bytes // (rows * (x.element_size() if is_float else 2)))
+    width = x.element_size() if is_float else 2  # bytes per element of the temporaries
+    if rows * n_cols * width <= SINGLE_TILE_BYTES:
+        cols = n_cols  # small batch: it stays in cache anyway, fewer ops win
+    else:
+        cols = max(256, tile_bytes // (rows * width))
     for c0 in range(0, n_cols, cols):
         c1 = min(n_cols, c0 + cols)
         for a0, b0, n in segs:
@@ -117,9 +125,11 @@ def blend_pairs(
                 torch.lerp(b, a, la, out=oa)
                 torch.lerp(a, b, lb, out=ob)
                 continue
-            if is_float:
+            if is_float:  # in place: one temporary; lerp may write over its own input ``end``
                 ta = torch.lerp(b, a, la)
-                tb = torch.lerp(a, b, lb)
+                torch.lerp(a, b, lb, out=ob)
+                oa.copy_(ta)
+                continue
             else:
                 a16, b16 = a.to(torch.int16), b.to(torch.int16)
                 ta = _mix_u8(a16, b16, la)

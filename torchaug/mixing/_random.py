@@ -94,10 +94,10 @@ def log_gamma_sample_pair(
 
 def _uniform_int(high: int | torch.Tensor, n: int, *, generator, device) -> torch.Tensor:
     """Integers in ``[0, high)`` (``high`` >= 1), int64 ``(n,)``."""
-    u = torch.rand(n, generator=generator, device=device, dtype=torch.float64)
     if isinstance(high, torch.Tensor):
+        u = torch.rand(n, generator=generator, device=device, dtype=torch.float64)
         return (u * high).floor().long().minimum(high.long() - 1)
-    return (u * high).floor().long().clamp_max(max(high - 1, 0))
+    return torch.randint(max(int(high), 1), (n,), generator=generator, device=device)
 
 
 def sample_pairing(
