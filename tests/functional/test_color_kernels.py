@@ -216,15 +216,18 @@ def test_scratch_buffers_never_leak_into_outputs():
     assert h1.data_ptr() != h2.data_ptr() and torch.equal(h1, h2)
 
 
-def test_color_jitter_cpu_chunks_equal_one_pass():
-    # 3x200x200 float work copies are ~0.5 MB: a batch of 10 is processed in two chunks
+def test_color_jitter_cpu_chunks_equal_one_pass(monkeypatch):
+    # large images are processed in cache-sized chunks on CPU; shrink the chunk to 3 samples
+    monkeypatch.setattr(FC, "_CHUNK_BYTES", 3 * 3 * 10 * 12 * 4)
     b = 10
-    x = _images(torch.uint8, b=b, h=200, w=200)
+    x = _images(torch.uint8, b=b)
     f, hf = _factors(0.5, 1.5, b=b), _factors(-0.3, 0.3, b=b)
     order = torch.rand(b, 4, generator=torch.Generator().manual_seed(5)).argsort(1)
     out = FC.color_jitter(x, f, f, f, hf, order)
-    ref = torch.cat([FC._color_jitter(x[i : i + 1], f[i : i + 1], f[i : i + 1], f[i : i + 1], hf[i : i + 1], order[i : i + 1]) for i in range(b)])
+    ref = FC._color_jitter(x, f, f, f, hf, order)  # one pass
     assert torch.equal(out, ref)
+    xc = x.contiguous(memory_format=torch.channels_last)
+    assert FC.color_jitter(xc, f, f, f, hf, order).is_contiguous(memory_format=torch.channels_last)
 
 
 @pytest.mark.peer
