@@ -41,6 +41,8 @@ class ClassifierModule(L.LightningModule):
         mean, std: per-channel normalisation applied after augmentation (None: none).
         label_smoothing: applied to targets when no mixer does it.
         seed: seeds the augmentation generator, together with the process rank.
+        share_mixer_perm: let the hook reuse the mixer's pairing of the same step (as the official
+            MoEx+CutMix code does) instead of drawing its own.
     """
 
     def __init__(
@@ -56,6 +58,7 @@ class ClassifierModule(L.LightningModule):
         std: Sequence[float] | None = None,
         label_smoothing: float = 0.0,
         seed: int = 0,
+        share_mixer_perm: bool = False,
     ) -> None:
         super().__init__()
         self.model = model
@@ -66,6 +69,8 @@ class ClassifierModule(L.LightningModule):
         self.hook = hook(model) if hook is not None else None
         self.label_smoothing = label_smoothing
         self.seed = seed
+        self.share_mixer_perm = share_mixer_perm
+        self._mixer_perm: Tensor | None = None
         self.criterion = SoftTargetCrossEntropy()
         self.register_buffer("mean", None if mean is None else torch.tensor(mean, dtype=torch.float32).view(1, -1, 1, 1))
         self.register_buffer("std", None if std is None else torch.tensor(std, dtype=torch.float32).view(1, -1, 1, 1))
@@ -90,7 +95,8 @@ class ClassifierModule(L.LightningModule):
         if x.dtype == torch.uint8:
             x = x.float().div_(255)
         if self.mixer is not None:
-            x, y = self.mixer(x, y, generator=g)
+            x, y, params = self.mixer(x, y, generator=g, return_params=True)
+            self._mixer_perm = params["perm"]
             self._accumulate(getattr(self.mixer, "last_stats", None), "mixer")
         y = one_hot(y, self.num_classes, label_smoothing=self.label_smoothing if y.ndim == 1 else 0.0)
         return self.prepare(x), y
@@ -133,6 +139,8 @@ class ClassifierModule(L.LightningModule):
         x, y = batch
         if self.hook is not None:
             self.hook.generator = self.aug_generator
+            if self.share_mixer_perm and self._mixer_perm is not None:
+                self.hook.set_next_perm(self._mixer_perm)
         logits = self(x)
         if self.hook is not None:
             y = self.hook.mix_targets(y)
