@@ -106,6 +106,16 @@ def _from_work(y: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
     return _keep_format(out, like)
 
 
+def _int_valued_to_uint8_(y: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
+    """Cast a private float32 buffer holding integers in [0, 255] to ``uint8`` (destroys ``y``).
+
+    ``y + 2**23`` stores the integer in the low mantissa bits, so reading the float's bits as
+    int32 and narrowing to uint8 gives it exactly; on CPU this is ~4x faster than the float to
+    uint8 conversion kernel. Only valid for integer values (no rounding happens).
+    """
+    return _keep_format(y.add_(8388608.0).view(torch.int32).to(torch.uint8), like)
+
+
 def _check_rgb(x: torch.Tensor, name: str) -> int:
     c = x.shape[-3]
     if c not in (1, 3):
@@ -316,7 +326,7 @@ def _color_jitter(
         enabled[SATURATION] = enabled[HUE] = False
     y = xf.clone() if xf is x else xf  # private work buffer, updated in place
     if not any(enabled):
-        return _from_work(y, x)
+        return _int_valued_to_uint8_(y, x) if integer and y.dtype == torch.float32 else _from_work(y, x)
     ones = torch.ones(B, device=dev, dtype=wdt)
     fac = torch.stack([ones if not e else _per_sample(f, xf).view(B) for e, f in zip(enabled[:3], given[:3])], 1)
     fac = torch.cat([fac, ones[:, None]], dim=1)  # column 3: identity
@@ -378,7 +388,8 @@ def _color_jitter(
     if enabled[HUE]:
         y = _hue_w(y, _per_sample(hue_factor, xf), bound, integer, inplace=True)
         y = run(y, plans[1])
-    return _from_work(y, x)
+    # uint8: y holds integers in [0, 255] (every step truncates), so the fast exact cast applies
+    return _int_valued_to_uint8_(y, x) if integer else _from_work(y, x)
 
 
 def rgb_to_grayscale(x: torch.Tensor, num_output_channels: int | None = None) -> torch.Tensor:
