@@ -71,7 +71,9 @@ class _Data:
         self.device = device
         self.X_in = X
         self.X = Xt.to(device)
-        if not bool(torch.isfinite(self.X).all()):
+        # NaN/inf propagate into the column sums: one cheap reduction, the exact check only if it
+        # flags something (a sum can also overflow with finite values)
+        if not bool(torch.isfinite(self.X.sum(0)).all()) and not bool(torch.isfinite(self.X).all()):
             raise ValueError(f"{owner}: X contains NaN or inf values ({describe(X)})")
         n = Xt.shape[0]
         # ---- y (converted to X's container kind: tensor with tensor X, numpy with array X)
@@ -172,6 +174,26 @@ def _check_int(v: Any, *, owner: str, name: str, low: int = 1) -> int:
     return int(v)
 
 
+def _rows(X: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
+    """``X[idx]`` for a 1-D index (``index_select`` is faster than advanced indexing on CPU)."""
+    return torch.index_select(X, 0, idx)
+
+
+def _take(t: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
+    return torch.index_select(t, 0, idx)
+
+
+def _pick(nn: torch.Tensor, rows: torch.Tensor, cols: torch.Tensor) -> torch.Tensor:
+    """``nn[rows, cols]`` through a flat ``index_select``."""
+    return torch.index_select(nn.reshape(-1), 0, rows * nn.shape[1] + cols)
+
+
+def _cat(parts: list[torch.Tensor], empty: torch.Tensor) -> torch.Tensor:
+    if not parts:
+        return empty
+    return parts[0] if len(parts) == 1 else torch.cat(parts)
+
+
 def _work_dtype(X: torch.Tensor) -> torch.dtype:
     return X.dtype if X.dtype in (torch.float32, torch.float64) else torch.float32
 
@@ -227,12 +249,11 @@ class _BaseOverSampler(BaseEstimator):
             src_parts.append(src)
             nbr_parts.append(nbr)
         d = data.X.shape[1]
-        X_new = torch.cat(X_parts) if X_parts else data.X.new_empty(0, d)
-        codes_new = torch.cat(code_parts) if code_parts else data.codes.new_empty(0)
-        sources = torch.cat(src_parts) if src_parts else data.codes.new_empty(0)
-        extra: dict[str, torch.Tensor | None] = {"sources_": sources}
+        X_new = _cat(X_parts, data.X.new_empty(0, d))
+        codes_new = _cat(code_parts, data.codes.new_empty(0))
+        extra: dict[str, torch.Tensor | None] = {"sources_": _cat(src_parts, data.codes.new_empty(0))}
         if self._has_neighbors:
-            extra["neighbors_"] = torch.cat(nbr_parts) if nbr_parts else data.codes.new_empty(0)
+            extra["neighbors_"] = _cat(nbr_parts, data.codes.new_empty(0))
         X_res, y_res, conv = data.output(X_new, codes_new, extra)
         for key, v in conv.items():
             setattr(self, key, v)
@@ -261,7 +282,7 @@ def _class_neighbors(data: _Data, idx_c: torch.Tensor, k: int, *, owner: str, na
             f"{owner}: {name}={k} needs more than {k} samples in every class that is over-sampled; "
             f"class {label!r} has {n_c} (lower {name} or leave the class out of sampling_strategy)"
         )
-    Xc = data.X[idx_c]
+    Xc = _rows(data.X, idx_c)
     _, nn = _knn(Xc, Xc, k, exclude=torch.arange(n_c, device=Xc.device), same=True)
     return nn
 
@@ -317,9 +338,9 @@ class SMOTE(_BaseOverSampler):
         cols = torch.randint(0, k, (n_new,), generator=g, device=dev)
         wd = _work_dtype(data.X)
         steps = torch.rand(n_new, 1, generator=g, device=dev, dtype=wd)
-        src = idx_c[rows]
-        nbr = idx_c[nn[rows, cols]]
-        return self._interpolate(data.X[src], data.X[nbr], steps, wd), src, nbr
+        src = _take(idx_c, rows)
+        nbr = _take(idx_c, _pick(nn, rows, cols))
+        return self._interpolate(_rows(data.X, src), _rows(data.X, nbr), steps, wd), src, nbr
 
 
 @register("resampler", example=lambda: BorderlineSMOTE(k_neighbors=3, m_neighbors=5, random_state=0))
@@ -385,7 +406,7 @@ class BorderlineSMOTE(_BaseOverSampler):
         if m > n - 1:
             raise ValueError(f"{owner}: m_neighbors={m} needs more than {m} samples in X; got {n}")
         idx_c = (data.codes == code).nonzero().squeeze(1)
-        _, nn_m = _knn(data.X[idx_c], data.X, m, exclude=idx_c)
+        _, nn_m = _knn(_rows(data.X, idx_c), data.X, m, exclude=idx_c)
         n_other = (data.codes[nn_m] != code).sum(1)
         danger = (n_other >= m / 2) & (n_other < m)
         danger_idx = idx_c[danger]
@@ -401,23 +422,23 @@ class BorderlineSMOTE(_BaseOverSampler):
                 )
             ref_idx = idx_c
             local = danger.nonzero().squeeze(1)
-            _, nn = _knn(data.X[danger_idx], data.X[idx_c], k, exclude=local)
+            _, nn = _knn(_rows(data.X, danger_idx), _rows(data.X, idx_c), k, exclude=local)
         else:
             if n <= k:
                 raise ValueError(f"{owner}: k_neighbors={k} needs more than {k} samples in X; got {n}")
             ref_idx = torch.arange(n, device=dev)
-            _, nn = _knn(data.X[danger_idx], data.X, k, exclude=danger_idx)
+            _, nn = _knn(_rows(data.X, danger_idx), data.X, k, exclude=danger_idx)
         rows = torch.randint(0, danger_idx.numel(), (n_new,), generator=g, device=dev)
         cols = torch.randint(0, k, (n_new,), generator=g, device=dev)
         wd = _work_dtype(data.X)
         steps = torch.rand(n_new, 1, generator=g, device=dev, dtype=wd)
-        src = danger_idx[rows]
-        nbr = ref_idx[nn[rows, cols]]
+        src = _take(danger_idx, rows)
+        nbr = _take(ref_idx, _pick(nn, rows, cols))
         if self.kind == "borderline-2":
             shrink = torch.rand(n_new, 1, generator=g, device=dev, dtype=wd) * 0.5
             other = (data.codes[nbr] != code).unsqueeze(1)
             steps = torch.where(other, steps * shrink, steps)
-        return self._interpolate(data.X[src], data.X[nbr], steps, wd), src, nbr
+        return self._interpolate(_rows(data.X, src), _rows(data.X, nbr), steps, wd), src, nbr
 
 
 @register("resampler", example=lambda: ADASYN(n_neighbors=7, random_state=0))
@@ -459,7 +480,7 @@ class ADASYN(_BaseOverSampler):
         if k > n - 1:
             raise ValueError(f"{owner}: n_neighbors={k} needs more than {k} samples in X; got {n}")
         idx_c = (data.codes == code).nonzero().squeeze(1)
-        _, nn_all = _knn(data.X[idx_c], data.X, k, exclude=idx_c)
+        _, nn_all = _knn(_rows(data.X, idx_c), data.X, k, exclude=idx_c)
         ratio = (data.codes[nn_all] != code).sum(1).to(torch.float64) / k
         total = ratio.sum()
         if not bool(total > 0):
@@ -477,9 +498,9 @@ class ADASYN(_BaseOverSampler):
         cols = torch.randint(0, k, (m,), generator=g, device=dev)
         wd = _work_dtype(data.X)
         steps = torch.rand(m, 1, generator=g, device=dev, dtype=wd)
-        src = idx_c[rows]
-        nbr = idx_c[nn[rows, cols]]
-        return self._interpolate(data.X[src], data.X[nbr], steps, wd), src, nbr
+        src = _take(idx_c, rows)
+        nbr = _take(idx_c, _pick(nn, rows, cols))
+        return self._interpolate(_rows(data.X, src), _rows(data.X, nbr), steps, wd), src, nbr
 
 
 @register("resampler", example=lambda: RandomOverSampler(random_state=0))
@@ -541,15 +562,15 @@ class RandomOverSampler(_BaseOverSampler):
     def _generate(self, data, code, label, n_new, g):
         dev = data.device
         idx_c = (data.codes == code).nonzero().squeeze(1)
-        src = idx_c[torch.randint(0, idx_c.numel(), (n_new,), generator=g, device=dev)]
+        src = _take(idx_c, torch.randint(0, idx_c.numel(), (n_new,), generator=g, device=dev))
         if self.shrinkage_ is None:
-            return data.X[src], src, None
+            return _rows(data.X, src), src, None
         n, d = data.X.shape
         wd = _work_dtype(data.X)
         h = (4.0 / ((d + 2) * n)) ** (1.0 / (d + 4))
-        scale = data.X[idx_c].to(torch.float64).std(0, correction=0).to(wd) * (self.shrinkage_[label] * h)
+        scale = _rows(data.X, idx_c).to(torch.float64).std(0, correction=0).to(wd) * (self.shrinkage_[label] * h)
         noise = torch.randn(n_new, d, generator=g, device=dev, dtype=wd)
-        return torch.addcmul(data.X[src].to(wd), noise, scale), src, None
+        return torch.addcmul(_rows(data.X, src).to(wd), noise, scale), src, None
 
     def _after(self, data: _Data, conv: dict[str, Any]) -> None:
         src = conv["sources_"]
