@@ -22,6 +22,7 @@ from torch import nn
 from torchaug._validation import check_generator, check_images, check_probability, describe
 from torchaug.registry import register
 from torchaug.transforms import targets as _t
+from torchaug.functional.geometry import cpu_threads
 from torchaug.transforms._base import RandomTransform, restrict_to_region
 from torchaug.transforms.geometry import RandomCrop, RandomHorizontalFlip
 
@@ -202,12 +203,14 @@ class RandomApply(_Container):
         b = x.shape[0]
         if params is None:
             n = 1 if self.same_on_batch else b
-            apply = (torch.rand(n, generator=generator, device=x.device) < self.p).expand(b)
+            with cpu_threads(x.device, 1):
+                apply = (torch.rand(n, generator=generator, device=x.device) < self.p).expand(b)
             sub_params = None
         else:
             apply, sub_params = params["apply"].to(x.device), params.get("params")
-        idx_on = apply.nonzero().squeeze(1)
-        idx_off = (~apply).nonzero().squeeze(1)
+        with cpu_threads(x.device, 1):
+            idx_on = apply.nonzero().squeeze(1)
+            idx_off = (~apply).nonzero().squeeze(1)
         drawn = None
         if idx_on.numel() == 0:
             out = batch
@@ -262,9 +265,10 @@ class RandomChoice(_Container):
         b = x.shape[0]
         if params is None:
             n = 1 if self.same_on_batch else b
-            cdf = torch.tensor(self.p, device=x.device, dtype=torch.float32).cumsum(0)
-            u = torch.rand(n, generator=generator, device=x.device)
-            choice = torch.searchsorted(cdf, u, right=True).clamp_max(len(self.p) - 1).expand(b)
+            with cpu_threads(x.device, 1):
+                cdf = torch.tensor(self.p, device=x.device, dtype=torch.float32).cumsum(0)
+                u = torch.rand(n, generator=generator, device=x.device)
+                choice = torch.searchsorted(cdf, u, right=True).clamp_max(len(self.p) - 1).expand(b)
             sub_params: list | None = None
         else:
             choice, sub_params = params["choice"].to(x.device), params.get("params")
