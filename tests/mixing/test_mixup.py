@@ -261,7 +261,7 @@ def test_bad_arguments_and_inputs():
         m(bad, torch.zeros(4, dtype=torch.long))
     with pytest.raises(TypeError, match="MixUp: x must be uint8"):
         m(torch.zeros(4, 3, 8, 8, dtype=torch.int32), torch.zeros(4, dtype=torch.long))
-    with pytest.raises(ValueError, match=r"MixUp: x must be an image batch of shape \(B, C, H, W\)"):
+    with pytest.raises(ValueError, match=r"MixUp: x must be an image tensor of shape \(B, C, H, W\)"):
         m(x[0], torch.zeros(4, dtype=torch.long))
     with pytest.raises(ValueError, match="MixUp: y"):
         m(x, torch.zeros(4, 5))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from contextlib import contextmanager
 from typing import Any, Callable, Iterator
 
@@ -12,12 +11,11 @@ from torch import nn
 from torchaug._validation import (
     check_choice,
     check_generator,
+    check_images,
     check_labels,
     check_number,
     check_probability,
-    check_tensor,
     describe,
-    value_checks_enabled,
 )
 from torchaug.mixing import _kernels as K
 from torchaug.mixing._random import pair_ids, sample_pairing
@@ -26,32 +24,6 @@ from torchaug.mixing.targets import mix_targets, one_hot
 Params = dict[str, torch.Tensor]
 MODES = ("batch", "pair", "elem")
 PAIRINGS = ("shift", "random", "roll")
-
-
-def check_batch(x: Any, *, owner: str, name: str = "x") -> torch.Tensor:
-    """Validate a ``(B, C, H, W)`` uint8/float image batch (the messages of ``check_images``).
-
-    The value check (finite, in [0, 1]) reads the batch once with ``torch.aminmax`` (NaN and inf
-    propagate to the extremes) instead of three passes; like every value check it runs only
-    where ``torchaug.set_value_checks`` allows (by default on CPU tensors, never forcing a sync).
-    """
-    check_tensor(x, owner=owner, name=name)
-    if x.ndim != 4:
-        raise ValueError(f"{owner}: {name} must be an image batch of shape (B, C, H, W); got {describe(x)}")
-    if x.dtype != torch.uint8 and not x.is_floating_point():
-        raise TypeError(f"{owner}: {name} must be uint8 in [0, 255] or floating in [0, 1]; got {describe(x)}")
-    if 0 in x.shape:
-        raise ValueError(f"{owner}: {name} must hold at least one image with non-zero C, H, W; got {describe(x)}")
-    if x.is_floating_point() and value_checks_enabled(x):
-        lo, hi = (float(v) for v in torch.aminmax(x))
-        if not (math.isfinite(lo) and math.isfinite(hi)):
-            raise ValueError(f"{owner}: {name} contains NaN or inf values ({describe(x)})")
-        if lo < 0.0 or hi > 1.0:
-            raise ValueError(
-                f"{owner}: floating {name} must lie in [0, 1]; got values in [{lo:.4g}, {hi:.4g}] "
-                f"(normalise after augmentation, or pass uint8)"
-            )
-    return x
 
 
 _CPU_THREADS = 1
@@ -308,7 +280,7 @@ class Mixer(nn.Module):
         owner = type(self).__name__
         dev = x.device if isinstance(x, torch.Tensor) else torch.device("cpu")
         with cpu_threads(dev, _CPU_THREADS):
-            x4 = check_batch(x, owner=owner)
+            x4, _ = check_images(x, owner=owner, allow_single=False)
         with cpu_threads(dev, 1):
             check_labels(y, owner=owner, num_classes=self.num_classes, batch_size=x4.shape[0])
             check_generator(generator, x4.device, owner=owner)
