@@ -217,22 +217,6 @@ class RandomTransform(nn.Module):
     def _restrict(self, out: torch.Tensor, x: torch.Tensor, region: Any, single: bool) -> torch.Tensor:
         return restrict_to_region(out, x, region, single=single, owner=type(self).__name__)
 
-    def __init_subclass__(cls, **kwargs: Any) -> None:
-        # ``nn.Module._apply(fn)`` is what ``.to()``/``.cuda()``/``.half()`` call. A subclass that
-        # overrides ``_apply(x, params)`` (this class's former name for the apply step) gets it
-        # moved to ``_apply_params`` so that moving the module keeps working.
-        super().__init_subclass__(**kwargs)
-        own = cls.__dict__.get("_apply")
-        if own is not None and own is not RandomTransform.__dict__["_apply"]:
-            cls._apply_params = own  # type: ignore[method-assign]
-            cls._apply = RandomTransform.__dict__["_apply"]  # type: ignore[method-assign]
-
-    def _apply(self, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
-        """``nn.Module._apply(fn)`` (device/dtype moves), or the legacy ``_apply(x, params)``."""
-        if args and isinstance(args[0], torch.Tensor):
-            return self._apply_params(*args, **kwargs)
-        return super()._apply(*args, **kwargs)
-
     def _apply_params(self, x: torch.Tensor, params: Params) -> torch.Tensor:
         """Transform, then keep the samples not selected by ``p`` (when the size is kept)."""
         out = self.transform(x, params)

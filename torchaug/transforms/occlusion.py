@@ -116,7 +116,7 @@ class RandomErasing(RandomTransform):
         h = torch.where(apply, params["height"], zero)  # samples not selected: empty box
         return FN.erase(x, params["top"], params["left"], h, params["width"], _fill_for(self.value, x, type(self).__name__, params))
 
-    def _apply(self, x: torch.Tensor, params: Params) -> torch.Tensor:
+    def _apply_params(self, x: torch.Tensor, params: Params) -> torch.Tensor:
         return self.transform(x, params)  # ``apply`` is folded into the box mask
 
     def extra_repr(self) -> str:
@@ -165,7 +165,7 @@ class Cutout(RandomTransform):
         h = torch.where(apply, params["height"], torch.zeros_like(params["height"]))
         return FN.erase(x, params["top"], params["left"], h, params["width"], _fill_for(self.value, x, type(self).__name__, params))
 
-    def _apply(self, x: torch.Tensor, params: Params) -> torch.Tensor:
+    def _apply_params(self, x: torch.Tensor, params: Params) -> torch.Tensor:
         return self.transform(x, params)  # ``apply`` is folded into the box mask
 
     def extra_repr(self) -> str:
