@@ -13,7 +13,7 @@ import torch
 from torch import nn
 
 from torchaug.hooks import ManifoldMixup, MoEx
-from torchaug.hooks._random import sample_beta
+from torchaug.mixing._random import sample_beta
 from torchaug.mixing.targets import one_hot
 
 CONFIGS = Path(__file__).resolve().parents[2] / "configs" / "hooks"
@@ -162,13 +162,13 @@ def test_importing_hooks_needs_neither_lightning_nor_hydra():
 def test_sample_beta_matches_the_beta_distribution(alpha):
     st = pytest.importorskip("scipy.stats")
     g = torch.Generator().manual_seed(0)
-    s = sample_beta(alpha, alpha, (4000,), generator=g)
+    s = sample_beta(alpha, 4000, generator=g, device="cpu")
     assert s.dtype == torch.float32 and ((s >= 0) & (s <= 1)).all()
     assert st.kstest(s.double().numpy(), "beta", args=(alpha, alpha)).pvalue > 1e-3
-    again = sample_beta(alpha, alpha, (4000,), generator=torch.Generator().manual_seed(0))
+    again = sample_beta(alpha, 4000, generator=torch.Generator().manual_seed(0), device="cpu")
     assert torch.equal(s, again)
 
 
 def test_sample_beta_small_shapes_stay_finite():
-    s = sample_beta(0.02, 0.02, (2000,), generator=torch.Generator().manual_seed(1))
+    s = sample_beta(0.02, 2000, generator=torch.Generator().manual_seed(1), device="cpu")
     assert torch.isfinite(s).all() and ((s < 0.01) | (s > 0.99)).float().mean() > 0.9

@@ -27,12 +27,13 @@ sample's parameters (float within 1e-5, uint8 within one grey level).
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from typing import Union
 
 import torch
 import torch.nn.functional as F
+
+from torchaug._threads import cpu_threads
 
 __all__ = [
     "affine_matrix",
@@ -69,27 +70,6 @@ _PAD_MODES = ("constant", "edge", "reflect", "symmetric")
 # ---------------------------------------------------------------------------------------------
 # helpers
 # ---------------------------------------------------------------------------------------------
-@contextmanager
-def cpu_threads(device: torch.device, n: int = 1) -> Iterator[None]:
-    """Run the enclosed torch ops with at most ``n`` intra-op threads when on CPU.
-
-    Used around the tiny ``(B,)`` parameter ops of ``make_params`` and around loops of small
-    per-sample kernels: CPU kernels open a parallel region even for a few hundred elements, and
-    when the other cores are busy each region waits for a scheduler time slice (measured on the
-    loaded 2-core machine: 32 per-sample 224x224 resizes 950 ms with two threads, 33 ms with
-    one). ``torch.set_num_threads`` is process-wide and costs well under a microsecond.
-    """
-    current = torch.get_num_threads()
-    if device.type != "cpu" or current <= n:
-        yield
-        return
-    torch.set_num_threads(n)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(current)
-
-
 def _hp(device: torch.device) -> torch.dtype:
     """High-precision dtype for parameter maths (float64 where the device has it)."""
     return torch.float32 if device.type == "mps" else torch.float64

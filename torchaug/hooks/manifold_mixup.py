@@ -15,7 +15,7 @@ from torch import nn
 
 from torchaug._validation import check_number, describe
 from torchaug.hooks._base import FeatureHook, resolve_layer, select
-from torchaug.hooks._random import sample_beta
+from torchaug.mixing._random import sample_beta
 from torchaug.registry import register
 
 __all__ = ["INPUT", "ManifoldMixup"]
@@ -129,7 +129,7 @@ class ManifoldMixup(FeatureHook):
         self._check_generator(device)
         g = self.generator
         self._layer = torch.randint(len(self.choices), (), generator=g, device=device)
-        self._lam = sample_beta(self.alpha, self.alpha, generator=g, device=device)
+        self._lam = sample_beta(self.alpha, 1, generator=g, device=device)[0]
         self._perm = self._take_perm(h.shape[0], device)
         self._applied = torch.ones((), dtype=torch.bool, device=device)
 

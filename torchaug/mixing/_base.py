@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from contextlib import contextmanager
-from typing import Any, Callable, Iterator
+from typing import Any, Callable
 
 import torch
 from torch import nn
 
+from torchaug._threads import cpu_threads
 from torchaug._validation import (
     check_choice,
     check_generator,
@@ -42,29 +42,6 @@ def set_cpu_threads(n: int | None) -> None:
     if n is not None and (isinstance(n, bool) or not isinstance(n, int) or n < 1):
         raise ValueError(f"set_cpu_threads: n must be a positive integer or None; got {n!r}")
     _CPU_THREADS = n
-
-
-@contextmanager
-def cpu_threads(device: torch.device, n: int | None) -> Iterator[None]:
-    """Run the enclosed torch ops with at most ``n`` intra-op threads when on CPU.
-
-    Used with ``n=1`` around the tiny ``(B,)`` parameter ops: some CPU kernels (``sqrt``,
-    ``log``, ``exp``, ``floor``...) open a parallel region even for a few hundred elements, and
-    when the other cores are busy each region can wait for a scheduler time slice (measured:
-    4 tiny ops 60 ms with 2 threads on the loaded 2-core machine, 7 µs with 1). And with
-    :func:`set_cpu_threads`'s value around the image kernels. ``torch.set_num_threads`` costs
-    well under a microsecond; it is process-wide, so another Python thread running torch ops
-    at that moment shares the limit.
-    """
-    current = torch.get_num_threads()
-    if device.type != "cpu" or n is None or current <= n:
-        yield
-        return
-    torch.set_num_threads(n)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(current)
 
 
 def mixing_stats(params: Params) -> dict[str, torch.Tensor]:

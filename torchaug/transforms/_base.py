@@ -34,7 +34,8 @@ import torch
 from torch import nn
 
 from torchaug._validation import check_generator, check_images, check_probability, describe
-from torchaug.functional.geometry import box_corners, clip_boxes, cpu_threads, points_to_boxes
+from torchaug._threads import cpu_threads
+from torchaug.functional.geometry import box_corners, clip_boxes, points_to_boxes
 from torchaug.transforms import targets as _t
 
 Params = dict[str, torch.Tensor]

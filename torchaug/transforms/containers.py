@@ -22,7 +22,7 @@ from torch import nn
 from torchaug._validation import check_generator, check_images, check_probability, describe
 from torchaug.registry import register
 from torchaug.transforms import targets as _t
-from torchaug.functional.geometry import cpu_threads
+from torchaug._threads import cpu_threads
 from torchaug.transforms._base import RandomTransform, restrict_to_region
 from torchaug.transforms.geometry import RandomCrop, RandomHorizontalFlip
 

@@ -19,7 +19,6 @@ would force a host-device sync, it runs on the whole batch and keeps the result 
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Sequence
 from typing import Any
 
