@@ -48,6 +48,7 @@ class _Data:
         # ---- X
         if isinstance(X, torch.Tensor):
             self.is_torch = True
+            X = X.detach()
             Xt = X
         else:
             self.is_torch = False
