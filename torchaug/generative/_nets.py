@@ -174,6 +174,16 @@ class GeneratorMixin:
         if trainer.global_rank == 0 and trainer.default_root_dir:
             self.save_sample_grid(Path(trainer.default_root_dir) / "samples" / f"epoch_{trainer.current_epoch:03d}.png")
 
+    def on_fit_end(self) -> None:
+        """Make sure ``checkpoints/last.ckpt`` exists for later stages (also under ``fast_dev_run``, where
+        Lightning's ``ModelCheckpoint`` is off); an existing one (written by the trainer) is left alone."""
+        trainer = self.trainer  # type: ignore[attr-defined]
+        if trainer.default_root_dir and not trainer.sanity_checking:
+            path = Path(trainer.default_root_dir) / "checkpoints" / "last.ckpt"
+            if not path.exists():
+                path.parent.mkdir(parents=True, exist_ok=True)
+                trainer.save_checkpoint(path)
+
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         checkpoint["torchaug_generator"] = f"{type(self).__module__}.{type(self).__qualname__}"
 

@@ -197,6 +197,13 @@ class DCGAN(GeneratorMixin, L.LightningModule):
 
     def validation_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> None:
         """Discriminator loss and accuracy (real vs fresh fakes, clean targets) and generator loss on val data."""
+        self._eval_step(batch, "val")
+
+    def test_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> None:
+        """The validation metrics on the test split (``test/d_acc`` near 0.5 means D cannot tell)."""
+        self._eval_step(batch, "test")
+
+    def _eval_step(self, batch: tuple[Tensor, Tensor], stage: str) -> None:
         x01, y = batch
         x, n = x01 * 2 - 1, x01.shape[0]
         yc = y if self.conditional else None
@@ -206,7 +213,7 @@ class DCGAN(GeneratorMixin, L.LightningModule):
         g_loss = F.binary_cross_entropy_with_logits(d_fake, ones)
         d_acc = ((d_real > 0).float().mean() + (d_fake < 0).float().mean()) / 2
         for k, v in (("d_loss", d_loss), ("g_loss", g_loss), ("loss", d_loss + g_loss), ("d_acc", d_acc)):
-            self.log(f"val/{k}", v, on_step=False, on_epoch=True, prog_bar=k == "d_acc", batch_size=n)
+            self.log(f"{stage}/{k}", v, on_step=False, on_epoch=True, prog_bar=k == "d_acc", batch_size=n)
 
     def configure_optimizers(self) -> list[torch.optim.Optimizer]:
         hp = self.hparams

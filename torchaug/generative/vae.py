@@ -206,5 +206,9 @@ class VAE(GeneratorMixin, L.LightningModule):
     def validation_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> None:
         self._step(batch, "val")
 
+    def test_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> None:
+        """Held-out negative ELBO (``test/loss``), the usual VAE evaluation."""
+        self._step(batch, "test")
+
     def configure_optimizers(self) -> torch.optim.Optimizer:
         return torch.optim.Adam(self.parameters(), lr=self.lr)
