@@ -137,3 +137,18 @@ def test_k_equal_to_all_points():
 def test_bad_inputs(args, kwargs, err):
     with pytest.raises(err, match="knn"):
         knn(*args, **kwargs)
+
+
+def test_worker_pool_equals_serial_and_restores_threads():
+    g = torch.Generator().manual_seed(5)
+    X = torch.randn(300, 7, generator=g)
+    before = torch.get_num_threads()
+    try:
+        torch.set_num_threads(2)
+        d2, i2 = knn(X, 4, chunk_size=50)  # 6 chunks on a pool of 2 single-threaded workers
+        assert torch.get_num_threads() == 2
+        torch.set_num_threads(1)
+        d1, i1 = knn(X, 4, chunk_size=50)  # serial
+    finally:
+        torch.set_num_threads(before)
+    assert torch.equal(i1, i2) and torch.equal(d1, d2)
