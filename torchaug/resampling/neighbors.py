@@ -111,14 +111,12 @@ def _knn(
     chunk_size: int | None = None,
     memory_budget: int = DEFAULT_MEMORY_BUDGET,
     progress: bool = False,
-    same: bool = False,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Core search: for each row of ``Q`` the ``k`` nearest rows of ``R``.
 
     ``exclude`` (``(n_q,)`` int64, optional) names one row of ``R`` per query that must not be
-    returned (its own index for self queries). ``same`` says ``Q`` and ``R`` are the same
-    tensor (saves a copy). Returns float64 squared distances ``(n_q, k)`` (float32 on MPS)
-    sorted ascending, and int64 indices into ``R``.
+    returned (its own index for self queries). Returns float64 squared distances ``(n_q, k)``
+    (float32 on MPS) sorted ascending, and int64 indices into ``R``.
     """
     device = R.device
     nq, d = Q.shape
@@ -365,7 +363,7 @@ def knn(
         if t.numel() and t.device.type == "cpu" and not bool(torch.isfinite(t).all()):
             raise ValueError(f"{owner}: {name} contains NaN or inf values ({describe(t)})")
     d2, idx = _knn(
-        X, R, k, exclude=exclude, chunk_size=chunk_size, memory_budget=memory_budget, progress=progress, same=same
+        X, R, k, exclude=exclude, chunk_size=chunk_size, memory_budget=memory_budget, progress=progress
     )
     dist = d2.sqrt().to(X.dtype)
     if as_numpy:

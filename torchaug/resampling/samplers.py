@@ -284,7 +284,7 @@ def _class_neighbors(data: _Data, idx_c: torch.Tensor, k: int, *, owner: str, na
             f"class {label!r} has {n_c} (lower {name} or leave the class out of sampling_strategy)"
         )
     Xc = _rows(data.X, idx_c)
-    _, nn = _knn(Xc, Xc, k, exclude=torch.arange(n_c, device=Xc.device), same=True)
+    _, nn = _knn(Xc, Xc, k, exclude=torch.arange(n_c, device=Xc.device))
     return nn
 
 
