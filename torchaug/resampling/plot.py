@@ -55,13 +55,16 @@ def save_resampling_scatter(
     ax = fig.add_subplot(1, 1, 1)
     classes = np.unique(yr)
     cmap = fig.colormaps["tab10"] if hasattr(fig, "colormaps") else None
-    for i, c in enumerate(classes):
-        color = cmap(i % 10) if cmap is not None else f"C{i % 10}"
-        o = orig[yr[orig] == c]
+    colors = {c: (cmap(i % 10) if cmap is not None else f"C{i % 10}") for i, c in enumerate(classes)}
+    for c in classes:  # synthetic crosses first, original dots drawn on top of them
         s = synth[yr[synth] == c]
-        ax.scatter(P[o, 0], P[o, 1], s=8, marker="o", color=color, alpha=0.6, label=f"{c} original ({len(o)})")
         if len(s):
-            ax.scatter(P[s, 0], P[s, 1], s=14, marker="x", color=color, alpha=0.8, label=f"{c} synthetic ({len(s)})")
+            ax.scatter(P[s, 0], P[s, 1], s=14, marker="x", color=colors[c], alpha=0.6, linewidths=1,
+                       label=f"{c} synthetic ({len(s)})", zorder=1)
+    for c in classes:
+        o = orig[yr[orig] == c]
+        ax.scatter(P[o, 0], P[o, 1], s=10, marker="o", color=colors[c], edgecolors="black", linewidths=0.3,
+                   alpha=0.9, label=f"{c} original ({len(o)})", zorder=2)
     ax.set_xlabel("PC 1")
     ax.set_ylabel("PC 2")
     ax.set_title(title or f"{type(sampler).__name__}: {n} original, {len(Xr) - n} synthetic")
