@@ -53,15 +53,19 @@ class EpochMetricsWriter(L.Callback):
 
 
 def save_curves(rows: list[dict[str, Any]], path: Path) -> Path:
-    """Loss and accuracy per epoch (train and val) as a PNG."""
+    """One panel per logged metric (``loss``, ``acc``, ...), train and val per epoch, as a PNG."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(1, 2, figsize=(9, 3.5))
+    names: list[str] = []
+    for r in rows:
+        names += [k.split("/", 1)[1] for k in r if "/" in k and k.split("/", 1)[1] not in names]
+    names = sorted(names, key=lambda n: (n not in ("loss", "acc"), n))[:6]
+    fig, axes = plt.subplots(1, max(1, len(names)), figsize=(4.5 * max(1, len(names)), 3.5), squeeze=False)
     epochs = [r["epoch"] + 1 for r in rows]
-    for ax, metric in zip(axes, ("loss", "acc")):
+    for ax, metric in zip(axes[0], names):
         for split in ("train", "val"):
             key = f"{split}/{metric}"
             if any(key in r for r in rows):
