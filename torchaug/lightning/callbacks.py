@@ -59,10 +59,8 @@ def save_curves(rows: list[dict[str, Any]], path: Path) -> Path:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    names: list[str] = []
-    for r in rows:
-        names += [k.split("/", 1)[1] for k in r if "/" in k and k.split("/", 1)[1] not in names]
-    names = sorted(names, key=lambda n: (n not in ("loss", "acc"), n))[:6]
+    found = dict.fromkeys(k.split("/", 1)[1] for r in rows for k in r if "/" in k)
+    names = sorted(found, key=lambda n: ({"loss": 0, "acc": 1}.get(n, 2), n))[:6]
     fig, axes = plt.subplots(1, max(1, len(names)), figsize=(4.5 * max(1, len(names)), 3.5), squeeze=False)
     epochs = [r["epoch"] + 1 for r in rows]
     for ax, metric in zip(axes[0], names):
