@@ -144,3 +144,13 @@ def test_multi_stage_passes_checkpoint_forward(tmp_path):
     assert f"init_from: {pre['checkpoint']}" in resolved
     assert "mixer: null" in (tmp_path / "pretrain" / "config.yaml").read_text()
     assert fine["test_acc"] >= pre["test_acc"] - 0.2 and json.loads((tmp_path / "results.json").read_text())["stages"]
+
+
+def test_user_recipe_folder_on_the_search_path(tmp_path):
+    folder = tmp_path / "my_recipes" / "recipe"
+    folder.mkdir(parents=True)
+    (folder / "tiny_erm.yaml").write_text(
+        "# @package _global_\n# python -m torchaug.train hydra.searchpath=[file://...] +recipe=tiny_erm\n"
+        "defaults:\n  - override /mixer: none\ntrainer:\n  max_epochs: 1\n")
+    cfg = make_cfg(tmp_path / "out", f"hydra.searchpath=[file://{tmp_path / 'my_recipes'}]", "+recipe=tiny_erm")
+    assert cfg.mixer is None and cfg.trainer.max_epochs == 1
