@@ -13,7 +13,8 @@ Per seed (the data split, the training and the sampling change with it):
 2. **Imbalance** (classes 3, 5 and 8 cut to 10% of their training samples, generators trained on that
    split only): balanced accuracy and minority recall (mean recall of 3, 5, 8) on the real test split of a
    logistic regression trained on real data only, random oversampling, SMOTE (k=5, pixels), and real +
-   synthetic samples that top every class up to the majority count.
+   synthetic samples that top every class up to the majority count; with the VAE also SMOTE between its
+   latent codes, decoded (DeepSMOTE-style, :func:`torchaug.generative.latent_smote`).
 
 Prints (and with ``--out`` writes) a markdown report with mean ± std over the seeds; ``--grid-dir``
 saves one sample grid per model (one row per class).
@@ -130,7 +131,7 @@ def quality(kind: str, seed: int, epochs: int, root: Path, grid_dir: Path | None
 
 
 def imbalance(kinds: list[str], seed: int, epochs: dict[str, int], root: Path) -> dict[str, dict[str, float]]:
-    from torchaug.generative import SyntheticDataset, synthetic_counts
+    from torchaug.generative import SyntheticDataset, latent_smote, synthetic_counts
     from torchaug.resampling import SMOTE, RandomOverSampler, resample_images
 
     s = _digits_split(seed, {c: 0.1 for c in MINORITY})
@@ -148,6 +149,8 @@ def imbalance(kinds: list[str], seed: int, epochs: dict[str, int], root: Path) -
         gen = _train_generator(kind, x, y, xv, yv, epochs=epochs[kind], seed=seed, root=root / f"imb_{kind}_{seed}")
         syn = SyntheticDataset(gen, class_counts=counts, seed=seed)
         out[f"real + {kind} (balanced)"] = score(torch.cat([x, syn.x]), torch.cat([y, syn.y]))
+        if kind == "cvae":
+            out["latent SMOTE (cvae codes, k=5)"] = score(*latent_smote(gen, x, y, SMOTE(k_neighbors=5, random_state=seed)))
     return out
 
 
