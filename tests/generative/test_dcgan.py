@@ -49,10 +49,11 @@ def test_errors():
         uncond.sample(2, y=3)
 
 
-@pytest.mark.parametrize("ac_gan", [False, True])
-def test_one_step_moves_both_players(ac_gan, tmp_path):
+@pytest.mark.parametrize("conditional,ac_gan", [(False, False), (True, False), (True, True)])
+def test_one_step_moves_both_players(conditional, ac_gan, tmp_path):
     x, y = digits()
-    gan = DCGAN(num_classes=10, sample_shape=(1, 8, 8), latent_dim=8, base_channels=4, ac_gan=ac_gan)
+    gan = DCGAN(num_classes=10, sample_shape=(1, 8, 8), latent_dim=8, base_channels=4, conditional=conditional,
+                ac_gan=ac_gan)
     g0 = [p.detach().clone() for n, p in gan.named_parameters() if n.startswith("g_")]
     d0 = [p.detach().clone() for n, p in gan.named_parameters() if not n.startswith("g_")]
     loader = DataLoader(TensorDataset(x[:32], y[:32]), batch_size=32)
