@@ -49,6 +49,7 @@ def train(cfg: DictConfig, overrides: list[str] | None = None) -> dict[str, Any]
 def _train_single(cfg: DictConfig) -> dict[str, Any]:
     import lightning as L
     import torch
+    from lightning.pytorch.utilities.model_helpers import is_overridden
 
     from torchaug.lightning.build import build, resolved_config
 
@@ -67,7 +68,7 @@ def _train_single(cfg: DictConfig) -> dict[str, Any]:
         raise
     results: dict[str, Any] = {"epochs": trainer.current_epoch, **run.info}
     results.update({k: float(v) for k, v in trainer.callback_metrics.items() if k.startswith("val/")})
-    if cfg.get("test", True) and hasattr(module, "test_step"):
+    if cfg.get("test", True) and is_overridden("test_step", module):
         test_metrics = trainer.test(module, datamodule=run.datamodule, verbose=False)[0]
         results.update({k.replace("/", "_"): float(v) for k, v in test_metrics.items()})
         if hasattr(module, "per_class_recall"):
