@@ -44,7 +44,8 @@ def _public_classes():
                     and not name.startswith("_")
                     and not inspect.isabstract(obj)
                     and getattr(obj, "__torchaug_public__", True)
-                    and (issubclass(obj, nn.Module) or hasattr(obj, "fit_resample"))
+                    and (issubclass(obj, nn.Module) or hasattr(obj, "fit_resample")
+                         or (hasattr(obj, "fit") and hasattr(obj, "select")))
                 ):
                     found[name] = obj
     return found

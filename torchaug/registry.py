@@ -73,6 +73,7 @@ PUBLIC_PACKAGES = (
     "torchaug.mixing",
     "torchaug.resampling",
     "torchaug.hooks",
+    "torchaug.selection",
 )
 
 
