@@ -41,8 +41,8 @@ class ConfidenceFilter(BaseSelector):
         keep_fraction: float | None = None,
         drop_duplicates_within: float | None = None,
         C: float = 1.0,
-        hidden: int = 64,
-        epochs: int = 300,
+        hidden: int = 32,
+        epochs: int = 50,
         random_state: int | None = None,
         device: str | torch.device | None = None,
     ) -> None:

@@ -46,14 +46,14 @@ class DistanceFilter(BaseSelector):
                 d = torch.zeros(1, dtype=torch.float64, device=X.device)
             else:
                 k = min(self.k, Xc.shape[0] - 1)
-                d = knn(Xc, k)[0][:, k - 1].double()
+                d = knn(Xc, k)[0][:, k - 1].double().contiguous()
             self.real_kth_[int(c)] = torch.sort(d).values
             self.radius_[int(c)] = float(torch.quantile(d, self.quantile))
 
     def _score_class(self, c: int, X_c: torch.Tensor, idx: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         real = self.X_real_[self.y_real_ == c]
         k = min(self.k, real.shape[0])
-        d = knn(X_c.to(real.dtype), k, Y=real)[0][:, k - 1].double()
+        d = knn(X_c.to(real.dtype), k, Y=real)[0][:, k - 1].double().contiguous()
         ref = self.real_kth_[int(c)]
         below = torch.searchsorted(ref, d, right=False)  # real distances strictly below d
         score = 1.0 - below.double() / ref.numel()

@@ -51,8 +51,8 @@ class PUFilter(BaseSelector):
         keep_fraction: float | None = None,
         n_splits: int = 5,
         C: float = 1.0,
-        hidden: int = 64,
-        epochs: int = 300,
+        hidden: int = 32,
+        epochs: int = 50,
         random_state: int | None = None,
         device: str | torch.device | None = None,
     ) -> None:
