@@ -144,7 +144,11 @@ def test_adain_module_trains_one_step(module16, tmp_path):
     out = module16.stylize(x[:2], torch.rand(1, 3, 16, 16))
     assert out.shape == (2, 3, 16, 16) and out.dtype == torch.uint8
     m = module16.transfer_metrics(x[:2].float() / 255, torch.rand(2, 3, 16, 16))
-    assert set(m) == {"style_progress", "content_distance"}
+    assert set(m) == {"style_progress", "content_distance", "target_distance"}
+    from torchaug.generative.style import evaluate_style_transfer
+
+    ev = evaluate_style_transfer(module16, x, alphas=(1.0, 0.0), batch_size=5)
+    assert abs(ev["target_distance@alpha=0.0"]) < 1e-5 and ev["target_distance@alpha=1.0"] > 0
 
 
 def test_style_augment_stylises_a_fraction_p(module16):

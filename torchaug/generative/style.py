@@ -41,6 +41,7 @@ __all__ = [
     "adain",
     "calc_mean_std",
     "default_layers",
+    "evaluate_style_transfer",
     "gatys_transfer",
     "gram_matrix",
     "load_style_images",
@@ -401,9 +402,11 @@ class AdaINStyleTransfer(L.LightningModule):
 
         ``style_progress``: how far the stylised output's style statistics (channel mean/std at every layer)
         moved from the content's towards the style's: ``1 - d(out, style) / d(content, style)`` (1 = reached).
-        ``content_distance``: ``||f(out) - f(content)|| / ||f(content)||`` at the last layer.
+        ``content_distance``: ``||f(out) - f(content)|| / ||f(content)||`` at the last layer;
+        ``target_distance``: the same for the AdaIN target ``t`` itself (the distance the loss asks for).
         """
-        out = self(content01, style01, alpha)[0].clamp(0, 1)
+        out, t, _ = self(content01, style01, alpha)
+        out = out.clamp(0, 1)
         fo, fc, fs = self.encode(out), self.encode(content01), self.encode(style01)
 
         def stats(fl: list[Tensor]) -> Tensor:
@@ -412,7 +415,8 @@ class AdaINStyleTransfer(L.LightningModule):
         so, sc, ss = stats(fo), stats(fc), stats(fs)
         progress = 1 - (so - ss).norm(dim=1) / (sc - ss).norm(dim=1).clamp_min(1e-8)
         dist = (fo[-1] - fc[-1]).flatten(1).norm(dim=1) / fc[-1].flatten(1).norm(dim=1).clamp_min(1e-8)
-        return {"style_progress": progress.mean(), "content_distance": dist.mean()}
+        tdist = (t - fc[-1]).flatten(1).norm(dim=1) / fc[-1].flatten(1).norm(dim=1).clamp_min(1e-8)
+        return {"style_progress": progress.mean(), "content_distance": dist.mean(), "target_distance": tdist.mean()}
 
     # -- Lightning --
     def _batch(self, batch: Any, generator: torch.Generator | None = None) -> tuple[Tensor, Tensor]:
@@ -454,6 +458,27 @@ class AdaINStyleTransfer(L.LightningModule):
     def from_checkpoint(cls, path: str | Path, map_location: str | torch.device = "cpu") -> "AdaINStyleTransfer":
         """Load a trained module (decoder and settings) from a Lightning checkpoint."""
         return cls.load_from_checkpoint(str(path), map_location=map_location)
+
+
+@torch.no_grad()
+def evaluate_style_transfer(
+    model: AdaINStyleTransfer, content: Tensor, alphas: tuple[float, ...] = (1.0, 0.5), seed: int = 0,
+    batch_size: int = 64,
+) -> dict[str, float]:
+    """The measured criterion over ``content`` images (uint8/float ``(N, C, H, W)``) with seeded random crops of
+    the model's style bank as styles: ``{f"{name}@alpha={a}": value}`` for
+    :meth:`AdaINStyleTransfer.transfer_metrics`' quantities, averaged over batches."""
+    model.eval()
+    g = torch.Generator(device=model.style_bank.device).manual_seed(seed)
+    sums: dict[str, float] = {}
+    n = 0
+    for start in range(0, len(content), batch_size):
+        c01, s01 = model._batch(content[start:start + batch_size].to(model.device), g)
+        for a in alphas:
+            for k, v in model.transfer_metrics(c01, s01, alpha=a).items():
+                sums[f"{k}@alpha={a}"] = sums.get(f"{k}@alpha={a}", 0.0) + float(v) * len(c01)
+        n += len(c01)
+    return {k: v / n for k, v in sums.items()}
 
 
 # -- StyleAugment --------------------------------------------------------------------------------
