@@ -139,7 +139,7 @@ def _check_overrides(argv: list[str]) -> None:
 
     overrides = [a for a in argv if "=" in a and not a.startswith(("-", "hydra.", "+hydra", "~"))]
     try:
-        cfg = _compose(overrides)
+        _compose(overrides)
     except MissingConfigException:
         return  # Hydra's own message lists the available options of the group
     except ConfigCompositionException as err:
@@ -157,13 +157,12 @@ def _check_overrides(argv: list[str]) -> None:
                          f"Valid keys under '{parent or '<root>'}': {', '.join(valid)}\n"
                          f"(use +{key}=... to add a new key)\n")
         sys.exit(2)
-    del cfg
 
 
 def main() -> None:
     import hydra
 
-    if not any(a in ("-m", "--multirun", "--help", "-h", "--cfg", "-c", "--info") or a.startswith("--") for a in sys.argv[1:]):
+    if not any(a in ("-m", "-h", "-c") or a.startswith("--") for a in sys.argv[1:]):  # multirun, help, --cfg...
         _check_overrides(sys.argv[1:])
 
     @hydra.main(config_path=str(config_dir()), config_name="train", version_base="1.3")
