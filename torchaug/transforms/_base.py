@@ -154,13 +154,8 @@ class RandomTransform(nn.Module):
             if type(x) is not torch.Tensor:
                 out = _t._tv().wrap(out, like=x)
             return (out, params) if return_params else out
-        if not inputs:
-            raise TypeError(f"{owner}: x must be an image tensor (B, C, H, W) or (C, H, W); got nothing")
-        batch, spec = _t.unpack(inputs, owner)
-        check_generator(generator, batch[_t.IMAGE].device, owner=owner)
-        batch, params = self._run(batch, generator, params, region=region, single=spec.single)
-        out = _t.repack(batch, spec)
-        return (out, params) if return_params else out
+        return _t.run_with_targets(self, inputs, owner=owner, generator=generator, params=params, region=region,
+                                   return_params=return_params)
 
     def _params(self, x: torch.Tensor, generator: torch.Generator | None, params: Params | None) -> Params:
         if params is None:

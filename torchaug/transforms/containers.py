@@ -20,9 +20,9 @@ import torch
 from torch import nn
 
 from torchaug._validation import check_generator, check_images, check_probability, describe
+from torchaug._threads import cpu_threads
 from torchaug.registry import register
 from torchaug.transforms import targets as _t
-from torchaug._threads import cpu_threads
 from torchaug.transforms._base import RandomTransform, restrict_to_region
 from torchaug.transforms.geometry import RandomCrop, RandomHorizontalFlip
 
@@ -127,13 +127,8 @@ class _Container(nn.Module):
             if type(x) is not torch.Tensor:
                 out = _t._tv().wrap(out, like=x)
             return (out, params) if return_params else out
-        if not inputs:
-            raise TypeError(f"{owner}: x must be an image tensor (B, C, H, W) or (C, H, W); got nothing")
-        batch, spec = _t.unpack(inputs, owner)
-        check_generator(generator, batch[_t.IMAGE].device, owner=owner)
-        batch, params = self._run(batch, generator, params, region=region, single=spec.single)
-        out = _t.repack(batch, spec)
-        return (out, params) if return_params else out
+        return _t.run_with_targets(self, inputs, owner=owner, generator=generator, params=params, region=region,
+                                   return_params=return_params)
 
     def _run(self, batch, generator, params=None, *, region=None, single=False):  # pragma: no cover
         raise TypeError(f"{type(self).__name__} does not define _run()")

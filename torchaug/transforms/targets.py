@@ -28,7 +28,7 @@ from typing import Any
 
 import torch
 
-from torchaug._validation import check_images, describe
+from torchaug._validation import check_generator, check_images, describe
 
 __all__: list[str] = []  # helpers only; the public entry point is every transform's forward
 
@@ -278,3 +278,18 @@ def repack(batch: Batch, spec: Spec) -> Any:
             d[spec.dict_keys.get(k, k)] = v
         return d
     return tuple(out[r] if r is not None else a for r, a in zip(spec.roles, spec.args))
+
+
+def run_with_targets(transform: Any, inputs: tuple, *, owner: str, generator: Any, params: Any, region: Any,
+                     return_params: bool) -> Any:
+    """Shared tail of ``forward`` for inputs with targets (dict, tv_tensors, several tensors).
+
+    Unpacks them into a batch dict, runs ``transform._run`` and packs the result like the input.
+    """
+    if not inputs:
+        raise TypeError(f"{owner}: x must be an image tensor (B, C, H, W) or (C, H, W); got nothing")
+    batch, spec = unpack(inputs, owner)
+    check_generator(generator, batch[IMAGE].device, owner=owner)
+    batch, params = transform._run(batch, generator, params, region=region, single=spec.single)
+    out = repack(batch, spec)
+    return (out, params) if return_params else out
