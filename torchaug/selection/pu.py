@@ -46,7 +46,7 @@ class PUFilter(BaseSelector):
 
     def __init__(
         self,
-        classifier: str = "quadratic",
+        classifier: str = "logreg",
         threshold: float = 0.5,
         keep_fraction: float | None = None,
         n_splits: int = 5,
