@@ -221,3 +221,14 @@ def test_registered_selector_examples_follow_the_api():
         assert bool((keep[1:] > keep[:-1]).all())
         assert s.scores_.shape == (50,)
         assert e.name in repr(s)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_filters_run_on_cuda():
+    Xr, yr, Xs, ys, bad, _ = make_data()
+    dev = torch.device("cuda")
+    for f in (PUFilter(classifier="mlp", random_state=0), ConfidenceFilter(classifier="mlp", random_state=0), DistanceFilter()):
+        keep = f.fit(Xr.to(dev), yr.to(dev)).select(Xs.to(dev), ys.to(dev))
+        assert keep.device.type == "cuda" and f.scores_.device.type == "cuda"
+        _, recall, _ = removal_stats(keep.cpu(), len(ys), bad)
+        assert recall >= 0.6

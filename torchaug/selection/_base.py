@@ -132,12 +132,9 @@ def fit_classifier(
             return torch.from_numpy(p).to(device)
 
         return predict_lr
-    torch_state = torch.random.get_rng_state()
-    try:
-        torch.manual_seed(seed)
+    with torch.random.fork_rng(devices=[]):  # seed the CPU initialisation only; global RNG state restored
+        torch.default_generator.manual_seed(seed)
         model = _MLP(Xt.shape[1], n_classes, hidden).to(device)
-    finally:
-        torch.random.set_rng_state(torch_state)
     opt = torch.optim.Adam(model.parameters(), lr=1e-2, weight_decay=1e-4)
     yt = y_train.to(device)
     w = None if sample_weight is None else sample_weight.to(device=device, dtype=torch.float32)
