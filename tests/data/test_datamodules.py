@@ -84,3 +84,19 @@ def test_loader_generator_state_round_trip():
     dm2.load_state_dict(state)
     assert torch.equal(torch.cat([y for _, y in dm2.train_dataloader()]), second)
     assert not torch.equal(torch.cat(first), second)  # a new epoch reshuffles
+
+
+def test_resampler_then_selector_keeps_originals_first():
+    from torchaug.resampling import SMOTE
+    from torchaug.selection import DistanceFilter
+
+    plain = DigitsDataModule(seed=0, class_fractions={3: 0.1})
+    plain.setup()
+    dm = DigitsDataModule(seed=0, class_fractions={3: 0.1}, resampler=SMOTE(random_state=0),
+                          selector=DistanceFilter(quantile=0.5, random_state=0))
+    dm.setup()
+    n0 = len(plain._splits["train"])
+    stats = dm.resample_stats
+    assert 0 < stats["synthetic_kept"] < stats["synthetic_samples"]  # a strict filter drops some
+    assert len(dm._splits["train"]) == n0 + stats["synthetic_kept"]
+    assert torch.equal(dm._splits["train"].x[:n0], plain._splits["train"].x)

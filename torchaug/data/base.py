@@ -70,6 +70,8 @@ class ClassificationDataModule(L.LightningDataModule):
             imbalanced or low-data variants (applied after ``subset``; val/test untouched).
         resampler: an object with ``fit_resample`` (e.g. ``torchaug.resampling.SMOTE``) applied
             once to the training split at ``setup``.
+        selector: a ``torchaug.selection`` filter (``fit``/``select``) that drops the resampler's
+            synthetic samples it rejects (original samples are always kept).
         collate_mixer: a mixer run in the loader workers (``MixCollate``) instead of on the device.
         seed: split, subsampling and loader seed.
     """
@@ -86,6 +88,7 @@ class ClassificationDataModule(L.LightningDataModule):
         subset: int | None = None,
         class_fractions: Mapping[int, float] | None = None,
         resampler: Any = None,
+        selector: Any = None,
         collate_mixer: Callable | None = None,
         seed: int = 0,
         pin_memory: bool = False,
@@ -98,7 +101,7 @@ class ClassificationDataModule(L.LightningDataModule):
         self.batch_size, self.num_workers = batch_size, num_workers
         self.val_fraction, self.subset = val_fraction, subset
         self.class_fractions = {int(k): float(v) for k, v in (class_fractions or {}).items()}
-        self.resampler, self.collate_mixer = resampler, collate_mixer
+        self.resampler, self.selector, self.collate_mixer = resampler, selector, collate_mixer
         self.seed, self.pin_memory = seed, pin_memory
         self.classes: list[str] = []
         self._splits: dict[str, TensorPairDataset] = {}
@@ -169,6 +172,15 @@ class ClassificationDataModule(L.LightningDataModule):
             xr, yr = self.resampler.fit_resample(x, y)
             x, y = torch.as_tensor(xr, dtype=x.dtype), torch.as_tensor(yr, dtype=torch.int64)
         self.resample_stats = {"resampler": type(self.resampler).__name__, "synthetic_samples": len(y) - n0}
+        if self.selector is not None:
+            from torchaug.selection import select_synthetic
+
+            flat = x.reshape(len(x), -1).float()
+            flat = flat / 255 if x.dtype == torch.uint8 else flat
+            keep, _, _ = select_synthetic(self.selector, flat[:n0], y[:n0], flat[n0:], y[n0:])
+            rows = torch.cat([torch.arange(n0), torch.as_tensor(keep, dtype=torch.int64) + n0])
+            x, y = x[rows], y[rows]
+            self.resample_stats.update(selector=type(self.selector).__name__, synthetic_kept=len(y) - n0)
         return x, y
 
     def _loader(self, split: str, shuffle: bool) -> DataLoader:

@@ -54,7 +54,7 @@ def build(cfg: DictConfig, output_dir: Path) -> Run:
         raise ValueError(f"mix_in must be 'device' or 'collate'; got {cfg.mix_in!r}")
     resampler = _maybe(cfg.get("resampler"))
     mixer_factory = _maybe(cfg.get("mixer"))
-    datamodule = instantiate(cfg.data, resampler=resampler)
+    datamodule = instantiate(cfg.data, resampler=resampler, selector=_maybe(cfg.get("selection")))
     datamodule.setup("fit")
     num_classes = datamodule.num_classes
     mixer = _call_with_accepted(mixer_factory, num_classes=num_classes) if mixer_factory is not None else None
