@@ -7,7 +7,7 @@ import torch
 from torch import nn
 
 from torchaug.generative.neural_augment import AugmentationNet, NeuralAugment, same_class_partner
-from tests.generative.gen_support import fit, one_thread  # noqa: F401
+from gen_support import fit, one_thread  # noqa: F401
 
 
 def _classifier(c: int = 3, k: int = 2) -> nn.Module:

@@ -16,7 +16,7 @@ from torchaug.generative.style import (
     gram_matrix,
     random_crops,
 )
-from tests.generative.gen_support import fit, one_thread  # noqa: F401
+from gen_support import fit, one_thread  # noqa: F401
 
 SHALLOW = ("relu1_1", "relu2_1")
 
