@@ -113,3 +113,19 @@ def test_latent_smote_through_the_codec(vae_ckpt):
     assert accuracy(clf, new3, torch.full((len(new3),), 3)) > 0.6  # decoded as class 3
     with pytest.raises(ValueError, match="needs the images' labels"):
         VAECodec(vae)
+
+
+def test_datamodule_filters_generated_samples_with_a_selector(vae_ckpt):
+    from torchaug.selection import DistanceFilter
+
+    _, path, _, _ = vae_ckpt
+    kw = dict(generator=str(path), class_fractions={3: 0.1, 5: 0.1}, batch_size=32, seed=0)
+    plain = SyntheticAugmentedDataModule(**kw)
+    dm = SyntheticAugmentedDataModule(**kw, selector=DistanceFilter(quantile=0.5, random_state=0))
+    plain.setup("fit")
+    dm.setup("fit")
+    stats = dm.resample_stats
+    n_real = len(plain._splits["train"]) - stats["synthetic_samples"]
+    assert stats["selector"] == "DistanceFilter" and 0 <= stats["synthetic_kept"] < stats["synthetic_samples"]
+    assert len(dm._splits["train"]) == n_real + stats["synthetic_kept"]
+    assert torch.equal(dm._splits["train"].x[:n_real], plain._splits["train"].x[:n_real])  # real samples kept, first

@@ -172,16 +172,20 @@ class ClassificationDataModule(L.LightningDataModule):
             xr, yr = self.resampler.fit_resample(x, y)
             x, y = torch.as_tensor(xr, dtype=x.dtype), torch.as_tensor(yr, dtype=torch.int64)
         self.resample_stats = {"resampler": type(self.resampler).__name__, "synthetic_samples": len(y) - n0}
-        if self.selector is not None:
-            from torchaug.selection import select_synthetic
+        return self._select(x, y, n0)
 
-            flat = x.reshape(len(x), -1).float()
-            flat = flat / 255 if x.dtype == torch.uint8 else flat
-            keep, _, _ = select_synthetic(self.selector, flat[:n0], y[:n0], flat[n0:], y[n0:])
-            rows = torch.cat([torch.arange(n0), torch.as_tensor(keep, dtype=torch.int64) + n0])
-            x, y = x[rows], y[rows]
-            self.resample_stats.update(selector=type(self.selector).__name__, synthetic_kept=len(y) - n0)
-        return x, y
+    def _select(self, x: torch.Tensor, y: torch.Tensor, n0: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """Drop the synthetic rows (``n0`` onwards) that ``self.selector`` rejects; keep the real ones."""
+        if self.selector is None:
+            return x, y
+        from torchaug.selection import select_synthetic
+
+        flat = x.reshape(len(x), -1).float()
+        flat = flat / 255 if x.dtype == torch.uint8 else flat
+        keep, _, _ = select_synthetic(self.selector, flat[:n0], y[:n0], flat[n0:], y[n0:])
+        rows = torch.cat([torch.arange(n0), torch.as_tensor(keep, dtype=torch.int64).cpu() + n0])
+        self.resample_stats.update(selector=type(self.selector).__name__, synthetic_kept=len(rows) - n0)
+        return x[rows], y[rows]
 
     def _loader(self, split: str, shuffle: bool) -> DataLoader:
         if not self._splits:

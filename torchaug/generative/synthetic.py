@@ -158,13 +158,14 @@ class SyntheticAugmentedDataModule(ClassificationDataModule):
         n_per_class: int | None = None,
         sample_seed: int | None = None,
         resampler: Any = None,
+        selector: Any = None,
         collate_mixer: Any = None,
         **base_kwargs: Any,
     ) -> None:
         common = {k: base_kwargs[k] for k in ("batch_size", "num_workers", "val_fraction", "seed", "pin_memory")
                   if k in base_kwargs}
-        super().__init__(resampler=None, collate_mixer=collate_mixer, **common)
-        self.base: ClassificationDataModule = _import(base_target)(resampler=resampler, **base_kwargs)
+        super().__init__(resampler=None, selector=selector, collate_mixer=collate_mixer, **common)
+        self.base: ClassificationDataModule = _import(base_target)(resampler=resampler, selector=selector, **base_kwargs)
         self.kind = self.base.kind
         if self.kind != "image":
             raise ValueError(f"SyntheticAugmentedDataModule: base datamodule must hold images; got kind={self.kind!r}")
@@ -185,10 +186,11 @@ class SyntheticAugmentedDataModule(ClassificationDataModule):
         if tuple(synth.x.shape[1:]) != tuple(real.x.shape[1:]) and len(synth):
             raise ValueError(f"SyntheticAugmentedDataModule: generator makes {tuple(synth.x.shape[1:])} images, "
                              f"the data has {tuple(real.x.shape[1:])}")
-        splits["train"] = TensorPairDataset(torch.cat([real.x, synth.x]), torch.cat([real.y, synth.y]))
-        self._splits = splits
         self.resample_stats = {**self.base.resample_stats, "generator": type(self.generator).__name__
                                if not isinstance(self.generator, (str, Path)) else str(self.generator),
                                "synthetic_samples": len(synth), "synthetic_per_class": counts}
+        x, y = self._select(torch.cat([real.x, synth.x]), torch.cat([real.y, synth.y]), len(real))
+        splits["train"] = TensorPairDataset(x, y)
+        self._splits = splits
         log.info("SyntheticAugmentedDataModule: %d real + %d synthetic training samples; class counts %s",
                  len(real), len(synth), self.class_counts())
