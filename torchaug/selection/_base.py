@@ -20,11 +20,12 @@ import numpy as np
 import torch
 from torch import nn
 
+from torchaug._threads import cpu_threads
 from torchaug._validation import check_choice, check_number, check_probability, describe
 
 log = logging.getLogger("torchaug.selection")
 
-CLASSIFIERS = ("logreg", "quadratic", "mlp")
+CLASSIFIERS = ("logreg", "quadratic", "mlp", "cnn")
 
 
 def as_features(X: Any, *, owner: str, name: str) -> tuple[torch.Tensor, bool]:
@@ -84,6 +85,37 @@ class _MLP(nn.Module):
         return self.net(x)
 
 
+class _CNN(nn.Module):
+    """Small torch CNN on flattened images ``(N, C*H*W)`` (the selectors' ``"cnn"`` classifier)."""
+
+    __torchaug_public__ = False
+
+    def __init__(self, image_shape: tuple[int, ...], k: int, hidden: int) -> None:
+        super().__init__()
+        c = image_shape[0]
+        self.net = nn.Sequential(
+            nn.Unflatten(1, tuple(image_shape)),
+            nn.Conv2d(c, hidden, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Conv2d(hidden, hidden, 3, padding=1), nn.ReLU(),
+            nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(hidden, k),
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x)
+
+
+def check_image_shape(classifier: str, image_shape: Any, *, owner: str) -> tuple[int, ...] | None:
+    """``image_shape`` ``(C, H, W)`` is required by (and only used for) the ``"cnn"`` classifier."""
+    if image_shape is None:
+        if classifier == "cnn":
+            raise ValueError(f"{owner}: classifier='cnn' needs image_shape=(C, H, W) of the flattened features; got None")
+        return None
+    shape = tuple(image_shape)
+    if len(shape) != 3 or not all(isinstance(v, int) and v > 0 for v in shape) or min(shape[1:]) < 2:
+        raise ValueError(f"{owner}: image_shape must be (C, H, W) with positive ints and H, W >= 2; got {image_shape!r}")
+    return shape
+
+
 def fit_classifier(
     kind: str,
     X_train: torch.Tensor,
@@ -96,6 +128,7 @@ def fit_classifier(
     hidden: int = 64,
     epochs: int = 300,
     C: float = 1.0,
+    image_shape: tuple[int, ...] | None = None,
 ) -> Callable[[torch.Tensor], torch.Tensor]:
     """Train a ``kind`` classifier on ``(X_train, y_train)`` (labels in ``[0, n_classes)``); returns
     ``predict_proba(X) -> (m, n_classes)`` float64 probabilities on ``device``.
@@ -103,9 +136,11 @@ def fit_classifier(
     ``"logreg"`` / ``"quadratic"``: scikit-learn ``LogisticRegression(C=C)`` on standardized features
     (``"quadratic"`` also on their squares: ellipsoidal boundaries, the form of a Gaussian class model)
     on CPU. ``"mlp"``: a torch MLP (``hidden`` ReLU units, Adam 1e-2, weight decay 1e-4, ``epochs``
-    full-batch steps) on ``device``, initialised from ``seed``.
+    full-batch steps) on ``device``, initialised from ``seed``. ``"cnn"``: the same training with a
+    two-layer CNN (``hidden`` channels) on the features reshaped to ``image_shape``.
     """
-    dtype = torch.float32 if kind == "mlp" else torch.float64
+    neural = kind in ("mlp", "cnn")
+    dtype = torch.float32 if neural else torch.float64
     Xt = X_train.to(device=device, dtype=dtype)
     mu = Xt.mean(0, keepdim=True)
     sd = Xt.std(0, keepdim=True, unbiased=False).clamp_min(1e-8)
@@ -134,30 +169,30 @@ def fit_classifier(
         return predict_lr
     with torch.random.fork_rng(devices=[]):  # seed the CPU initialisation only; global RNG state restored
         torch.default_generator.manual_seed(seed)
-        model = _MLP(Xt.shape[1], n_classes, hidden).to(device)
+        if kind == "cnn":
+            if image_shape is None or int(np.prod(image_shape)) != Xt.shape[1]:
+                raise ValueError(f"fit_classifier: image_shape {image_shape} does not match {Xt.shape[1]} features")
+            model: nn.Module = _CNN(image_shape, n_classes, hidden).to(device)
+        else:
+            model = _MLP(Xt.shape[1], n_classes, hidden).to(device)
     opt = torch.optim.Adam(model.parameters(), lr=1e-2, weight_decay=1e-4)
     yt = y_train.to(device)
     w = None if sample_weight is None else sample_weight.to(device=device, dtype=torch.float32)
-    # tiny nets on CPU train far faster on one thread (no sync overhead, no contention); restored after
-    threads = torch.get_num_threads()
-    if device.type == "cpu" and Xt.numel() * hidden < 50_000_000:
-        torch.set_num_threads(1)
-    try:
+    # tiny nets on CPU train far faster on one thread (no sync overhead, no contention)
+    with cpu_threads(device, 1 if Xt.numel() * hidden < 50_000_000 else None):
         for _ in range(epochs):
             opt.zero_grad(set_to_none=True)
             loss = nn.functional.cross_entropy(model(Xt_s), yt, reduction="none")
             loss = (loss * w).sum() / w.sum() if w is not None else loss.mean()
             loss.backward()
             opt.step()
-    finally:
-        torch.set_num_threads(threads)
     model.eval()
 
-    def predict_mlp(x: torch.Tensor) -> torch.Tensor:
+    def predict_net(x: torch.Tensor) -> torch.Tensor:
         with torch.no_grad():
             return torch.softmax(model(prep(x)), 1).double()
 
-    return predict_mlp
+    return predict_net
 
 
 class BaseSelector:

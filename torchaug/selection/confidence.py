@@ -14,7 +14,13 @@ import torch
 from torchaug._validation import check_number
 from torchaug.registry import register
 from torchaug.resampling import knn
-from torchaug.selection._base import BaseSelector, check_classifier, check_threshold, fit_classifier
+from torchaug.selection._base import (
+    BaseSelector,
+    check_classifier,
+    check_image_shape,
+    check_threshold,
+    fit_classifier,
+)
 
 
 @register("selector", example=lambda: ConfidenceFilter(classifier="logreg", random_state=0))
@@ -23,7 +29,8 @@ class ConfidenceFilter(BaseSelector):
 
     Args:
         classifier: ``"logreg"``, ``"quadratic"`` (logistic regression on standardized features, plus their
-            squares) or ``"mlp"`` (a small torch MLP on ``device``); trained once on all real data.
+            squares), ``"mlp"`` (a small torch MLP on ``device``) or ``"cnn"`` (a small torch CNN on the
+            features reshaped to ``image_shape=(C, H, W)``); trained once on all real data.
         tau: confidence threshold in [0, 1].
         keep_fraction: if set, keep instead the most confident ``keep_fraction`` of each class.
         drop_duplicates_within: if set, also drop synthetic samples closer than this to a real sample.
@@ -45,10 +52,12 @@ class ConfidenceFilter(BaseSelector):
         epochs: int = 50,
         random_state: int | None = None,
         device: str | torch.device | None = None,
+        image_shape: tuple[int, ...] | None = None,
     ) -> None:
         owner = type(self).__name__
         super().__init__(keep_fraction=keep_fraction, random_state=random_state, device=device)
         self.classifier = check_classifier(classifier, owner)
+        self.image_shape = check_image_shape(self.classifier, image_shape, owner=owner)
         self.tau = check_threshold(tau, owner, "tau")
         if drop_duplicates_within is not None:
             check_number(drop_duplicates_within, owner=owner, name="drop_duplicates_within", low=0.0)
@@ -61,7 +70,8 @@ class ConfidenceFilter(BaseSelector):
         self._codes = {c: i for i, c in enumerate(self.classes_)}
         codes = torch.searchsorted(torch.tensor(self.classes_, device=y.device), y)
         self._proba_fn = fit_classifier(self.classifier, X, codes, len(self.classes_), seed=self._seed(-1),
-                                        device=X.device, hidden=self.hidden, epochs=self.epochs, C=self.C)
+                                        device=X.device, hidden=self.hidden, epochs=self.epochs, C=self.C,
+                                   image_shape=self.image_shape)
 
     def _prepare(self, X_syn: torch.Tensor, y_syn: torch.Tensor) -> None:
         self._proba = self._proba_fn(X_syn)  # every synthetic row in one pass

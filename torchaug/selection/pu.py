@@ -14,13 +14,18 @@ Score = clip(g(x) / c, 0, 1). Both c and the synthetic scores are computed out-o
 
 from __future__ import annotations
 
-from typing import Any
 
 import torch
 
 from torchaug._validation import check_number
 from torchaug.registry import register
-from torchaug.selection._base import BaseSelector, check_classifier, check_threshold, fit_classifier
+from torchaug.selection._base import (
+    BaseSelector,
+    check_classifier,
+    check_image_shape,
+    check_threshold,
+    fit_classifier,
+)
 
 
 @register("selector", example=lambda: PUFilter(classifier="logreg", random_state=0))
@@ -30,10 +35,12 @@ class PUFilter(BaseSelector):
     Args:
         classifier: ``"logreg"`` (scikit-learn logistic regression on standardized features),
             ``"quadratic"`` (the same on features and their squares: ellipsoidal class regions; use it
-            when bad samples can lie on every side of a class) or ``"mlp"`` (a small torch MLP on
-            ``device``). One classifier per class.
+            when bad samples can lie on every side of a class), ``"mlp"`` (a small torch MLP on
+            ``device``) or ``"cnn"`` (a small torch CNN on images flattened from ``image_shape``).
+            One classifier per class.
         threshold: keep samples with score ``g(x)/c`` (clipped to [0, 1]) ``>= threshold``.
         keep_fraction: if set, keep instead the best ``keep_fraction`` of each class's samples.
+        image_shape: ``(C, H, W)`` of the flattened features; required by ``classifier="cnn"``.
         n_splits: cross-fitting folds (at most the number of real samples of the class; >= 2).
         C: inverse regularisation of the logistic regressions.
         hidden, epochs: MLP width and full-batch Adam steps.
@@ -55,10 +62,12 @@ class PUFilter(BaseSelector):
         epochs: int = 50,
         random_state: int | None = None,
         device: str | torch.device | None = None,
+        image_shape: tuple[int, ...] | None = None,
     ) -> None:
         owner = type(self).__name__
         super().__init__(keep_fraction=keep_fraction, random_state=random_state, device=device)
         self.classifier = check_classifier(classifier, owner)
+        self.image_shape = check_image_shape(self.classifier, image_shape, owner=owner)
         self.threshold = check_threshold(threshold, owner)
         self.n_splits = int(check_number(n_splits, owner=owner, name="n_splits", low=2, integer=True))
         self.C = float(check_number(C, owner=owner, name="C", low=0.0, low_inclusive=False))
@@ -96,7 +105,8 @@ class PUFilter(BaseSelector):
                 gu[fold_u == f] = 1.0
                 continue
             proba = fit_classifier(self.classifier, Xtr, ytr, 2, seed=seed + f, device=dev, sample_weight=w,
-                                   hidden=self.hidden, epochs=self.epochs, C=self.C)
+                                   hidden=self.hidden, epochs=self.epochs, C=self.C,
+                                   image_shape=self.image_shape)
             gp[fold_p == f] = proba(P[fold_p == f])[:, 1]
             gu[fold_u == f] = proba(U[fold_u == f])[:, 1]
         c_hat = gp.mean().clamp_min(1e-12)
