@@ -278,10 +278,10 @@ def test_cpu_thread_limit_is_scoped_and_results_do_not_depend_on_it():
     a = m(x, y, generator=torch.Generator().manual_seed(0))[0]
     assert torch.get_num_threads() == before
     try:
-        set_cpu_threads(None)
+        set_cpu_threads(1)
         b = m(x, y, generator=torch.Generator().manual_seed(0))[0]
     finally:
-        set_cpu_threads(1)
+        set_cpu_threads(None)
     assert torch.equal(a, b)
     with pytest.raises(ValueError, match="set_cpu_threads"):
         set_cpu_threads(0)

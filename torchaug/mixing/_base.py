@@ -26,17 +26,17 @@ MODES = ("batch", "pair", "elem")
 PAIRINGS = ("shift", "random", "roll")
 
 
-_CPU_THREADS = 1
+_CPU_THREADS: int | None = None
 
 
 def set_cpu_threads(n: int | None) -> None:
-    """Intra-op threads for the mixers' CPU image kernels (default 1; ``None``: torch's setting).
+    """Intra-op threads for the mixers' CPU image kernels (default ``None``: torch's setting).
 
-    The kernels are memory-bound. On the 2-core benchmark machine, shared with other jobs (as
-    DataLoader workers share cores with training), one thread was 2-10x faster than two for
-    the same 64x3x224x224 kernel (a parallel region waits for a busy core's time slice); on
-    an idle many-core machine more threads add bandwidth: raise it there. In DataLoader
-    workers torch already runs one thread per worker.
+    The kernels are memory-bound. On an idle 2-core machine two threads are faster (MixUp at
+    64x3x224x224: 25 ms vs 36 ms with one). When the other cores are busy (e.g. running the
+    DataLoader workers) a parallel region waits for a busy core's time slice, and one thread
+    was 2-10x faster than two: ``set_cpu_threads(1)`` there. In DataLoader workers torch already
+    runs one thread per worker.
     """
     global _CPU_THREADS
     if n is not None and (isinstance(n, bool) or not isinstance(n, int) or n < 1):
