@@ -209,6 +209,21 @@ class BaseSelector:
         self.random_state = check_seed(random_state, owner=owner)
         self.device = None if device is None else torch.device(device)
 
+    def _set_classifier(self, classifier: str, C: float, hidden: int, epochs: int,
+                        image_shape: tuple[int, ...] | None) -> None:
+        """Validate and store the settings of the classifier a selector trains (see :func:`fit_classifier`)."""
+        owner = type(self).__name__
+        self.classifier = check_classifier(classifier, owner)
+        self.image_shape = check_image_shape(self.classifier, image_shape, owner=owner)
+        self.C = float(check_number(C, owner=owner, name="C", low=0.0, low_inclusive=False))
+        self.hidden = int(check_number(hidden, owner=owner, name="hidden", low=1, integer=True))
+        self.epochs = int(check_number(epochs, owner=owner, name="epochs", low=1, integer=True))
+
+    def _train_classifier(self, X: torch.Tensor, y: torch.Tensor, n_classes: int, *, seed: int,
+                          device: torch.device, sample_weight: torch.Tensor | None = None):
+        return fit_classifier(self.classifier, X, y, n_classes, seed=seed, device=device, sample_weight=sample_weight,
+                              hidden=self.hidden, epochs=self.epochs, C=self.C, image_shape=self.image_shape)
+
     # ----------------------------------------------------------------- fit
     def fit(self, X_real: Any, y_real: Any) -> "BaseSelector":
         """Store the real samples ``X_real`` ``(n, d)`` with labels ``y_real`` ``(n,)`` per class."""

@@ -14,13 +14,7 @@ import torch
 from torchaug._validation import check_number
 from torchaug.registry import register
 from torchaug.resampling import knn
-from torchaug.selection._base import (
-    BaseSelector,
-    check_classifier,
-    check_image_shape,
-    check_threshold,
-    fit_classifier,
-)
+from torchaug.selection._base import BaseSelector, check_threshold
 
 
 @register("selector", example=lambda: ConfidenceFilter(classifier="logreg", random_state=0))
@@ -56,22 +50,16 @@ class ConfidenceFilter(BaseSelector):
     ) -> None:
         owner = type(self).__name__
         super().__init__(keep_fraction=keep_fraction, random_state=random_state, device=device)
-        self.classifier = check_classifier(classifier, owner)
-        self.image_shape = check_image_shape(self.classifier, image_shape, owner=owner)
+        self._set_classifier(classifier, C, hidden, epochs, image_shape)
         self.tau = check_threshold(tau, owner, "tau")
         if drop_duplicates_within is not None:
             check_number(drop_duplicates_within, owner=owner, name="drop_duplicates_within", low=0.0)
         self.drop_duplicates_within = drop_duplicates_within
-        self.C = float(check_number(C, owner=owner, name="C", low=0.0, low_inclusive=False))
-        self.hidden = int(check_number(hidden, owner=owner, name="hidden", low=1, integer=True))
-        self.epochs = int(check_number(epochs, owner=owner, name="epochs", low=1, integer=True))
 
     def _fit(self, X: torch.Tensor, y: torch.Tensor) -> None:
         self._codes = {c: i for i, c in enumerate(self.classes_)}
         codes = torch.searchsorted(torch.tensor(self.classes_, device=y.device), y)
-        self._proba_fn = fit_classifier(self.classifier, X, codes, len(self.classes_), seed=self._seed(-1),
-                                        device=X.device, hidden=self.hidden, epochs=self.epochs, C=self.C,
-                                   image_shape=self.image_shape)
+        self._proba_fn = self._train_classifier(X, codes, len(self.classes_), seed=self._seed(-1), device=X.device)
 
     def _prepare(self, X_syn: torch.Tensor, y_syn: torch.Tensor) -> None:
         self._proba = self._proba_fn(X_syn)  # every synthetic row in one pass

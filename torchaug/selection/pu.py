@@ -19,13 +19,7 @@ import torch
 
 from torchaug._validation import check_number
 from torchaug.registry import register
-from torchaug.selection._base import (
-    BaseSelector,
-    check_classifier,
-    check_image_shape,
-    check_threshold,
-    fit_classifier,
-)
+from torchaug.selection._base import BaseSelector, check_threshold
 
 
 @register("selector", example=lambda: PUFilter(classifier="logreg", random_state=0))
@@ -66,13 +60,9 @@ class PUFilter(BaseSelector):
     ) -> None:
         owner = type(self).__name__
         super().__init__(keep_fraction=keep_fraction, random_state=random_state, device=device)
-        self.classifier = check_classifier(classifier, owner)
-        self.image_shape = check_image_shape(self.classifier, image_shape, owner=owner)
+        self._set_classifier(classifier, C, hidden, epochs, image_shape)
         self.threshold = check_threshold(threshold, owner)
         self.n_splits = int(check_number(n_splits, owner=owner, name="n_splits", low=2, integer=True))
-        self.C = float(check_number(C, owner=owner, name="C", low=0.0, low_inclusive=False))
-        self.hidden = int(check_number(hidden, owner=owner, name="hidden", low=1, integer=True))
-        self.epochs = int(check_number(epochs, owner=owner, name="epochs", low=1, integer=True))
 
     def _fit(self, X: torch.Tensor, y: torch.Tensor) -> None:
         small = [c for c in self.classes_ if int((y == c).sum()) < 2]
@@ -104,9 +94,7 @@ class PUFilter(BaseSelector):
                 gp[fold_p == f] = 1.0
                 gu[fold_u == f] = 1.0
                 continue
-            proba = fit_classifier(self.classifier, Xtr, ytr, 2, seed=seed + f, device=dev, sample_weight=w,
-                                   hidden=self.hidden, epochs=self.epochs, C=self.C,
-                                   image_shape=self.image_shape)
+            proba = self._train_classifier(Xtr, ytr, 2, seed=seed + f, device=dev, sample_weight=w)
             gp[fold_p == f] = proba(P[fold_p == f])[:, 1]
             gu[fold_u == f] = proba(U[fold_u == f])[:, 1]
         c_hat = gp.mean().clamp_min(1e-12)
