@@ -23,14 +23,8 @@ from hydra import compose, initialize_config_dir
 from omegaconf import open_dict
 
 from torchaug._paths import config_dir
+from torchaug._report import mean_std
 from torchaug.train import train
-
-
-def _fmt(values: list[float]) -> str:
-    if not values:
-        return "–"
-    sd = statistics.stdev(values) if len(values) > 1 else 0.0
-    return f"{statistics.mean(values):.4f} ± {sd:.4f}"
 
 
 def run(recipe: str, seed: int, extra: list[str], out: Path) -> dict:
@@ -78,9 +72,9 @@ def main(argv: list[str] | None = None) -> None:
     print(head)
     print("|" + "|".join("---" for _ in range(head.count("|") - 1)) + "|")
     for recipe, runs in rows:
-        cells = [_fmt([x["test_acc"] for x in runs]), _fmt([x["test_balanced_acc"] for x in runs])]
+        cells = [mean_std([x["test_acc"] for x in runs], 4), mean_std([x["test_balanced_acc"] for x in runs], 4)]
         if has_minority:
-            cells.append(_fmt([x["minority_recall"] for x in runs if "minority_recall" in x]))
+            cells.append(mean_std([x["minority_recall"] for x in runs if "minority_recall" in x], 4))
         cells += [str(runs[0]["epochs"]), f"{statistics.mean(x['wall'] for x in runs):.0f}"]
         print(f"| `{recipe}` | " + " | ".join(cells) + " |")  # noqa: B023
 

@@ -32,6 +32,8 @@ from typing import Any
 import numpy as np
 import torch
 
+from torchaug._report import mean_std
+
 MINORITY = (3, 5, 8)
 
 
@@ -154,12 +156,6 @@ def imbalance(kinds: list[str], seed: int, epochs: dict[str, int], root: Path) -
     return out
 
 
-def _ms(values: list[float]) -> str:
-    if len(values) == 1:
-        return f"{values[0]:.3f}"
-    return f"{statistics.mean(values):.3f} ± {statistics.stdev(values):.3f}"
-
-
 def main(argv: list[str] | None = None) -> str:
     p = argparse.ArgumentParser(prog="python -m torchaug.generative.evaluate", description=__doc__.split("\n")[0])
     p.add_argument("--models", default="cvae,cdcgan", help="comma list of cvae, cdcgan, acgan")
@@ -196,14 +192,14 @@ def main(argv: list[str] | None = None) -> str:
              "|---|---|---|---|---|---|---|"]
     for kind in kinds:
         r = q[kind]
-        lines.append(f"| {kind} | " + " | ".join(_ms([d[m] for d in r]) for m in
+        lines.append(f"| {kind} | " + " | ".join(mean_std([d[m] for d in r]) for m in
                                                   ("consistency", "cas", "real_acc", "density", "coverage"))
                      + f" | {statistics.mean(d['train_s'] for d in r):.0f} |")
     if imb:
         lines += ["", "Imbalanced digits (classes 3, 5, 8 at 10%), logistic regression on pixels, real test split:", "",
                   "| training data | balanced accuracy | minority recall (3, 5, 8) |", "|---|---|---|"]
         for name, r in imb.items():
-            lines.append(f"| {name} | {_ms([d['balanced_acc'] for d in r])} | {_ms([d['minority_recall'] for d in r])} |")
+            lines.append(f"| {name} | {mean_std([d['balanced_acc'] for d in r])} | {mean_std([d['minority_recall'] for d in r])} |")
     report = "\n".join(lines)
     print(report)
     if args.out:

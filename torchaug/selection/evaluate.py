@@ -31,6 +31,8 @@ from typing import Any
 import numpy as np
 import torch
 
+from torchaug._report import mean_std
+
 DIGITS_MINORITY = (3, 5, 8)
 
 
@@ -134,12 +136,6 @@ def run_seed(name: str, seed: int, *, vae_epochs: int, root: Path) -> dict[str, 
     return out
 
 
-def _ms(values: list[float]) -> str:
-    if len(values) == 1:
-        return f"{values[0]:.3f}"
-    return f"{statistics.mean(values):.3f} ± {statistics.stdev(values):.3f}"
-
-
 def main(argv: list[str] | None = None) -> str:
     p = argparse.ArgumentParser(prog="python -m torchaug.selection.evaluate", description=__doc__.split("\n")[0])
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
@@ -162,9 +158,9 @@ def main(argv: list[str] | None = None) -> str:
                   "|---|---|---|---|---|"]
         for row in runs[0]:
             vals = {k: [r[row][k] for r in runs] for k in runs[0][row]}
-            kept = _ms(vals["kept"]) if "kept" in vals else "-"
+            kept = mean_std(vals["kept"]) if "kept" in vals else "-"
             sec = f"{statistics.mean(vals['select_s']):.2f}" if "select_s" in vals else "-"
-            lines.append(f"| {row} | {_ms(vals['balanced_acc'])} | {_ms(vals['minority_recall'])} | {kept} | {sec} |")
+            lines.append(f"| {row} | {mean_std(vals['balanced_acc'])} | {mean_std(vals['minority_recall'])} | {kept} | {sec} |")
         lines.append("")
     lines.append(f"{time.perf_counter() - t0:.0f} s in all.")
     report = "\n".join(lines)
