@@ -100,3 +100,47 @@ def test_resampler_then_selector_keeps_originals_first():
     assert 0 < stats["synthetic_kept"] < stats["synthetic_samples"]  # a strict filter drops some
     assert len(dm._splits["train"]) == n0 + stats["synthetic_kept"]
     assert torch.equal(dm._splits["train"].x[:n0], plain._splits["train"].x)
+
+
+def test_class_subset_digits_reindexes_every_split():
+    full = DigitsDataModule(seed=0)
+    full.setup()
+    dm = DigitsDataModule(seed=0, class_subset=[0, 8])
+    dm.setup()
+    assert dm.classes == ["0", "8"] and dm.num_classes == 2
+    for split in ("train", "val", "test"):
+        y = dm._splits[split].y
+        assert set(y.tolist()) == {0, 1}
+    # the kept test images are exactly the full split's 0s and 8s, in order, 8 relabelled to 1
+    yt = full._splits["test"].y
+    rows = (yt == 0) | (yt == 8)
+    assert torch.equal(dm._splits["test"].x, full._splits["test"].x[rows])
+    assert torch.equal(dm._splits["test"].y, (yt[rows] == 8).long())
+    # order given = new indices; names work too
+    dm = DigitsDataModule(seed=0, class_subset=["8", "0"])
+    dm.setup()
+    assert dm.classes == ["8", "0"]
+    assert torch.equal(dm._splits["test"].y, (yt[rows] == 0).long())
+
+
+def test_class_subset_image_folder_decodes_only_those(tmp_path):
+    root = make_image_tree(tmp_path, classes=3, per_class=6, size=8)
+    dm = ImageFolderDataModule(root=str(root), class_subset=["class2", "class0"], val_fraction=0.2)
+    dm.setup()
+    assert dm.classes == ["class2", "class0"] and dm.num_classes == 2
+    x, y = dm._splits["test"].x, dm._splits["test"].y
+    assert len(y) == 6 and set(y.tolist()) == {0, 1}
+    # the red channel is boosted for class0 (now label 1), the blue one for class2 (now label 0)
+    assert bool((x[y == 1, 0].float().mean((1, 2)) > 120).all()) and bool((x[y == 0, 2].float().mean((1, 2)) > 120).all())
+
+
+def test_class_subset_errors_name_the_argument(tmp_path):
+    with pytest.raises(ValueError, match=r"class_subset must hold class names from \['0'.*got \[0, 11\]"):
+        DigitsDataModule(class_subset=[0, 11]).setup()
+    with pytest.raises(ValueError, match="class_subset must name each class once"):
+        DigitsDataModule(class_subset=[3, "3"]).setup()
+    with pytest.raises(ValueError, match="class_subset must be a non-empty list"):
+        DigitsDataModule(class_subset=[])
+    root = make_image_tree(tmp_path, classes=2, per_class=4, size=8)
+    with pytest.raises(ValueError, match="'dog' is unknown"):
+        ImageFolderDataModule(root=str(root), class_subset=["class0", "dog"]).setup()

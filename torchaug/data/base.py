@@ -7,7 +7,7 @@ and normalises on the device. Tabular rows travel as float32 ``(D,)``.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import lightning as L
@@ -57,6 +57,20 @@ def _class_subsample(y: np.ndarray, fractions: Mapping[int, float], seed: int) -
     return np.sort(np.concatenate(keep))
 
 
+def _check_class_subset(subset: Sequence[int | str] | None, owner: str) -> tuple[int | str, ...] | None:
+    if subset is None:
+        return None
+    if isinstance(subset, (str, int)):
+        subset = [subset]
+    try:
+        items = tuple(subset)
+    except TypeError:
+        items = None
+    if not items or any(isinstance(c, bool) or not isinstance(c, (int, str)) for c in items):
+        raise ValueError(f"{owner}: class_subset must be a non-empty list of class names or int indices; got {subset!r}")
+    return items
+
+
 class ClassificationDataModule(L.LightningDataModule):
     """Base datamodule. Subclasses implement :meth:`load` returning the raw splits.
 
@@ -66,6 +80,10 @@ class ClassificationDataModule(L.LightningDataModule):
         val_fraction: stratified share of the training split held out for validation
             (ignored when :meth:`load` returns a validation split).
         subset: if set, a stratified subset of this many training samples (quick runs).
+        class_subset: keep only these classes (names from :attr:`classes` or their indices), in every split,
+            re-indexed ``0..k-1`` in the order given; :attr:`classes` then holds the kept names in that order
+            (e.g. ``[0, 8]`` on digits, ``[cat, dog]`` on CIFAR-10). Applied right after :meth:`load`, so
+            ``class_fractions`` and ``subset`` refer to the re-indexed classes.
         class_fractions: ``{class_index: fraction}`` of training samples kept per class, to build
             imbalanced or low-data variants (applied after ``subset``; val/test untouched).
         resampler: an object with ``fit_resample`` (e.g. ``torchaug.resampling.SMOTE``) applied
@@ -86,6 +104,7 @@ class ClassificationDataModule(L.LightningDataModule):
         num_workers: int = 0,
         val_fraction: float = 0.1,
         subset: int | None = None,
+        class_subset: Sequence[int | str] | None = None,
         class_fractions: Mapping[int, float] | None = None,
         resampler: Any = None,
         selector: Any = None,
@@ -100,6 +119,7 @@ class ClassificationDataModule(L.LightningDataModule):
             raise ValueError(f"{type(self).__name__}: val_fraction must be in (0, 1); got {val_fraction!r}")
         self.batch_size, self.num_workers = batch_size, num_workers
         self.val_fraction, self.subset = val_fraction, subset
+        self.class_subset = _check_class_subset(class_subset, type(self).__name__)
         self.class_fractions = {int(k): float(v) for k, v in (class_fractions or {}).items()}
         self.resampler, self.selector, self.collate_mixer = resampler, selector, collate_mixer
         self.seed, self.pin_memory = seed, pin_memory
@@ -138,6 +158,8 @@ class ClassificationDataModule(L.LightningDataModule):
         if self._splits:
             return
         raw = self.load()
+        if self.class_subset is not None:
+            raw = self._keep_classes(raw)
         x, y = raw["train"]
         y_np = y.numpy()
         if "val" in raw:
@@ -161,6 +183,38 @@ class ClassificationDataModule(L.LightningDataModule):
                         "test": TensorPairDataset(*raw["test"])}
         log.info("%s: train %d, val %d, test %d samples; train class counts %s", type(self).__name__,
                  len(y), len(yv), len(raw["test"][1]), self.class_counts())
+
+    def resolve_classes(self, names: Sequence[str]) -> list[int]:
+        """Indices into ``names`` (the full class list) of :attr:`class_subset`'s entries, in its order.
+
+        An entry is a class name or an int index; unknown entries raise ``ValueError`` naming the argument.
+        """
+        owner, names = type(self).__name__, [str(n) for n in names]
+        out = []
+        for c in self.class_subset or ():
+            if isinstance(c, str) and c in names:
+                out.append(names.index(c))
+            elif isinstance(c, int) and 0 <= c < len(names):
+                out.append(c)
+            else:
+                raise ValueError(f"{owner}: class_subset must hold class names from {names} or indices in "
+                                 f"[0, {len(names)}); got {list(self.class_subset)} ({c!r} is unknown)")
+        if len(set(out)) != len(out):
+            raise ValueError(f"{owner}: class_subset must name each class once; got {list(self.class_subset)}")
+        return out
+
+    def _keep_classes(self, raw: dict[str, tuple[torch.Tensor, torch.Tensor]]) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
+        """Filter every split to :attr:`class_subset` and re-index its labels ``0..k-1``; rename :attr:`classes`."""
+        keep = self.resolve_classes(self.classes)
+        remap = torch.full((max(len(self.classes), max(keep) + 1),), -1, dtype=torch.int64)
+        remap[torch.tensor(keep)] = torch.arange(len(keep))
+        out = {}
+        for split, (x, y) in raw.items():
+            new = remap[y]
+            rows = torch.nonzero(new >= 0).flatten()
+            out[split] = (x[rows], new[rows])
+        self.classes = [self.classes[i] for i in keep]
+        return out
 
     def _resample(self, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         n0 = len(y)

@@ -43,13 +43,15 @@ class DigitsDataModule(ClassificationDataModule):
 
 
 def _decode_folder(split_dir: Path, classes: list[str], size: int | None, desc: str,
-                   files_per_class: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+                   files_per_class: int | None = None, labels: list[int] | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """Decode ``split_dir/<class>/*`` for the classes at ``labels`` (indices into ``classes``; all if None)."""
     from PIL import Image
     from torchvision.transforms.v2.functional import resize
     from tqdm.auto import tqdm
 
     files: list[tuple[Path, int]] = []
-    for label, cls in enumerate(classes):
+    for label in range(len(classes)) if labels is None else labels:
+        cls = classes[label]
         found = sorted(p for p in (split_dir / cls).iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
         files += [(p, label) for p in found[:files_per_class]]
     images, labels = [], []
@@ -71,7 +73,8 @@ class ImageFolderDataModule(ClassificationDataModule):
 
     E.g. the CIFAR-10 JPEG tree: ``data=imagefolder data.root=/scratch/cifar10``. ``image_size``
     resizes every image to a square; ``files_per_class`` reads only the first N files of each
-    class folder (sorted), which makes subset runs start fast.
+    class folder (sorted), which makes subset runs start fast. With ``class_subset`` (e.g. ``[cat, dog]``)
+    only those class folders are decoded.
     """
 
     def __init__(self, *, root: str | None = None, image_size: int | None = None,
@@ -93,8 +96,11 @@ class ImageFolderDataModule(ClassificationDataModule):
         self.classes = sorted(p.name for p in (self.root / "train").iterdir() if p.is_dir())
         if not self.classes:
             raise FileNotFoundError(f"ImageFolderDataModule: no class folders in {self.root / 'train'}")
-        train = _decode_folder(self.root / "train", self.classes, self.image_size, "decode train", self.files_per_class)
-        test = _decode_folder(self.root / "test", self.classes, self.image_size, "decode test", self.test_files_per_class)
+        labels = self.resolve_classes(self.classes) if self.class_subset is not None else None
+        train = _decode_folder(self.root / "train", self.classes, self.image_size, "decode train", self.files_per_class,
+                               labels)
+        test = _decode_folder(self.root / "test", self.classes, self.image_size, "decode test", self.test_files_per_class,
+                              labels)
         return {"train": train, "test": test}
 
 
