@@ -17,7 +17,7 @@ from sklearn.model_selection import train_test_split
 from torch.utils.data import DataLoader, Dataset
 from torch.utils.data._utils.collate import default_collate
 
-from torchaug.seeding import loader_generator, seed_worker
+from torchaug.seeding import loader_generator, per_rank_state, rank_state, seed_worker
 
 log = logging.getLogger(__name__)
 
@@ -276,11 +276,16 @@ class ClassificationDataModule(L.LightningDataModule):
 
     # -- checkpointed state: the loader generators continue where they were -------------
     def state_dict(self) -> dict[str, Any]:
-        return {f"generator/{k}": g.get_state() for k, g in self._generators.items()}
+        # every DDP rank's loader generators (rank 0 writes the checkpoint; see torchaug.seeding)
+        return {"generators": per_rank_state({k: g.get_state() for k, g in self._generators.items()})}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        rank = self.trainer.global_rank if self.trainer is not None else 0
-        for key, value in state.items():
-            split = key.split("/", 1)[1]
+        trainer = self.trainer
+        rank, world = (trainer.global_rank, trainer.world_size) if trainer is not None else (0, 1)
+        if "generators" in state:
+            mine = rank_state(state["generators"], rank, world)
+        else:  # checkpoints written before per-rank states: {"generator/<split>": state}
+            mine = rank_state({k.split("/", 1)[1]: v for k, v in state.items()}, rank, world)
+        for split, value in (mine or {}).items():  # None: the world size changed, keep fresh per-rank streams
             gen = self._generators.setdefault(split, loader_generator(self.seed, rank, split))
             gen.set_state(value)

@@ -15,6 +15,7 @@ Override points for subclasses:
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -24,7 +25,9 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from torchaug.mixing import SoftTargetCrossEntropy, one_hot
-from torchaug.seeding import make_generator
+from torchaug.seeding import make_generator, per_rank_state, rank_state
+
+log = logging.getLogger(__name__)
 
 
 class ClassifierModule(L.LightningModule):
@@ -147,8 +150,9 @@ class ClassifierModule(L.LightningModule):
             self._accumulate(getattr(self.hook, "last_stats", None), "hook")
         loss = self.compute_loss(logits, y)
         acc = (logits.argmax(1) == y.argmax(1)).float().mean()
-        self.log("train/loss", loss, on_step=False, on_epoch=True, prog_bar=True)
-        self.log("train/acc", acc, on_step=False, on_epoch=True)
+        # sync_dist: epoch means over all DDP ranks (reduced once per epoch; a no-op on one device)
+        self.log("train/loss", loss, on_step=False, on_epoch=True, prog_bar=True, sync_dist=True)
+        self.log("train/acc", acc, on_step=False, on_epoch=True, sync_dist=True)
         return loss
 
     def _eval_step(self, batch: tuple[Tensor, Tensor], stage: str) -> None:
@@ -156,8 +160,8 @@ class ClassifierModule(L.LightningModule):
         logits = self(x)
         loss = F.cross_entropy(logits, y)
         acc = (logits.argmax(1) == y).float().mean()
-        self.log(f"{stage}/loss", loss, prog_bar=stage == "val")
-        self.log(f"{stage}/acc", acc, prog_bar=stage == "val")
+        self.log(f"{stage}/loss", loss, prog_bar=stage == "val", sync_dist=True)
+        self.log(f"{stage}/acc", acc, prog_bar=stage == "val", sync_dist=True)
         if stage == "test":
             hits = torch.bincount(y, weights=(logits.argmax(1) == y).float(), minlength=self.num_classes)
             self._test_counts = self._test_counts + torch.stack([torch.bincount(y, minlength=self.num_classes).float(), hits])
@@ -174,6 +178,8 @@ class ClassifierModule(L.LightningModule):
     def on_test_epoch_end(self) -> None:
         counts = self._test_counts
         if isinstance(counts, Tensor):
+            if self._trainer is not None:  # sum the per-class counts of all DDP ranks (no-op on one device)
+                counts = self.trainer.strategy.reduce(counts, reduce_op="sum")
             recall = counts[1] / counts[0].clamp_min(1)
             present = counts[0] > 0
             self.log("test/balanced_acc", recall[present].mean())
@@ -192,19 +198,26 @@ class ClassifierModule(L.LightningModule):
     def on_fit_start(self) -> None:
         self.aug_generator = make_generator(self.seed, "augment", self.global_rank, device=self.device)
         if self._pending_rng is not None:
-            self.aug_generator.set_state(self._pending_rng["augment"])
-            torch.set_rng_state(self._pending_rng["torch"])
+            state = rank_state(self._pending_rng, self.global_rank, self.trainer.world_size)
+            if state is not None:
+                self.aug_generator.set_state(state["augment"])
+                torch.set_rng_state(state["torch"])
+            else:
+                log.warning("ClassifierModule: the checkpoint's random state was saved by %s process(es), this run "
+                            "has %d: rank %d starts a fresh augmentation stream", self._pending_rng.get("world_size"),
+                            self.trainer.world_size, self.global_rank)
             self._pending_rng = None
 
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         rng = {"torch": torch.get_rng_state()}
         if self.aug_generator is not None:
             rng["augment"] = self.aug_generator.get_state()
-        checkpoint["torchaug_rng"] = rng
+        # every rank's state (one all_gather under DDP): a resumed run continues each rank's own stream
+        checkpoint["torchaug_rng"] = per_rank_state(rng)
         checkpoint["torchaug_aug_totals"] = {k: (v.cpu() if isinstance(v, Tensor) else v) for k, v in self._aug_totals.items()}
 
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         rng = checkpoint.get("torchaug_rng")
-        if rng is not None and "augment" in rng:
+        if rng is not None and ("augment" in rng or "ranks" in rng):
             self._pending_rng = rng
         self._aug_totals = dict(checkpoint.get("torchaug_aug_totals", {}))
