@@ -61,3 +61,44 @@ def test_resampler_scatter(tmp_path):
     except ImportError:
         pytest.skip("save_resampling_scatter not available")
     _png(preview.main(["resampler=smote", f"out={tmp_path / 's.png'}"]))
+
+
+@pytest.fixture(scope="module")
+def tiny_adain_checkpoint(tmp_path_factory):
+    """A one-step AdaIN decoder (relu1_1 only, 16x16) saved as a Lightning checkpoint."""
+    import lightning as L
+    from torch.utils.data import DataLoader, TensorDataset
+
+    from torchaug.generative import AdaINStyleTransfer
+
+    root = tmp_path_factory.mktemp("adain")
+    torch.manual_seed(0)
+    module = AdaINStyleTransfer((3, 16, 16), layers=("relu1_1",), styles="sklearn", style_size=32, lr=1e-3)
+    x = torch.randint(0, 256, (4, 3, 16, 16), dtype=torch.uint8)
+    trainer = L.Trainer(max_steps=1, logger=False, enable_checkpointing=False, enable_progress_bar=False,
+                        enable_model_summary=False, accelerator="cpu", default_root_dir=str(root))
+    trainer.fit(module, DataLoader(TensorDataset(x, torch.zeros(4, dtype=torch.long)), batch_size=4))
+    path = root / "last.ckpt"
+    trainer.save_checkpoint(path)
+    return path
+
+
+def test_style_augment_grid_from_the_command_line(tiny_adain_checkpoint, tmp_path):
+    from torchaug.generative import StyleAugment
+
+    args = ["transforms=style_augment", f"transforms.model={tiny_adain_checkpoint}", "transforms.p=1.0"]
+    t = preview.load_config("transforms", "style_augment", overrides=args[1:])
+    assert isinstance(t, StyleAugment) and t.p == 1.0 and t.alpha == 0.5
+    x, _ = preview.sample_photos(2, 32)
+    out = t(x, generator=torch.Generator().manual_seed(0))
+    assert out.shape == x.shape and out.dtype == torch.uint8
+    assert ((out.int() - x.int()).flatten(1).abs().amax(1) > 0).all()  # p=1: every image stylised
+    w, h = _png(preview.main([*args, f"out={tmp_path / 's.png'}", "n=2", "draws=2", "size=32"]))
+    assert w > h
+
+
+def test_style_augment_config_asks_for_its_checkpoint(tmp_path):
+    with pytest.raises(ValueError, match=r"transforms=style_augment needs transforms.model=<value>"):
+        preview.main(["transforms=style_augment", f"out={tmp_path / 'x.png'}"])
+    with pytest.raises(SystemExit, match="chosen group"):
+        preview.main(["transforms=none", "resampler.k_neighbors=3"])

@@ -4,6 +4,7 @@
     python -m torchaug.preview transforms=cifar_standard out=cifar.png draws=6 seed=1
     python -m torchaug.preview transforms=digits
     python -m torchaug.preview resampler=smote out=smote.png
+    python -m torchaug.preview transforms=style_augment transforms.model=/path/to/adain/last.ckpt
 
 ``transforms=<name>`` composes ``configs/transforms/<name>.yaml`` (Hydra), and draws a grid:
 one row per image, the original in the first column, ``draws`` augmented versions beside it
@@ -16,6 +17,9 @@ around the centre object is passed along as a target and drawn (``boxes=false`` 
 ``resampler=<name>`` composes ``configs/resampler/<name>.yaml`` and calls
 :func:`torchaug.resampling.plot.save_resampling_scatter` on an imbalanced three-class subset
 of the digits features.
+
+Keys of the chosen config are overridden Hydra-style: ``transforms.p=1.0``, ``transforms.model=<checkpoint>``
+(``transforms=style_augment`` needs the path of a trained AdaIN checkpoint, e.g. from ``+recipe=style_train``).
 
 Other arguments: ``out=`` (default ``preview_<name>.png``), ``n=`` rows, ``draws=`` columns,
 ``seed=``, ``size=`` (photo side in pixels, default 256). Matplotlib's Agg backend; no display.
@@ -44,18 +48,23 @@ def _config_dir() -> Path:
         return Path(__file__).resolve().parent.parent / "configs"
 
 
-def load_config(group: str, name: str, *, seed: int = 0) -> Any:
-    """Compose ``configs/<group>/<name>.yaml`` with Hydra and instantiate it (None for null)."""
+def load_config(group: str, name: str, *, seed: int = 0, overrides: list[str] | tuple[str, ...] = ()) -> Any:
+    """Compose ``configs/<group>/<name>.yaml`` with Hydra (plus ``overrides`` such as ``"transforms.p=1.0"``)
+    and instantiate it (None for null)."""
     from hydra import compose, initialize_config_dir
     from hydra.utils import instantiate
+    from omegaconf import DictConfig, OmegaConf
 
     cdir = _config_dir()
     if not (cdir / group / f"{name}.yaml").is_file():
         options = sorted(p.stem for p in (cdir / group).glob("*.yaml"))
         raise ValueError(f"preview: {group} must be one of {options}; got {name!r}")
     with initialize_config_dir(str(cdir), version_base=None):
-        cfg = compose(overrides=[f"+{group}={name}", f"+seed={seed}"])
+        cfg = compose(overrides=[f"+{group}={name}", f"+seed={seed}", *overrides])
     node = cfg.get(group)
+    missing = sorted(OmegaConf.missing_keys(node)) if isinstance(node, DictConfig) else []  # full paths
+    if missing:
+        raise ValueError(f"preview: {group}={name} needs {', '.join(f'{k}=<value>' for k in missing)}")
     if node is None or (hasattr(node, "__len__") and len(node) == 0):
         return None
     return instantiate(node)
@@ -184,19 +193,28 @@ def preview_resampler(resampler: Any, path: str | Path, *, title: str | None = N
     return Path(save_resampling_scatter(resampler, X, y, path, title=title))
 
 
-def _parse(argv: list[str]) -> dict[str, str]:
+def _parse(argv: list[str]) -> tuple[dict[str, str], list[str]]:
+    """``(arguments, Hydra overrides)``: ``transforms.KEY=V`` / ``resampler.KEY=V`` go to the config."""
     args: dict[str, str] = {}
+    overrides: list[str] = []
     for a in argv:
         if "=" not in a:
             raise SystemExit(f"preview: arguments are key=value ({', '.join(sorted(_KEYS))}); got {a!r}\n\n{__doc__}")
         k, v = a.split("=", 1)
         k = k.lstrip("+")
+        if k.split(".", 1)[0] in ("transforms", "resampler") and "." in k:
+            overrides.append(a)
+            continue
         if k not in _KEYS:
             raise SystemExit(f"preview: unknown argument {k!r}; expected one of {sorted(_KEYS)}")
         args[k] = v
     if ("transforms" in args) == ("resampler" in args):
         raise SystemExit(f"preview: give exactly one of transforms=<config> or resampler=<config>\n\n{__doc__}")
-    return args
+    group = "transforms" if "transforms" in args else "resampler"
+    stray = [o for o in overrides if o.lstrip("+").split(".", 1)[0] != group]
+    if stray:
+        raise SystemExit(f"preview: overrides must be for the chosen group {group}.KEY=VALUE; got {stray}")
+    return args, overrides
 
 
 def main(argv: list[str] | None = None) -> Path:
@@ -204,17 +222,17 @@ def main(argv: list[str] | None = None) -> Path:
     import matplotlib
 
     matplotlib.use("Agg")
-    args = _parse(sys.argv[1:] if argv is None else list(argv))
+    args, overrides = _parse(sys.argv[1:] if argv is None else list(argv))
     seed = int(args.get("seed", 0))
     if "resampler" in args:
         name = args["resampler"]
-        sampler = load_config("resampler", name, seed=seed)
+        sampler = load_config("resampler", name, seed=seed, overrides=overrides)
         if sampler is None:
             raise SystemExit(f"preview: resampler={name} is empty; nothing to draw")
         out = preview_resampler(sampler, args.get("out", f"preview_{name}.png"), title=f"resampler={name}")
     else:
         name = args["transforms"]
-        t = load_config("transforms", name, seed=seed)
+        t = load_config("transforms", name, seed=seed, overrides=overrides)
         source = args.get("source", "digits" if name.startswith("digits") else "photos")
         out = preview_transforms(
             t, args.get("out", f"preview_{name}.png"), source=source, n=int(args.get("n", 3)),

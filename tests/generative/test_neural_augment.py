@@ -6,7 +6,8 @@ import pytest
 import torch
 from torch import nn
 
-from torchaug.generative.neural_augment import AugmentationNet, NeuralAugment, same_class_partner
+from torchaug.generative.neural_augment import AugmentationNet, NeuralAugment, relative_gram_loss, same_class_partner
+from torchaug.generative.style import gram_matrix
 from gen_support import fit, one_thread  # noqa: F401
 
 
@@ -86,6 +87,17 @@ def test_one_step_loss_combines_alpha_and_beta():
     loss.backward()
     assert all(p.grad is None for p in m.model.parameters()) or all(
         p.grad is None or float(p.grad.abs().sum()) == 0 for p in m.model.parameters())
+
+
+def test_relative_gram_loss_is_scale_free():
+    g = torch.Generator().manual_seed(0)
+    a, b = torch.rand(3, 4, 5, 5, generator=g), torch.rand(3, 4, 5, 5, generator=g)
+    ga, gb = gram_matrix(a), gram_matrix(b)
+    direct = torch.stack([(ga[i] - gb[i]).pow(2).sum() / gb[i].pow(2).sum() for i in range(3)]).mean()
+    torch.testing.assert_close(relative_gram_loss(a, b), direct)
+    torch.testing.assert_close(relative_gram_loss(50 * a, 50 * b), direct)  # Gram scales by 2500 both sides
+    assert float(relative_gram_loss(b, b)) == 0.0
+    torch.testing.assert_close(relative_gram_loss(torch.zeros_like(a), b), torch.tensor(1.0))
 
 
 def test_bad_arguments():

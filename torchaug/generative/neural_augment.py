@@ -7,9 +7,12 @@ images concatenated on channels ``(B, 2C, H, W)``, output one image ``(B, C, H, 
 [0, 1]). Loss ``alpha * classification + beta * augmentation loss``; the classification loss is the
 cross-entropy of the classifier on the real batch and on the augmented batch (labels of the inputs), and it
 back-propagates into the augmentation network too. Augmentation losses: ``"none"``, ``"content"`` (MSE between
-the output and a third image of the same class) and ``"style"`` (MSE between Gram matrices of encoder features
-of the output and of that third image; the encoder is the seeded random VGG-19 of :mod:`._vgg`, relu1_1 and
-relu2_1, unless ``style_weights="imagenet"``).
+the output and a third image of the same class) and ``"style"`` (squared distance between Gram matrices of
+encoder features of the output and of that third image, relative to the target's squared Gram norm
+(:func:`relative_gram_loss`), averaged over relu1_1 and relu2_1 of the seeded random VGG-19 of :mod:`._vgg`, or of
+the ImageNet one with ``style_weights="imagenet"``). The relative form keeps the style loss on the scale of the
+content loss (about 0.01 to 1) whatever the encoder's activation scale: the raw Gram MSE on the random VGG is
+about 200 per batch and swamps the classification loss.
 """
 
 from __future__ import annotations
@@ -25,7 +28,17 @@ from torchaug.generative._nets import to_unit
 from torchaug.generative._vgg import VGGEncoder
 from torchaug.generative.style import gram_matrix
 
-__all__ = ["AugmentationNet", "NeuralAugment", "same_class_partner"]
+__all__ = ["AugmentationNet", "NeuralAugment", "relative_gram_loss", "same_class_partner"]
+
+
+def relative_gram_loss(feat: Tensor, target_feat: Tensor, eps: float = 1e-8) -> Tensor:
+    """``mean_b ||G(feat_b) - G(target_b)||^2 / ||G(target_b)||^2`` with :func:`gram_matrix` (normalised by H*W).
+
+    ``feat``, ``target_feat``: ``(B, C, H, W)``. 0 when the Gram matrices agree, 1 when ``feat`` is all zeros; the
+    value does not depend on the features' overall scale.
+    """
+    go, gt = gram_matrix(feat), gram_matrix(target_feat)
+    return ((go - gt).pow(2).sum((1, 2)) / gt.pow(2).sum((1, 2)).clamp_min(eps)).mean()
 
 
 def same_class_partner(y: Tensor, generator: torch.Generator | None = None) -> Tensor:
@@ -149,7 +162,7 @@ class NeuralAugment(L.LightningModule):
             return F.mse_loss(out, target01)
         if self.aug_loss == "style":
             fo, ft = self.encoder(out), self.encoder(target01)
-            return sum(F.mse_loss(gram_matrix(a), gram_matrix(b)) for a, b in zip(fo, ft))
+            return sum(relative_gram_loss(a, b) for a, b in zip(fo, ft)) / len(fo)
         return out.new_zeros(())
 
     def training_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> Tensor:
