@@ -6,7 +6,7 @@ import torch.nn.functional as F
 
 from torchaug.mixing import CutMix, mix_targets, one_hot
 from torchaug.mixing import _kernels as K
-from torchaug.mixing.cutmix import sample_boxes
+from torchaug.mixing.cutmix import box_on_host, sample_boxes
 
 
 def _batch(b=8, dtype=torch.float32, seed=0, h=12, w=10):
@@ -78,6 +78,20 @@ def test_box_geometry_matches_the_paper():
     assert (lam_area >= lam - 0.07).all()
     # λ ~ U(0,1) (α=1): mean of the realised λ is above 1/2 because of clipping, but not by much
     assert 0.5 < float(lam_area.mean()) < 0.75
+
+
+@pytest.mark.parametrize("size", [(32, 32), (7, 13), (224, 224)])
+def test_host_boxes_equal_tensor_boxes(size):
+    """The CPU batch-wide path (Python numbers) draws the boxes of the tensor path."""
+    h, w = size
+    g = torch.Generator().manual_seed(h * w)
+    lam = torch.rand(3000, generator=g)
+    lam[:3] = torch.tensor([0.0, 1.0, 0.5])
+    centre = torch.rand(3000, 2, generator=g)
+    box, lam_area = sample_boxes(lam, centre, h, w)
+    host = [box_on_host(float(l), float(c[0]), float(c[1]), h, w) for l, c in zip(lam, centre)]
+    assert torch.equal(box, torch.tensor([b for b, _ in host]))
+    assert torch.allclose(lam_area, torch.tensor([a for _, a in host]), atol=1e-6, rtol=0)
 
 
 @pytest.mark.parametrize("dtype", [torch.uint8, torch.float32])

@@ -115,12 +115,12 @@ def blend_pairs(
         cols = n_cols  # small batch: it stays in cache anyway, fewer ops win
     else:
         cols = max(256, tile_bytes // (rows * width))
+    lams = [(lam[a0 : a0 + n], lam[b0 : b0 + n]) for a0, b0, n in segs]
     for c0 in range(0, n_cols, cols):
-        c1 = min(n_cols, c0 + cols)
-        for a0, b0, n in segs:
-            a, b = xf[a0 : a0 + n, c0:c1], xf[b0 : b0 + n, c0:c1]
-            la, lb = lam[a0 : a0 + n], lam[b0 : b0 + n]
-            oa, ob = of[a0 : a0 + n, c0:c1], of[b0 : b0 + n, c0:c1]
+        xt, ot = (xf, of) if cols == n_cols else (xf[:, c0 : c0 + cols], of[:, c0 : c0 + cols])
+        for (a0, b0, n), (la, lb) in zip(segs, lams):
+            a, b = xt[a0 : a0 + n], xt[b0 : b0 + n]
+            oa, ob = ot[a0 : a0 + n], ot[b0 : b0 + n]
             if is_float and not inplace:
                 torch.lerp(b, a, la, out=oa)
                 torch.lerp(a, b, lb, out=ob)

@@ -7,6 +7,7 @@ device, so a seeded generator reproduces a run exactly and nothing touches the h
 
 from __future__ import annotations
 
+import functools
 import math
 
 import torch
@@ -120,10 +121,18 @@ def sample_pairing(
     With an odd batch, the sample left out of the pairs (``B - 1`` for ``"shift"``) takes a
     uniformly drawn other sample as its partner. A batch of one is paired with itself.
     """
-    idx = torch.arange(batch, device=device)
     if batch == 1:
-        return idx, None
+        return torch.zeros(1, dtype=torch.long, device=device), None
     h = batch // 2
+    if kind == "shift":
+        r = _uniform_int(h, 1, generator=generator, device=device)
+        within, sign, base = _shift_tables(batch, torch.device(device))
+        perm = torch.remainder(within + sign * r, h).add_(base)  # the odd sample's slot is fixed below
+        if batch % 2:
+            q = _uniform_int(batch - 1, 1, generator=generator, device=device)
+            perm[batch - 1 :] = q
+        return perm, r
+    idx = torch.arange(batch, device=device)
     if kind == "roll":
         if batch > 2 and batch % 2 == 0:
             r = 1 + _uniform_int(batch - 2, 1, generator=generator, device=device)
@@ -131,14 +140,7 @@ def sample_pairing(
         else:
             r = 1 + _uniform_int(batch - 1, 1, generator=generator, device=device)
         return (idx + r) % batch, r
-    offset = None
-    if kind == "shift":
-        r = _uniform_int(h, 1, generator=generator, device=device)
-        first = idx[:h]
-        perm = torch.cat([h + (first + r) % h, (first - r) % h, idx[2 * h :]])
-        left = idx[2 * h :]
-        offset = r
-    elif kind == "random":
+    if kind == "random":
         perm = idx.clone()
         sigma = torch.randperm(batch, generator=generator, device=device)
         a, b = sigma[0 : 2 * h : 2], sigma[1 : 2 * h : 2]
@@ -151,7 +153,24 @@ def sample_pairing(
         q = _uniform_int(batch - 1, 1, generator=generator, device=device)
         q = q + (q >= left).long()
         perm.scatter_(0, left, q)
-    return perm, offset
+    return perm, None
+
+
+@functools.lru_cache(maxsize=64)
+def _shift_tables(batch: int, device: torch.device) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Constants of the ``"shift"`` pairing: ``perm = (within + sign * r) % h + base``.
+
+    ``within[i] = i % h``, ``sign`` +1 on the first half and -1 on the second, ``base`` h on the
+    first half and 0 on the second (int64 ``(B,)``; the odd batch's last sample gets 0s). Cached:
+    a training loop sees one or two batch sizes, and rebuilding them took more time than the draw.
+    """
+    h = batch // 2
+    idx = torch.arange(batch, device=device)
+    first = idx < h
+    within = torch.where(idx < 2 * h, idx % max(h, 1), 0)
+    sign = torch.where(first, 1, -1).long() * (idx < 2 * h)
+    base = torch.where(first, h, 0).long()
+    return within, sign, base
 
 
 def pair_ids(perm: torch.Tensor) -> torch.Tensor:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import torch
 
 from torchaug._validation import check_number
@@ -32,6 +34,21 @@ def sample_boxes(
     box = torch.stack([y0, y1, x0, x1], 1)
     area = (y1 - y0) * (x1 - x0)
     return box, 1.0 - area.float() / float(height * width)
+
+
+def box_on_host(lam: float, cy: float, cx: float, height: int, width: int) -> tuple[list[int], float]:
+    """:func:`sample_boxes` for one draw in Python numbers: ``([y0, y1, x0, x1], lam_area)``.
+
+    The CPU path of a batch-wide box: one draw needs a dozen scalar operations, which cost
+    less in Python than as tensor ops (each dispatch costs microseconds; at 256x3x32x32 they
+    took as long as the pixels). Same formula; float64 instead of float32 arithmetic.
+    """
+    cut = math.sqrt(max(1.0 - lam, 0.0))
+    ch, cw = math.floor(height * cut), math.floor(width * cut)
+    y, x = min(math.floor(cy * height), height - 1), min(math.floor(cx * width), width - 1)
+    y0, y1 = min(max(y - ch // 2, 0), height), min(max(y + ch // 2, 0), height)
+    x0, x1 = min(max(x - cw // 2, 0), width), min(max(x + cw // 2, 0), width)
+    return [y0, y1, x0, x1], 1.0 - (y1 - y0) * (x1 - x0) / float(height * width)
 
 
 @register("mixer", example=lambda: CutMix(alpha=1.0, num_classes=10))
@@ -76,9 +93,10 @@ class CutMix(Mixer):
         return self.alpha == 0.0 or super().no_mixing()
 
     def draw_boxes(
-        self, x: torch.Tensor, perm: torch.Tensor, mixed: torch.Tensor, generator: torch.Generator | None
+        self, x: torch.Tensor, perm: torch.Tensor, mixed: torch.Tensor | None, generator: torch.Generator | None
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        """Boxes and area-corrected λ following ``mode``; empty box and λ = 1 where not ``mixed``."""
+        """Boxes and area-corrected λ following ``mode``; empty box and λ = 1 where not ``mixed``
+        (``None``: every sample is mixed)."""
         h, w = x.shape[-2:]
 
         def draw(n: int) -> torch.Tensor:
@@ -86,8 +104,16 @@ class CutMix(Mixer):
             centre = torch.rand(n, 2, generator=generator, device=x.device)
             return torch.cat([lam.unsqueeze(1), centre], 1)
 
-        d = self._per_mode(draw, perm)
-        box, lam = sample_boxes(d[:, 0], d[:, 1:], h, w)
+        b = perm.shape[0]
+        if self.mode == "batch" and x.device.type == "cpu":
+            corners, lam_area = box_on_host(*draw(1)[0].tolist(), h, w)
+            box = torch.tensor(corners).repeat(b, 1)
+            lam = torch.full((b,), lam_area)
+        else:
+            d = self._per_mode(draw, perm)
+            box, lam = sample_boxes(d[:, 0], d[:, 1:], h, w)
+        if mixed is None:
+            return box, lam
         box = torch.where(mixed.unsqueeze(1), box, torch.zeros_like(box))
         lam = torch.where(mixed, lam, torch.ones_like(lam))
         return box, lam
@@ -95,7 +121,8 @@ class CutMix(Mixer):
     def make_params(self, x: torch.Tensor, generator: torch.Generator | None) -> Params:
         perm, offset = self._pairing(x, generator)
         mixed = self._applied(x, perm, generator)
-        box, lam = self.draw_boxes(x, perm, mixed, generator)
+        all_mixed = self.p >= 1.0 and x.shape[0] > 1
+        box, lam = self.draw_boxes(x, perm, None if all_mixed else mixed, generator)
         return self._base_params(x, perm, offset, lam=lam, box=box, mixed=mixed)
 
     def shared_box(self) -> bool:
