@@ -129,6 +129,24 @@ def check_finite(t: torch.Tensor, *, owner: str, name: str) -> None:
         raise ValueError(f"{owner}: {name} contains NaN or inf values ({describe(t)})")
 
 
+def check_soft_targets(y: torch.Tensor, *, owner: str, name: str = "y") -> None:
+    """Soft targets ``(B, K)`` must be finite, in [0, 1], with rows summing to 1 (a value check).
+
+    Un-normalised rows would otherwise flow silently into mixed targets and the loss. The row-sum
+    tolerance is 1e-4 (2e-2 for 16-bit floats).
+    """
+    if not (y.numel() and value_checks_enabled(y)):
+        return
+    lo, hi = (float(v) for v in torch.aminmax(y))
+    if not (math.isfinite(lo) and math.isfinite(hi)):
+        raise ValueError(f"{owner}: {name} contains NaN or inf values ({describe(y)})")
+    if lo < 0.0 or hi > 1.0:
+        raise ValueError(f"{owner}: soft targets {name} must lie in [0, 1]; got values in [{lo:.4g}, {hi:.4g}]")
+    err = float((y.sum(1, dtype=torch.float32) - 1.0).abs().max())
+    if err > (2e-2 if y.element_size() < 4 else 1e-4):
+        raise ValueError(f"{owner}: soft targets {name} must have rows summing to 1; got a row off by {err:.4g}")
+
+
 def check_labels(
     y: Any, *, owner: str, num_classes: int, batch_size: int | None = None, name: str = "y"
 ) -> torch.Tensor:
@@ -148,7 +166,7 @@ def check_labels(
     elif y.ndim == 2:
         if not y.is_floating_point() or y.shape[1] != num_classes:
             raise ValueError(f"{owner}: {name} must be {expected}; got {describe(y)}")
-        check_finite(y, owner=owner, name=name)
+        check_soft_targets(y, owner=owner, name=name)
     else:
         raise ValueError(f"{owner}: {name} must be {expected}; got {describe(y)}")
     if batch_size is not None and y.shape[0] != batch_size:
@@ -189,6 +207,13 @@ def check_number(
         hb = "]" if high_inclusive else ")"
         rng = f"{lb}{'-inf' if low is None else low}, {'inf' if high is None else high}{hb}"
         raise ValueError(f"{owner}: {name} must be in {rng}; got {v!r}")
+    return v
+
+
+def check_bool(v: Any, *, owner: str, name: str) -> bool:
+    """A flag must be a real ``bool`` (``"yes"`` or ``1`` are refused, not silently truthy)."""
+    if not isinstance(v, bool):
+        raise TypeError(f"{owner}: {name} must be a bool; got {describe(v)}")
     return v
 
 
