@@ -16,7 +16,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from torchaug._validation import check_images, check_number, describe
+from torchaug._validation import check_generator, check_images, check_number, describe
 from torchaug.functional import color as FC
 from torchaug.registry import register
 from torchaug.transforms._base import Params, RandomTransform
@@ -320,6 +320,7 @@ class Normalize(nn.Module):
     def forward(self, x: Any, *, generator: torch.Generator | None = None) -> torch.Tensor:
         o = type(self).__name__
         x4, single = check_images(x, owner=o)
+        check_generator(generator, x4.device, owner=o)  # unused (deterministic), but checked like everywhere
         if x4.shape[1] != len(self.mean) and len(self.mean) != 1:
             raise ValueError(f"{o}: x must have {len(self.mean)} channels (len(mean)); got {describe(x)}")
         out = FC.normalize(x4, self.mean, self.std)

@@ -19,7 +19,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from torchaug._validation import check_generator, check_images, check_probability, describe
+from torchaug._validation import check_bool, check_generator, check_images, check_probability, describe
 from torchaug._threads import cpu_threads
 from torchaug.registry import register
 from torchaug.transforms import targets as _t
@@ -89,7 +89,8 @@ def _assemble(batch: dict[str, Any], parts: list[tuple[torch.Tensor, dict[str, A
                     f"got {k} of shapes {tuple(ref.shape[1:])} and {tuple(sub[k].shape[1:])}"
                 )
         full = ref.new_empty((b, *ref.shape[1:]))
-        if ref.is_contiguous(memory_format=torch.channels_last) and not ref.is_contiguous() and ref.ndim == 4:
+        src = batch[k]  # the input's memory format (a group's index_select may have lost channels_last)
+        if ref.ndim == 4 and src.ndim == 4 and src.is_contiguous(memory_format=torch.channels_last) and not src.is_contiguous():
             full = full.contiguous(memory_format=torch.channels_last)
         for idx, sub in parts:
             full.index_copy_(0, idx, sub[k])
@@ -190,7 +191,7 @@ class RandomApply(_Container):
     def __init__(self, transforms: Any, p: float = 0.5, *, same_on_batch: bool = False) -> None:
         super().__init__(transforms)
         self.p = check_probability(p, owner=type(self).__name__, name="p")
-        self.same_on_batch = bool(same_on_batch)
+        self.same_on_batch = check_bool(same_on_batch, owner=type(self).__name__, name="same_on_batch")
 
     def _run(self, batch, generator, params=None, *, region=None, single=False):
         owner = type(self).__name__
@@ -247,12 +248,14 @@ class RandomChoice(_Container):
             raise ValueError(f"{owner}: transforms must hold at least one transform; got none")
         if p is None:
             p = [1.0] * n
+        if isinstance(p, (str, bytes)) or not isinstance(p, Iterable):
+            raise TypeError(f"{owner}: p must be None or a list of {n} weights; got {describe(p)}")
         p = list(p)
         if len(p) != n or any(not isinstance(v, (int, float)) or v < 0 for v in p) or sum(p) <= 0:
             raise ValueError(f"{owner}: p must hold {n} non-negative weights with a positive sum; got {p!r}")
         total = float(sum(p))
         self.p = [float(v) / total for v in p]
-        self.same_on_batch = bool(same_on_batch)
+        self.same_on_batch = check_bool(same_on_batch, owner=owner, name="same_on_batch")
 
     def _run(self, batch, generator, params=None, *, region=None, single=False):
         owner = type(self).__name__

@@ -26,7 +26,7 @@ from typing import Any
 
 import torch
 
-from torchaug._validation import check_choice, check_number
+from torchaug._validation import check_bool, check_choice, check_number
 from torchaug.functional import geometry as FG
 from torchaug.registry import register
 from torchaug.transforms._base import Params, RandomTransform
@@ -183,7 +183,7 @@ class RandomCrop(RandomTransform):
             raise ValueError(f"{owner}: padding must be an int or a sequence of 1, 2 or 4 ints; got {padding!r}") from err
         if min(self.padding) < 0:
             raise ValueError(f"{owner}: padding must be non-negative; got {padding!r}")
-        self.pad_if_needed = bool(pad_if_needed)
+        self.pad_if_needed = check_bool(pad_if_needed, owner=owner, name="pad_if_needed")
         self.fill = _fill(fill, owner)
         self.padding_mode = check_choice(padding_mode, _PAD_MODES, owner=owner, name="padding_mode")
 
@@ -290,7 +290,7 @@ class RandomResizedCrop(RandomTransform):
         self.scale = _pair(scale, owner, "scale", low=0.0)
         self.ratio = _pair(ratio, owner, "ratio", low=1e-6)
         self.interpolation = _interp(interpolation, owner)
-        self.antialias = bool(antialias)
+        self.antialias = check_bool(antialias, owner=owner, name="antialias")
         self.method = check_choice(method, ("auto", "loop", "separable"), owner=owner, name="method")
 
     def make_params(self, x: torch.Tensor, generator: torch.Generator | None) -> Params:
@@ -498,9 +498,11 @@ class RandomRotation(_Warp):
         owner = type(self).__name__
         self.degrees = _symmetric(degrees, owner, "degrees")
         self.interpolation = _interp(interpolation, owner)
-        if expand:
+        if check_bool(expand, owner=owner, name="expand"):
             raise ValueError(f"{owner}: expand must be False for batched per-sample rotation (each angle would need its own output size); got True")
         self.expand = False
+        if center is not None and not (isinstance(center, Sequence) and len(center) == 2):
+            raise TypeError(f"{owner}: center must be None or an (x, y) pair; got {center!r}")
         self.center = None if center is None else [float(c) for c in center]
         self.fill = _fill(fill, owner)
 
@@ -659,8 +661,14 @@ class Resize(RandomTransform):
         else:
             self.size = _size(size, owner) if isinstance(size, Sequence) and len(size) == 2 else _size(size, owner)[0]
         self.interpolation = _interp(interpolation, owner)
+        if max_size is not None:
+            check_number(max_size, owner=owner, name="max_size", low=1, integer=True)
+            if not isinstance(self.size, int):
+                raise ValueError(f"{owner}: max_size needs an int size (the shorter side); got size={size!r}, max_size={max_size!r}")
+            if max_size <= self.size:
+                raise ValueError(f"{owner}: max_size must be greater than size={self.size}; got {max_size!r}")
         self.max_size = max_size
-        self.antialias = bool(antialias)
+        self.antialias = check_bool(antialias, owner=owner, name="antialias")
 
     def transform(self, x: torch.Tensor, params: Params) -> torch.Tensor:
         return FG.resize(x, self.size, interpolation=self.interpolation, antialias=self.antialias, max_size=self.max_size)

@@ -209,7 +209,8 @@ class _PolicyBase(RandomTransform):
         super().__init__(p=p, same_on_batch=same_on_batch)
         o = type(self).__name__
         self.interpolation = check_choice(interpolation, ("nearest", "bilinear"), owner=o, name="interpolation")
-        if fill is not None and not isinstance(fill, (int, float, Sequence)):
+        numbers = isinstance(fill, Sequence) and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in fill)
+        if fill is not None and (isinstance(fill, (str, bool)) or not (isinstance(fill, (int, float)) or numbers)):
             raise TypeError(f"{o}: fill must be None, a number or one number per channel; got {describe(fill)}")
         self.fill = fill
 
