@@ -27,7 +27,7 @@ import torch
 from torch import nn
 from torch.utils.hooks import RemovableHandle
 
-from torchaug._validation import check_generator, check_labels, check_number, describe
+from torchaug._validation import check_finite, check_generator, check_labels, check_number, describe, value_checks_enabled
 from torchaug.mixing.targets import mix_targets as _mix_targets
 from torchaug.mixing.targets import one_hot
 
@@ -156,6 +156,11 @@ class FeatureHook:
                 f"{type(self).__name__}: the permutation passed to set_next_perm must have one entry per sample "
                 f"(batch size {batch}); got {describe(perm)}"
             )
+        if perm.numel() and value_checks_enabled(perm) and not (0 <= int(perm.min()) and int(perm.max()) < batch):
+            raise ValueError(
+                f"{type(self).__name__}: the permutation passed to set_next_perm must hold indices in [0, {batch}); "
+                f"got values in [{int(perm.min())}, {int(perm.max())}]"
+            )
         return perm.to(device, non_blocking=True)
 
     def _check_generator(self, device: torch.device) -> None:
@@ -201,6 +206,7 @@ class FeatureHook:
                 " (build the hook with num_classes=K to pass int64 class indices)"
             )
             raise ValueError(f"{owner}: y must be {need}; got {describe(y)}")
+        check_finite(y, owner=owner, name="y")
         if self._applied is None or self._perm is None or self._lam is None:
             return y
         if y.shape[0] != self._perm.shape[0]:
