@@ -195,6 +195,10 @@ def fit_classifier(
     return predict_net
 
 
+class NotFittedError(ValueError, RuntimeError):
+    """``select`` called before ``fit``: a ``ValueError`` (as scikit-learn's ``NotFittedError``) and a ``RuntimeError``."""
+
+
 class BaseSelector:
     """Base class of the selectors (not itself a selector)."""
 
@@ -246,7 +250,7 @@ class BaseSelector:
     # -------------------------------------------------------------- select
     def _check_syn(self, X_syn: Any, y_syn: Any, owner: str) -> tuple[torch.Tensor, torch.Tensor, bool, torch.device]:
         if not hasattr(self, "X_real_"):
-            raise RuntimeError(f"{owner}: call fit(X_real, y_real) before select")
+            raise NotFittedError(f"{owner}: call fit(X_real, y_real) before select")
         X, is_np = as_features(X_syn, owner=owner, name="X_syn")
         if X.shape[1] != self.n_features_in_:
             raise ValueError(f"{owner}: X_syn must have {self.n_features_in_} features like X_real; "
