@@ -27,7 +27,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from torchaug._validation import check_images, check_probability, describe
+from torchaug._validation import check_generator, check_images, check_probability, describe
 from torchaug.generative._nets import from_unit, to_unit
 from torchaug.generative._vgg import VGG19_RELU, VGGEncoder, _check_layers
 from torchaug.registry import register
@@ -576,6 +576,7 @@ class StyleAugment(nn.Module):
     def forward(self, x: Tensor, generator: torch.Generator | None = None) -> Tensor:
         owner = type(self).__name__
         x4, single = check_images(x, owner=owner)
+        check_generator(generator, x4.device, owner=owner)
         if x4.shape[1] not in (1, 3):
             raise ValueError(f"{owner}: x must have 1 or 3 channels; got {describe(x)}")
         k = self.model.decoder.downsample
@@ -592,5 +593,5 @@ class StyleAugment(nn.Module):
         if x4.shape[1] == 1:
             out = out.mean(1, keepdim=True)
         out = torch.where(chosen.view(-1, 1, 1, 1), out.to(x01.dtype), x01)
-        out = from_unit(out, x4.dtype) if x4.dtype == torch.uint8 else torch.where(chosen.view(-1, 1, 1, 1), out, x4)
+        out = from_unit(out, x4.dtype) if x4.dtype == torch.uint8 else torch.where(chosen.view(-1, 1, 1, 1), out.to(x4.dtype), x4)
         return out[0] if single else out
