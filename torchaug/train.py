@@ -58,13 +58,16 @@ def _train_single(cfg: DictConfig) -> dict[str, Any]:
     output_dir.mkdir(parents=True, exist_ok=True)
     L.seed_everything(cfg.seed, workers=False, verbose=False)
     run = build(cfg, output_dir)
-    atomic_write_text(output_dir / "config.yaml", resolved_config(cfg))
     trainer, module = run.trainer, run.module
+    rank0 = trainer.global_rank == 0  # under DDP only rank 0 writes config.yaml and results.json
+    if rank0:
+        atomic_write_text(output_dir / "config.yaml", resolved_config(cfg))
     try:
         trainer.fit(module, datamodule=run.datamodule, ckpt_path=cfg.get("ckpt_path"))
-    except KeyboardInterrupt:
-        # Lightning's signal handling stops the loop; keep a usable checkpoint of where we were.
-        trainer.save_checkpoint(output_dir / "checkpoints" / "interrupted.ckpt")
+    except SystemExit:
+        # Ctrl-C: Lightning stops, runs the callbacks' on_exception (SaveOnInterrupt) and exits with 1
+        if trainer.interrupted and rank0:
+            sys.stderr.write(_resume_hint(output_dir))
         raise
     results: dict[str, Any] = {"epochs": trainer.current_epoch, **run.info}
     results.update({k: float(v) for k, v in trainer.callback_metrics.items() if k.startswith("val/")})
@@ -80,10 +83,21 @@ def _train_single(cfg: DictConfig) -> dict[str, Any]:
     results["output_dir"] = str(output_dir)
     results["wall_time_s"] = round(time.perf_counter() - start, 2)
     results["device"] = str(module.device) if hasattr(module, "device") else str(torch.device("cpu"))
-    atomic_write_json(output_dir / "results.json", results)
-    if trainer.global_rank == 0:
+    if rank0:
+        atomic_write_json(output_dir / "results.json", results)
         print(_summary(results), flush=True)
     return results
+
+
+def _resume_hint(output_dir: Path) -> str:
+    ckpts = output_dir / "checkpoints"
+    found = [p for p in (ckpts / "last.ckpt", ckpts / "interrupted.ckpt") if p.exists()]
+    if not found:
+        return "\ntorchaug.train: interrupted before the first checkpoint; nothing to resume from\n"
+    lines = ["", "torchaug.train: interrupted. Resume with the same overrides plus one of:"]
+    lines += [f"  ckpt_path={p}" + ("   (end of the last full epoch)" if p.name == "last.ckpt" else
+                                   "   (where it stopped)") for p in found]
+    return "\n".join(lines) + "\n"
 
 
 def _summary(results: dict[str, Any]) -> str:
@@ -129,7 +143,10 @@ def _train_stages(cfg: DictConfig, overrides: list[str]) -> dict[str, Any]:
         _STAGES[name] = all_results[name] = _train_single(stage_cfg)
     results = {"stages": all_results, "output_dir": str(root), **{k: v for k, v in all_results[name].items()
                                                                     if k.startswith("test_")}}
-    atomic_write_json(root / "results.json", results)
+    from lightning.pytorch.utilities.rank_zero import rank_zero_only
+
+    if rank_zero_only.rank == 0:  # one writer under DDP
+        atomic_write_json(root / "results.json", results)
     return results
 
 

@@ -79,12 +79,16 @@ def build(cfg: DictConfig, output_dir: Path) -> Run:
     callbacks = [instantiate(c) for c in (cfg.get("callbacks") or {}).values() if c is not None]
     from lightning.pytorch.callbacks import ModelCheckpoint
 
-    from torchaug.lightning.callbacks import EpochMetricsWriter
+    from torchaug.lightning.callbacks import EpochMetricsWriter, SaveOnInterrupt
 
     callbacks += [
+        # every epoch: epochNNN.ckpt (only the newest is kept) and last.ckpt, so a crash or Ctrl-C loses at
+        # most one epoch (with save_top_k=0 Lightning writes last.ckpt only when training ends)
         ModelCheckpoint(dirpath=output_dir / "checkpoints", filename="epoch{epoch:03d}", save_last=True,
-                        save_top_k=0, auto_insert_metric_name=False, save_on_train_epoch_end=True),
+                        save_top_k=1, monitor=None, every_n_epochs=1, auto_insert_metric_name=False,
+                        save_on_train_epoch_end=True),
         EpochMetricsWriter(output_dir),
+        SaveOnInterrupt(output_dir / "checkpoints"),
     ]
     trainer = instantiate(cfg.trainer, callbacks=callbacks, default_root_dir=str(output_dir), logger=False)
     info = {"num_classes": num_classes, "sample_shape": list(shape), "train_class_counts": datamodule.class_counts(),

@@ -1,4 +1,5 @@
-"""Callbacks for outputs a person reads: per-epoch metrics CSV and loss/accuracy curves."""
+"""Callbacks for outputs a person reads (per-epoch metrics CSV, loss/accuracy curves) and for not
+losing a run (a checkpoint on Ctrl-C)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import lightning as L
+from lightning.pytorch.utilities import rank_zero_info, rank_zero_warn
 
 from torchaug.io import atomic_write_text
 
@@ -50,6 +52,42 @@ class EpochMetricsWriter(L.Callback):
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         self.rows = list(state_dict.get("rows", []))
+
+
+class SaveOnInterrupt(L.Callback):
+    """On Ctrl-C (``KeyboardInterrupt``/SIGINT) during ``fit``, save ``dirpath/interrupted.ckpt``.
+
+    Lightning catches the interrupt, calls ``on_exception`` on every callback, then exits with
+    status 1. The checkpoint holds the state where training stopped (possibly mid-epoch);
+    ``ckpt_path=<dirpath>/interrupted.ckpt`` resumes from it. The epoch-end ``last.ckpt`` written by
+    ``ModelCheckpoint`` is left untouched: resuming from it repeats the interrupted epoch exactly as
+    an uninterrupted run would have run it.
+
+    Single process only: a DDP checkpoint is a collective operation (every rank must join), which
+    cannot be relied on while ranks are being interrupted, so under DDP this callback only warns
+    and ``last.ckpt`` is the checkpoint to resume from.
+    """
+
+    def __init__(self, dirpath: str | Path, filename: str = "interrupted.ckpt") -> None:
+        self.dirpath = Path(dirpath)
+        self.filename = filename
+        self.saved_path: Path | None = None
+
+    def on_exception(self, trainer: L.Trainer, pl_module: L.LightningModule, exception: BaseException) -> None:
+        from lightning.pytorch.trainer.states import TrainerFn
+
+        if not isinstance(exception, KeyboardInterrupt) or trainer.state.fn != TrainerFn.FITTING:
+            return
+        if trainer.sanity_checking or trainer.global_step == 0:
+            return  # nothing trained yet
+        if trainer.world_size > 1:
+            rank_zero_warn("SaveOnInterrupt: no checkpoint on interrupt under DDP; resume from the last epoch's "
+                           f"checkpoint in {self.dirpath}")
+            return
+        path = self.dirpath / self.filename
+        trainer.save_checkpoint(path)
+        self.saved_path = path
+        rank_zero_info(f"Interrupted at epoch {trainer.current_epoch}, step {trainer.global_step}: saved {path}")
 
 
 def save_curves(rows: list[dict[str, Any]], path: Path) -> Path:
