@@ -1,0 +1,748 @@
+"""The case table of the registry-driven bad-input sweep (``test_bad_inputs.py``).
+
+Two tables:
+
+- ``INPUT_CASES[kind]``: bad (and awkward but valid) *call* inputs that apply to every registered
+  entry of a kind, each run on a fresh ``entry.example()``.
+- ``CTOR_CASES[class name]``: bad constructor arguments, ``(kwargs, exception, argument name)``,
+  merged over ``BASE_KWARGS[class name]`` (the required arguments). Resamplers follow
+  scikit-learn and may check their hyper-parameters in ``fit_resample``: for them the error may
+  come at construction or at the first call on valid data.
+
+Every case declares how it ends: ``WORKS`` (and the test checks the result: equal to the
+contiguous/reference result, dtype/shape kept, finite, in range) or an exception class whose
+message must name the argument and the class. Never a RuntimeError/IndexError from torch
+internals, never a silent wrong result.
+
+``python tests/reliability/bad_input_cases.py`` prints how many cases each kind has and how they
+end (the table in ``docs/reliability_inputs.md``).
+"""
+
+from __future__ import annotations
+
+import copy
+import functools
+from dataclasses import dataclass, replace
+from typing import Any, Callable
+
+import numpy as np
+import torch
+from torch import nn
+
+WORKS = "works"
+
+# -- small data ------------------------------------------------------------------------------------
+
+H = W = 16  # the registry examples are built for 16x16 images (CenterCrop(12), RandomCrop(12))
+K = 10  # num_classes of the mixer examples
+
+
+def images(b: int = 2, dtype: torch.dtype = torch.float32, c: int = 3, h: int = H, w: int = W, seed: int = 0) -> torch.Tensor:
+    g = torch.Generator().manual_seed(seed)
+    x = torch.randint(0, 256, (b, c, h, w), generator=g, dtype=torch.uint8)
+    return x if dtype == torch.uint8 else (x.to(torch.float32) / 255).to(dtype)
+
+
+def gen(seed: int = 1) -> torch.Generator:
+    return torch.Generator().manual_seed(seed)
+
+
+def labels(b: int = 4) -> torch.Tensor:
+    return torch.arange(b) % K
+
+
+def _with(x: torch.Tensor, value: float) -> torch.Tensor:
+    x = x.clone()
+    x[0, 0, 0, 0] = value
+    return x
+
+
+def _strided(x: torch.Tensor) -> torch.Tensor:
+    """A non-contiguous view equal to ``x`` (every other column of a wider tensor)."""
+    wide = torch.zeros(*x.shape[:-1], 2 * x.shape[-1], dtype=x.dtype)
+    wide[..., ::2] = x
+    view = wide[..., ::2]
+    assert not view.is_contiguous()
+    return view
+
+
+def _transposed(x: torch.Tensor) -> torch.Tensor:
+    """A non-contiguous view equal to ``x`` (transpose of a transposed copy)."""
+    view = x.transpose(-1, -2).contiguous().transpose(-1, -2)
+    assert not view.is_contiguous() and torch.equal(view, x)
+    return view
+
+
+def _cl(x: torch.Tensor) -> torch.Tensor:
+    return x.contiguous(memory_format=torch.channels_last)
+
+
+# -- cases -----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Case:
+    """One bad input. ``run(obj)`` calls the entry's example ``obj``.
+
+    ``expect`` is ``WORKS`` or the exception class; ``arg`` is the argument the message names.
+    For ``WORKS``: ``same_as(obj2)`` (a fresh example) gives the reference result the output must
+    equal (integers exactly, floats within ``tol``: another memory layout may change the order of a
+    float reduction), and ``check(result, obj)`` asserts anything else (dtype kept, finite, in range).
+    ``needs_cuda``: the case moves something to a GPU (skipped without one).
+    """
+
+    id: str
+    run: Callable[[Any], Any]
+    expect: Any
+    arg: str | None = None
+    same_as: Callable[[Any], Any] | None = None
+    check: Callable[[Any, Any], None] | None = None
+    needs_cuda: bool = False
+    tol: float = 1e-6
+
+
+def _ending(expect: Any) -> str:
+    return expect if expect == WORKS else expect.__name__
+
+
+# ---- transforms: t(x, generator=...) -------------------------------------------------------------
+
+
+def _t(x: Any, **kw: Any) -> Callable[[Any], Any]:
+    def run(t: Any) -> Any:
+        return t(x() if callable(x) else x, **{"generator": gen(), **kw})
+
+    return run
+
+
+def _image_ok(dtype: torch.dtype, c: int = 3, b: int | None = 2) -> Callable[[torch.Tensor, Any], None]:
+    """Output is an image batch with the input's dtype and channels, finite and in range.
+
+    A transform that ends the uint8 stage (``float_output``, e.g. Normalize) returns float32 for
+    uint8 input and values outside [0, 1]: then only finiteness is checked.
+    """
+
+    def check(out: torch.Tensor, obj: Any = None) -> None:
+        assert isinstance(out, torch.Tensor)
+        if getattr(obj, "float_output", False):
+            assert out.dtype == (torch.float32 if dtype == torch.uint8 else dtype), out.dtype
+            assert torch.isfinite(out.float()).all()
+            return
+        assert out.dtype == dtype, out.dtype
+        if b is not None:
+            assert out.shape[0] == b
+        assert out.shape[-3] == c
+        if dtype.is_floating_point:
+            o = out.float()
+            assert torch.isfinite(o).all()
+            assert o.min() >= 0 and o.max() <= 1 + 1e-3, (float(o.min()), float(o.max()))
+
+    return check
+
+
+def _channels_last_kept(out: torch.Tensor, obj: Any = None) -> None:
+    assert out.is_contiguous(memory_format=torch.channels_last), "channels_last input gave a different memory format"
+
+
+def _to_cuda(t: Any) -> Any:
+    t = t.to("cuda")
+    return t(images(), generator=gen())
+
+
+TRANSFORM_CASES: list[Case] = [
+    Case("rank2", _t(lambda: torch.rand(H, W)), ValueError, "x"),
+    Case("rank5", _t(lambda: torch.rand(1, 2, 3, H, W)), ValueError, "x"),
+    Case("int64_image", _t(lambda: images().mul(255).long()), TypeError, "x"),
+    Case("int32_image", _t(lambda: images().mul(255).int()), TypeError, "x"),
+    Case("bool_image", _t(lambda: images() > 0.5), TypeError, "x"),
+    Case("complex_image", _t(lambda: images().to(torch.complex64)), TypeError, "x"),
+    Case("list_input", _t(lambda: images().tolist()), TypeError, "x"),
+    Case("numpy_input", _t(lambda: images().numpy()), TypeError, "x"),
+    Case("empty_batch", _t(lambda: images(b=0)), ValueError, "x"),
+    Case("zero_width", _t(lambda: torch.rand(2, 3, H, 0)), ValueError, "x"),
+    Case("nan_pixel", _t(lambda: _with(images(), float("nan"))), ValueError, "x"),
+    Case("inf_pixel", _t(lambda: _with(images(), float("inf"))), ValueError, "x"),
+    Case("float_above_1", _t(lambda: _with(images(), 1.5)), ValueError, "x"),
+    Case("float_below_0", _t(lambda: _with(images(), -0.5)), ValueError, "x"),
+    Case("generator_not_a_generator", _t(images, generator=123), TypeError, "generator"),
+    Case("region_wrong_shape", _t(images, region=torch.ones(2, H + 1, W, dtype=torch.bool)), ValueError, "region"),
+    Case("uint8", _t(lambda: images(dtype=torch.uint8)), WORKS, check=_image_ok(torch.uint8)),
+    Case("float64", _t(lambda: images(dtype=torch.float64)), WORKS, check=_image_ok(torch.float64)),
+    Case("float16", _t(lambda: images(dtype=torch.float16)), WORKS, check=_image_ok(torch.float16)),
+    Case("bfloat16", _t(lambda: images(dtype=torch.bfloat16)), WORKS, check=_image_ok(torch.bfloat16)),
+    Case("batch_of_one", _t(lambda: images(b=1)), WORKS, check=_image_ok(torch.float32, b=1)),
+    Case("single_image", _t(lambda: images(b=1)[0]), WORKS, same_as=lambda t: _t(lambda: images(b=1))(t)[0]),
+    Case("non_contiguous_strided", _t(lambda: _strided(images())), WORKS, same_as=_t(images)),
+    Case("non_contiguous_transposed", _t(lambda: _transposed(images())), WORKS, same_as=_t(images)),
+    Case("channels_last", _t(lambda: _cl(images())), WORKS, same_as=_t(images), check=_channels_last_kept),
+    Case("channels_last_uint8", _t(lambda: _cl(images(dtype=torch.uint8))), WORKS,
+         same_as=_t(lambda: images(dtype=torch.uint8)), check=_channels_last_kept),
+    Case("module_on_other_device", _to_cuda, ValueError, "x", needs_cuda=True),
+]
+
+
+# ---- mixers: m(x, y, generator=...) --------------------------------------------------------------
+
+
+def _m(x: Any = None, y: Any = None, **kw: Any) -> Callable[[Any], Any]:
+    def run(m: Any) -> Any:
+        xx = images(b=4) if x is None else (x() if callable(x) else x)
+        yy = labels(4) if y is None else (y() if callable(y) else y)
+        return m(xx, yy, **{"generator": gen(), **kw})
+
+    return run
+
+
+def _mixed_ok(dtype: torch.dtype, b: int = 4) -> Callable[[Any, Any], None]:
+    def check(out: Any, obj: Any = None) -> None:
+        xm, ym = out
+        _image_ok(dtype, b=b)(xm)
+        assert ym.shape == (b, K) and ym.dtype == torch.float32
+        torch.testing.assert_close(ym.sum(1), torch.ones(b))
+        assert ym.min() >= 0 and ym.max() <= 1 + 1e-6
+
+    return check
+
+
+def _identity_of_one(out: Any, obj: Any = None) -> None:
+    xm, ym = out
+    torch.testing.assert_close(xm, images(b=1), rtol=0, atol=0)
+    torch.testing.assert_close(ym, nn.functional.one_hot(labels(1), K).float())
+
+
+def _soft() -> torch.Tensor:
+    return nn.functional.one_hot(labels(4), K).float() * 0.8 + 0.02
+
+
+def _mixer_cuda(m: Any) -> Any:
+    m = m.to("cuda")
+    return m(images(b=4).cuda(), labels(4), generator=torch.Generator("cuda").manual_seed(1))
+
+
+MIXER_CASES: list[Case] = [
+    Case("x_single_image", _m(x=lambda: images(b=1)[0], y=lambda: labels(1)), ValueError, "x"),
+    Case("x_rank5", _m(x=lambda: images(b=4)[None]), ValueError, "x"),
+    Case("x_int64", _m(x=lambda: images(b=4).mul(255).long()), TypeError, "x"),
+    Case("x_bool", _m(x=lambda: images(b=4) > 0.5), TypeError, "x"),
+    Case("x_complex", _m(x=lambda: images(b=4).to(torch.complex64)), TypeError, "x"),
+    Case("x_list", _m(x=lambda: images(b=4).tolist()), TypeError, "x"),
+    Case("x_empty_batch", _m(x=lambda: images(b=0), y=lambda: labels(0)), ValueError, "x"),
+    Case("x_nan", _m(x=lambda: _with(images(b=4), float("nan"))), ValueError, "x"),
+    Case("x_inf", _m(x=lambda: _with(images(b=4), float("-inf"))), ValueError, "x"),
+    Case("x_above_1", _m(x=lambda: _with(images(b=4), 2.0)), ValueError, "x"),
+    Case("y_float_indices", _m(y=lambda: labels(4).float()), TypeError, "y"),
+    Case("y_int32", _m(y=lambda: labels(4).int()), TypeError, "y"),
+    Case("y_bool", _m(y=lambda: labels(4) > 2), TypeError, "y"),
+    Case("y_list", _m(y=lambda: labels(4).tolist()), TypeError, "y"),
+    Case("y_out_of_range", _m(y=lambda: torch.full((4,), K)), ValueError, "y"),
+    Case("y_negative", _m(y=lambda: torch.full((4,), -1)), ValueError, "y"),
+    Case("y_too_short", _m(y=lambda: labels(3)), ValueError, "y"),
+    Case("y_too_long", _m(y=lambda: labels(5)), ValueError, "y"),
+    Case("y_rank3", _m(y=lambda: _soft()[:, None]), ValueError, "y"),
+    Case("y_soft_wrong_classes", _m(y=lambda: _soft()[:, :-1]), ValueError, "y"),
+    Case("y_soft_int", _m(y=lambda: nn.functional.one_hot(labels(4), K)), ValueError, "y"),
+    Case("y_soft_nan", _m(y=lambda: _with(_soft()[None, None], float("nan"))[0, 0]), ValueError, "y"),
+    Case("y_soft_rows_not_summing_to_1", _m(y=lambda: _soft() * 2), ValueError, "y"),
+    Case("y_soft_negative", _m(y=lambda: _soft() - 0.05), ValueError, "y"),
+    Case("generator_not_a_generator", _m(generator="seed"), TypeError, "generator"),
+    Case("params_not_a_dict", _m(params=[1, 2]), TypeError, "params"),
+    Case("params_wrong_batch", _m(params={"perm": torch.arange(3), "lam": torch.ones(3)}), ValueError, "params"),
+    Case("uint8", _m(x=lambda: images(b=4, dtype=torch.uint8)), WORKS, check=_mixed_ok(torch.uint8)),
+    Case("float64", _m(x=lambda: images(b=4, dtype=torch.float64)), WORKS, check=_mixed_ok(torch.float64)),
+    Case("float16", _m(x=lambda: images(b=4, dtype=torch.float16)), WORKS, check=_mixed_ok(torch.float16)),
+    Case("bfloat16", _m(x=lambda: images(b=4, dtype=torch.bfloat16)), WORKS, check=_mixed_ok(torch.bfloat16)),
+    Case("y_soft", _m(y=_soft), WORKS, check=_mixed_ok(torch.float32)),
+    Case("y_non_contiguous", _m(y=lambda: labels(8)[::2]), WORKS, same_as=_m(y=lambda: labels(8)[::2].clone())),
+    Case("batch_of_one", _m(x=lambda: images(b=1), y=lambda: labels(1)), WORKS, check=_identity_of_one),
+    Case("non_contiguous_strided", _m(x=lambda: _strided(images(b=4))), WORKS, same_as=_m()),
+    Case("non_contiguous_transposed", _m(x=lambda: _transposed(images(b=4))), WORKS, same_as=_m()),
+    Case("channels_last", _m(x=lambda: _cl(images(b=4))), WORKS, same_as=_m(),
+         check=lambda out, obj: _channels_last_kept(out[0])),
+    Case("channels_last_uint8", _m(x=lambda: _cl(images(b=4, dtype=torch.uint8))), WORKS,
+         same_as=_m(x=lambda: images(b=4, dtype=torch.uint8)), check=lambda out, obj: _channels_last_kept(out[0])),
+    Case("labels_on_other_device", _mixer_cuda, WORKS, check=_mixed_ok(torch.float32), needs_cuda=True),
+]
+
+
+# ---- hooks: (model, hook) = example(); model.train(); model(x); hook.mix_targets(y) ----------------
+
+
+def _h(x: Any = None, y: Any = None, *, before: Callable[[Any], None] | None = None, seed: int = 0) -> Callable[[Any], Any]:
+    def run(pair: Any) -> Any:
+        model, hook = pair
+        model.train()
+        if before is not None:
+            before(hook)
+        xx = images(b=4) if x is None else x()
+        torch.manual_seed(seed)
+        out = model(xx)
+        yy = nn.functional.one_hot(labels(xx.shape[0]), K).float() if y is None else y()
+        return out, hook.mix_targets(yy)
+
+    return run
+
+
+def _hook_ok(b: int = 4) -> Callable[[Any, Any], None]:
+    def check(res: Any, obj: Any = None) -> None:
+        out, ym = res
+        assert out.shape[0] == b and torch.isfinite(out.float()).all()
+        assert ym.shape == (b, K)
+        torch.testing.assert_close(ym.sum(1), torch.ones(b))
+
+    return check
+
+
+def _set_perm(perm: Any) -> Callable[[Any], None]:
+    return lambda hook: hook.set_next_perm(perm)
+
+
+def _set_generator(g: Any) -> Callable[[Any], None]:
+    def before(hook: Any) -> None:
+        hook.generator = g
+
+    return before
+
+
+def _bf16(pair: Any) -> Any:
+    model, hook = pair
+    model.to(torch.bfloat16).train()
+    out = model(images(b=4, dtype=torch.bfloat16))
+    return out, hook.mix_targets(nn.functional.one_hot(labels(4), K).float())
+
+
+HOOK_CASES: list[Case] = [
+    Case("targets_float_indices", _h(y=lambda: labels(4).float()), ValueError, "y"),
+    Case("targets_list", _h(y=lambda: labels(4).tolist()), TypeError, "y"),
+    Case("targets_wrong_batch", _h(y=lambda: nn.functional.one_hot(labels(3), K).float()), ValueError, "y"),
+    Case("targets_rank3", _h(y=lambda: torch.ones(4, K, 1) / K), ValueError, "y"),
+    Case("targets_soft_nan", _h(y=lambda: torch.full((4, K), float("nan"))), ValueError, "y"),
+    Case("perm_float", _h(before=_set_perm(torch.arange(4.0))), TypeError, "perm"),
+    Case("perm_wrong_length", _h(before=_set_perm(torch.arange(3))), ValueError, "perm"),
+    Case("perm_out_of_range", _h(before=_set_perm(torch.arange(4) + 4)), ValueError, "perm"),
+    Case("generator_not_a_generator", _h(before=_set_generator(5)), TypeError, "generator"),
+    Case("bfloat16_model", _bf16, WORKS, check=_hook_ok()),
+    Case("batch_of_one", _h(x=lambda: images(b=1)), WORKS, check=_hook_ok(1)),
+    Case("non_contiguous_strided", _h(x=lambda: _strided(images(b=4))), WORKS, same_as=_h()),
+    # a channels_last convolution sums in another order: equal up to float rounding
+    Case("channels_last", _h(x=lambda: _cl(images(b=4))), WORKS, same_as=_h(), tol=1e-5),
+]
+
+
+# ---- resamplers: s.fit_resample(X, y) -------------------------------------------------------------
+
+
+def _tab(n0: int = 30, n1: int = 10, d: int = 3, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    X = np.concatenate([rng.normal(0, 1, (n0, d)), rng.normal(2, 1, (n1, d))]).astype(np.float32)
+    y = np.array([0] * n0 + [1] * n1)
+    return X, y
+
+
+def _r(X: Callable[[], Any] | None = None, y: Callable[[], Any] | None = None) -> Callable[[Any], Any]:
+    def run(s: Any) -> Any:
+        X0, y0 = _tab()
+        return s.fit_resample(X0 if X is None else X(), y0 if y is None else y())
+
+    return run
+
+
+def _nan_X() -> np.ndarray:
+    X = _tab()[0]
+    X[3, 1] = np.nan
+    return X
+
+
+def _inf_X() -> np.ndarray:
+    X = _tab()[0]
+    X[3, 1] = np.inf
+    return X
+
+
+def _resampled_ok(torch_out: bool = False) -> Callable[[Any, Any], None]:
+    def check(res: Any, obj: Any = None) -> None:
+        Xr, yr = res
+        X0, y0 = _tab()
+        if torch_out:
+            assert isinstance(Xr, torch.Tensor) and isinstance(yr, torch.Tensor)
+            Xr, yr = Xr.numpy(), yr.numpy()
+        assert len(Xr) == len(yr) > len(X0) and np.isfinite(Xr).all()
+        np.testing.assert_allclose(Xr[: len(X0)], X0)
+        counts = np.bincount(yr.astype(np.int64))
+        assert counts[0] == 30 and 10 < counts[1] <= 40, counts  # ADASYN balances only approximately
+
+    return check
+
+
+RESAMPLER_CASES: list[Case] = [
+    Case("X_1d", _r(X=lambda: _tab()[0][:, 0]), ValueError, "X"),
+    Case("X_3d", _r(X=lambda: _tab()[0][:, :, None]), ValueError, "X"),
+    Case("X_int", _r(X=lambda: _tab()[0].astype(np.int64)), TypeError, "X"),
+    Case("X_bool", _r(X=lambda: _tab()[0] > 0), TypeError, "X"),
+    Case("X_complex", _r(X=lambda: _tab()[0].astype(np.complex64)), TypeError, "X"),
+    Case("X_strings", _r(X=lambda: _tab()[0].astype(str)), TypeError, "X"),
+    Case("X_int_tensor", _r(X=lambda: torch.from_numpy(_tab()[0]).long(), y=lambda: torch.from_numpy(_tab()[1])),
+         TypeError, "X"),
+    Case("X_empty", _r(X=lambda: np.zeros((0, 3), np.float32), y=lambda: np.zeros(0, np.int64)), ValueError, "X"),
+    Case("X_no_features", _r(X=lambda: np.zeros((40, 0), np.float32)), ValueError, "X"),
+    Case("X_nan", _r(X=_nan_X), ValueError, "X"),
+    Case("X_inf", _r(X=_inf_X), ValueError, "X"),
+    Case("y_too_short", _r(y=lambda: _tab()[1][:-1]), ValueError, "y"),
+    Case("y_2d", _r(y=lambda: _tab()[1][:, None]), ValueError, "y"),
+    Case("y_non_integer_floats", _r(y=lambda: _tab()[1] + 0.5), ValueError, "y"),
+    Case("y_nan", _r(y=lambda: np.where(np.arange(40) == 0, np.nan, _tab()[1])), ValueError, "y"),
+    Case("y_single_class", _r(y=lambda: np.zeros(40, np.int64)), ValueError, "y"),
+    Case("y_complex_tensor", _r(X=lambda: torch.from_numpy(_tab()[0]), y=lambda: torch.from_numpy(_tab()[1]).to(torch.complex64)),
+         TypeError, "y"),
+    Case("minority_smaller_than_k", _r(X=lambda: _tab(n1=2)[0], y=lambda: _tab(n1=2)[1]), ValueError, "neighbors"),
+    Case("torch_inputs", _r(X=lambda: torch.from_numpy(_tab()[0]), y=lambda: torch.from_numpy(_tab()[1])), WORKS,
+         check=_resampled_ok(torch_out=True)),
+    Case("float64_list_of_lists", _r(X=lambda: _tab()[0].astype(np.float64).tolist(), y=lambda: _tab()[1].tolist()),
+         WORKS, check=_resampled_ok()),
+    Case("X_fortran_order", _r(X=lambda: np.asfortranarray(_tab()[0])), WORKS, same_as=_r(), check=_resampled_ok()),
+    Case("X_non_contiguous_tensor", _r(X=lambda: _strided(torch.from_numpy(_tab()[0])), y=lambda: torch.from_numpy(_tab()[1])),
+         WORKS, same_as=_r(X=lambda: torch.from_numpy(_tab()[0]), y=lambda: torch.from_numpy(_tab()[1]))),
+    Case("y_float_integers", _r(y=lambda: _tab()[1].astype(np.float64)), WORKS, check=_resampled_ok()),
+    Case("y_strings", _r(y=lambda: np.where(_tab()[1] == 0, "cat", "dog")), WORKS,
+         check=lambda res, obj: np.testing.assert_array_equal(np.unique(res[1])[0], "cat")),
+]
+
+
+# ---- selectors: s.fit(X_real, y_real).select(X_syn, y_syn) ------------------------------------------
+
+
+def _real(n: int = 24, d: int = 4, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    y = np.arange(n) % 2
+    X = (rng.normal(0, 1, (n, d)) + 2.0 * y[:, None]).astype(np.float32)
+    return X, y
+
+
+def _syn() -> tuple[np.ndarray, np.ndarray]:
+    return _real(n=10, seed=1)
+
+
+def _s(Xr: Any = None, yr: Any = None, Xs: Any = None, ys: Any = None, fit: bool = True) -> Callable[[Any], Any]:
+    def run(s: Any) -> Any:
+        X0, y0 = _real()
+        X1, y1 = _syn()
+        if fit:
+            s.fit(X0 if Xr is None else Xr(), y0 if yr is None else yr())
+        return s.select(X1 if Xs is None else Xs(), y1 if ys is None else ys())
+
+    return run
+
+
+def _selected_ok(res: Any, obj: Any = None) -> None:
+    idx = np.asarray(res)
+    assert idx.ndim == 1 and (np.diff(idx) > 0).all() and (idx >= 0).all() and (idx < 10).all()
+
+
+SELECTOR_CASES: list[Case] = [
+    Case("select_before_fit", _s(fit=False), ValueError, "fit"),
+    Case("X_real_1d", _s(Xr=lambda: _real()[0][:, 0]), ValueError, "X_real"),
+    Case("X_real_int", _s(Xr=lambda: _real()[0].round().astype(np.int64)), WORKS, check=_selected_ok),
+    Case("X_real_complex", _s(Xr=lambda: _real()[0].astype(np.complex64)), TypeError, "X_real"),
+    Case("X_real_list", _s(Xr=lambda: "abc"), TypeError, "X_real"),
+    Case("X_real_empty", _s(Xr=lambda: np.zeros((0, 4), np.float32), yr=lambda: np.zeros(0, np.int64)), ValueError, "X_real"),
+    Case("X_real_nan", _s(Xr=lambda: np.where(np.arange(4) == 0, np.nan, _real()[0])), ValueError, "X_real"),
+    Case("y_real_too_short", _s(yr=lambda: _real()[1][:-1]), ValueError, "y_real"),
+    Case("y_real_float", _s(yr=lambda: _real()[1] + 0.5), TypeError, "y_real"),
+    Case("X_syn_wrong_features", _s(Xs=lambda: _syn()[0][:, :3]), ValueError, "X_syn"),
+    Case("X_syn_inf", _s(Xs=lambda: np.where(np.arange(4) == 1, np.inf, _syn()[0])), ValueError, "X_syn"),
+    Case("y_syn_unknown_class", _s(ys=lambda: _syn()[1] + 5), ValueError, "y_syn"),
+    Case("y_syn_too_long", _s(ys=lambda: np.arange(11) % 2), ValueError, "y_syn"),
+    Case("works", _s(), WORKS, check=_selected_ok),
+    Case("torch_inputs", _s(Xr=lambda: torch.from_numpy(_real()[0]), yr=lambda: torch.from_numpy(_real()[1]),
+                            Xs=lambda: torch.from_numpy(_syn()[0]), ys=lambda: torch.from_numpy(_syn()[1])),
+         WORKS, same_as=lambda s: torch.from_numpy(_s()(s))),
+    Case("X_syn_fortran_order", _s(Xs=lambda: np.asfortranarray(_syn()[0])), WORKS, same_as=_s()),
+    Case("X_real_non_contiguous_tensor", _s(Xr=lambda: _strided(torch.from_numpy(_real()[0]))), WORKS, same_as=_s()),
+]
+
+
+INPUT_CASES: dict[str, list[Case]] = {
+    "transform": TRANSFORM_CASES,
+    "mixer": MIXER_CASES,
+    "hook": HOOK_CASES,
+    "resampler": RESAMPLER_CASES,
+    "selector": SELECTOR_CASES,
+}
+
+# Entries for which an input case legitimately ends differently: (class, case id) -> Case fields to replace.
+OVERRIDES: dict[tuple[str, str], dict[str, Any]] = {
+    # not RandomTransforms: no region= argument (Python's own TypeError names the class and region)
+    ("Normalize", "region_wrong_shape"): {"expect": TypeError},
+    ("StyleAugment", "region_wrong_shape"): {"expect": TypeError},
+    # a network: channels_last convolutions sum in another order
+    ("StyleAugment", "channels_last"): {"tol": 1e-5},
+    # no neighbours, so a class of 2 samples is fine
+    ("RandomOverSampler", "minority_smaller_than_k"): {
+        "expect": WORKS, "check": lambda res, obj: np.testing.assert_array_equal(np.bincount(res[1]), [30, 30])},
+}
+
+
+# -- constructor arguments -------------------------------------------------------------------------
+
+
+def _tiny_model() -> nn.Module:
+    return nn.Sequential(
+        nn.Conv2d(3, 8, 3, padding=1), nn.ReLU(), nn.Conv2d(8, 8, 3, padding=1), nn.ReLU(),
+        nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(8, K),
+    )
+
+
+@functools.cache
+def _style_example() -> Any:
+    from torchaug.generative.style import _example
+
+    return _example()
+
+
+def _style_model() -> Any:
+    return copy.deepcopy(_style_example().model)
+
+
+def _flip() -> list[nn.Module]:
+    from torchaug.transforms import RandomHorizontalFlip
+
+    return [RandomHorizontalFlip()]
+
+
+# required constructor arguments (callables are called per case, so models are fresh)
+BASE_KWARGS: dict[str, dict[str, Any]] = {
+    "CenterCrop": {"size": 8},
+    "Compose": {"transforms": _flip},
+    "CutMix": {"num_classes": K},
+    "GaussianBlur": {"kernel_size": 3},
+    "ManifoldMixup": {"model": _tiny_model, "layers": ["1"]},
+    "MixUp": {"num_classes": K},
+    "MixUpCutMix": {"num_classes": K},
+    "MoEx": {"model": _tiny_model, "layer": "1"},
+    "Normalize": {"mean": (0.5, 0.5, 0.5), "std": (0.25, 0.25, 0.25)},
+    "Pad": {"padding": 2},
+    "RandomAdjustSharpness": {"sharpness_factor": 2.0},
+    "RandomAffine": {"degrees": 10},
+    "RandomApply": {"transforms": _flip},
+    "RandomChoice": {"transforms": _flip},
+    "RandomCrop": {"size": 8},
+    "RandomOrder": {"transforms": _flip},
+    "RandomPosterize": {"bits": 4},
+    "RandomResizedCrop": {"size": 8},
+    "RandomRotation": {"degrees": 10},
+    "RandomSolarize": {"threshold": 0.5},
+    "Resize": {"size": 8},
+    "SamplePairing": {"num_classes": K},
+    "StyleAugment": {"model": _style_model},
+}
+
+V, T = ValueError, TypeError
+NAN = float("nan")
+
+# p and same_on_batch, shared by every transform that takes them
+_P = [({"p": 1.5}, V, "p"), ({"p": -0.1}, V, "p"), ({"p": NAN}, V, "p"), ({"p": "0.5"}, T, "p")]
+_SOB = [({"same_on_batch": "yes"}, T, "same_on_batch")]
+_INTERP = [({"interpolation": "nosuch"}, V, "interpolation")]
+_FILL = [({"fill": "red"}, T, "fill")]
+_SIZE = [({"size": 0}, V, "size"), ({"size": -4}, V, "size"), ({"size": (8, 8, 8)}, T, "size"),
+         ({"size": "8"}, T, "size"), ({"size": 2.5}, T, "size")]
+_CONTAINER = [({"transforms": [5]}, T, "transforms"), ({"transforms": 5}, T, "transforms")]
+_MIXER = [
+    ({"num_classes": 0}, V, "num_classes"), ({"num_classes": 2.5}, T, "num_classes"),
+    ({"num_classes": "10"}, T, "num_classes"), ({"label_smoothing": 1.5}, V, "label_smoothing"),
+    ({"label_smoothing": -0.1}, V, "label_smoothing"), ({"p": 1.5}, V, "p"), ({"p": "1"}, T, "p"),
+    ({"pairing": "nosuch"}, V, "pairing"), ({"inplace": "yes"}, T, "inplace"),
+]
+_MODE = [({"mode": "nosuch"}, V, "mode")]
+_ALPHA = [({"alpha": -1.0}, V, "alpha"), ({"alpha": NAN}, V, "alpha"), ({"alpha": "1"}, T, "alpha")]
+_RESAMPLER = [
+    ({"sampling_strategy": "nosuch"}, V, "sampling_strategy"), ({"sampling_strategy": -0.5}, V, "sampling_strategy"),
+    ({"sampling_strategy": {7: 50}}, V, "sampling_strategy"), ({"random_state": "seed"}, T, "random_state"),
+    ({"device": 5}, T, "device"),
+]
+_SELECTOR = [({"keep_fraction": 0.0}, V, "keep_fraction"), ({"keep_fraction": 1.5}, V, "keep_fraction"),
+             ({"random_state": "seed"}, T, "random_state"), ({"random_state": 1.5}, T, "random_state")]
+_CLASSIFIER = [({"classifier": "nosuch"}, V, "classifier"), ({"C": 0.0}, V, "C"), ({"hidden": 0}, V, "hidden"),
+               ({"epochs": 0}, V, "epochs"), ({"epochs": 2.5}, T, "epochs"),
+               ({"classifier": "cnn", "image_shape": None}, V, "image_shape"),
+               ({"classifier": "cnn", "image_shape": (1, 1)}, V, "image_shape")]
+_HOOK = [({"model": 5}, T, "model"), ({"generator": 5}, T, "generator"), ({"num_classes": 0}, V, "num_classes")]
+
+CTOR_CASES: dict[str, list[tuple[dict[str, Any], type[Exception], str]]] = {
+    "AutoAugment": [({"policy": "nosuch"}, V, "policy"), *_INTERP, *_FILL, *_P, *_SOB],
+    "CenterCrop": [*_SIZE],
+    "ColorJitter": [({"brightness": -0.5}, V, "brightness"), ({"contrast": (1.5, 0.5)}, V, "contrast"),
+                    ({"saturation": "x"}, T, "saturation"), ({"hue": 0.7}, V, "hue"), ({"hue": (-0.6, 0.1)}, V, "hue"),
+                    ({"brightness": (0.5, 1.0, 1.5)}, T, "brightness"), *_P, *_SOB],
+    "Compose": [*_CONTAINER],
+    "CutMix": [*_ALPHA, *_MIXER, *_MODE],
+    "Cutout": [({"size": 0}, V, "size"), ({"size": 2.5}, T, "size"), ({"num_holes": 0}, V, "num_holes"),
+               ({"num_holes": 1.5}, T, "num_holes"), ({"value": "x"}, V, "value"), ({"value": 2.0}, V, "value"),
+               ({"value": None}, T, "value"), *_P, *_SOB],
+    "ElasticTransform": [({"alpha": -1.0}, V, "alpha"), ({"sigma": -1.0}, V, "sigma"), ({"sigma": (3.0, 1.0, 1.0)}, T, "sigma"),
+                         *_INTERP, *_FILL, *_P, *_SOB],
+    "GaussianBlur": [({"kernel_size": 4}, V, "kernel_size"), ({"kernel_size": 0}, V, "kernel_size"),
+                     ({"kernel_size": 3.0}, T, "kernel_size"), ({"sigma": -1.0}, V, "sigma"),
+                     ({"sigma": (2.0, 1.0)}, V, "sigma"), *_P, *_SOB],
+    "GaussianNoise": [({"sigma": -0.1}, V, "sigma"), ({"mean": NAN}, V, "mean"), ({"mean": "0"}, T, "mean"),
+                      ({"clip": "yes"}, T, "clip"), *_P, *_SOB],
+    "ManifoldMixup": [({"layers": ["nosuch"]}, V, "layers"), ({"layers": 5}, T, "layers"),
+                      ({"layers": ["1", "1"]}, V, "layers"), ({"layers": [], "include_input": False}, V, "layers"),
+                      ({"alpha": 0.0}, V, "alpha"), ({"alpha": "2"}, T, "alpha"),
+                      ({"include_input": "yes"}, T, "include_input"), *_HOOK],
+    "MixUp": [*_ALPHA, *_MIXER, *_MODE],
+    "MixUpCutMix": [({"mixup_alpha": -1.0}, V, "mixup_alpha"), ({"cutmix_alpha": -1.0}, V, "cutmix_alpha"),
+                    ({"switch_prob": 1.5}, V, "switch_prob"), ({"switch_prob": "x"}, T, "switch_prob"),
+                    *_MIXER, *_MODE],
+    "MoEx": [({"layer": "nosuch"}, V, "layer"), ({"layer": 3}, T, "layer"), ({"norm": "nosuch"}, V, "norm"),
+             ({"p": 1.5}, V, "p"), ({"lam": 1.5}, V, "lam"), ({"lam": "x"}, T, "lam"), ({"eps": 0.0}, V, "eps"),
+             ({"groups": 2}, V, "groups"), ({"norm": "gn"}, V, "groups"), ({"norm": "gn", "groups": 0}, V, "groups"),
+             ({"where": "nosuch"}, V, "where"), *_HOOK],
+    "Normalize": [({"std": (0.0, 1.0, 1.0)}, V, "std"), ({"std": (-1.0, 1.0, 1.0)}, V, "std"),
+                  ({"mean": (0.5, 0.5)}, V, "mean"), ({"mean": "x"}, T, "mean"), ({"mean": (NAN, 0.5, 0.5)}, V, "mean")],
+    "Pad": [({"padding": -1}, V, "padding"), ({"padding": (1, 2, 3)}, V, "padding"), ({"padding": 1.5}, V, "padding"),
+            ({"padding_mode": "nosuch"}, V, "padding_mode"), *_FILL],
+    "RandAugment": [({"num_ops": -1}, V, "num_ops"), ({"num_ops": 1.5}, T, "num_ops"), ({"magnitude": 40}, V, "magnitude"),
+                    ({"magnitude": -1}, V, "magnitude"), ({"num_magnitude_bins": 1}, V, "num_magnitude_bins"),
+                    *_INTERP, *_FILL, *_P, *_SOB],
+    "RandomAdjustSharpness": [({"sharpness_factor": -1.0}, V, "sharpness_factor"),
+                              ({"sharpness_factor": "x"}, T, "sharpness_factor"), *_P, *_SOB],
+    "RandomAffine": [({"degrees": -5}, V, "degrees"), ({"degrees": "x"}, T, "degrees"),
+                     ({"translate": (1.5, 0.0)}, V, "translate"), ({"translate": (0.1,)}, T, "translate"),
+                     ({"scale": (0.0, 1.0)}, V, "scale"), ({"scale": (1.2, 0.8)}, V, "scale"),
+                     ({"shear": -5}, V, "shear"), ({"shear": "x"}, T, "shear"), ({"center": (1.0,)}, T, "center"),
+                     *_INTERP, *_FILL, *_P, *_SOB],
+    "RandomApply": [*_CONTAINER, *_P, *_SOB],
+    "RandomAutocontrast": [*_P, *_SOB],
+    "RandomChoice": [*_CONTAINER, ({"transforms": []}, V, "transforms"), ({"p": [0.5, 0.5]}, V, "p"), ({"p": [-1.0]}, V, "p"), ({"p": [0.0]}, V, "p"),
+                     ({"p": 0.5}, T, "p"), *_SOB],
+    "RandomCrop": [*_SIZE, ({"padding": -1}, V, "padding"), ({"padding_mode": "nosuch"}, V, "padding_mode"),
+                   ({"pad_if_needed": "yes"}, T, "pad_if_needed"), *_FILL, *_P, *_SOB],
+    "RandomEqualize": [*_P, *_SOB],
+    "RandomErasing": [({"scale": (0.5, 0.1)}, V, "scale"), ({"scale": (0.1, 1.5)}, V, "scale"),
+                      ({"ratio": (0.0, 1.0)}, V, "ratio"), ({"ratio": (3.0, 0.3)}, V, "ratio"),
+                      ({"value": "nosuch"}, V, "value"), ({"value": 2.0}, V, "value"), *_P, *_SOB],
+    "RandomGamma": [({"gamma": (-1.0, 1.0)}, V, "gamma"), ({"gamma": (1.2, 0.8)}, V, "gamma"),
+                    ({"gamma": "x"}, T, "gamma"), ({"gain": -1.0}, V, "gain"), *_P, *_SOB],
+    "RandomGrayscale": [*_P, *_SOB],
+    "RandomHorizontalFlip": [*_P, *_SOB],
+    "RandomInvert": [*_P, *_SOB],
+    "RandomOrder": [*_CONTAINER],
+    "RandomPerspective": [({"distortion_scale": 1.5}, V, "distortion_scale"),
+                          ({"distortion_scale": -0.1}, V, "distortion_scale"), *_INTERP, *_FILL, *_P, *_SOB],
+    "RandomPosterize": [({"bits": -1}, V, "bits"), ({"bits": 9}, V, "bits"), ({"bits": 4.5}, T, "bits"), *_P, *_SOB],
+    "RandomResizedCrop": [*_SIZE, ({"scale": (0.9, 0.1)}, V, "scale"), ({"scale": (-0.1, 1.0)}, V, "scale"),
+                          ({"ratio": (-1.0, 1.0)}, V, "ratio"), ({"ratio": (2.0, 0.5)}, V, "ratio"),
+                          ({"method": "nosuch"}, V, "method"), ({"antialias": "yes"}, T, "antialias"),
+                          *_INTERP, *_P, *_SOB],
+    "RandomRotation": [({"degrees": -5}, V, "degrees"), ({"degrees": (10, -10)}, V, "degrees"),
+                       ({"center": (1.0, 2.0, 3.0)}, T, "center"), ({"expand": "yes"}, T, "expand"),
+                       ({"expand": True}, V, "expand"),
+                       *_INTERP, *_FILL, *_P, *_SOB],
+    "RandomSolarize": [({"threshold": 1.5}, V, "threshold"), ({"threshold": -0.5}, V, "threshold"),
+                       ({"threshold": "x"}, T, "threshold"), *_P, *_SOB],
+    "RandomVerticalFlip": [*_P, *_SOB],
+    "Resize": [*_SIZE, ({"size": 8, "max_size": 4}, V, "max_size"),
+               ({"size": (8, 8), "max_size": 16}, V, "max_size"), ({"antialias": "yes"}, T, "antialias"), *_INTERP],
+    "SaltAndPepperNoise": [({"amount": 1.5}, V, "amount"), ({"amount": -0.1}, V, "amount"),
+                           ({"salt_vs_pepper": -1.0}, V, "salt_vs_pepper"), ({"per_channel": "x"}, T, "per_channel"),
+                           *_P, *_SOB],
+    "SamplePairing": [*_MIXER],
+    "StyleAugment": [({"model": 5}, T, "model"), ({"alpha": 2.0}, V, "alpha"), ({"mode": "nosuch"}, V, "mode"),
+                     *_P[:3]],
+    "TrivialAugmentWide": [({"num_magnitude_bins": 1}, V, "num_magnitude_bins"),
+                           ({"num_magnitude_bins": 2.5}, T, "num_magnitude_bins"), *_INTERP, *_FILL, *_P, *_SOB],
+    # resamplers (scikit-learn style: checked at construction or in fit_resample)
+    "SMOTE": [({"k_neighbors": 0}, V, "k_neighbors"), ({"k_neighbors": 2.5}, T, "k_neighbors"), *_RESAMPLER],
+    "BorderlineSMOTE": [({"k_neighbors": 0}, V, "k_neighbors"), ({"m_neighbors": 0}, V, "m_neighbors"),
+                        ({"kind": "nosuch"}, V, "kind"), *_RESAMPLER],
+    "ADASYN": [({"n_neighbors": 0}, V, "n_neighbors"), ({"n_neighbors": "5"}, T, "n_neighbors"), *_RESAMPLER],
+    "RandomOverSampler": [({"shrinkage": -1.0}, V, "shrinkage"), ({"shrinkage": "x"}, T, "shrinkage"), *_RESAMPLER],
+    # selectors
+    "ConfidenceFilter": [({"tau": 1.5}, V, "tau"), ({"tau": "x"}, T, "tau"),
+                         ({"drop_duplicates_within": -1.0}, V, "drop_duplicates_within"), *_CLASSIFIER, *_SELECTOR],
+    "PUFilter": [({"threshold": 1.5}, V, "threshold"), ({"n_splits": 1}, V, "n_splits"),
+                 ({"n_splits": 2.5}, T, "n_splits"), *_CLASSIFIER, *_SELECTOR],
+    "DistanceFilter": [({"k": 0}, V, "k"), ({"k": 2.5}, T, "k"), ({"quantile": 1.5}, V, "quantile"),
+                       ({"quantile": -0.1}, V, "quantile"), *_SELECTOR],
+}
+
+
+def case_for(name: str, case: Case) -> Case:
+    """``case`` with the entry's ``OVERRIDES`` applied."""
+    return replace(case, **OVERRIDES.get((name, case.id), {}))
+
+
+def ctor_kwargs(name: str, kwargs: dict[str, Any]) -> dict[str, Any]:
+    """``BASE_KWARGS[name]`` (factories called) overridden by ``kwargs``."""
+    base = {k: (v() if callable(v) else v) for k, v in BASE_KWARGS.get(name, {}).items()}
+    return {**base, **kwargs}
+
+
+# -- the config boundary ---------------------------------------------------------------------------
+
+# Config-boundary checks that live in tests/test_train.py (counted here, not duplicated): each runs
+# ``python -m torchaug.train`` with a bad override and checks the message.
+CONFIG_TESTS_ELSEWHERE: list[tuple[str, str, str]] = [
+    ("tests/test_train.py", "test_cli_unknown_recipe_lists_choices", "exit 1, lists the recipes"),
+    ("tests/test_train.py", "test_cli_unknown_key_lists_valid_keys", "exit 2, lists the valid keys"),
+]
+
+# In-process config cases of test_bad_inputs.py: (overrides, how it ends, text the message names)
+CONFIG_CASES: list[tuple[list[str], str, str]] = [
+    (["transforms=nosuch"], "MissingConfigException", "transforms"),
+    (["mixer=nosuch"], "MissingConfigException", "mixer"),
+    (["hooks=nosuch"], "MissingConfigException", "hooks"),
+    (["resampler=nosuch"], "MissingConfigException", "resampler"),
+    (["trainer.max_epoch=3"], "ConfigCompositionException", "max_epoch"),
+    (["mixer=mixup", "mixer.alpha=-1"], "ValueError", "alpha"),
+    (["mixer=cutmix", "mixer.mode=nosuch"], "ValueError", "mode"),
+    (["resampler=smote", "resampler.k_neighbors=0"], "ValueError", "k_neighbors"),
+]
+
+
+# -- the count -------------------------------------------------------------------------------------
+
+
+def count() -> dict[str, dict[str, int]]:
+    """Cases per kind and how they end: {kind: {"entries", "input", "ctor", "works", "ValueError", ...}}."""
+    from torchaug import registry
+
+    registry.load_all()
+    table: dict[str, dict[str, int]] = {}
+    for entry in registry.registered():
+        row = table.setdefault(entry.kind, {"entries": 0, "input": 0, "ctor": 0, WORKS: 0, "ValueError": 0,
+                                            "TypeError": 0, "skipped without CUDA": 0})
+        row["entries"] += 1
+        for case in INPUT_CASES[entry.kind]:
+            if case.needs_cuda and not torch.cuda.is_available():
+                row["skipped without CUDA"] += 1
+                continue
+            expect = OVERRIDES.get((entry.name, case.id), {}).get("expect", case.expect)
+            row["input"] += 1
+            row[_ending(expect)] += 1
+        for _, exc, _ in CTOR_CASES.get(entry.name, []):
+            row["ctor"] += 1
+            row[exc.__name__] += 1
+    return table
+
+
+def main() -> None:
+    table = count()
+    cols = ["entries", "input", "ctor", WORKS, "ValueError", "TypeError", "skipped without CUDA"]
+    print("| kind | " + " | ".join(cols) + " | cases |")
+    print("|---" * (len(cols) + 2) + "|")
+    total = dict.fromkeys(cols, 0)
+    for kind, row in table.items():
+        for c in cols:
+            total[c] += row[c]
+        print(f"| {kind} | " + " | ".join(str(row[c]) for c in cols) + f" | {row['input'] + row['ctor']} |")
+    print("| **all** | " + " | ".join(str(total[c]) for c in cols) + f" | {total['input'] + total['ctor']} |")
+    ends: dict[str, int] = {}
+    for _, end, _ in CONFIG_CASES:
+        ends[end] = ends.get(end, 0) + 1
+    print(f"\nconfig boundary: {len(CONFIG_CASES)} in-process cases ({', '.join(f'{v} {k}' for k, v in ends.items())}) "
+          f"+ {len(CONFIG_TESTS_ELSEWHERE)} CLI tests in tests/test_train.py")
+
+
+if __name__ == "__main__":
+    main()
