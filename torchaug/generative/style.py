@@ -582,6 +582,8 @@ class StyleAugment(nn.Module):
         k = self.model.decoder.downsample
         if x4.shape[-1] % k or x4.shape[-2] % k:
             raise ValueError(f"{owner}: x height and width must be divisible by {k}; got {describe(x)}")
+        if min(x4.shape[-2:]) < 2 * k:  # the encoder's reflection padding needs 2+ pixels at its deepest layer
+            raise ValueError(f"{owner}: x height and width must be at least {2 * k}; got {describe(x)}")
         b, dev = x4.shape[0], x4.device
         chosen = torch.rand(b, generator=generator, device=dev) < self.p
         mean, std = self.sample_styles(b, dev, generator)

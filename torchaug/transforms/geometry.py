@@ -552,6 +552,8 @@ class RandomPerspective(_Warp):
 
     def make_params(self, x: torch.Tensor, generator: torch.Generator | None) -> Params:
         h, w = x.shape[-2:]
+        if h < 2 or w < 2:  # coinciding corners: no homography (torch.linalg.solve would fail)
+            raise ValueError(f"{type(self).__name__}: x must be at least 2x2 pixels (four distinct corners); got {h}x{w}")
         bh = int(self.distortion_scale * (h // 2)) + 1
         bw = int(self.distortion_scale * (w // 2)) + 1
         u = self._rand(x, 4, 2, generator=generator)
