@@ -171,15 +171,20 @@ def _saturation_w(xf: torch.Tensor, f: torch.Tensor, bound: float, integer: bool
 def _hue_w(xf: torch.Tensor, f: torch.Tensor, bound: float, integer: bool, inplace: bool = False) -> torch.Tensor:
     """Hue rotation through HSV, in closed form, for every pixel at once (in place if ``inplace``).
 
-    With ``V = max``, ``range = max - min`` and hue ``h`` (in sixths of a turn), the RGB of the
-    shifted hue ``h'`` is ``V - range * clamp(min(k, 4 - k), 0, 1)``, i.e.
-    ``min + range * clamp(|k - 2| - 1, 0, 1)``, with ``k = (n + h') mod 6`` and ``n = 5, 3, 1``
-    for R, G, B: the same values as torchvision's ``_rgb_to_hsv`` -> shift -> ``_hsv_to_rgb``
-    (which go through ``p, q, t``), up to float rounding.
+    With ``max``, ``min`` and ``range = max - min`` of each pixel, HSV's hue ``h`` in sixths of a
+    turn is ``(g - b) / range`` when red is a maximum, ``2 + (b - r) / range`` when green is,
+    ``4 + (r - g) / range`` when blue is. With ``hi = max(g, b)``, ``lo = min(g, b)``,
+    ``s = [hi > r]`` and ``sigma = sign(g - b)`` the three cases are one expression,
+    ``h = sigma * (s ? lo - r - range : hi - lo) / range + 3 s`` (ties between channels give
+    the same hue either way). The shifted hue ``h' = (h + 6 * hue_factor) mod 6`` gives the
+    new channels ``min + range * w(h')`` with the trapezoids ``w_R = clamp(|h' - 3| - 1, 0, 1)``,
+    ``w_G = clamp(min(h', 4 - h'), 0, 1)``, ``w_B = clamp(2 - |h' - 4|, 0, 1)``: the same values
+    as torchvision's ``_rgb_to_hsv`` -> shift -> ``_hsv_to_rgb`` (which go through ``p, q, t``),
+    up to float rounding (``uint8``: at most one grey level, on well under 1% of the values).
 
-    Written with arithmetic only (``sign`` for the exact "which channel is the maximum" tests,
-    ``floor`` for the modulo): on CPU, comparisons producing bool tensors, ``where`` and
-    ``remainder`` cost several times more than the whole arithmetic.
+    About 46 operations on ``(B, 1, H, W)`` planes, written with arithmetic only (``sign`` for
+    the comparisons, ``floor`` for the modulo): on CPU, comparisons producing bool tensors,
+    ``where`` and ``remainder`` cost several times more than the arithmetic they replace.
     """
     if xf.shape[1] == 1:
         return xf if inplace else xf.clone()
@@ -190,39 +195,32 @@ def _hue_w(xf: torch.Tensor, f: torch.Tensor, bound: float, integer: bool, inpla
     def buf(name: str) -> torch.Tensor:
         return _scratch("hue_" + name, plane, y.dtype, y.device)
 
-    mx = torch.maximum(r, g, out=buf("mx"))
-    mx = torch.maximum(mx, b, out=mx)
-    mn = torch.minimum(r, g, out=buf("mn"))
-    mn = torch.minimum(mn, b, out=mn)
-    rng = torch.sub(mx, mn, out=buf("rng"))
-    # exact indicators: x - y == 0 iff x == y; torchvision lets red win ties, then green
-    is_r = torch.sub(r, mx, out=buf("is_r")).sign_().add_(1.0)
-    is_g = torch.sub(g, mx, out=buf("is_g")).sign_().add_(1.0)
-    is_g = torch.addcmul(is_g, is_g, is_r, value=-1.0, out=is_g)  # is_g * (1 - is_r)
-    is_b = mx.copy_(is_r).neg_().add_(1.0).sub_(is_g)  # 1 - is_r - is_g (mx no longer needed)
-    # hue in sixths: (g - b) / rng, 2 + (b - r) / rng, 4 + (r - g) / rng
-    h6 = torch.sub(g, b, out=buf("h6")).mul_(is_r)
-    tmp = torch.sub(b, r, out=buf("tmp"))
-    h6.addcmul_(tmp, is_g)
-    h6.addcmul_(torch.sub(r, g, out=tmp), is_b)
-    safe = torch.sign(rng, out=tmp).sub_(1.0).neg_().add_(rng)  # rng, or 1 where rng == 0 (num == 0)
-    h6.div_(safe).add_(is_g, alpha=2.0).add_(is_b, alpha=4.0).add_(6.0 * f)
-    h6.sub_(torch.mul(h6, 1.0 / 6.0, out=tmp).floor_(), alpha=6.0)  # mod 6 -> [0, 6)
-    ubuf = is_r  # reuse a plane buffer
-    del is_g, is_b
-    # per channel u = k - 2 = h6 + (n - 2), wrapped into [-2, 4): weight clamp(|u| - 1, 0, 1)
-    for c, shift in enumerate((3.0, 1.0, -1.0)):
-        u = torch.add(h6, shift, out=ubuf)  # in [-1, 9)
-        wrap = torch.add(u, 2.0, out=tmp).mul_(1.0 / 6.0).floor_()  # floor((u + 2) / 6)
-        u.sub_(wrap, alpha=6.0).abs_().sub_(1.0).clamp_(0.0, 1.0)
-        torch.addcmul(mn, u, rng, out=y[:, c : c + 1])
+    hi = torch.maximum(g, b, out=buf("hi"))
+    lo = torch.minimum(g, b, out=buf("lo"))
+    mn = torch.minimum(r, lo, out=buf("mn"))
+    rng = torch.maximum(r, hi, out=buf("rng")).sub_(mn)
+    s = torch.sub(hi, r, out=buf("s")).sign_().clamp_min_(0.0)  # 1 where g or b is above r
+    h = hi.sub_(lo)  # numerator when red is a maximum (hi's buffer)
+    nb = lo.sub_(r).sub_(rng).sub_(h)  # other numerator minus that one (lo's buffer)
+    h.addcmul_(nb, s)
+    h.mul_(torch.sub(g, b, out=nb).sign_())
+    h.div_(torch.clamp_min(rng, 1e-30, out=buf("safe")))  # range 0: numerator 0, hue 0
+    h.add_(s, alpha=3.0).add_(6.0 * f)
+    h.sub_(torch.mul(h, 1.0 / 6.0, out=s).floor_(), alpha=6.0)  # mod 6 -> [0, 6]
     if integer:
         # torchvision: to float in [0, 1], HSV round trip, back with ``* 255.999`` truncated
         # (no clamp needed: min <= out <= max <= 255, and 255 * 255.999 / 255 < 256)
-        y = y.mul_(_TO_UINT8 / 255.0).floor_()
-    else:
-        y = y.clamp_(0.0, bound)
-    return y
+        k = _TO_UINT8 / 255.0
+        mn.mul_(k)
+        rng.mul_(k)
+    w = s  # plane buffer for the weights
+    torch.sub(h, 3.0, out=w).abs_().sub_(1.0).clamp_(0.0, 1.0)
+    torch.addcmul(mn, w, rng, out=r)
+    torch.minimum(h, torch.neg(h, out=w).add_(4.0), out=w).clamp_(0.0, 1.0)
+    torch.addcmul(mn, w, rng, out=g)
+    torch.sub(h, 4.0, out=w).abs_().neg_().add_(2.0).clamp_(0.0, 1.0)
+    torch.addcmul(mn, w, rng, out=b)
+    return y.floor_() if integer else y.clamp_(0.0, bound)
 
 
 # -- public kernels ----------------------------------------------------------------------
@@ -276,47 +274,103 @@ def color_jitter(
     sample's factors and order (uint8 exact, or off by one grey level where float rounding
     differs at a truncation boundary; float within 1e-5).
 
-    Vectorised without grouping samples: brightness, contrast and saturation are all
+    Vectorised without a loop over samples: brightness, contrast and saturation are all
     ``x * a + ref * (1 - a)`` with ``ref`` = 0, the mean grey level or the grey image, so one
     "slot" applies whichever of the three each sample has at that point (identity where it has
     none). Hue, the expensive step, runs once over the batch: each sample's operations before its
-    hue go in the three slots before it (right-aligned), those after it in the three slots after.
+    hue go in the slots before it (right-aligned), those after it in the slots after.
 
-    On CPU, large batches are processed in chunks of about 4 MB of float work buffer, so that
-    the ~40 passes over the data stay in cache (2x faster at 224x224; batches of small images are
-    a single chunk).
+    On CPU (where reading a few small integers costs nothing) two more savings apply, both exact
+    (they only skip identity work): the samples are grouped by how many operations they do before
+    the hue, so every group runs exactly its three slots instead of three before and three after
+    the hue; and a slot skips the grey image or its mean when no sample of the group needs them.
+    Each group is processed in chunks of about 4 MB of float work buffer, so that the ~60 passes
+    over the data stay in the core's cache (2-3x faster at 224x224; batches of small images are a
+    few chunks). On other devices the whole batch is one pass (six slots around the hue).
     """
     _check_rgb(x, "color_jitter")
     B = x.shape[0]
-    chunk = max(1, _CHUNK_BYTES // max(1, x[0].numel() * 4))
-    if x.device.type != "cpu" or B <= chunk:
+    if x.device.type != "cpu" or B == 0:
         return _color_jitter(x, brightness_factor, contrast_factor, saturation_factor, hue_factor, order)
-    out = torch.empty_like(x)  # keeps the memory format
-    for i in range(0, B, chunk):
-        part = slice(i, i + chunk)
-        facs = [f[part] if isinstance(f, torch.Tensor) and f.ndim >= 1 else f for f in
-                (brightness_factor, contrast_factor, saturation_factor, hue_factor)]
-        out[part] = _color_jitter(x[part], *facs, order[part])
-    return out
+    plan = _jitter_plan(x, brightness_factor, contrast_factor, saturation_factor, hue_factor, order)
+    n_ops = plan.n_ops
+    if plan.hue is not None and n_ops:
+        nb = plan.n_before
+        counts = torch.bincount(nb, minlength=n_ops + 1).tolist()
+        perm = None if max(counts) == B else torch.argsort(nb, stable=True)
+    else:  # no hue: every sample's operations fill the first slots
+        counts, perm = [0] * n_ops + [B], None
+    if perm is not None:
+        xs, plan = x.index_select(0, perm), plan.select(perm)
+    else:
+        xs = x
+    out = torch.empty_like(xs)
+    chunk = max(1, _CHUNK_BYTES // max(1, xs[0].numel() * 4))
+    start = 0
+    for k, count in enumerate(counts):  # k operations before the hue, n_ops - k after
+        if count == 0:
+            continue
+        stop = start + count
+        before = range(3 - k, 3) if plan.hue is not None else range(0, n_ops)
+        after = range(0, n_ops - k) if plan.hue is not None else range(0)
+        flags = plan.flags(start, stop)
+        for i in range(start, stop, chunk):
+            j = min(i + chunk, stop)
+            out[i:j] = _jitter_chunk(xs[i:j], plan.slice(i, j), before, after, flags)
+        start = stop
+    if perm is not None:
+        out = out.index_select(0, torch.argsort(perm))
+    return _keep_format(out, x)
 
 
+#: CPU work-buffer size per chunk (see ``color_jitter``): 4 MB, six 224x224 images
 _CHUNK_BYTES = 4 << 20
 
 
-def _color_jitter(
+class _JitterPlan:
+    """Per-sample slot parameters of a ColorJitter batch (see :func:`color_jitter`).
+
+    ``slots[0]`` / ``slots[1]``: the slots before / after the hue, each four ``(3, B, 1, 1, 1)``
+    tensors: the factor ``a``, ``1 - a`` (rounded as torchvision), and 0/1 indicators for a
+    saturation slot (reference: the grey image) and a contrast slot (reference: its mean).
+    """
+
+    def __init__(self, enabled, n_ops, slots, hue, n_before, bound, integer) -> None:
+        self.enabled, self.n_ops, self.slots, self.hue = enabled, n_ops, slots, hue
+        self.n_before, self.bound, self.integer = n_before, bound, integer
+
+    def _map(self, fn) -> "_JitterPlan":
+        slots = [tuple(fn(t, 1) for t in plan) for plan in self.slots]
+        hue = None if self.hue is None else fn(self.hue, 0)
+        return _JitterPlan(self.enabled, self.n_ops, slots, hue, None, self.bound, self.integer)
+
+    def select(self, idx: torch.Tensor) -> "_JitterPlan":
+        return self._map(lambda t, dim: t.index_select(dim, idx))
+
+    def slice(self, i: int, j: int) -> "_JitterPlan":
+        return self._map(lambda t, dim: t.narrow(dim, i, j - i))
+
+    def flags(self, i: int, j: int) -> list[list[tuple[bool, bool]]]:
+        """Per slot of samples ``i:j``: (any contrast, any saturation); read on the host."""
+        if not (self.enabled[CONTRAST] or self.enabled[SATURATION]):
+            return [[(False, False)] * 3 for _ in self.slots]
+        anys = torch.stack([torch.stack([p[3][:, i:j].flatten(1).amax(1), p[2][:, i:j].flatten(1).amax(1)], 1)
+                            for p in self.slots])  # (n_plans, 3, 2)
+        return [[(bool(c), bool(s)) for c, s in plan] for plan in (anys > 0).tolist()]
+
+
+def _jitter_plan(
     x: torch.Tensor,
     brightness_factor: torch.Tensor | None,
     contrast_factor: torch.Tensor | None,
     saturation_factor: torch.Tensor | None,
     hue_factor: torch.Tensor | None,
     order: torch.Tensor,
-) -> torch.Tensor:
-    if x.dtype == torch.uint8:  # work in float32 once, in a reused scratch buffer
-        xf, bound, integer = _scratch("cj_y", tuple(x.shape), torch.float32, x.device).copy_(x), 255.0, True
-    else:
-        xf, bound, integer = _to_work(x)
-    B, C = xf.shape[:2]
-    dev, wdt = xf.device, xf.dtype
+) -> _JitterPlan:
+    B, C = x.shape[:2]
+    dev = x.device
+    wdt = _work_dtype(x)
+    bound, integer = (255.0, True) if x.dtype == torch.uint8 else (1.0, False)
     order = order.to(device=dev, dtype=torch.long)
     if order.shape != (B, 4):
         raise ValueError(f"color_jitter: order must have shape (B, 4) = ({B}, 4); got {tuple(order.shape)}")
@@ -324,20 +378,21 @@ def _color_jitter(
     enabled = [f is not None for f in given]
     if C == 1:  # saturation and hue leave one-channel images unchanged (as torchvision / PIL)
         enabled[SATURATION] = enabled[HUE] = False
-    y = xf.clone() if xf is x else xf  # private work buffer, updated in place
-    if not any(enabled):
-        return _int_valued_to_uint8_(y, x) if integer and y.dtype == torch.float32 else _from_work(y, x)
+    ref = torch.empty(B, 1, 1, 1, device=dev, dtype=wdt)  # dtype/device of the per-sample factors
     ones = torch.ones(B, device=dev, dtype=wdt)
-    fac = torch.stack([ones if not e else _per_sample(f, xf).view(B) for e, f in zip(enabled[:3], given[:3])], 1)
+    fac = torch.stack([ones if not e else _per_sample(f, ref).view(B) for e, f in zip(enabled[:3], given[:3])], 1)
     fac = torch.cat([fac, ones[:, None]], dim=1)  # column 3: identity
     active = torch.tensor(enabled, device=dev)[order] & (order != HUE)  # (B, 4) b/c/s ops to run
+    n_before = None
     if enabled[HUE]:
         hue_pos = (order == HUE).long().argmax(dim=1, keepdim=True)
         pos = torch.arange(4, device=dev)
-        masks = [(active & (pos < hue_pos), True), (active & (pos > hue_pos), False)]
+        before = active & (pos < hue_pos)
+        masks = [(before, True), (active & (pos > hue_pos), False)]
+        n_before = before.long().sum(dim=1)
     else:
         masks = [(active, False)]
-    plans = []
+    slots = []
     for mask, right_align in masks:
         # place each sample's masked ops, in order, into 3 slots (code 3 = identity)
         rank = mask.long().cumsum(dim=1) - 1
@@ -350,30 +405,53 @@ def _color_jitter(
         one_minus = _one_minus(a)
         sat = (codes == SATURATION).to(wdt)  # 1: the reference is the grey image
         con = (codes == CONTRAST).to(wdt)  # 1: the reference is the mean grey level
-        plans.append(tuple(t.T.reshape(3, B, 1, 1, 1) for t in (a, one_minus, sat, con)))
+        slots.append(tuple(t.T.reshape(3, B, 1, 1, 1) for t in (a, one_minus, sat, con)))
+    hue = _per_sample(hue_factor, ref) if enabled[HUE] else None
+    return _JitterPlan(enabled, sum(enabled[:3]), slots, hue, n_before, bound, integer)
 
-    need_gray = enabled[CONTRAST] or enabled[SATURATION]
 
-    rgb = C == 3
-    plane = (B, 1, *y.shape[2:])
-    gbuf = _scratch("cj_gray", plane, y.dtype, y.device) if need_gray and rgb else None  # reused planes
-    rbuf = _scratch("cj_ref", plane, y.dtype, y.device) if need_gray else None
+def _color_jitter(x: torch.Tensor, *factors_and_order: torch.Tensor | None) -> torch.Tensor:
+    """:func:`color_jitter` (same arguments) on the whole batch in one pass: three slots before
+    and three after the hue, whatever each sample's order (the path for GPUs)."""
+    plan = _jitter_plan(x, *factors_and_order)
+    n = plan.n_ops
+    every = [[(True, True)] * 3 for _ in plan.slots]
+    if plan.hue is None:  # the operations fill the first slots
+        return _jitter_chunk(x, plan, range(0, n), range(0), every)
+    return _jitter_chunk(x, plan, range(3 - n, 3), range(0, n), every)
 
-    def run(y: torch.Tensor, plan: tuple[torch.Tensor, ...]) -> torch.Tensor:
-        a, one_minus, sat, con = plan
-        for s in range(3):
-            if need_gray:
+
+def _jitter_chunk(
+    x: torch.Tensor, plan: _JitterPlan, before: range, after: range, flags: list[list[tuple[bool, bool]]]
+) -> torch.Tensor:
+    """Apply ``plan`` to ``x``: the ``before`` slots, the hue, the ``after`` slots (no hue: the
+    ``before`` slots only); ``flags[plan][slot]`` says whether a slot has contrast / saturation."""
+    if x.dtype == torch.uint8:  # work in float32 once, in a reused scratch buffer
+        y = _scratch("cj_y", tuple(x.shape), torch.float32, x.device).copy_(x)
+    else:
+        xf, _, _ = _to_work(x)
+        y = xf.clone() if xf is x else xf  # private work buffer, updated in place
+    bound, integer, enabled = plan.bound, plan.integer, plan.enabled
+    rgb = y.shape[1] == 3
+    plane = (y.shape[0], 1, *y.shape[2:])
+
+    def run(y: torch.Tensor, slots: tuple[torch.Tensor, ...], which: range, flags) -> torch.Tensor:
+        a, one_minus, sat, con = slots
+        for s in which:
+            has_con, has_sat = flags[s]
+            if has_con or has_sat:
                 # brightness: ref = 0; contrast: ref = mean grey; saturation: ref = grey image.
                 # x * a, then + ref * (1 - a): torchvision's rounding (``_blend``)
                 if rgb:
-                    gray = torch.mul(y[:, 0:1], _GRAY[0], out=gbuf).add_(y[:, 1:2], alpha=_GRAY[1])
-                    gray = gray.add_(y[:, 2:3], alpha=_GRAY[2])
+                    gray = torch.mul(y[:, 0:1], _GRAY[0], out=_scratch("cj_gray", plane, y.dtype, y.device))
+                    gray = gray.add_(y[:, 1:2], alpha=_GRAY[1]).add_(y[:, 2:3], alpha=_GRAY[2])
                     if integer:
                         gray = gray.floor_()
                 else:
                     gray = y
-                m = con[s] * gray.mean(dim=(-2, -1), keepdim=True) if enabled[CONTRAST] else None
-                if enabled[SATURATION]:
+                m = con[s] * gray.mean(dim=(-2, -1), keepdim=True) if has_con else None
+                rbuf = _scratch("cj_ref", plane, y.dtype, y.device)
+                if has_sat:
                     ref = torch.mul(gray, sat[s], out=rbuf) if m is None else torch.addcmul(m, gray, sat[s], out=rbuf)
                 else:
                     ref = m
@@ -384,10 +462,10 @@ def _color_jitter(
             y = _finish_(y, bound, integer)
         return y
 
-    y = run(y, plans[0])
-    if enabled[HUE]:
-        y = _hue_w(y, _per_sample(hue_factor, xf), bound, integer, inplace=True)
-        y = run(y, plans[1])
+    y = run(y, plan.slots[0], before, flags[0])
+    if plan.hue is not None:
+        y = _hue_w(y, plan.hue, bound, integer, inplace=True)
+        y = run(y, plan.slots[1], after, flags[1])
     # uint8: y holds integers in [0, 255] (every step truncates), so the fast exact cast applies
     return _int_valued_to_uint8_(y, x) if integer else _from_work(y, x)
 

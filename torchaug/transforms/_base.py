@@ -64,6 +64,36 @@ def restrict_to_region(out: torch.Tensor, x: torch.Tensor, region: Any, *, singl
     return torch.where(r.to(device=x.device, dtype=torch.bool), out, x)
 
 
+_BITS = {1: torch.uint8, 2: torch.int16, 4: torch.int32, 8: torch.int64}
+
+
+def where_samples(keep: torch.Tensor, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """``torch.where(keep.view(-1, 1, 1, 1), a, b)``: sample ``i`` of ``a`` where ``keep[i]``, else of ``b``.
+
+    Bit-exact for every dtype (NaN and -0.0 included). On CPU it runs as integer bit operations
+    on the tensors' bits (``b ^ ((a ^ b) & mask)`` with an all-ones/all-zeros mask per sample):
+    ``torch.where``'s CPU kernel with a ``(B, 1, 1, 1)`` condition is ~10x slower (measured: 9.9 ms
+    against 0.8 ms for 32x3x224x224 uint8, 1 thread), which made a ``p=0.5`` flip cost more than
+    the flip itself. Other devices, or ``a``/``b`` of different shapes or dtypes, use ``torch.where``.
+    """
+    it = _BITS.get(a.element_size())
+    if (
+        a.device.type != "cpu"
+        or it is None
+        or a.shape != b.shape
+        or a.dtype != b.dtype
+        or a.is_complex()
+        or a.ndim == 0
+    ):
+        return torch.where(keep.view(-1, *([1] * (a.ndim - 1))), a, b)
+    m = torch.neg(keep.to(device=a.device, dtype=it)).view(-1, *([1] * (a.ndim - 1)))  # 0 or all bits set
+    ai, bi = a.view(it), b.view(it)
+    out = torch.bitwise_xor(ai, bi)
+    out.bitwise_and_(m)
+    out.bitwise_xor_(bi)
+    return out.view(a.dtype)
+
+
 class RandomTransform(nn.Module):
     """Random per-sample image transform over ``(B, C, H, W)`` (or ``(C, H, W)``) batches."""
 
@@ -197,7 +227,7 @@ class RandomTransform(nn.Module):
         if _t.MASK in batch:
             m = batch[_t.MASK]
             mo = self.transform_mask(m, params)
-            new[_t.MASK] = torch.where(apply.view(-1, 1, 1, 1), mo, m) if blend else mo
+            new[_t.MASK] = where_samples(apply, mo, m) if blend else mo
         if _t.BOXES in batch:
             b = batch[_t.BOXES]
             bo = self.transform_boxes(b, params, in_size)
@@ -217,8 +247,7 @@ class RandomTransform(nn.Module):
         """Transform, then keep the samples not selected by ``p`` (when the size is kept)."""
         out = self.transform(x, params)
         if self.p < 1.0 and self.keeps_size:
-            keep = params["apply"].view(-1, 1, 1, 1)
-            out = torch.where(keep, out, x)
+            out = where_samples(params["apply"], out, x)
         if (
             out.ndim == 4
             and not x.is_contiguous()
