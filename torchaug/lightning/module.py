@@ -16,7 +16,7 @@ Override points for subclasses:
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import lightning as L
@@ -46,6 +46,10 @@ class ClassifierModule(L.LightningModule):
         seed: seeds the augmentation generator, together with the process rank.
         share_mixer_perm: let the hook reuse the mixer's pairing of the same step (as the official
             MoEx+CutMix code does) instead of drawing its own.
+        compile: run the model through ``torch.compile`` (``True``, or a dict of its keyword
+            arguments, e.g. ``{"backend": "aot_eager", "mode": "max-autotune"}``). The hook is
+            attached to the eager model first, so layer names stay ``layer1``...; the compiled
+            wrapper is not a submodule, so checkpoints keep the eager ``model.*`` keys.
     """
 
     def __init__(
@@ -62,6 +66,7 @@ class ClassifierModule(L.LightningModule):
         label_smoothing: float = 0.0,
         seed: int = 0,
         share_mixer_perm: bool = False,
+        compile: bool | Mapping[str, Any] = False,
     ) -> None:
         super().__init__()
         self.model = model
@@ -70,6 +75,11 @@ class ClassifierModule(L.LightningModule):
         self.transforms = transforms
         self.mixer = mixer
         self.hook = hook(model) if hook is not None else None
+        if not isinstance(compile, (bool, Mapping)):
+            raise TypeError(f"ClassifierModule: compile must be a bool or a dict of torch.compile arguments; got {compile!r}")
+        # kept out of the module tree (no "_orig_mod" keys in state dicts); forward() calls it
+        compiled = torch.compile(model, **(dict(compile) if isinstance(compile, Mapping) else {})) if compile else None
+        object.__setattr__(self, "_compiled_model", compiled)
         self.label_smoothing = label_smoothing
         self.seed = seed
         self.share_mixer_perm = share_mixer_perm
@@ -133,7 +143,7 @@ class ClassifierModule(L.LightningModule):
 
     # -- steps --------------------------------------------------------------------------
     def forward(self, x: Tensor) -> Tensor:
-        return self.model(x)
+        return self.model(x) if self._compiled_model is None else self._compiled_model(x)
 
     def compute_loss(self, logits: Tensor, y_soft: Tensor) -> Tensor:
         return self.criterion(logits, y_soft)
