@@ -577,6 +577,8 @@ class StyleAugment(nn.Module):
         owner = type(self).__name__
         x4, single = check_images(x, owner=owner)
         check_generator(generator, x4.device, owner=owner)
+        if x4.device != self.style_mean.device:  # free (no sync); torch would fail deep inside the encoder
+            raise ValueError(f"{owner}: x must be on the module's device {self.style_mean.device}; got {x4.device}")
         if x4.shape[1] not in (1, 3):
             raise ValueError(f"{owner}: x must have 1 or 3 channels; got {describe(x)}")
         k = self.model.decoder.downsample
