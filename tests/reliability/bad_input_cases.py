@@ -144,9 +144,13 @@ def _channels_last_kept(out: torch.Tensor, obj: Any = None) -> None:
     assert out.is_contiguous(memory_format=torch.channels_last), "channels_last input gave a different memory format"
 
 
-def _to_cuda(t: Any) -> Any:
-    t = t.to("cuda")
-    return t(images(), generator=gen())
+def _on_meta(t: Any) -> Any:
+    """The module moved to another device (``meta``: testable without a GPU), the images left on the CPU."""
+    return t.to("meta")(images(), generator=gen())
+
+
+def _on_cpu(out: Any, obj: Any = None) -> None:
+    assert out.device.type == "cpu"
 
 
 TRANSFORM_CASES: list[Case] = [
@@ -177,7 +181,9 @@ TRANSFORM_CASES: list[Case] = [
     Case("channels_last", _t(lambda: _cl(images())), WORKS, same_as=_t(images), check=_channels_last_kept),
     Case("channels_last_uint8", _t(lambda: _cl(images(dtype=torch.uint8))), WORKS,
          same_as=_t(lambda: images(dtype=torch.uint8)), check=_channels_last_kept),
-    Case("module_on_other_device", _to_cuda, ValueError, "x", needs_cuda=True),
+    Case("grey_image", _t(lambda: images(c=1)), WORKS, check=_image_ok(torch.float32, c=1)),
+    # modules without buffers work wherever the data is; one with buffers (StyleAugment) must refuse
+    Case("module_on_other_device", _on_meta, WORKS, same_as=_t(images), check=_on_cpu),
 ]
 
 
@@ -195,7 +201,7 @@ def _m(x: Any = None, y: Any = None, **kw: Any) -> Callable[[Any], Any]:
 
 def _mixed_ok(dtype: torch.dtype, b: int = 4) -> Callable[[Any, Any], None]:
     def check(out: Any, obj: Any = None) -> None:
-        xm, ym = out
+        xm, ym = out[0].cpu(), out[1].cpu()
         _image_ok(dtype, b=b)(xm)
         assert ym.shape == (b, K) and ym.dtype == torch.float32
         torch.testing.assert_close(ym.sum(1), torch.ones(b))
@@ -472,9 +478,11 @@ INPUT_CASES: dict[str, list[Case]] = {
 OVERRIDES: dict[tuple[str, str], dict[str, Any]] = {
     # not RandomTransforms: no region= argument (Python's own TypeError names the class and region)
     ("Normalize", "region_wrong_shape"): {"expect": TypeError},
+    ("Normalize", "grey_image"): {"expect": ValueError, "arg": "channels"},
     ("StyleAugment", "region_wrong_shape"): {"expect": TypeError},
     # a network: channels_last convolutions sum in another order
     ("StyleAugment", "channels_last"): {"tol": 1e-5},
+    ("StyleAugment", "module_on_other_device"): {"expect": ValueError, "arg": "device"},
     # no neighbours, so a class of 2 samples is fine
     ("RandomOverSampler", "minority_smaller_than_k"): {
         "expect": WORKS, "check": lambda res, obj: np.testing.assert_array_equal(np.bincount(res[1]), [30, 30])},
