@@ -196,9 +196,36 @@ class RandomTransform(nn.Module):
                     params["apply"] = torch.ones(x.shape[0], dtype=torch.bool, device=x.device)
                 else:
                     params["apply"] = self._rand(x, generator=generator) < self.p
-        elif "apply" not in params:
-            params = {**params, "apply": torch.ones(x.shape[0], dtype=torch.bool, device=x.device)}
+        else:
+            params = self._check_replayed(x, params)
+            if "apply" not in params:
+                params["apply"] = torch.ones(x.shape[0], dtype=torch.bool, device=x.device)
         return params
+
+    def _check_replayed(self, x: torch.Tensor, params: Any) -> Params:
+        """Replayed ``params`` must be what ``return_params=True`` gave for a batch of this size.
+
+        The keys and per-sample sizes are compared with a draw from a private generator (the
+        global RNG is left alone); shapes only, so no value is read back from a device.
+        """
+        owner = type(self).__name__
+        if not isinstance(params, dict):
+            raise TypeError(f"{owner}: params must be the dict returned by return_params=True; got {describe(params)}")
+        b = x.shape[0]
+        with cpu_threads(x.device, 1):
+            ref = self.make_params(x, torch.Generator(device=x.device).manual_seed(0))
+        ref.setdefault("apply", torch.ones(b, dtype=torch.bool, device=x.device))
+        if set(params) - set(ref) or set(ref) - set(params) - {"apply"}:
+            raise ValueError(f"{owner}: params must hold the keys {sorted(ref)} that {owner} draws; got {sorted(params)}")
+        for k, v in params.items():
+            r = ref[k]
+            if not isinstance(r, torch.Tensor):
+                continue
+            if not isinstance(v, torch.Tensor):
+                raise TypeError(f"{owner}: params[{k!r}] must be a tensor; got {describe(v)}")
+            if r.ndim and r.shape[0] == b and (v.ndim != r.ndim or v.shape[0] != b):
+                raise ValueError(f"{owner}: params[{k!r}] must have one entry per sample (batch size {b}); got {describe(v)}")
+        return dict(params)
 
     def _run(
         self,

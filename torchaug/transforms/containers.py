@@ -66,6 +66,17 @@ def _as_list(transforms: Any, owner: str) -> list[nn.Module]:
     return out
 
 
+def _check_replayed(params: Any, keys: tuple[str, str], owner: str, size: int) -> None:
+    """Replayed container ``params``: the dict ``return_params=True`` gave, ``params[keys[0]]`` of ``(size,)``."""
+    if not isinstance(params, dict):
+        raise TypeError(f"{owner}: params must be the dict returned by return_params=True; got {describe(params)}")
+    if set(params) != set(keys):
+        raise ValueError(f"{owner}: params must hold the keys {list(keys)}; got {sorted(params)}")
+    first = params[keys[0]]
+    if not isinstance(first, torch.Tensor) or tuple(first.shape) != (size,):
+        raise ValueError(f"{owner}: params[{keys[0]!r}] must be a tensor of shape ({size},); got {describe(first)}")
+
+
 def _subset(batch: dict[str, Any], idx: torch.Tensor) -> dict[str, Any]:
     sub = dict(batch)
     for k in _BATCHED:
@@ -203,6 +214,7 @@ class RandomApply(_Container):
                 apply = (torch.rand(n, generator=generator, device=x.device) < self.p).expand(b)
             sub_params = None
         else:
+            _check_replayed(params, ("apply", "params"), owner, b)
             apply, sub_params = params["apply"].to(x.device), params.get("params")
         with cpu_threads(x.device, 1):
             idx_on = apply.nonzero().squeeze(1)
@@ -269,6 +281,7 @@ class RandomChoice(_Container):
                 choice = torch.searchsorted(cdf, u, right=True).clamp_max(len(self.p) - 1).expand(b)
             sub_params: list | None = None
         else:
+            _check_replayed(params, ("choice", "params"), owner, b)
             choice, sub_params = params["choice"].to(x.device), params.get("params")
         parts = []
         drawn: list[Any] = []
@@ -304,6 +317,7 @@ class RandomOrder(_Container):
             order = torch.randperm(n, generator=generator, device=gdev)
             sub_params: list | None = None
         else:
+            _check_replayed(params, ("order", "params"), type(self).__name__, n)
             order, sub_params = params["order"], params.get("params")
         original = batch
         drawn = []
