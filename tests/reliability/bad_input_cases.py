@@ -99,6 +99,7 @@ class Case:
     check: Callable[[Any, Any], None] | None = None
     needs_cuda: bool = False
     tol: float = 1e-6
+    owner: str | None = None  # the class the message must name, if not the entry (a container's child)
 
 
 def _ending(expect: Any) -> str:
@@ -153,6 +154,12 @@ def _on_cpu(out: Any, obj: Any = None) -> None:
     assert out.device.type == "cpu"
 
 
+def _other_batch_params(t: Any) -> Any:
+    """Replay the parameters drawn for a batch of 3 on a batch of 2."""
+    _, params = t(images(b=3), generator=gen(), return_params=True)
+    return t(images(b=2), params=params)
+
+
 TRANSFORM_CASES: list[Case] = [
     Case("rank2", _t(lambda: torch.rand(H, W)), ValueError, "x"),
     Case("rank5", _t(lambda: torch.rand(1, 2, 3, H, W)), ValueError, "x"),
@@ -170,6 +177,9 @@ TRANSFORM_CASES: list[Case] = [
     Case("float_below_0", _t(lambda: _with(images(), -0.5)), ValueError, "x"),
     Case("generator_not_a_generator", _t(images, generator=123), TypeError, "generator"),
     Case("region_wrong_shape", _t(images, region=torch.ones(2, H + 1, W, dtype=torch.bool)), ValueError, "region"),
+    Case("params_not_a_dict", _t(images, params="abc"), TypeError, "params"),
+    Case("params_wrong_keys", _t(images, params={"nosuch": torch.zeros(2)}), ValueError, "params"),
+    Case("params_other_batch", _other_batch_params, ValueError, "params"),
     Case("uint8", _t(lambda: images(dtype=torch.uint8)), WORKS, check=_image_ok(torch.uint8)),
     Case("float64", _t(lambda: images(dtype=torch.float64)), WORKS, check=_image_ok(torch.float64)),
     Case("float16", _t(lambda: images(dtype=torch.float16)), WORKS, check=_image_ok(torch.float16)),
@@ -479,6 +489,12 @@ OVERRIDES: dict[tuple[str, str], dict[str, Any]] = {
     # not RandomTransforms: no region= argument (Python's own TypeError names the class and region)
     ("Normalize", "region_wrong_shape"): {"expect": TypeError},
     ("Normalize", "grey_image"): {"expect": ValueError, "arg": "channels"},
+    # deterministic / not a RandomTransform: no params= (Python's TypeError names the class and params)
+    **{(n, c): {"expect": TypeError} for n in ("Normalize", "StyleAugment") for c in ("params_wrong_keys", "params_other_batch")},
+    # Compose's params are a list (one entry per child); a child names itself
+    ("Compose", "params_not_a_dict"): {"expect": ValueError},
+    ("Compose", "params_other_batch"): {"owner": "RandomCrop"},
+    ("RandomOrder", "params_other_batch"): {"owner": "RandomCrop"},
     ("StyleAugment", "region_wrong_shape"): {"expect": TypeError},
     # a network: channels_last convolutions sum in another order
     ("StyleAugment", "channels_last"): {"tol": 1e-5},

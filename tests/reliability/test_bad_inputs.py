@@ -94,7 +94,7 @@ def test_bad_input(entry: registry.Entry, case: C.Case) -> None:
         return
     with pytest.raises((ValueError, TypeError)) as info:
         case.run(obj)
-    _assert_error(info, entry.name, case.expect, case.arg)
+    _assert_error(info, case.owner or entry.name, case.expect, case.arg)
 
 
 @pytest.mark.parametrize(("entry", "kwargs", "exc", "arg"), _ctor_params())
