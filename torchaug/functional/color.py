@@ -21,6 +21,8 @@ import threading
 import torch
 import torch.nn.functional as F
 
+from torchaug.functional._parallel import parallel_for
+
 __all__ = [
     "adjust_brightness",
     "adjust_contrast",
@@ -286,7 +288,9 @@ def color_jitter(
     the hue; and a slot skips the grey image or its mean when no sample of the group needs them.
     Each group is processed in chunks of about 4 MB of float work buffer, so that the ~60 passes
     over the data stay in the core's cache (2-3x faster at 224x224; batches of small images are a
-    few chunks). On other devices the whole batch is one pass (six slots around the hue).
+    few chunks), and the chunks are spread over ``torch.get_num_threads()`` Python threads with
+    one intra-op thread each (:func:`torchaug.functional._parallel.parallel_for`). On other
+    devices the whole batch is one pass (six slots around the hue).
     """
     _check_rgb(x, "color_jitter")
     B = x.shape[0]
@@ -306,6 +310,7 @@ def color_jitter(
         xs = x
     out = torch.empty_like(xs)
     chunk = max(1, _CHUNK_BYTES // max(1, xs[0].numel() * 4))
+    items = []
     start = 0
     for k, count in enumerate(counts):  # k operations before the hue, n_ops - k after
         if count == 0:
@@ -314,10 +319,14 @@ def color_jitter(
         before = range(3 - k, 3) if plan.hue is not None else range(0, n_ops)
         after = range(0, n_ops - k) if plan.hue is not None else range(0)
         flags = plan.flags(start, stop)
-        for i in range(start, stop, chunk):
-            j = min(i + chunk, stop)
-            out[i:j] = _jitter_chunk(xs[i:j], plan.slice(i, j), before, after, flags)
+        items += [(i, min(i + chunk, stop), before, after, flags) for i in range(start, stop, chunk)]
         start = stop
+
+    def one(item: tuple) -> None:
+        i, j, before, after, flags = item
+        out[i:j] = _jitter_chunk(xs[i:j], plan.slice(i, j), before, after, flags)
+
+    parallel_for(one, items, x.device)  # chunks spread over the CPU threads, one op thread each
     if perm is not None:
         out = out.index_select(0, torch.argsort(perm))
     return _keep_format(out, x)

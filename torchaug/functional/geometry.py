@@ -33,7 +33,7 @@ from typing import Union
 import torch
 import torch.nn.functional as F
 
-from torchaug._threads import cpu_threads
+from torchaug.functional._parallel import parallel_for
 
 __all__ = [
     "affine_matrix",
@@ -513,8 +513,11 @@ def _aa_weights(
 
 
 def _resize_each(x: torch.Tensor, out: torch.Tensor, boxes: list, oh: int, ow: int, native: bool, antialias: bool) -> None:
-    """``out[i] = resize(x[i, :, box_i])`` with PyTorch's bilinear kernel (torchvision's)."""
-    for i, (t, l_, hh, ww) in enumerate(boxes):
+    """``out[i] = resize(x[i, :, box_i])`` with PyTorch's bilinear kernel (torchvision's), the
+    samples spread over ``torch.get_num_threads()`` Python threads (see :mod:`._parallel`)."""
+
+    def one(item: tuple[int, list[int]]) -> None:
+        i, (t, l_, hh, ww) = item
         src = x[i : i + 1, :, t : t + hh, l_ : l_ + ww]
         if not native:
             src = src.float()
@@ -522,6 +525,8 @@ def _resize_each(x: torch.Tensor, out: torch.Tensor, boxes: list, oh: int, ow: i
             out[i : i + 1] = src
         else:
             out[i : i + 1] = F.interpolate(src, size=(oh, ow), mode="bilinear", align_corners=False, antialias=antialias)
+
+    parallel_for(one, list(enumerate(boxes)), x.device)
 
 
 def resized_crop(
@@ -576,8 +581,7 @@ def resized_crop(
         out = torch.empty((b, c, oh, ow), dtype=x.dtype if native else torch.float32, device=x.device)
         if x.is_contiguous(memory_format=torch.channels_last) and not x.is_contiguous():
             out = out.contiguous(memory_format=torch.channels_last)
-        with cpu_threads(x.device, 1):  # many small calls: threads only add barrier waits
-            _resize_each(x, out, boxes, oh, ow, native, antialias)
+        _resize_each(x, out, boxes, oh, ow, native, antialias)  # one intra-op thread per sample
         return _restore(out, x)
     wy = _aa_weights(top, height, oh, h, antialias)  # (B, oh, H)
     wx = _aa_weights(left, width, ow, w, antialias)  # (B, ow, W)

@@ -1,0 +1,47 @@
+"""``where_samples``: the per-sample select behind ``p`` (bit ops on CPU) equals ``torch.where``."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from torchaug.transforms import RandomHorizontalFlip, RandomInvert
+from torchaug.transforms._base import where_samples
+
+_INT = {1: torch.uint8, 2: torch.int16, 4: torch.int32, 8: torch.int64}
+
+
+def _bits(t: torch.Tensor) -> torch.Tensor:
+    return t.view(_INT[t.element_size()])
+
+
+@pytest.mark.parametrize("dtype", [torch.uint8, torch.float32, torch.float16, torch.bfloat16, torch.float64, torch.bool, torch.int64])
+def test_where_samples_is_torch_where_bit_for_bit(dtype):
+    g = torch.Generator().manual_seed(0)
+    a = (torch.randn(6, 3, 4, 5, generator=g) * 100).to(dtype)
+    b = (torch.randn(6, 3, 4, 5, generator=g) * 100).to(dtype)
+    if dtype.is_floating_point:
+        a[0, 0, 0, 0], b[1, 0, 0, 0], a[2, 1, 1, 1] = float("nan"), float("nan"), -0.0
+    keep = torch.tensor([True, False, True, True, False, False])
+    ref = torch.where(keep.view(-1, 1, 1, 1), a, b)
+    for kp, aa in ((keep, a), (keep, a.contiguous(memory_format=torch.channels_last)), (keep[:1].expand(6), a)):
+        out = where_samples(kp, aa, b)
+        want = torch.where(kp.view(-1, 1, 1, 1), a, b)
+        assert out.dtype == dtype and out.shape == a.shape and torch.equal(_bits(out), _bits(want))
+    assert torch.equal(_bits(where_samples(keep, a, b)), _bits(ref))
+    # a (B,) condition on other ranks, and mismatched inputs fall back to torch.where
+    got = where_samples(keep, a[:, 0, 0], b[:, 0, 0])
+    assert torch.equal(_bits(got), _bits(torch.where(keep.view(-1, 1), a[:, 0, 0], b[:, 0, 0])))
+    assert torch.equal(_bits(where_samples(keep, a, b[:1])), _bits(torch.where(keep.view(-1, 1, 1, 1), a, b[:1])))
+
+
+@pytest.mark.parametrize("dtype", [torch.uint8, torch.float32])
+def test_p_blend_keeps_unselected_samples_exactly(dtype):
+    x = torch.randint(0, 256, (16, 3, 5, 6), dtype=torch.uint8, generator=torch.Generator().manual_seed(2))
+    x = x if dtype == torch.uint8 else x.float() / 255
+    for t in (RandomHorizontalFlip(p=0.5), RandomInvert(p=0.5)):
+        out, params = t(x, generator=torch.Generator().manual_seed(3), return_params=True)
+        apply = params["apply"]
+        assert 0 < int(apply.sum()) < 16
+        full = t.transform(x, params)
+        assert torch.equal(out[apply], full[apply]) and torch.equal(out[~apply], x[~apply])

@@ -1,0 +1,83 @@
+"""Run independent per-chunk CPU kernels on a few Python threads (one intra-op thread each).
+
+Some kernels are a short loop of independent calls: ``RandomResizedCrop``'s per-sample resize
+(each box has its own size, so PyTorch's native, torchvision-exact uint8 resize runs once per
+sample) and ``ColorJitter``'s cache-sized chunks. With one intra-op thread the loop uses one
+core; with OpenMP threads every small op opens a parallel region, which on a loaded machine
+waits for a time slice on every core (see :mod:`torchaug._threads`). Instead the loop's items
+are split over ``torch.get_num_threads()`` Python threads, each running its ops with one
+intra-op thread: PyTorch releases the GIL inside every op, and no item waits for another.
+
+Only the loop is parallel: the items must write to disjoint outputs and draw no random numbers
+(the parameters are drawn before), so the result does not depend on the scheduling.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import TypeVar
+
+import torch
+
+T = TypeVar("T")
+
+_LOCK = threading.Lock()
+_POOL: ThreadPoolExecutor | None = None
+_POOL_SIZE = 0
+_LOCAL = threading.local()
+
+
+def _pool(n: int) -> ThreadPoolExecutor:
+    global _POOL, _POOL_SIZE
+    with _LOCK:
+        if _POOL is None or _POOL_SIZE < n:
+            _POOL = ThreadPoolExecutor(max_workers=n, thread_name_prefix="torchaug-cpu")
+            _POOL_SIZE = n
+        return _POOL
+
+
+def _run_part(fn: Callable[[T], None], part: Sequence[T]) -> None:
+    torch.set_num_threads(1)  # this worker thread's own OpenMP setting
+    for item in part:
+        fn(item)
+
+
+def parallel_for(fn: Callable[[T], None], items: Sequence[T], device: torch.device, *, min_items: int = 2) -> None:
+    """Call ``fn(item)`` for every item, spread over ``torch.get_num_threads()`` threads on CPU.
+
+    Each thread takes a contiguous share of ``items`` and runs its ops with one intra-op thread;
+    the calling thread does the first share. With one thread, fewer than ``min_items`` items, a
+    non-CPU device, or when called from inside another ``parallel_for``, the loop runs here
+    (with one intra-op thread on CPU). Exceptions from any item are raised here.
+    """
+    n = min(torch.get_num_threads(), len(items)) if device.type == "cpu" else 1
+    nested = getattr(_LOCAL, "active", False)
+    current = torch.get_num_threads()
+    if device.type == "cpu" and current > 1:
+        torch.set_num_threads(1)
+    try:
+        if n < 2 or len(items) < min_items or nested:
+            for item in items:
+                fn(item)
+            return
+        bounds = [round(i * len(items) / n) for i in range(n + 1)]
+        parts = [items[bounds[i] : bounds[i + 1]] for i in range(n)]
+        pool = _pool(n - 1)
+        _LOCAL.active = True
+        try:
+            futures = [pool.submit(_run_part, fn, part) for part in parts[1:]]
+            try:
+                for item in parts[0]:
+                    fn(item)
+            finally:
+                for f in futures:  # always wait: the items write into the caller's tensors
+                    f.exception()
+            for f in futures:
+                f.result()
+        finally:
+            _LOCAL.active = False
+    finally:
+        if torch.get_num_threads() != current:
+            torch.set_num_threads(current)
