@@ -174,6 +174,34 @@ def check_labels(
     return y
 
 
+def check_mix_params(params: dict[str, Any], *, batch: int, owner: str) -> None:
+    """Replayed mixer parameters (``Mixer(..., params=...)``), after the defaults are filled in.
+
+    ``perm`` int64 ``(B,)`` with indices in ``[0, B)``; ``lam`` and ``image_lam`` floating ``(B,)``
+    in ``[0, 1]``; ``box`` int64 ``(B, 4)``; ``mixed`` bool ``(B,)``. Shapes and dtypes always;
+    the ranges are value checks (CPU only by default, see the module docstring).
+    """
+    spec = {"perm": ("int64", (batch,)), "lam": ("floating", (batch,)), "image_lam": ("floating", (batch,)),
+            "box": ("int64", (batch, 4)), "mixed": ("bool", (batch,))}
+    for key, (kind, shape) in spec.items():
+        v = params.get(key)
+        if v is None:
+            continue
+        if not isinstance(v, torch.Tensor):
+            ok = False
+        else:
+            ok = v.is_floating_point() if kind == "floating" else v.dtype == getattr(torch, kind)
+        if not ok or tuple(v.shape) != shape:
+            raise ValueError(f"{owner}: params[{key!r}] must be a tensor of dtype {kind} and shape {shape}; got {describe(v)}")
+        if not (v.numel() and value_checks_enabled(v)) or kind == "bool":
+            continue
+        lo, hi = (float(t) for t in torch.aminmax(v))
+        top = batch - 1 if key == "perm" else 1.0
+        if not (math.isfinite(lo) and math.isfinite(hi)) or (key != "box" and (lo < 0 or hi > top)):
+            rng = f"[0, {batch})" if key == "perm" else "[0, 1]"
+            raise ValueError(f"{owner}: params[{key!r}] must hold values in {rng}; got values in [{lo:.4g}, {hi:.4g}]")
+
+
 def check_probability(p: Any, *, owner: str, name: str = "p") -> float:
     if isinstance(p, bool) or not isinstance(p, (int, float)):
         raise TypeError(f"{owner}: {name} must be a probability (float in [0, 1]); got {describe(p)}")
