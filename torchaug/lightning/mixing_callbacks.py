@@ -10,6 +10,7 @@ before Lightning creates the next epoch's DataLoader iterator, so non-persistent
 or spawned per epoch) see it. With ``persistent_workers=True`` the workers keep the state they
 started with: mix on the device for schedules.
 
+Several of these callbacks combine with AND: mixing runs in an epoch only when all allow it.
 The state is a pure function of the epoch; the schedule's parameters travel in the checkpoint
 (``state_dict``), so a resumed run continues the schedule it started with.
 """
@@ -43,10 +44,13 @@ class _EpochToggle(L.Callback):
 
     def _apply(self, trainer: L.Trainer, pl_module: L.LightningModule, epoch: int) -> None:
         max_epochs = trainer.max_epochs if trainer.max_epochs is not None and trainer.max_epochs >= 0 else None
-        on = self.enabled_at(epoch, max_epochs)
+        self.last_enabled = self.enabled_at(epoch, max_epochs)
+        # several toggles (a SamplePairing schedule and MixingOffForLastEpochs) combine: mixing runs
+        # in an epoch only if every one of them allows it, whatever their order in trainer.callbacks
+        toggles = [c for c in trainer.callbacks if isinstance(c, _EpochToggle)] or [self]
+        on = all(t.enabled_at(epoch, max_epochs) for t in toggles)
         for m in _mixers(trainer, pl_module):
             m.enabled = on
-        self.last_enabled = on
 
     def on_fit_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         self._apply(trainer, pl_module, trainer.current_epoch)
