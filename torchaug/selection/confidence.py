@@ -57,6 +57,8 @@ class ConfidenceFilter(BaseSelector):
         self.drop_duplicates_within = drop_duplicates_within
 
     def _fit(self, X: torch.Tensor, y: torch.Tensor) -> None:
+        if len(self.classes_) < 2:  # the classifier tells the real classes apart
+            raise ValueError(f"{type(self).__name__}.fit: y_real must hold at least 2 classes; got only {self.classes_}")
         self._codes = {c: i for i, c in enumerate(self.classes_)}
         codes = torch.searchsorted(torch.tensor(self.classes_, device=y.device), y)
         self._proba_fn = self._train_classifier(X, codes, len(self.classes_), seed=self._seed(-1), device=X.device)
