@@ -487,6 +487,11 @@ SELECTOR_CASES: list[Case] = [
     Case("X_real_nan", _s(Xr=lambda: np.where(np.arange(4) == 0, np.nan, _real()[0])), ValueError, "X_real"),
     Case("y_real_too_short", _s(yr=lambda: _real()[1][:-1]), ValueError, "y_real"),
     Case("y_real_float", _s(yr=lambda: _real()[1] + 0.5), TypeError, "y_real"),
+    Case("y_real_strings", _s(yr=lambda: _real()[1].astype(str)), TypeError, "y_real"),
+    Case("y_real_one_class", _s(yr=lambda: np.zeros(24, np.int64), ys=lambda: np.zeros(10, np.int64)), WORKS,
+         check=_selected_ok),
+    Case("X_syn_empty", _s(Xs=lambda: np.zeros((0, 4), np.float32), ys=lambda: np.zeros(0, np.int64)), WORKS,
+         check=lambda res, obj: np.testing.assert_array_equal(res, np.zeros(0))),
     Case("X_syn_wrong_features", _s(Xs=lambda: _syn()[0][:, :3]), ValueError, "X_syn"),
     Case("X_syn_inf", _s(Xs=lambda: np.where(np.arange(4) == 1, np.inf, _syn()[0])), ValueError, "X_syn"),
     Case("y_syn_unknown_class", _s(ys=lambda: _syn()[1] + 5), ValueError, "y_syn"),
@@ -524,6 +529,8 @@ OVERRIDES: dict[tuple[str, str], dict[str, Any]] = {
     ("StyleAugment", "channels_last"): {"tol": 1e-5},
     ("StyleAugment", "module_on_other_device"): {"expect": ValueError, "arg": "device"},
     # no neighbours, so a class of 2 samples is fine
+    # a classifier of the real classes needs two of them
+    ("ConfidenceFilter", "y_real_one_class"): {"expect": ValueError, "arg": "y_real"},
     ("RandomOverSampler", "minority_smaller_than_k"): {
         "expect": WORKS, "check": lambda res, obj: np.testing.assert_array_equal(np.bincount(res[1]), [30, 30])},
 }
