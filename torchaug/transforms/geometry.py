@@ -145,6 +145,21 @@ class RandomVerticalFlip(RandomTransform):
 # ---------------------------------------------------------------------------------------------
 # crops
 # ---------------------------------------------------------------------------------------------
+def _window_rows(xp: torch.Tensor, top: torch.Tensor, left: torch.Tensor, ch: int, cw: int) -> torch.Tensor:
+    """``xp[b, :, top[b]:top[b] + ch, left[b]:left[b] + cw]`` for every ``b`` of a contiguous
+    ``(B, C, H, W)`` tensor, as one ``index_select`` of ``B * C * ch`` rows of ``cw`` elements
+    from the view of ``xp``'s memory as overlapping rows starting at every element (each crop
+    row is contiguous in memory): a row copy instead of per-element indexing, 4x faster on CPU
+    (measured 0.27 ms against 1.1 ms for CIFAR's 256x3x32x32 uint8, one thread)."""
+    b, c, h, w = xp.shape
+    flat = xp.reshape(-1)
+    rows = flat.as_strided((flat.numel() - cw + 1, cw), (1, 1))  # rows[k] = flat[k : k + cw]
+    dev = xp.device
+    start = (torch.arange(b, device=dev) * (c * h * w) + top * w + left).view(b, 1, 1)
+    start = start + (torch.arange(c, device=dev) * (h * w)).view(1, c, 1) + (torch.arange(ch, device=dev) * w).view(1, 1, ch)
+    return rows.index_select(0, start.view(-1)).view(b, c, ch, cw)
+
+
 @register("transform", example=lambda: RandomCrop(12, padding=2, padding_mode="reflect"))
 class RandomCrop(RandomTransform):
     """A random ``size`` crop per sample, after optional padding (torchvision ``RandomCrop``).
@@ -236,6 +251,8 @@ class RandomCrop(RandomTransform):
                     xp = torch.nn.functional.pad(x, (l, r, t, b), mode=mode)
             else:
                 xp = x
+            if xp.is_contiguous() and xp.numel() > 0:
+                return FG._same_format(_window_rows(xp, params["top"] + t, params["left"] + l, ch, cw), x)
             windows = xp.unfold(2, ch, 1).unfold(3, cw, 1)  # (B, C, nh, nw, ch, cw), a view
             bidx = torch.arange(x.shape[0], device=x.device)
             out = windows[bidx, :, params["top"] + t, params["left"] + l]
