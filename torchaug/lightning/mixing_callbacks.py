@@ -47,7 +47,7 @@ class _EpochToggle(L.Callback):
         self.last_enabled = self.enabled_at(epoch, max_epochs)
         # several toggles (a SamplePairing schedule and MixingOffForLastEpochs) combine: mixing runs
         # in an epoch only if every one of them allows it, whatever their order in trainer.callbacks
-        toggles = [c for c in trainer.callbacks if isinstance(c, _EpochToggle)] or [self]
+        toggles = [c for c in getattr(trainer, "callbacks", []) if isinstance(c, _EpochToggle)] or [self]
         on = all(t.enabled_at(epoch, max_epochs) for t in toggles)
         for m in _mixers(trainer, pl_module):
             m.enabled = on
