@@ -28,7 +28,7 @@ from typing import Any
 
 import torch
 
-from torchaug._validation import check_generator, check_images, describe
+from torchaug._validation import check_finite, check_generator, check_images, describe
 
 __all__: list[str] = []  # helpers only; the public entry point is every transform's forward
 
@@ -89,6 +89,7 @@ def _boxes_in(b: Any, spec: Spec, batch: int, owner: str, device: torch.device) 
                 raise ValueError(f"{owner}: boxes[{i}] must be an (N, 4) xyxy tensor; got {describe(t)}")
             out[i, : t.shape[0]] = t.to(device=device, dtype=torch.float32)
             valid[i, : t.shape[0]] = True
+        check_finite(out, owner=owner, name="boxes")
         return out, valid
     if not isinstance(b, torch.Tensor):
         raise TypeError(f"{owner}: boxes must be a tensor, a list of tensors or tv_tensors.BoundingBoxes; got {describe(b)}")
@@ -111,6 +112,7 @@ def _boxes_in(b: Any, spec: Spec, batch: int, owner: str, device: torch.device) 
         t = t.unsqueeze(0)
     if t.ndim != 3 or t.shape[0] != batch or t.shape[-1] != 4:
         raise ValueError(f"{owner}: boxes must be xyxy of shape (B={batch}, N, 4) (or (N, 4) for one image); got {describe(b)}")
+    check_finite(t, owner=owner, name="boxes")
     return t.to(device), torch.ones(t.shape[:2], dtype=torch.bool, device=device)
 
 
