@@ -181,6 +181,13 @@ TRANSFORM_CASES: list[Case] = [
     Case("params_not_a_dict", _t(images, params="abc"), TypeError, "params"),
     Case("params_wrong_keys", _t(images, params={"nosuch": torch.zeros(2)}), ValueError, "params"),
     Case("params_other_batch", _other_batch_params, ValueError, "params"),
+    Case("target_dict_without_image", _t({"mask": torch.zeros(2, H, W)}), ValueError, "image"),
+    Case("target_mask_wrong_size", _t(lambda: {"image": images(), "mask": torch.zeros(2, H - 1, W)}), ValueError, "mask"),
+    Case("target_boxes_wrong_shape", _t(lambda: {"image": images(), "boxes": torch.zeros(2, 3, 3)}), ValueError, "boxes"),
+    Case("target_boxes_nan", _t(lambda: {"image": images(), "boxes": torch.full((2, 1, 4), float("nan"))}),
+         ValueError, "boxes"),
+    Case("target_keypoints_wrong_shape", _t(lambda: {"image": images(), "keypoints": torch.zeros(2, 3, 3)}),
+         ValueError, "keypoints"),
     Case("uint8", _t(lambda: images(dtype=torch.uint8)), WORKS, check=_image_ok(torch.uint8)),
     Case("float64", _t(lambda: images(dtype=torch.float64)), WORKS, check=_image_ok(torch.float64)),
     Case("float16", _t(lambda: images(dtype=torch.float16)), WORKS, check=_image_ok(torch.float16)),
@@ -520,6 +527,9 @@ OVERRIDES: dict[tuple[str, str], dict[str, Any]] = {
     ("Normalize", "grey_image"): {"expect": ValueError, "arg": "channels"},
     # deterministic / not a RandomTransform: no params= (Python's TypeError names the class and params)
     **{(n, c): {"expect": TypeError} for n in ("Normalize", "StyleAugment") for c in ("params_wrong_keys", "params_other_batch")},
+    # plain-image modules: a target dict is refused as x
+    **{(n, c.id): {"expect": TypeError, "arg": "x"} for n in ("Normalize", "StyleAugment")
+       for c in TRANSFORM_CASES if c.id.startswith("target_")},
     # Compose's params are a list (one entry per child); a child names itself
     ("Compose", "params_not_a_dict"): {"expect": ValueError},
     ("Compose", "params_other_batch"): {"owner": "RandomCrop"},
