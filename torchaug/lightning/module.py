@@ -192,7 +192,7 @@ class ClassifierModule(L.LightningModule):
                 counts = self.trainer.strategy.reduce(counts, reduce_op="sum")
             recall = counts[1] / counts[0].clamp_min(1)
             present = counts[0] > 0
-            self.log("test/balanced_acc", recall[present].mean())
+            self.log("test/balanced_acc", recall[present].mean(), sync_dist=True)  # equal on all ranks
             self.per_class_recall = recall.tolist()
 
     # -- optimisation -----------------------------------------------------------------
