@@ -181,3 +181,17 @@ def test_style_augment_passes_the_transform_contract():
         test_transform_contract(entry, dtype)
     for bad in ("rank2", "int32", "list"):
         test_transform_bad_input(entry, bad)
+
+
+def test_cosine_schedule_decays_the_decoder_lr(tmp_path):
+    styles = torch.rand(2, 3, 8, 8, generator=torch.Generator().manual_seed(2))
+    m = AdaINStyleTransfer((3, 8, 8), layers=("relu1_1",), styles=styles, style_size=8, lr=1e-3)
+    assert m.lr_schedule == "cosine"
+    x = torch.randint(0, 256, (8, 3, 8, 8), dtype=torch.uint8)
+    trainer = fit(m, x, torch.zeros(8, dtype=torch.long), epochs=2, root=tmp_path, batch_size=2)
+    lr = trainer.optimizers[0].param_groups[0]["lr"]
+    assert lr < 1e-4  # 8 steps of a cosine to 0 over 8 steps
+    const = AdaINStyleTransfer((3, 8, 8), layers=("relu1_1",), styles=styles, style_size=8, lr_schedule="constant")
+    assert isinstance(const.configure_optimizers(), torch.optim.Adam)
+    with pytest.raises(ValueError, match="lr_schedule"):
+        AdaINStyleTransfer((3, 8, 8), layers=("relu1_1",), styles=styles, lr_schedule="step")

@@ -321,6 +321,8 @@ class AdaINStyleTransfer(L.LightningModule):
         style_weight: ``lambda``.
         alpha: default strength of :meth:`stylize` (1 = full style).
         lr: Adam learning rate.
+        lr_schedule: ``"cosine"`` (decay to 0 over the run's optimizer steps, stepped per batch; the last
+            weights are then not the noisy end of a constant-rate run) or ``"constant"``.
         seed: seed of the random encoder and of the held-out evaluation crops.
     """
 
@@ -335,10 +337,14 @@ class AdaINStyleTransfer(L.LightningModule):
         style_weight: float = 10.0,
         alpha: float = 1.0,
         lr: float = 1e-4,
+        lr_schedule: str = "cosine",
         seed: int = 0,
     ) -> None:
         super().__init__()
         owner = type(self).__name__
+        if lr_schedule not in ("cosine", "constant"):
+            raise ValueError(f"{owner}: lr_schedule must be 'cosine' or 'constant'; got {lr_schedule!r}")
+        self.lr_schedule = lr_schedule
         shape = tuple(int(s) for s in sample_shape)
         if len(shape) != 3 or shape[0] not in (1, 3):
             raise ValueError(f"{owner}: sample_shape must be (C, H, W) with C in {{1, 3}}; got {shape}")
@@ -448,8 +454,13 @@ class AdaINStyleTransfer(L.LightningModule):
         """Held-out losses and the criterion (``test/style_progress``, ``test/content_distance``) on seeded crops."""
         self._eval(batch, batch_idx, "test")
 
-    def configure_optimizers(self) -> torch.optim.Optimizer:
-        return torch.optim.Adam(self.decoder.parameters(), lr=self.lr)
+    def configure_optimizers(self) -> Any:
+        opt = torch.optim.Adam(self.decoder.parameters(), lr=self.lr)
+        steps = self.trainer.estimated_stepping_batches if self._trainer is not None else float("inf")
+        if self.lr_schedule == "constant" or not 0 < steps < float("inf"):
+            return opt
+        sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=int(steps))
+        return {"optimizer": opt, "lr_scheduler": {"scheduler": sched, "interval": "step"}}
 
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         checkpoint["torchaug_generator"] = f"{type(self).__module__}.{type(self).__qualname__}"
