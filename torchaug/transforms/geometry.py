@@ -100,6 +100,15 @@ def _fill(fill: Any, owner: str) -> Any:
     raise TypeError(f"{owner}: fill must be a number or a sequence of numbers (one per channel); got {fill!r}")
 
 
+def _check_fill(fill: Any, x: torch.Tensor, owner: str) -> None:
+    """``fill`` is in the image's scale (as torchvision): [0, 255] for uint8, [0, 1] for floating images."""
+    if fill is None:
+        return
+    hi = 255.0 if x.dtype == torch.uint8 else 1.0
+    if any(not 0.0 <= v <= hi for v in ([fill] if isinstance(fill, (int, float)) else fill)):
+        raise ValueError(f"{owner}: fill must lie in [0, {hi:g}] for {str(x.dtype).replace('torch.', '')} images; got {fill!r}")
+
+
 # ---------------------------------------------------------------------------------------------
 # flips
 # ---------------------------------------------------------------------------------------------
@@ -234,6 +243,7 @@ class RandomCrop(RandomTransform):
         return params
 
     def transform(self, x: torch.Tensor, params: Params) -> torch.Tensor:
+        _check_fill(self.fill, x, type(self).__name__)
         h, w = x.shape[-2:]
         l, t, r, b = self._pads(h, w)
         mode = {"constant": "constant", "edge": "replicate", "reflect": "reflect"}.get(self.padding_mode)
@@ -385,6 +395,7 @@ class _Warp(RandomTransform):
         raise TypeError(f"{type(self).__name__} does not define _warp()")  # pragma: no cover
 
     def transform(self, x: torch.Tensor, params: Params) -> torch.Tensor:
+        _check_fill(self.fill, x, type(self).__name__)
         return self._warp(x, params, self.interpolation, self.fill)
 
     def transform_mask(self, m: torch.Tensor, params: Params) -> torch.Tensor:
@@ -760,6 +771,7 @@ class Pad(RandomTransform):
         self.padding_mode = check_choice(padding_mode, _PAD_MODES, owner=owner, name="padding_mode")
 
     def transform(self, x: torch.Tensor, params: Params) -> torch.Tensor:
+        _check_fill(self.fill, x, type(self).__name__)
         return FG.pad(x, self.padding, fill=self.fill, padding_mode=self.padding_mode)
 
     def transform_mask(self, m: torch.Tensor, params: Params) -> torch.Tensor:
