@@ -212,6 +212,8 @@ class _PolicyBase(RandomTransform):
         numbers = isinstance(fill, Sequence) and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in fill)
         if fill is not None and (isinstance(fill, (str, bool)) or not (isinstance(fill, (int, float)) or numbers)):
             raise TypeError(f"{o}: fill must be None, a number or one number per channel; got {describe(fill)}")
+        if fill is not None and any(not 0.0 <= v <= 1.0 for v in ([fill] if isinstance(fill, (int, float)) else fill)):
+            raise ValueError(f"{o}: fill must lie in [0, 1] (it is given on the [0, 1] scale for every dtype); got {fill!r}")
         self.fill = fill
 
     def _check(self, x: torch.Tensor) -> None:
