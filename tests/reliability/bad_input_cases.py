@@ -5,9 +5,10 @@ Two tables:
 - ``INPUT_CASES[kind]``: bad (and awkward but valid) *call* inputs that apply to every registered
   entry of a kind, each run on a fresh ``entry.example()``.
 - ``CTOR_CASES[class name]``: bad constructor arguments, ``(kwargs, exception, argument name)``,
-  merged over ``BASE_KWARGS[class name]`` (the required arguments). Resamplers follow
-  scikit-learn and may check their hyper-parameters in ``fit_resample``: for them the error may
-  come at construction or at the first call on valid data.
+  merged over ``BASE_KWARGS[class name]`` (the required arguments). The object is then used once
+  on valid data (:func:`first_call`): some settings can only be checked against the data (a
+  geometric ``fill`` is in the image's scale) and resamplers check their hyper-parameters in
+  ``fit_resample`` as scikit-learn does, so the error may come at construction or at that call.
 
 Every case declares how it ends: ``WORKS`` (and the test checks the result: equal to the
 contiguous/reference result, dtype/shape kept, finite, in range) or an exception class whose
@@ -607,7 +608,7 @@ NAN = float("nan")
 _P = [({"p": 1.5}, V, "p"), ({"p": -0.1}, V, "p"), ({"p": NAN}, V, "p"), ({"p": "0.5"}, T, "p")]
 _SOB = [({"same_on_batch": "yes"}, T, "same_on_batch")]
 _INTERP = [({"interpolation": "nosuch"}, V, "interpolation")]
-_FILL = [({"fill": "red"}, T, "fill")]
+_FILL = [({"fill": "red"}, T, "fill"), ({"fill": 2.0}, V, "fill"), ({"fill": [0.5, -0.5, 0.5]}, V, "fill")]
 _SIZE = [({"size": 0}, V, "size"), ({"size": -4}, V, "size"), ({"size": (8, 8, 8)}, T, "size"),
          ({"size": "8"}, T, "size"), ({"size": 2.5}, T, "size")]
 _CONTAINER = [({"transforms": [5]}, T, "transforms"), ({"transforms": 5}, T, "transforms")]
@@ -735,6 +736,20 @@ CTOR_CASES: dict[str, list[tuple[dict[str, Any], type[Exception], str]]] = {
 def case_for(name: str, case: Case) -> Case:
     """``case`` with the entry's ``OVERRIDES`` applied."""
     return replace(case, **OVERRIDES.get((name, case.id), {}))
+
+
+def first_call(kind: str, obj: Any) -> None:
+    """Use a freshly built object once on valid data: some settings can only be checked against the
+    data (a geometric ``fill`` is in the image's scale; resamplers check hyper-parameters in
+    ``fit_resample`` as scikit-learn does), so a bad one may raise here instead of in the constructor."""
+    if kind == "transform":
+        obj(images(), generator=gen())
+    elif kind == "mixer":
+        obj(images(b=4), labels(4), generator=gen())
+    elif kind == "resampler":
+        obj.fit_resample(*_tab())
+    elif kind == "selector":
+        obj.fit(*_real()).select(*_syn())
 
 
 def ctor_kwargs(name: str, kwargs: dict[str, Any]) -> dict[str, Any]:

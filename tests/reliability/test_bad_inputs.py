@@ -127,9 +127,7 @@ def test_proposed_fix_of_mixer_params(monkeypatch: pytest.MonkeyPatch, entry: re
 def test_bad_constructor_argument(entry: registry.Entry, kwargs: dict, exc: type[Exception], arg: str) -> None:
     kw = C.ctor_kwargs(entry.name, kwargs)
     with pytest.raises((ValueError, TypeError)) as info:
-        obj = entry.cls(**kw)
-        if entry.kind == "resampler":  # scikit-learn style: hyper-parameters are checked in fit_resample
-            obj.fit_resample(*C._tab())
+        C.first_call(entry.kind, entry.cls(**kw))
     _assert_error(info, entry.name, exc, arg)
 
 
