@@ -141,3 +141,27 @@ def test_resized_crop_loop_is_the_same_with_threads(threads):
         for i in range(6)
     ])
     assert torch.equal(outs[0], ref)
+
+
+def test_one_op_thread_keeps_the_loop_budget(threads):
+    from torchaug.functional._parallel import one_op_thread
+
+    threads(2)
+    seen = set()
+    with one_op_thread(torch.device("cpu")):
+        assert torch.get_num_threads() == 1
+        parallel_for(lambda i: seen.add(threading.current_thread().name), [0, 1, 2, 3], torch.device("cpu"))
+        assert torch.get_num_threads() == 1
+    assert torch.get_num_threads() == 2 and len(seen) == 2  # the loop still used two threads
+
+
+def test_memory_bound_transforms_restore_the_thread_count(threads):
+    from torchaug.transforms import ColorJitter, Compose, RandomCrop, RandomErasing, RandomHorizontalFlip
+
+    threads(2)
+    x = torch.randint(0, 256, (8, 3, 12, 12), dtype=torch.uint8, generator=torch.Generator().manual_seed(0))
+    pipe = Compose([RandomCrop(10, padding=2), RandomHorizontalFlip(), ColorJitter(0.4, 0.4, 0.4, 0.1), RandomErasing()])
+    out2, params = pipe(x, generator=torch.Generator().manual_seed(1), return_params=True)
+    assert torch.get_num_threads() == 2
+    threads(1)
+    assert torch.equal(pipe(x, params=params), out2)  # the same result with one thread

@@ -55,11 +55,11 @@ def test_random_crop_row_copy_equals_slicing_the_padded_image(mode, channels_las
     x = torch.randint(0, 256, (9, 3, 7, 8), dtype=torch.uint8, generator=torch.Generator().manual_seed(4))
     if channels_last:
         x = x.contiguous(memory_format=torch.channels_last)
-    t = RandomCrop((6, 5), padding=(2, 3, 1, 2), fill=7, padding_mode=mode)
-    for xx in (x, x.float() / 255):
+    for xx, fill in ((x, 7), (x.float() / 255, 0.25)):  # fill in the image's own scale
+        t = RandomCrop((6, 5), padding=(2, 3, 1, 2), fill=fill, padding_mode=mode)
         out, params = t(xx, generator=torch.Generator().manual_seed(5), return_params=True)
         pad_mode = {"edge": "replicate"}.get(mode, mode)
-        kw = {"value": 7.0} if mode == "constant" else {}  # fill in the image's own scale, as the transform
+        kw = {"value": float(fill)} if mode == "constant" else {}
         xp = torch.nn.functional.pad(xx.float() if mode != "constant" else xx, (2, 1, 3, 2), mode=pad_mode, **kw).to(xx.dtype)
         ref = torch.stack([
             xp[i, :, int(params["top"][i]) + 3 : int(params["top"][i]) + 9, int(params["left"][i]) + 2 : int(params["left"][i]) + 7]

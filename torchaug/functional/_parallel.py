@@ -44,17 +44,52 @@ def _run_part(fn: Callable[[T], None], part: Sequence[T]) -> None:
         fn(item)
 
 
+class one_op_thread:
+    """``with one_op_thread(device):`` runs the enclosed ops with one intra-op thread on CPU, while
+    :func:`parallel_for` inside still spreads its loops over the caller's thread count.
+
+    For transforms made of a few memory-bound passes (flips, crops, erasing, the glue around
+    ColorJitter's chunks): a second OpenMP thread adds little bandwidth to a copy-like pass, and
+    on a busy machine each parallel region waits for a time slice on every core.
+    """
+
+    __slots__ = ("_device", "_restore", "_budget")
+
+    def __init__(self, device: torch.device) -> None:
+        self._device = device
+        self._restore = 0
+        self._budget = None
+
+    def __enter__(self) -> None:
+        if self._device.type != "cpu" or getattr(_LOCAL, "budget", None) is not None:
+            return
+        current = torch.get_num_threads()
+        _LOCAL.budget = self._budget = current
+        if current > 1:
+            torch.set_num_threads(1)
+            self._restore = current
+
+    def __exit__(self, *exc: object) -> None:
+        if self._budget is not None:
+            _LOCAL.budget = self._budget = None
+        if self._restore:
+            torch.set_num_threads(self._restore)
+            self._restore = 0
+
+
 def parallel_for(fn: Callable[[T], None], items: Sequence[T], device: torch.device, *, min_items: int = 2) -> None:
-    """Call ``fn(item)`` for every item, spread over ``torch.get_num_threads()`` threads on CPU.
+    """Call ``fn(item)`` for every item, spread over ``torch.get_num_threads()`` threads on CPU
+    (inside :class:`one_op_thread`: the thread count outside it).
 
     Each thread takes a contiguous share of ``items`` and runs its ops with one intra-op thread;
     the calling thread does the first share. With one thread, fewer than ``min_items`` items, a
     non-CPU device, or when called from inside another ``parallel_for``, the loop runs here
     (with one intra-op thread on CPU). Exceptions from any item are raised here.
     """
-    n = min(torch.get_num_threads(), len(items)) if device.type == "cpu" else 1
-    nested = getattr(_LOCAL, "active", False)
     current = torch.get_num_threads()
+    budget = getattr(_LOCAL, "budget", None) or current  # inside one_op_thread: the caller's count
+    n = min(budget, len(items)) if device.type == "cpu" else 1
+    nested = getattr(_LOCAL, "active", False)
     if device.type == "cpu" and current > 1:
         torch.set_num_threads(1)
     try:

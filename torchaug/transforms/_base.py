@@ -35,6 +35,7 @@ from torch import nn
 
 from torchaug._validation import check_generator, check_images, check_probability, describe
 from torchaug._threads import cpu_threads
+from torchaug.functional._parallel import one_op_thread
 from torchaug.functional.geometry import box_corners, clip_boxes, points_to_boxes
 from torchaug.transforms import targets as _t
 
@@ -102,6 +103,9 @@ class RandomTransform(nn.Module):
     keeps_size: bool = True
     #: whether the op moves pixels (then masks/boxes/keypoints move with them)
     geometric: bool = False
+    #: a few copy-like passes (flips, crops, erasing, ColorJitter's glue): run them with one
+    #: intra-op thread on CPU; their loops still use every thread (``functional._parallel``)
+    memory_bound: bool = False
 
     def __init__(self, *, p: float = 1.0, same_on_batch: bool = False) -> None:
         super().__init__()
@@ -177,7 +181,7 @@ class RandomTransform(nn.Module):
                 x4 = x4.as_subclass(torch.Tensor)
             check_generator(generator, x4.device, owner=owner)
             params = self._params(x4, generator, params)
-            out = self._apply_params(x4, params)
+            out = self._apply_threads(x4, params)
             if region is not None:
                 out = self._restrict(out, x4, region, single)
             out = out[0] if single else out
@@ -239,7 +243,7 @@ class RandomTransform(nn.Module):
         """Transform a canonical batch (see :func:`torchaug.transforms.targets.unpack`)."""
         x = batch[_t.IMAGE]
         params = self._params(x, generator, params)
-        out = self._apply_params(x, params)
+        out = self._apply_threads(x, params)
         if region is not None:
             out = self._restrict(out, x, region, single)
         new = dict(batch)
@@ -269,6 +273,13 @@ class RandomTransform(nn.Module):
 
     def _restrict(self, out: torch.Tensor, x: torch.Tensor, region: Any, single: bool) -> torch.Tensor:
         return restrict_to_region(out, x, region, single=single, owner=type(self).__name__)
+
+    def _apply_threads(self, x: torch.Tensor, params: Params) -> torch.Tensor:
+        """:meth:`_apply_params`, with one intra-op thread on CPU when ``memory_bound``."""
+        if not self.memory_bound or x.device.type != "cpu":
+            return self._apply_params(x, params)
+        with one_op_thread(x.device):
+            return self._apply_params(x, params)
 
     def _apply_params(self, x: torch.Tensor, params: Params) -> torch.Tensor:
         """Transform, then keep the samples not selected by ``p`` (when the size is kept)."""

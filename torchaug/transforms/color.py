@@ -90,6 +90,8 @@ class ColorJitter(RandomTransform):
     (``(B, 4)`` permutation of 0=brightness, 1=contrast, 2=saturation, 3=hue), ``apply``.
     """
 
+    memory_bound = True
+
     def __init__(
         self,
         brightness: float | Sequence[float] | None = None,

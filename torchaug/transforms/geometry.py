@@ -119,6 +119,8 @@ class RandomHorizontalFlip(RandomTransform):
     Shapes: ``(B, C, H, W) -> (B, C, H, W)``. Params: ``apply (B,)``.
     """
 
+    memory_bound = True
+
     geometric = True
 
     def __init__(self, p: float = 0.5, *, same_on_batch: bool = False) -> None:
@@ -136,6 +138,8 @@ class RandomHorizontalFlip(RandomTransform):
 @register("transform", example=lambda: RandomVerticalFlip(p=0.5))
 class RandomVerticalFlip(RandomTransform):
     """Mirror each sample top-bottom with probability ``p`` (torchvision ``RandomVerticalFlip``)."""
+
+    memory_bound = True
 
     geometric = True
 
@@ -183,6 +187,8 @@ class RandomCrop(RandomTransform):
     unpadded image's pixel grid (negative inside the padding), ``apply``. Samples not selected
     by ``p`` get the centre crop of the padded image.
     """
+
+    memory_bound = True
 
     keeps_size = False
     geometric = True
@@ -295,6 +301,8 @@ class RandomResizedCrop(RandomTransform):
     Shapes: ``(B, C, H, W) -> (B, C, *size)``. Params: ``top``, ``left``, ``height``, ``width``
     ``(B,)`` int64, ``apply`` (samples not selected by ``p`` get the whole image).
     """
+
+    memory_bound = True
 
     keeps_size = False
     geometric = True

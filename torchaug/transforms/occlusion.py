@@ -64,6 +64,8 @@ class RandomErasing(RandomTransform):
     (``(B, C, H, W)``) with ``value="random"``.
     """
 
+    memory_bound = True
+
     def __init__(
         self,
         p: float = 0.5,
@@ -135,6 +137,8 @@ class Cutout(RandomTransform):
     ``num_holes`` squares per sample (the reference code's ``n_holes``). Parameters: ``top``,
     ``left``, ``height``, ``width`` (``(B, num_holes)`` int64, the clipped squares), ``apply``.
     """
+
+    memory_bound = True
 
     def __init__(
         self,
