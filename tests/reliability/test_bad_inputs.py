@@ -164,10 +164,12 @@ def test_config_tests_elsewhere_exist() -> None:
 @pytest.mark.parametrize(("overrides", "ending", "named"), C.CONFIG_CASES, ids=[" ".join(c[0]) for c in C.CONFIG_CASES])
 def test_config_boundary(overrides: list[str], ending: str, named: str) -> None:
     from hydra import compose, initialize_config_dir
+    from hydra.core.global_hydra import GlobalHydra
     from hydra.utils import instantiate
 
     from torchaug._paths import config_dir
 
+    GlobalHydra.instance().clear()  # in case an earlier test in this worker left Hydra initialised
     with initialize_config_dir(config_dir=str(config_dir()), version_base="1.3"):
         if ending != "ValueError":
             with pytest.raises(Exception) as info:
