@@ -103,26 +103,6 @@ def _run_case(entry: registry.Entry, case: C.Case) -> None:
     _assert_error(info, case.owner or entry.name, case.expect, case.arg)
 
 
-_KNOWN_MIXER_BUGS = [p for p in _input_params() if p.values[0].kind == "mixer" and p.values[1].known_bug]
-
-
-@pytest.mark.parametrize(("entry", "case"), [pytest.param(*p.values, id=p.id) for p in _KNOWN_MIXER_BUGS])
-def test_proposed_fix_of_mixer_params(monkeypatch: pytest.MonkeyPatch, entry: registry.Entry, case: C.Case) -> None:
-    """The fix proposed for the xfailed mixer cases (one call in ``Mixer._check_params``) makes them pass."""
-    from torchaug._validation import check_mix_params
-    from torchaug.mixing._base import Mixer
-
-    original = Mixer._check_params
-
-    def checked(self: Mixer, params: Any, x: torch.Tensor) -> Any:
-        out = original(self, params, x)
-        check_mix_params(out, batch=x.shape[0], owner=type(self).__name__)
-        return out
-
-    monkeypatch.setattr(Mixer, "_check_params", checked)
-    _run_case(entry, case)
-
-
 @pytest.mark.parametrize(("entry", "kwargs", "exc", "arg"), _ctor_params())
 def test_bad_constructor_argument(entry: registry.Entry, kwargs: dict, exc: type[Exception], arg: str) -> None:
     kw = C.ctor_kwargs(entry.name, kwargs)

@@ -13,6 +13,7 @@ from torchaug._validation import (
     check_generator,
     check_images,
     check_labels,
+    check_mix_params,
     check_number,
     check_probability,
     describe,
@@ -203,12 +204,8 @@ class Mixer(nn.Module):
         if not isinstance(params, dict) or "perm" not in params or "lam" not in params:
             raise TypeError(f"{owner}: params must be a dict with at least 'perm' and 'lam'; got {describe(params)}")
         b = x.shape[0]
-        perm = params["perm"]
-        if not isinstance(perm, torch.Tensor) or perm.shape != (b,) or perm.dtype != torch.long:
-            raise ValueError(f"{owner}: params['perm'] must be an int64 tensor of shape ({b},); got {describe(perm)}")
-        lam = params["lam"]
-        if not isinstance(lam, torch.Tensor) or lam.shape != (b,):
-            raise ValueError(f"{owner}: params['lam'] must be a tensor of shape ({b},); got {describe(lam)}")
+        check_mix_params(params, batch=b, owner=owner)
+        perm, lam = params["perm"], params["lam"]
         out = dict(params)
         out.setdefault("image_lam", lam)
         out.setdefault("box", torch.zeros(b, 4, dtype=torch.long, device=x.device))
