@@ -82,10 +82,11 @@ def build(cfg: DictConfig, output_dir: Path) -> Run:
     from torchaug.lightning.callbacks import EpochMetricsWriter, SaveOnInterrupt
 
     callbacks += [
-        # every epoch: epochNNN.ckpt (only the newest is kept) and last.ckpt, so a crash or Ctrl-C loses at
-        # most one epoch (with save_top_k=0 Lightning writes last.ckpt only when training ends)
-        ModelCheckpoint(dirpath=output_dir / "checkpoints", filename="epoch{epoch:03d}", save_last=True,
-                        save_top_k=1, monitor=None, every_n_epochs=1, auto_insert_metric_name=False,
+        # last.ckpt rewritten (atomically) at the end of every epoch, so a crash or Ctrl-C loses at most one
+        # epoch (with save_top_k=0 and save_last=True Lightning writes it only when training ends); no
+        # version counter: resuming into the same folder keeps writing last.ckpt
+        ModelCheckpoint(dirpath=output_dir / "checkpoints", filename="last", save_top_k=1, monitor=None,
+                        every_n_epochs=1, save_last=False, enable_version_counter=False,
                         save_on_train_epoch_end=True),
         EpochMetricsWriter(output_dir),
         SaveOnInterrupt(output_dir / "checkpoints"),
