@@ -165,3 +165,21 @@ def test_memory_bound_transforms_restore_the_thread_count(threads):
     assert torch.get_num_threads() == 2
     threads(1)
     assert torch.equal(pipe(x, params=params), out2)  # the same result with one thread
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "fork"), reason="needs fork")
+def test_parallel_for_works_in_a_forked_child(threads):
+    import multiprocessing as mp
+
+    threads(2)
+    parallel_for(lambda i: None, [0, 1, 2], torch.device("cpu"))  # the parent's pool exists now
+    ctx = mp.get_context("fork")
+    with ctx.Pool(1) as pool:
+        assert pool.apply_async(_child_parallel_sum, (2,)).get(timeout=60) == 45  # hangs without the fork hook
+
+
+def _child_parallel_sum(n: int) -> int:
+    torch.set_num_threads(n)
+    seen = []
+    parallel_for(seen.append, list(range(10)), torch.device("cpu"))
+    return sum(seen)

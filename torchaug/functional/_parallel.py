@@ -14,6 +14,7 @@ Only the loop is parallel: the items must write to disjoint outputs and draw no 
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -36,6 +37,16 @@ def _pool(n: int) -> ThreadPoolExecutor:
             _POOL = ThreadPoolExecutor(max_workers=n, thread_name_prefix="torchaug-cpu")
             _POOL_SIZE = n
         return _POOL
+
+
+def _forget_pool() -> None:
+    """In a forked child (e.g. a DataLoader worker) the parent's pool threads do not exist."""
+    global _POOL, _POOL_SIZE, _LOCK
+    _POOL, _POOL_SIZE, _LOCK = None, 0, threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_pool)
 
 
 def _run_part(fn: Callable[[T], None], part: Sequence[T]) -> None:
