@@ -88,6 +88,13 @@ class one_op_thread:
             self._restore = 0
 
 
+def thread_budget(device: torch.device) -> int:
+    """How many threads :func:`parallel_for` would use on ``device`` (1 off the CPU)."""
+    if device.type != "cpu":
+        return 1
+    return getattr(_LOCAL, "budget", None) or torch.get_num_threads()
+
+
 def parallel_for(fn: Callable[[T], None], items: Sequence[T], device: torch.device, *, min_items: int = 2) -> None:
     """Call ``fn(item)`` for every item, spread over ``torch.get_num_threads()`` threads on CPU
     (inside :class:`one_op_thread`: the thread count outside it).
@@ -98,8 +105,7 @@ def parallel_for(fn: Callable[[T], None], items: Sequence[T], device: torch.devi
     (with one intra-op thread on CPU). Exceptions from any item are raised here.
     """
     current = torch.get_num_threads()
-    budget = getattr(_LOCAL, "budget", None) or current  # inside one_op_thread: the caller's count
-    n = min(budget, len(items)) if device.type == "cpu" else 1
+    n = min(thread_budget(device), len(items))  # inside one_op_thread: the caller's count
     nested = getattr(_LOCAL, "active", False)
     if device.type == "cpu" and current > 1:
         torch.set_num_threads(1)

@@ -23,7 +23,7 @@ import threading
 import torch
 import torch.nn.functional as F
 
-from torchaug.functional._parallel import parallel_for
+from torchaug.functional._parallel import parallel_for, thread_budget
 
 __all__ = [
     "adjust_brightness",
@@ -322,7 +322,7 @@ def color_jitter(
     else:
         xs = x
     out = torch.empty_like(xs)
-    chunk = max(1, _CHUNK_BYTES // max(1, xs[0].numel() * 4))
+    chunk = _chunk(x)
     items = []
     start = 0
     for k, count in enumerate(counts):  # k operations before the hue, n_ops - k after
@@ -347,6 +347,15 @@ def color_jitter(
 
 #: CPU work-buffer size per chunk (see ``color_jitter``): 4 MB, six 224x224 images
 _CHUNK_BYTES = 4 << 20
+
+
+def _chunk(x: torch.Tensor) -> int:
+    """Samples per CPU chunk: about ``_CHUNK_BYTES`` of float32, and at least two chunks per
+    thread when several threads share the batch."""
+    b = x.shape[0]
+    chunk = max(1, _CHUNK_BYTES // max(1, x[0].numel() * 4))
+    n = thread_budget(x.device)
+    return chunk if n < 2 else max(1, min(chunk, -(-b // (2 * n))))
 
 
 class _JitterPlan:
@@ -554,7 +563,7 @@ def color_jitter_fused(
         o = A @ o + is_con * (1.0 - c.view(B, 1, 1)) * mean
         M = A @ M
     out = torch.empty_like(x)
-    chunk = max(1, _CHUNK_BYTES // max(1, x[0].numel() * 4))
+    chunk = _chunk(x)
 
     def one(ij: tuple[int, int]) -> None:
         i, j = ij
