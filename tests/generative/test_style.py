@@ -195,3 +195,25 @@ def test_cosine_schedule_decays_the_decoder_lr(tmp_path):
     assert isinstance(const.configure_optimizers(), torch.optim.Adam)
     with pytest.raises(ValueError, match="lr_schedule"):
         AdaINStyleTransfer((3, 8, 8), layers=("relu1_1",), styles=styles, lr_schedule="step")
+
+
+def test_decoder_from_continues_an_earlier_decoder(module16, tmp_path):
+    import lightning as L
+
+    trainer = L.Trainer(logger=False, enable_checkpointing=False, accelerator="cpu", default_root_dir=str(tmp_path))
+    trainer.strategy.connect(module16)
+    trainer.save_checkpoint(tmp_path / "a.ckpt")
+    styles = torch.rand(2, 3, 16, 16)
+    m = AdaINStyleTransfer((3, 16, 16), layers=SHALLOW, styles=styles, decoder_from=str(tmp_path / "a.ckpt"))
+    for a, b in zip(m.decoder.parameters(), module16.decoder.parameters()):
+        assert torch.equal(a, b)
+    (tmp_path / "b.ckpt").write_bytes((tmp_path / "a.ckpt").read_bytes())
+    trainer.strategy.connect(m)
+    trainer.save_checkpoint(tmp_path / "c.ckpt")
+    (tmp_path / "a.ckpt").unlink()  # loading c must not need the file its decoder came from
+    assert torch.equal(AdaINStyleTransfer.from_checkpoint(tmp_path / "c.ckpt").decoder.net[1].weight,
+                       m.decoder.net[1].weight)
+    with pytest.raises(FileNotFoundError, match="decoder_from"):
+        AdaINStyleTransfer((3, 16, 16), layers=SHALLOW, styles=styles, decoder_from=str(tmp_path / "a.ckpt"))
+    with pytest.raises(ValueError, match="decoder_from"):
+        AdaINStyleTransfer((3, 16, 16), layers=("relu1_1",), styles=styles, decoder_from=str(tmp_path / "b.ckpt"))

@@ -321,6 +321,8 @@ class AdaINStyleTransfer(L.LightningModule):
         style_weight: ``lambda``.
         alpha: default strength of :meth:`stylize` (1 = full style).
         lr: Adam learning rate.
+        decoder_from: path of an earlier AdaIN checkpoint whose decoder weights initialise this decoder (to train
+            on with a fresh optimizer and schedule); None = random init.
         lr_schedule: ``"cosine"`` (decay to 0 over the run's optimizer steps, stepped per batch; the last
             weights are then not the noisy end of a constant-rate run) or ``"constant"``.
         seed: seed of the random encoder and of the held-out evaluation crops.
@@ -338,6 +340,7 @@ class AdaINStyleTransfer(L.LightningModule):
         alpha: float = 1.0,
         lr: float = 1e-4,
         lr_schedule: str = "cosine",
+        decoder_from: str | Path | None = None,
         seed: int = 0,
     ) -> None:
         super().__init__()
@@ -357,11 +360,26 @@ class AdaINStyleTransfer(L.LightningModule):
         if shape[1] % self.decoder.downsample or shape[2] % self.decoder.downsample:
             raise ValueError(f"{owner}: image side must be divisible by {self.decoder.downsample} for layers "
                              f"{list(self.layers)}; got {shape}")
+        if decoder_from is not None:
+            self._init_decoder(Path(decoder_from))
         self.style_weight, self.alpha, self.lr, self.seed = float(style_weight), float(alpha), float(lr), int(seed)
         bank = load_style_images(styles, size=max(style_size, *shape[1:]))
         self.register_buffer("style_bank", bank, persistent=False)
         log.info("AdaINStyleTransfer: encoder %s, layers %s, %d style images", self.encoder.kind,
                  ",".join(self.layers), len(bank))
+
+    def _init_decoder(self, path: Path) -> None:
+        owner = type(self).__name__
+        if not path.is_file():
+            raise FileNotFoundError(f"{owner}: decoder_from must be an AdaIN checkpoint file; {path} does not exist")
+        state = torch.load(path, map_location="cpu", weights_only=False)
+        state = {k[len("decoder."):]: v for k, v in state.get("state_dict", state).items() if k.startswith("decoder.")}
+        mine = self.decoder.state_dict()
+        if set(state) != set(mine) or any(state[k].shape != mine[k].shape for k in mine):
+            raise ValueError(f"{owner}: decoder_from {path} holds no decoder for layers {list(self.layers)} "
+                             f"(its decoder.* weights do not match this decoder's)")
+        self.decoder.load_state_dict(state)
+        log.info("AdaINStyleTransfer: decoder initialised from %s", path)
 
     # -- API --
     def encode(self, x01: Tensor) -> list[Tensor]:
@@ -468,7 +486,8 @@ class AdaINStyleTransfer(L.LightningModule):
     @classmethod
     def from_checkpoint(cls, path: str | Path, map_location: str | torch.device = "cpu") -> "AdaINStyleTransfer":
         """Load a trained module (decoder and settings) from a Lightning checkpoint."""
-        return cls.load_from_checkpoint(str(path), map_location=map_location)
+        # the checkpoint holds the trained decoder: do not read the file it was once initialised from
+        return cls.load_from_checkpoint(str(path), map_location=map_location, decoder_from=None)
 
 
 @torch.no_grad()
