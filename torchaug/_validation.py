@@ -151,24 +151,24 @@ def check_labels(
     y: Any, *, owner: str, num_classes: int, batch_size: int | None = None, name: str = "y"
 ) -> torch.Tensor:
     """Validate int64 class indices ``(B,)`` or soft targets ``(B, K)``; return ``y`` unchanged."""
-    expected = (
-        f"int64 class indices in [0, num_classes={num_classes}) of shape (B,) "
-        f"or (B, {num_classes}) soft targets"
-    )
+
+    def expected() -> str:
+        return f"int64 class indices in [0, num_classes={num_classes}) of shape (B,) or (B, {num_classes}) soft targets"
+
     check_tensor(y, owner=owner, name=name)
     if y.ndim == 1:
         if y.dtype != torch.int64:
-            raise TypeError(f"{owner}: {name} must be {expected}; got {describe(y)}")
+            raise TypeError(f"{owner}: {name} must be {expected()}; got {describe(y)}")
         if y.numel() and value_checks_enabled(y):
-            lo, hi = int(y.min()), int(y.max())
+            lo, hi = (int(v) for v in torch.aminmax(y))
             if lo < 0 or hi >= num_classes:
-                raise ValueError(f"{owner}: {name} must be {expected}; got labels in [{lo}, {hi}]")
+                raise ValueError(f"{owner}: {name} must be {expected()}; got labels in [{lo}, {hi}]")
     elif y.ndim == 2:
         if not y.is_floating_point() or y.shape[1] != num_classes:
-            raise ValueError(f"{owner}: {name} must be {expected}; got {describe(y)}")
+            raise ValueError(f"{owner}: {name} must be {expected()}; got {describe(y)}")
         check_soft_targets(y, owner=owner, name=name)
     else:
-        raise ValueError(f"{owner}: {name} must be {expected}; got {describe(y)}")
+        raise ValueError(f"{owner}: {name} must be {expected()}; got {describe(y)}")
     if batch_size is not None and y.shape[0] != batch_size:
         raise ValueError(f"{owner}: {name} must have one row per sample (batch size {batch_size}); got {describe(y)}")
     return y

@@ -134,7 +134,7 @@ class Mixer(nn.Module):
         b = perm.shape[0]
         if self.mode == "batch":
             t = draw(1)
-            return t.expand(b, *t.shape[1:]).contiguous()
+            return t.repeat(b, *([1] * (t.ndim - 1)))
         t = draw(b)
         return t.index_select(0, pair_ids(perm)) if self.mode == "pair" else t
 
@@ -178,7 +178,7 @@ class Mixer(nn.Module):
         """
         if x.device.type != "cpu" or "offset" not in params or x.shape[0] < 2:
             return None
-        r = int(params["offset"].reshape(-1)[0])
+        r = int(params["offset"])
         b = x.shape[0]
         leftover = (b - 1, int(params["perm"][b - 1])) if (b % 2 and self.pairing == "shift") else None
         return r, leftover
@@ -210,9 +210,12 @@ class Mixer(nn.Module):
         out.setdefault("image_lam", lam)
         out.setdefault("box", torch.zeros(b, 4, dtype=torch.long, device=x.device))
         out.setdefault("mixed", perm != torch.arange(b, device=x.device))
+        off = out.get("offset")
+        if off is not None and not (isinstance(off, torch.Tensor) and off.numel() == 1 and not off.is_floating_point()):
+            del out["offset"]
         if "offset" in out and x.device.type == "cpu":
             # keep the fast path only if the offset really describes this pairing
-            r = int(out["offset"].reshape(-1)[0])
+            r = int(out["offset"])
             idx = torch.arange(b)
             if self.pairing == "roll":
                 expected = (idx + r) % b
@@ -258,7 +261,7 @@ class Mixer(nn.Module):
         with cpu_threads(dev, 1):
             check_labels(y, owner=owner, num_classes=self.num_classes, batch_size=x4.shape[0])
             check_generator(generator, x4.device, owner=owner)
-            y_soft = self._soft_targets(y.to(x4.device))
+            y_soft = self._soft_targets(y if y.device == x4.device else y.to(x4.device))
             if params is not None:
                 params = self._check_params(params, x4)
             elif self.static_identity(x4):
@@ -273,7 +276,7 @@ class Mixer(nn.Module):
             with cpu_threads(dev, 1):
                 y_soft = mix_targets(y_soft, params["perm"], params["lam"])
         params.pop("_identity", None)
-        self._last_params = params
+        self.__dict__["_last_params"] = params  # plain attribute (nn.Module.__setattr__ costs more)
         return (out, y_soft, params) if return_params else (out, y_soft)
 
     def _soft_targets(self, y: torch.Tensor) -> torch.Tensor:

@@ -53,6 +53,11 @@ def _mix_u8(own: torch.Tensor, partner: torch.Tensor, w: torch.Tensor) -> torch.
     return ((own - partner) * w).add_(1 << (UINT8_BITS - 1)).bitwise_right_shift_(UINT8_BITS).add_(partner)
 
 
+def is_dense(t: torch.Tensor) -> bool:
+    """Contiguous or channels-last: rows of :func:`flat_rows` exist."""
+    return t.is_contiguous() or t.is_contiguous(memory_format=torch.channels_last)
+
+
 def flat_rows(t: torch.Tensor) -> torch.Tensor | None:
     """``(B, C, H, W)`` -> a ``(B, N)`` view in memory order (contiguous or channels_last), else None."""
     b = t.shape[0]
@@ -63,11 +68,15 @@ def flat_rows(t: torch.Tensor) -> torch.Tensor | None:
     return None
 
 
-def segments(batch: int, r: int) -> list[tuple[int, int, int]]:
-    """Row blocks ``(a0, b0, n)`` of the ``"shift"`` pairing: rows ``a0..a0+n`` pair with ``b0..b0+n``."""
-    h = batch // 2
-    segs = [(0, h + r, h - r), (h - r, h, r)]
-    return [s for s in segs if s[2] > 0]
+def pair_blocks(t: torch.Tensor, r: int) -> list[tuple[torch.Tensor, torch.Tensor]]:
+    """Rows of ``t`` as the ``"shift"`` pairing's blocks ``[(a, b), ...]``: row ``i`` of ``a`` pairs with row ``i`` of ``b``.
+
+    One ``tensor_split`` into ``[0, h-r) [h-r, h) [h, h+r) [h+r, 2h)``; the pairs are the first
+    block with the last and the second with the third (empty blocks dropped).
+    """
+    h = t.shape[0] // 2
+    a1, a2, b1, b2, _ = t.tensor_split((h - r, h, h + r, 2 * h))
+    return [(a, b) for a, b in ((a1, b2), (a2, b1)) if a.shape[0]]
 
 
 def blend_generic(x: torch.Tensor, perm: torch.Tensor, w_self: torch.Tensor) -> torch.Tensor:
@@ -101,26 +110,27 @@ def blend_pairs(
     batch, n_cols = xf.shape
     is_float = x.is_floating_point()
     inplace = out.data_ptr() == x.data_ptr()
-    lam = (lam.to(x.dtype) if is_float else _weight_i16(lam)).view(batch, 1)
+    if not is_float:
+        lam = _weight_i16(lam)
+    elif lam.dtype != x.dtype:
+        lam = lam.to(x.dtype)
+    lam = lam.view(batch, 1)
     if leftover is not None:  # before the pairs: in place, the partner must still be original
         li, qi = leftover
         if is_float:
             of[li].copy_(torch.lerp(xf[qi], xf[li], lam[li]))
         else:
             of[li].copy_(_mix_u8(xf[li].to(torch.int16), xf[qi].to(torch.int16), lam[li]))
-    segs = segments(batch, r)
     rows = max(1, 2 * (batch // 2))
     width = x.element_size() if is_float else 2  # bytes per element of the temporaries
     if rows * n_cols * width <= SINGLE_TILE_BYTES:
         cols = n_cols  # small batch: it stays in cache anyway, fewer ops win
     else:
         cols = max(256, tile_bytes // (rows * width))
-    lams = [(lam[a0 : a0 + n], lam[b0 : b0 + n]) for a0, b0, n in segs]
+    lams = pair_blocks(lam, r)
     for c0 in range(0, n_cols, cols):
         xt, ot = (xf, of) if cols == n_cols else (xf[:, c0 : c0 + cols], of[:, c0 : c0 + cols])
-        for (a0, b0, n), (la, lb) in zip(segs, lams):
-            a, b = xt[a0 : a0 + n], xt[b0 : b0 + n]
-            oa, ob = ot[a0 : a0 + n], ot[b0 : b0 + n]
+        for (a, b), (oa, ob), (la, lb) in zip(pair_blocks(xt, r), pair_blocks(ot, r), lams):
             if is_float and not inplace:
                 torch.lerp(b, a, la, out=oa)
                 torch.lerp(a, b, lb, out=ob)
@@ -174,19 +184,19 @@ def paste_box_pairs(
         out.copy_(x)
     if y1 <= y0 or x1 <= x0:
         return out
-    region = (slice(None), slice(y0, y1), slice(x0, x1))
+    region = (slice(None), slice(None), slice(y0, y1), slice(x0, x1))
+    xr, outr = x[region], out[region]
     if leftover is not None:
         li, qi = leftover
-        out[li][region] = x[qi][region]
-    for a0, b0, n in segments(x.shape[0], r):
-        ra, rb = (slice(a0, a0 + n), *region), (slice(b0, b0 + n), *region)
+        outr[li] = xr[qi]
+    for (a, b), (oa, ob) in zip(pair_blocks(xr, r), pair_blocks(outr, r)):
         if inplace:
-            tmp = x[ra].clone()
-            x[ra] = x[rb]
-            x[rb] = tmp
+            tmp = a.clone()
+            a.copy_(b)
+            b.copy_(tmp)
         else:
-            out[ra] = x[rb]
-            out[rb] = x[ra]
+            oa.copy_(b)
+            ob.copy_(a)
     return out
 
 
@@ -201,14 +211,13 @@ def where_pairs(
     if leftover is not None:
         li, qi = leftover
         out[li].copy_(torch.where(take_partner[li], x[qi], x[li]))
-    for a0, b0, n in segments(x.shape[0], r):
-        sa, sb = slice(a0, a0 + n), slice(b0, b0 + n)
+    for (a, b), (oa, ob), (ta, tb) in zip(pair_blocks(x, r), pair_blocks(out, r), pair_blocks(take_partner, r)):
         if inplace:
-            ta = torch.where(take_partner[sa], x[sb], x[sa])
-            tb = torch.where(take_partner[sb], x[sa], x[sb])
-            x[sa] = ta
-            x[sb] = tb
+            na = torch.where(ta, b, a)
+            nb = torch.where(tb, a, b)
+            a.copy_(na)
+            b.copy_(nb)
         else:
-            torch.where(take_partner[sa], x[sb], x[sa], out=out[sa])
-            torch.where(take_partner[sb], x[sa], x[sb], out=out[sb])
+            torch.where(ta, b, a, out=oa)
+            torch.where(tb, a, b, out=ob)
     return out

@@ -82,7 +82,7 @@ def blend(mixer: Mixer, x: torch.Tensor, params: Params, inplace: bool) -> torch
     structure = mixer._structured(x, params)
     if structure is not None:
         r, leftover = structure
-        if mixer.pairing == "shift" and K.flat_rows(x) is not None:
+        if mixer.pairing == "shift" and K.is_dense(x):
             out = x if inplace else torch.empty_like(x)
             return K.blend_pairs(x, out, r, leftover, params["image_lam"])
         if mixer.pairing == "roll":

@@ -33,7 +33,8 @@ def mix_targets(y: torch.Tensor, perm: torch.Tensor, lam: torch.Tensor | float) 
     """
     if not isinstance(lam, torch.Tensor):
         lam = torch.tensor(float(lam), dtype=y.dtype, device=y.device)
-    lam = lam.to(y.dtype)
+    if lam.dtype != y.dtype:
+        lam = lam.to(y.dtype)
     if lam.ndim == 1:
         lam = lam.unsqueeze(1)
     return torch.lerp(y[perm], y, lam)
