@@ -69,6 +69,8 @@ def _train_single(cfg: DictConfig) -> dict[str, Any]:
         if trainer.interrupted and rank0:
             sys.stderr.write(_resume_hint(output_dir))
         raise
+    if trainer.fast_dev_run:  # ModelCheckpoint is off there; a later stage still needs a checkpoint (every rank calls)
+        trainer.save_checkpoint(output_dir / "checkpoints" / "last.ckpt")
     results: dict[str, Any] = {"epochs": trainer.current_epoch, **run.info}
     results.update({k: float(v) for k, v in trainer.callback_metrics.items() if k.startswith("val/")})
     if cfg.get("test", True) and is_overridden("test_step", module):
