@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import statistics
 from collections.abc import Sequence
+from pathlib import Path
 
 
 def mean_std(values: Sequence[float], digits: int = 3) -> str:
@@ -13,3 +14,12 @@ def mean_std(values: Sequence[float], digits: int = 3) -> str:
     if len(values) == 1:
         return f"{values[0]:.{digits}f}"
     return f"{statistics.mean(values):.{digits}f} ± {statistics.stdev(values):.{digits}f}"
+
+
+def emit(lines: Sequence[str], out: str | Path | None) -> str:
+    """Join a report's lines, print it, and also write it to ``out`` when given; returns the text."""
+    report = "\n".join(lines)
+    print(report)
+    if out:
+        Path(out).write_text(report + "\n")
+    return report

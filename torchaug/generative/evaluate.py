@@ -32,7 +32,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from torchaug._report import mean_std
+from torchaug._report import emit, mean_std
 
 MINORITY = (3, 5, 8)
 
@@ -200,11 +200,7 @@ def main(argv: list[str] | None = None) -> str:
                   "| training data | balanced accuracy | minority recall (3, 5, 8) |", "|---|---|---|"]
         for name, r in imb.items():
             lines.append(f"| {name} | {mean_std([d['balanced_acc'] for d in r])} | {mean_std([d['minority_recall'] for d in r])} |")
-    report = "\n".join(lines)
-    print(report)
-    if args.out:
-        Path(args.out).write_text(report + "\n")
-    return report
+    return emit(lines, args.out)
 
 
 if __name__ == "__main__":

@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from torchaug._report import mean_std
+from torchaug._report import emit, mean_std
 
 DIGITS_MINORITY = (3, 5, 8)
 
@@ -163,11 +163,7 @@ def main(argv: list[str] | None = None) -> str:
             lines.append(f"| {row} | {mean_std(vals['balanced_acc'])} | {mean_std(vals['minority_recall'])} | {kept} | {sec} |")
         lines.append("")
     lines.append(f"{time.perf_counter() - t0:.0f} s in all.")
-    report = "\n".join(lines)
-    print(report)
-    if args.out:
-        Path(args.out).write_text(report + "\n")
-    return report
+    return emit(lines, args.out)
 
 
 if __name__ == "__main__":
