@@ -101,7 +101,6 @@ class Case:
     needs_cuda: bool = False
     tol: float = 1e-6
     owner: str | None = None  # the class the message must name, if not the entry (a container's child)
-    known_bug: str | None = None  # a failing case left to another owner's file: xfail(strict) until fixed
 
 
 def _ending(expect: Any) -> str:
@@ -786,8 +785,7 @@ def count() -> dict[str, dict[str, int]]:
     table: dict[str, dict[str, int]] = {}
     for entry in registry.registered():
         row = table.setdefault(entry.kind, {"entries": 0, "input": 0, "ctor": 0, WORKS: 0, "ValueError": 0,
-                                            "TypeError": 0, "known bug (xfail)": 0,
-                                            "skipped without CUDA": 0})
+                                            "TypeError": 0, "skipped without CUDA": 0})
         row["entries"] += 1
         for case in INPUT_CASES[entry.kind]:
             if case.needs_cuda and not torch.cuda.is_available():
@@ -796,7 +794,6 @@ def count() -> dict[str, dict[str, int]]:
             case = case_for(entry.name, case)
             row["input"] += 1
             row[_ending(case.expect)] += 1
-            row["known bug (xfail)"] += bool(case.known_bug)
         for _, exc, _ in CTOR_CASES.get(entry.name, []):
             row["ctor"] += 1
             row[exc.__name__] += 1
@@ -805,7 +802,7 @@ def count() -> dict[str, dict[str, int]]:
 
 def main() -> None:
     table = count()
-    cols = ["entries", "input", "ctor", WORKS, "ValueError", "TypeError", "known bug (xfail)", "skipped without CUDA"]
+    cols = ["entries", "input", "ctor", WORKS, "ValueError", "TypeError", "skipped without CUDA"]
     print("| kind | " + " | ".join(cols) + " | cases |")
     print("|---" * (len(cols) + 2) + "|")
     total = dict.fromkeys(cols, 0)
