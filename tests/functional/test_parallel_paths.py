@@ -15,6 +15,7 @@ import torchvision.transforms.v2.functional as TF
 
 from torchaug.functional import color as FC
 from torchaug.functional import geometry as FG
+from torchaug.functional import _parallel as P
 from torchaug.functional._parallel import parallel_for
 
 
@@ -56,6 +57,20 @@ def test_parallel_for_runs_every_item_once_and_restores_threads(threads, n):
     assert (len(names) > 1) == (n > 1)  # the caller took the first share, pool threads the others
 
 
+def test_parallel_for_keeps_small_loops_on_one_thread(threads):
+    threads(2)
+    names = set()
+
+    def fn(i: int) -> None:
+        names.add(threading.current_thread().name)
+
+    parallel_for(fn, list(range(8)), torch.device("cpu"), work_bytes=P.PARALLEL_MIN_BYTES - 1)
+    assert names == {threading.current_thread().name}
+    parallel_for(fn, list(range(8)), torch.device("cpu"), work_bytes=P.PARALLEL_MIN_BYTES)
+    assert len(names) == 2
+    assert P.thread_budget(torch.device("cpu"), 0) == 1 and P.thread_budget(torch.device("cpu")) == 2
+
+
 def test_parallel_for_raises_item_errors_and_runs_nested_loops_inline(threads):
     threads(2)
 
@@ -82,8 +97,9 @@ def test_parallel_for_raises_item_errors_and_runs_nested_loops_inline(threads):
     "enabled", [(True, True, True, True), (True, False, True, True), (False, False, False, True), (True, True, True, False)]
 )
 def test_grouped_color_jitter_equals_one_pass_bit_for_bit(threads, dtype, enabled, monkeypatch):
-    # grouping by hue position and skipping identity work must not change a single bit, with one
+    # sorting by hue position and skipping identity work must not change a single bit, with one
     # or two threads and with chunks smaller than a group
+    monkeypatch.setattr(P, "PARALLEL_MIN_BYTES", 0)  # spread even this tiny batch over the threads
     b = 40
     x = torch.randint(0, 256, (b, 3, 6, 7), dtype=torch.uint8, generator=torch.Generator().manual_seed(1))
     x = x if dtype == torch.uint8 else x.float() / 255

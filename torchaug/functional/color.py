@@ -17,12 +17,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Union
 
+import functools
+import itertools
 import math
 import threading
 
 import torch
 import torch.nn.functional as F
 
+from torchaug._validation import value_checks_enabled
 from torchaug.functional._parallel import parallel_for, thread_budget
 
 __all__ = [
@@ -57,22 +60,23 @@ def _scratch(name: str, shape: tuple[int, ...], dtype: torch.dtype, device: torc
 
     Fresh multi-megabyte CPU tensors are page-faulted in on first touch (the allocator hands
     freed memory back to the OS), which costs more than the arithmetic of a whole ColorJitter
-    on small images; keeping one buffer per name and thread (the latest shape only) avoids it.
-    Never returned to the caller. Other devices use their caching allocator.
-    Keyed by name, shape and dtype (at most 48 buffers per thread).
+    on small images; keeping one flat buffer per name, dtype and thread avoids it. The buffer
+    grows to the largest size asked for and any smaller shape is a view of its start, so the
+    chunk shapes that change from batch to batch (ColorJitter's groups) reuse it too. A name
+    must not be asked for again while its previous view is still in use. Never returned to the
+    caller. Other devices use their caching allocator.
     """
     if device.type != "cpu":
         return torch.empty(shape, dtype=dtype, device=device)
     cache = getattr(_WORKSPACE, "bufs", None)
     if cache is None:
         cache = _WORKSPACE.bufs = {}
-    key = (name, tuple(shape), dtype)
+    n = math.prod(shape)
+    key = (name, dtype)
     t = cache.get(key)
-    if t is None:
-        if len(cache) >= 48:  # bounded: shapes change rarely in training (full and last batch)
-            cache.clear()
-        t = cache[key] = torch.empty(shape, dtype=dtype, device=device)
-    return t
+    if t is None or t.numel() < n:
+        t = cache[key] = torch.empty(n, dtype=dtype, device=device)
+    return t[:n].view(shape)
 
 
 def _per_sample(v: torch.Tensor | float | int, x: torch.Tensor, dtype: torch.dtype | None = None) -> torch.Tensor:
@@ -265,11 +269,16 @@ _Factor = Union[torch.Tensor, None]
 
 
 def _check_order(order: torch.Tensor, x: torch.Tensor, owner: str) -> torch.Tensor:
-    """``order`` as int64 on ``x``'s device; it must be ``(B, 4)``."""
+    """``order`` as int64 on ``x``'s device; it must be ``(B, 4)`` with values in ``0..3``
+    (a value check, see :mod:`torchaug._validation`)."""
     B = x.shape[0]
     order = order.to(device=x.device, dtype=torch.long)
     if order.shape != (B, 4):
         raise ValueError(f"{owner}: order must have shape (B, 4) = ({B}, 4); got {tuple(order.shape)}")
+    if B and value_checks_enabled(order):
+        lo, hi = (int(v) for v in torch.aminmax(order))
+        if lo < 0 or hi > 3:
+            raise ValueError(f"{owner}: order must hold operation indices 0..3; got values in [{lo}, {hi}]")
     return order
 
 
@@ -293,54 +302,55 @@ def color_jitter(
     ``x * a + ref * (1 - a)`` with ``ref`` = 0, the mean grey level or the grey image, so one
     "slot" applies whichever of the three each sample has at that point (identity where it has
     none). Hue, the expensive step, runs once over the batch: each sample's operations before its
-    hue go in the slots before it (right-aligned), those after it in the slots after.
+    hue go in the three slots before it (right-aligned), those after it in the three slots after
+    (left-aligned).
 
-    On CPU (where reading a few small integers costs nothing) two more savings apply, both exact
-    (they only skip identity work): the samples are grouped by how many operations they do before
-    the hue, so every group runs exactly its three slots instead of three before and three after
-    the hue; and a slot skips the grey image or its mean when no sample of the group needs them.
-    Each group is processed in chunks of about 4 MB of float work buffer, so that the ~60 passes
-    over the data stay in the core's cache (2-3x faster at 224x224; batches of small images are a
-    few chunks), and the chunks are spread over ``torch.get_num_threads()`` Python threads with
-    one intra-op thread each (:func:`torchaug.functional._parallel.parallel_for`). On other
-    devices the whole batch is one pass (six slots around the hue).
+    On CPU (where reading a few small integers costs nothing) the identity work is skipped, which
+    is exact: the samples are sorted by how many operations they do before the hue, so each
+    slot's samples are one contiguous run of rows (a slot before the hue is used by the samples
+    with at least that many operations before it: a suffix; a slot after it by a prefix) and
+    each slot runs on its run only; a slot also skips the grey image or its mean when none of
+    its samples needs them. Every sample thus gets exactly its three operations and the hue, in
+    about 130 tensor operations for the whole batch whatever its size. Large batches are cut
+    into chunks of about 4 MB of float work buffer, so that the ~60 passes over the data stay
+    in the core's cache (2-3x faster at 224x224), and the chunks are spread over
+    ``torch.get_num_threads()`` Python threads with one intra-op thread each
+    (:func:`torchaug.functional._parallel.parallel_for`; only above
+    :data:`~torchaug.functional._parallel.PARALLEL_MIN_BYTES` of work). On other devices the
+    whole batch is one pass over all six slots.
     """
     _check_rgb(x, "color_jitter")
     B = x.shape[0]
     if x.device.type != "cpu" or B == 0:
         return _color_jitter(x, brightness_factor, contrast_factor, saturation_factor, hue_factor, order)
     plan = _jitter_plan(x, brightness_factor, contrast_factor, saturation_factor, hue_factor, order)
-    n_ops = plan.n_ops
-    if plan.hue is not None and n_ops:
-        nb = plan.n_before
-        counts = torch.bincount(nb, minlength=n_ops + 1).tolist()
-        perm = None if max(counts) == B else torch.argsort(nb, stable=True)
-    else:  # no hue: every sample's operations fill the first slots
-        counts, perm = [0] * n_ops + [B], None
+    counts = torch.bincount(plan.n_before, minlength=4).tolist()
+    perm = None if max(counts) == B else torch.argsort(plan.n_before, stable=True)
     if perm is not None:
-        xs, plan = x.index_select(0, perm), plan.select(perm)
-    else:
-        xs = x
-    out = torch.empty_like(xs)
+        plan = plan.select(perm)
+    starts = [sum(counts[:k]) for k in range(5)]  # first row of the group with k operations before the hue
+    before = [starts[3 - s] for s in range(3)]  # before-slot s: rows [before[s], B)
+    after = [starts[max(plan.n_ops - s, 0)] for s in range(3)]  # after-slot s: rows [0, after[s])
+    needs = plan.needs()
+    out = torch.empty_like(x)  # in the sorted order
     chunk = _chunk(x)
-    items = []
-    start = 0
-    for k, count in enumerate(counts):  # k operations before the hue, n_ops - k after
-        if count == 0:
-            continue
-        stop = start + count
-        before = range(3 - k, 3) if plan.hue is not None else range(0, n_ops)
-        after = range(0, n_ops - k) if plan.hue is not None else range(0)
-        flags = plan.flags(start, stop)
-        items += [(i, min(i + chunk, stop), before, after, flags) for i in range(start, stop, chunk)]
-        start = stop
 
-    def one(item: tuple) -> None:
-        i, j, before, after, flags = item
-        out[i:j] = _jitter_chunk(xs[i:j], plan.slice(i, j), before, after, flags)
+    def one(i: int) -> None:
+        j = min(i + chunk, B)
+        src = x[i:j] if perm is None else x.index_select(0, perm[i:j])
+        y = _scratch("cj_y", tuple(src.shape), _work_dtype(x), x.device).copy_(src)
+        for s in range(3):
+            _jitter_rows_(y, plan, s, max(i, before[s]), j, i, needs)
+        if plan.hue is not None:
+            _hue_w(y, plan.hue[i:j], plan.bound, plan.integer, inplace=True)
+        for s in range(3):
+            _jitter_rows_(y, plan, 3 + s, i, min(j, after[s]), i, needs)
+        if plan.integer:  # y holds integers in [0, 255]: the exact cast through the float's bits
+            y = y.add_(8388608.0).view(torch.int32)
+        out[i:j].copy_(y)
 
-    parallel_for(one, items, x.device)  # chunks spread over the CPU threads, one op thread each
-    if perm is not None:
+    parallel_for(one, range(0, B, chunk), x.device, work_bytes=_work_bytes(x))
+    if perm is not None:  # back to the input's order (``index_copy_`` per chunk is ~10x slower)
         out = out.index_select(0, torch.argsort(perm))
     return _keep_format(out, x)
 
@@ -349,45 +359,69 @@ def color_jitter(
 _CHUNK_BYTES = 4 << 20
 
 
+def _work_bytes(x: torch.Tensor) -> int:
+    """Bytes of the float32 work buffer of the whole batch."""
+    return x.numel() * 4
+
+
 def _chunk(x: torch.Tensor) -> int:
     """Samples per CPU chunk: about ``_CHUNK_BYTES`` of float32, and at least two chunks per
     thread when several threads share the batch."""
     b = x.shape[0]
     chunk = max(1, _CHUNK_BYTES // max(1, x[0].numel() * 4))
-    n = thread_budget(x.device)
+    n = thread_budget(x.device, _work_bytes(x))
     return chunk if n < 2 else max(1, min(chunk, -(-b // (2 * n))))
 
 
-class _JitterPlan:
-    """Per-sample slot parameters of a ColorJitter batch (see :func:`color_jitter`).
+@functools.lru_cache(maxsize=32)
+def _order_table(enabled: tuple[bool, ...], device: torch.device) -> torch.Tensor:
+    """Slot layout of every ``order`` row: int64 ``(256, 8)`` indexed by ``64 o0 + 16 o1 + 4 o2 + o3``.
 
-    ``slots[0]`` / ``slots[1]``: the slots before / after the hue, each four ``(3, B, 1, 1, 1)``
-    tensors: the factor ``a``, ``1 - a`` (rounded as torchvision), and 0/1 indicators for a
+    Columns 0-2: the operations before the hue, right-aligned in three slots; 3-5: those after
+    it, left-aligned (without hue, all of them); code 3 marks an empty slot (identity). Column 6:
+    how many operations come before the hue; column 7: 1 if the row is a permutation of 0..3.
+    Disabled operations are left out.
+    """
+    table = [[3] * 6 + [0, 0] for _ in range(256)]
+    for order in itertools.permutations(range(4)):
+        ops = [o for o in order if o != HUE and enabled[o]]
+        n_before = order.index(HUE) if enabled[HUE] else 0
+        n_before = sum(1 for o in order[:n_before] if enabled[o])
+        first, rest = ops[:n_before], ops[n_before:]
+        code = 64 * order[0] + 16 * order[1] + 4 * order[2] + order[3]
+        table[code] = [3] * (3 - len(first)) + first + rest + [3] * (3 - len(rest)) + [n_before, 1]
+    return torch.tensor(table, dtype=torch.long, device=device)
+
+
+_ORDER_WEIGHTS = (64, 16, 4, 1)
+
+
+class _JitterPlan:
+    """Per-sample parameters of a ColorJitter batch (see :func:`color_jitter`).
+
+    ``slots``: ``(6, 4, B, 1, 1, 1)``: for the three slots before the hue and the three after
+    it, the factor ``a``, ``1 - a`` (rounded as torchvision), and 0/1 indicators for a
     saturation slot (reference: the grey image) and a contrast slot (reference: its mean).
+    ``codes``: ``(B, 6)`` the operation in each slot (3: none); ``n_before``: ``(B,)``;
+    ``hue``: ``(B, 1, 1, 1)`` or None.
     """
 
-    def __init__(self, enabled, n_ops, slots, hue, n_before, bound, integer) -> None:
-        self.enabled, self.n_ops, self.slots, self.hue = enabled, n_ops, slots, hue
+    def __init__(self, n_ops, slots, codes, hue, n_before, bound, integer) -> None:
+        self.n_ops, self.slots, self.codes, self.hue = n_ops, slots, codes, hue
         self.n_before, self.bound, self.integer = n_before, bound, integer
 
-    def _map(self, fn) -> "_JitterPlan":
-        slots = [tuple(fn(t, 1) for t in plan) for plan in self.slots]
-        hue = None if self.hue is None else fn(self.hue, 0)
-        return _JitterPlan(self.enabled, self.n_ops, slots, hue, None, self.bound, self.integer)
-
     def select(self, idx: torch.Tensor) -> "_JitterPlan":
-        return self._map(lambda t, dim: t.index_select(dim, idx))
+        hue = None if self.hue is None else self.hue.index_select(0, idx)
+        return _JitterPlan(self.n_ops, self.slots.index_select(2, idx), self.codes.index_select(0, idx), hue,
+                           self.n_before.index_select(0, idx), self.bound, self.integer)
 
-    def slice(self, i: int, j: int) -> "_JitterPlan":
-        return self._map(lambda t, dim: t.narrow(dim, i, j - i))
-
-    def flags(self, i: int, j: int) -> list[list[tuple[bool, bool]]]:
-        """Per slot of samples ``i:j``: (any contrast, any saturation); read on the host."""
-        if not (self.enabled[CONTRAST] or self.enabled[SATURATION]):
-            return [[(False, False)] * 3 for _ in self.slots]
-        anys = torch.stack([torch.stack([p[3][:, i:j].flatten(1).amax(1), p[2][:, i:j].flatten(1).amax(1)], 1)
-                            for p in self.slots])  # (n_plans, 3, 2)
-        return [[(bool(c), bool(s)) for c, s in plan] for plan in (anys > 0).tolist()]
+    def needs(self) -> list[list[int]]:
+        """``(B + 1, 12)`` prefix counts of the contrast and saturation samples of each slot, read
+        on the host: slot ``s`` of rows ``i:j`` needs the mean if ``n[j][s] > n[i][s]`` and the grey
+        image if ``n[j][6 + s] > n[i][6 + s]``."""
+        c = self.codes
+        flags = torch.cat([c == CONTRAST, c == SATURATION], 1).to(torch.int32)
+        return torch.nn.functional.pad(flags.cumsum(0), (0, 0, 1, 0)).tolist()
 
 
 def _jitter_plan(
@@ -399,7 +433,6 @@ def _jitter_plan(
     order: torch.Tensor,
 ) -> _JitterPlan:
     B, C = x.shape[:2]
-    dev = x.device
     wdt = _work_dtype(x)
     bound, integer = (255.0, True) if x.dtype == torch.uint8 else (1.0, False)
     order = _check_order(order, x, "color_jitter")
@@ -407,96 +440,70 @@ def _jitter_plan(
     enabled = [f is not None for f in given]
     if C == 1:  # saturation and hue leave one-channel images unchanged (as torchvision / PIL)
         enabled[SATURATION] = enabled[HUE] = False
-    ref = torch.empty(B, 1, 1, 1, device=dev, dtype=wdt)  # dtype/device of the per-sample factors
-    ones = torch.ones(B, device=dev, dtype=wdt)
-    fac = torch.stack([ones if not e else _per_sample(f, ref).view(B) for e, f in zip(enabled[:3], given[:3])], 1)
-    fac = torch.cat([fac, ones[:, None]], dim=1)  # column 3: identity
-    active = torch.tensor(enabled, device=dev)[order] & (order != HUE)  # (B, 4) b/c/s ops to run
-    n_before = None
-    if enabled[HUE]:
-        hue_pos = (order == HUE).long().argmax(dim=1, keepdim=True)
-        pos = torch.arange(4, device=dev)
-        before = active & (pos < hue_pos)
-        masks = [(before, True), (active & (pos > hue_pos), False)]
-        n_before = before.long().sum(dim=1)
-    else:
-        masks = [(active, False)]
-    slots = []
-    for mask, right_align in masks:
-        # place each sample's masked ops, in order, into 3 slots (code 3 = identity)
-        rank = mask.long().cumsum(dim=1) - 1
-        slot = rank + (3 - mask.long().sum(dim=1, keepdim=True)) if right_align else rank
-        slot = torch.where(mask, slot, 3)  # unused ops go to an overflow column
-        codes = torch.full((B, 4), 3, device=dev, dtype=torch.long)
-        codes.scatter_(1, slot, torch.where(mask, order, 3))
-        codes = codes[:, :3]
-        a = fac.gather(1, codes)  # (B, 3) factor per slot (1 for identity)
-        one_minus = _one_minus(a)
-        sat = (codes == SATURATION).to(wdt)  # 1: the reference is the grey image
-        con = (codes == CONTRAST).to(wdt)  # 1: the reference is the mean grey level
-        slots.append(tuple(t.T.reshape(3, B, 1, 1, 1) for t in (a, one_minus, sat, con)))
+    weights = torch.tensor(_ORDER_WEIGHTS, device=x.device)
+    row = _order_table(tuple(enabled), x.device).index_select(0, (order * weights).sum(1))
+    if B and value_checks_enabled(order) and not bool(row[:, 7].all()):
+        raise ValueError("color_jitter: order must hold a permutation of 0..3 in every row")
+    codes = row[:, :6]
+    ref = torch.empty(B, 1, 1, 1, device=x.device, dtype=wdt)  # dtype/device of the per-sample factors
+    ones = torch.ones(B, device=x.device, dtype=wdt)
+    fac = torch.stack([_per_sample(f, ref).view(B) if e else ones for e, f in zip(enabled[:3], given[:3])] + [ones], 1)
+    a = fac.gather(1, codes)  # (B, 6) factor per slot (1 for an empty slot)
+    slots = torch.stack([a, _one_minus(a), (codes == SATURATION).to(wdt), (codes == CONTRAST).to(wdt)])
+    slots = slots.permute(2, 0, 1).reshape(6, 4, B, 1, 1, 1)
     hue = _per_sample(hue_factor, ref) if enabled[HUE] else None
-    return _JitterPlan(enabled, sum(enabled[:3]), slots, hue, n_before, bound, integer)
+    return _JitterPlan(sum(enabled[:3]), slots, codes, hue, row[:, 6], bound, integer)
+
+
+def _jitter_rows_(y: torch.Tensor, plan: _JitterPlan, s: int, r0: int, r1: int, offset: int, needs) -> None:
+    """Slot ``s`` of the plan on the plan's rows ``r0:r1``, which are rows ``r0 - offset`` on of ``y``
+    (in place); ``needs`` from :meth:`_JitterPlan.needs` (or None: compute both references)."""
+    if r1 <= r0:
+        return
+    if needs is None:
+        has_con = has_sat = True
+    else:
+        has_con, has_sat = needs[r1][s] > needs[r0][s], needs[r1][6 + s] > needs[r0][6 + s]
+    a, one_minus, sat, con = plan.slots[s, :, r0:r1].unbind(0)
+    y = y[r0 - offset : r1 - offset]
+    if has_con or has_sat:
+        # brightness: ref = 0; contrast: ref = mean grey; saturation: ref = grey image; then
+        # x * a, and + ref * (1 - a) in one addcmul: torchvision's rounding (``_blend``)
+        if y.shape[1] == 3:
+            r, g, b = y.unbind(1)
+            gray = torch.mul(r, _GRAY[0], out=_scratch("cj_gray", tuple(r.shape), y.dtype, y.device))
+            gray = gray.add_(g, alpha=_GRAY[1]).add_(b, alpha=_GRAY[2]).unsqueeze(1)
+            if plan.integer:
+                gray.floor_()
+        else:
+            gray = y
+        ref = con * gray.mean(dim=(-2, -1), keepdim=True) if has_con else None
+        if has_sat:  # gray * 1 + 0 or gray * 0 + mean: exact (two binary ops beat one addcmul here)
+            scaled = torch.mul(gray, sat, out=_scratch("cj_ref", tuple(gray.shape), y.dtype, y.device))
+            ref = scaled if ref is None else scaled.add_(ref)
+        y.mul_(a)
+        torch.addcmul(y, ref, one_minus, out=y)
+    else:
+        y.mul_(a)
+    _finish_(y, plan.bound, plan.integer)
 
 
 def _color_jitter(x: torch.Tensor, *factors_and_order: torch.Tensor | None) -> torch.Tensor:
     """:func:`color_jitter` (same arguments) on the whole batch in one pass: three slots before
-    and three after the hue, whatever each sample's order (the path for GPUs)."""
+    and three after the hue, whatever each sample's order (the path for GPUs, and the reference
+    of the CPU path's tests)."""
     plan = _jitter_plan(x, *factors_and_order)
-    n = plan.n_ops
-    every = [[(True, True)] * 3 for _ in plan.slots]
-    if plan.hue is None:  # the operations fill the first slots
-        return _jitter_chunk(x, plan, range(0, n), range(0), every)
-    return _jitter_chunk(x, plan, range(3 - n, 3), range(0, n), every)
-
-
-def _jitter_chunk(
-    x: torch.Tensor, plan: _JitterPlan, before: range, after: range, flags: list[list[tuple[bool, bool]]]
-) -> torch.Tensor:
-    """Apply ``plan`` to ``x``: the ``before`` slots, the hue, the ``after`` slots (no hue: the
-    ``before`` slots only); ``flags[plan][slot]`` says whether a slot has contrast / saturation."""
-    if x.dtype == torch.uint8:  # work in float32 once, in a reused scratch buffer
-        y = _scratch("cj_y", tuple(x.shape), torch.float32, x.device).copy_(x)
-    else:
-        xf, _, _ = _to_work(x)
-        y = xf.clone() if xf is x else xf  # private work buffer, updated in place
-    bound, integer, enabled = plan.bound, plan.integer, plan.enabled
-    rgb = y.shape[1] == 3
-    plane = (y.shape[0], 1, *y.shape[2:])
-
-    def run(y: torch.Tensor, slots: tuple[torch.Tensor, ...], which: range, flags) -> torch.Tensor:
-        a, one_minus, sat, con = slots
-        for s in which:
-            has_con, has_sat = flags[s]
-            if has_con or has_sat:
-                # brightness: ref = 0; contrast: ref = mean grey; saturation: ref = grey image.
-                # x * a, then + ref * (1 - a): torchvision's rounding (``_blend``)
-                if rgb:
-                    gray = torch.mul(y[:, 0:1], _GRAY[0], out=_scratch("cj_gray", plane, y.dtype, y.device))
-                    gray = gray.add_(y[:, 1:2], alpha=_GRAY[1]).add_(y[:, 2:3], alpha=_GRAY[2])
-                    if integer:
-                        gray = gray.floor_()
-                else:
-                    gray = y
-                m = con[s] * gray.mean(dim=(-2, -1), keepdim=True) if has_con else None
-                rbuf = _scratch("cj_ref", plane, y.dtype, y.device)
-                if has_sat:
-                    ref = torch.mul(gray, sat[s], out=rbuf) if m is None else torch.addcmul(m, gray, sat[s], out=rbuf)
-                else:
-                    ref = m
-                y = y.mul_(a[s])
-                y = torch.addcmul(y, ref, one_minus[s], out=y)
-            else:
-                y = y.mul_(a[s])
-            y = _finish_(y, bound, integer)
-        return y
-
-    y = run(y, plan.slots[0], before, flags[0])
+    B = x.shape[0]
+    xf, _, _ = _to_work(x)
+    y = xf.clone() if xf is x else xf  # private work buffer, updated in place
+    for s in range(3):
+        _jitter_rows_(y, plan, s, 0, B, 0, None)
     if plan.hue is not None:
-        y = _hue_w(y, plan.hue, bound, integer, inplace=True)
-        y = run(y, plan.slots[1], after, flags[1])
+        y = _hue_w(y, plan.hue, plan.bound, plan.integer, inplace=True)
+    for s in range(3):
+        _jitter_rows_(y, plan, 3 + s, 0, B, 0, None)
     # uint8: y holds integers in [0, 255] (every step truncates), so the fast exact cast applies
-    return _int_valued_to_uint8_(y, x) if integer else _from_work(y, x)
+    return _int_valued_to_uint8_(y, x) if plan.integer else _from_work(y, x)
 
 
 def color_jitter_fused(
@@ -575,7 +582,7 @@ def color_jitter_fused(
         else:
             out[i:j].copy_(y.view(j - i, *x.shape[1:]))
 
-    parallel_for(one, [(i, min(i + chunk, B)) for i in range(0, B, chunk)], dev)
+    parallel_for(one, [(i, min(i + chunk, B)) for i in range(0, B, chunk)], dev, work_bytes=_work_bytes(x))
     return _keep_format(out, x)
 
 
