@@ -68,15 +68,25 @@ def _scratch(name: str, shape: tuple[int, ...], dtype: torch.dtype, device: torc
     """
     if device.type != "cpu":
         return torch.empty(shape, dtype=dtype, device=device)
-    cache = getattr(_WORKSPACE, "bufs", None)
-    if cache is None:
-        cache = _WORKSPACE.bufs = {}
+    views = getattr(_WORKSPACE, "views", None)
+    if views is None:
+        views = _WORKSPACE.views = {}
+        _WORKSPACE.bufs = {}
+    key = (name, shape, dtype)
+    v = views.get(key)
+    if v is not None:  # the view itself is cached: no tensor operation at all
+        return v
+    bufs = _WORKSPACE.bufs
     n = math.prod(shape)
-    key = (name, dtype)
-    t = cache.get(key)
+    t = bufs.get((name, dtype))
     if t is None or t.numel() < n:
-        t = cache[key] = torch.empty(n, dtype=dtype, device=device)
-    return t[:n].view(shape)
+        t = bufs[(name, dtype)] = torch.empty(n, dtype=dtype, device=device)
+        for k in [k for k in views if k[0] == name and k[2] == dtype]:  # views of the old buffer
+            del views[k]
+    if len(views) >= 256:  # bounded: one entry per name and shape seen
+        views.clear()
+    v = views[key] = t[:n].view(shape)
+    return v
 
 
 def _per_sample(v: torch.Tensor | float | int, x: torch.Tensor, dtype: torch.dtype | None = None) -> torch.Tensor:
@@ -331,9 +341,9 @@ def color_jitter(
     starts = [sum(counts[:k]) for k in range(5)]  # first row of the group with k operations before the hue
     before = [starts[3 - s] for s in range(3)]  # before-slot s: rows [before[s], B)
     after = [starts[max(plan.n_ops - s, 0)] for s in range(3)]  # after-slot s: rows [0, after[s])
-    needs = plan.needs()
-    out = torch.empty_like(x)  # in the sorted order
     chunk = _chunk(x)
+    needs = plan.needs([*range(0, B, chunk), B, *before, *after])
+    out = torch.empty_like(x)  # in the sorted order
 
     def one(i: int) -> None:
         j = min(i + chunk, B)
@@ -415,13 +425,14 @@ class _JitterPlan:
         return _JitterPlan(self.n_ops, self.slots.index_select(2, idx), self.codes.index_select(0, idx), hue,
                            self.n_before.index_select(0, idx), self.bound, self.integer)
 
-    def needs(self) -> list[list[int]]:
-        """``(B + 1, 12)`` prefix counts of the contrast and saturation samples of each slot, read
-        on the host: slot ``s`` of rows ``i:j`` needs the mean if ``n[j][s] > n[i][s]`` and the grey
+    def needs(self, rows: list[int]) -> dict[int, list[int]]:
+        """Prefix counts of the contrast and saturation samples of each slot at ``rows``, read on
+        the host: slot ``s`` of rows ``i:j`` needs the mean if ``n[j][s] > n[i][s]`` and the grey
         image if ``n[j][6 + s] > n[i][6 + s]``."""
         c = self.codes
-        flags = torch.cat([c == CONTRAST, c == SATURATION], 1).to(torch.int32)
-        return torch.nn.functional.pad(flags.cumsum(0), (0, 0, 1, 0)).tolist()
+        counts = F.pad(torch.cat([c == CONTRAST, c == SATURATION], 1).to(torch.int32).cumsum(0), (0, 0, 1, 0))
+        rows = sorted(set(rows))
+        return dict(zip(rows, counts.index_select(0, torch.tensor(rows, device=c.device)).tolist()))
 
 
 def _jitter_plan(
@@ -457,7 +468,8 @@ def _jitter_plan(
 
 def _jitter_rows_(y: torch.Tensor, plan: _JitterPlan, s: int, r0: int, r1: int, offset: int, needs) -> None:
     """Slot ``s`` of the plan on the plan's rows ``r0:r1``, which are rows ``r0 - offset`` on of ``y``
-    (in place); ``needs`` from :meth:`_JitterPlan.needs` (or None: compute both references)."""
+    (in place); ``needs`` from :meth:`_JitterPlan.needs` at ``r0`` and ``r1`` (None: compute both
+    references)."""
     if r1 <= r0:
         return
     if needs is None:
@@ -465,14 +477,17 @@ def _jitter_rows_(y: torch.Tensor, plan: _JitterPlan, s: int, r0: int, r1: int, 
     else:
         has_con, has_sat = needs[r1][s] > needs[r0][s], needs[r1][6 + s] > needs[r0][6 + s]
     a, one_minus, sat, con = plan.slots[s, :, r0:r1].unbind(0)
-    y = y[r0 - offset : r1 - offset]
+    if r0 != offset or r1 - offset != y.shape[0]:
+        y = y[r0 - offset : r1 - offset]
     if has_con or has_sat:
         # brightness: ref = 0; contrast: ref = mean grey; saturation: ref = grey image; then
         # x * a, and + ref * (1 - a) in one addcmul: torchvision's rounding (``_blend``)
         if y.shape[1] == 3:
+            n, _, h, w = y.shape
             r, g, b = y.unbind(1)
-            gray = torch.mul(r, _GRAY[0], out=_scratch("cj_gray", tuple(r.shape), y.dtype, y.device))
-            gray = gray.add_(g, alpha=_GRAY[1]).add_(b, alpha=_GRAY[2]).unsqueeze(1)
+            gray3 = torch.mul(r, _GRAY[0], out=_scratch("cj_gray", (n, h, w), y.dtype, y.device))
+            gray3.add_(g, alpha=_GRAY[1]).add_(b, alpha=_GRAY[2])
+            gray = _scratch("cj_gray", (n, 1, h, w), y.dtype, y.device)  # the same memory as (N, 1, H, W)
             if plan.integer:
                 gray.floor_()
         else:
