@@ -101,13 +101,14 @@ def test_host_boxes_equal_tensor_boxes(size):
 def test_fast_paths_equal_reference(dtype, mode, b, p):
     x, y = _batch(b, dtype), torch.arange(b) % 3
     m = CutMix(1.0, num_classes=3, mode=mode, p=p)
-    out, _, prm = m(x.clone(), y, generator=torch.Generator().manual_seed(b), return_params=True)
+    out, ys, prm = m(x.clone(), y, generator=torch.Generator().manual_seed(b), return_params=True)
     mask = K.box_mask(prm["box"], *x.shape[-2:])
     ref = torch.where(mask, x[prm["perm"]], x)
     assert torch.equal(out, ref)
     xi = x.clone()
-    inpl, _ = m(xi, y, params=prm, inplace=True)
+    inpl, yi = m(xi, y, params=prm, inplace=True)
     assert inpl.data_ptr() == xi.data_ptr() and torch.equal(inpl, ref)
+    assert torch.equal(ys, yi)  # batch mode mixed the targets with λ as a number, the replay with the tensor
     generic = m._apply_generic(x, {k: v for k, v in prm.items() if k != "offset"}, False)
     assert torch.equal(generic, ref)
 

@@ -24,6 +24,10 @@ from torchaug.mixing.targets import mix_targets, one_hot
 
 Params = dict[str, torch.Tensor]
 MODES = ("batch", "pair", "elem")
+#: entries of a freshly drawn params dict that never reach the caller: ``_identity`` (nothing to
+#: mix), and on CPU, when every sample shares one λ, ``_image_lam``/``_label_lam`` as Python
+#: numbers, so that the kernels take a scalar weight instead of slicing and broadcasting ``(B,)``
+_PRIVATE_KEYS = ("_identity", "_image_lam", "_label_lam")
 PAIRINGS = ("shift", "random", "roll")
 
 
@@ -134,7 +138,7 @@ class Mixer(nn.Module):
         b = perm.shape[0]
         if self.mode == "batch":
             t = draw(1)
-            return t.repeat(b, *([1] * (t.ndim - 1)))
+            return t.expand(b, *t.shape[1:]).clone()  # a copy: ``repeat`` costs several times more
         t = draw(b)
         return t.index_select(0, pair_ids(perm)) if self.mode == "pair" else t
 
@@ -268,14 +272,16 @@ class Mixer(nn.Module):
                 params = self.identity_params(x4)
             else:
                 params = self.make_params(x4, generator)
-        if "_identity" in params:
+            identity = "_identity" in params
+            if not identity:
+                y_soft = mix_targets(y_soft, params["perm"], params.get("_label_lam", params["lam"]))
+        if identity:
             out = x4
         else:
             with cpu_threads(dev, _CPU_THREADS):
                 out = self.apply(x4, params, self.inplace if inplace is None else inplace)
-            with cpu_threads(dev, 1):
-                y_soft = mix_targets(y_soft, params["perm"], params["lam"])
-        params.pop("_identity", None)
+        for key in _PRIVATE_KEYS:
+            params.pop(key, None)
         self.__dict__["_last_params"] = params  # plain attribute (nn.Module.__setattr__ costs more)
         return (out, y_soft, params) if return_params else (out, y_soft)
 

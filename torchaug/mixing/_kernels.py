@@ -71,12 +71,14 @@ def flat_rows(t: torch.Tensor) -> torch.Tensor | None:
 def pair_blocks(t: torch.Tensor, r: int) -> list[tuple[torch.Tensor, torch.Tensor]]:
     """Rows of ``t`` as the ``"shift"`` pairing's blocks ``[(a, b), ...]``: row ``i`` of ``a`` pairs with row ``i`` of ``b``.
 
-    One ``tensor_split`` into ``[0, h-r) [h-r, h) [h, h+r) [h+r, 2h)``; the pairs are the first
-    block with the last and the second with the third (empty blocks dropped).
+    The blocks ``[0, h-r) [h-r, h) [h, h+r) [h+r, 2h)``: the first pairs with the last and the
+    second with the third (empty blocks dropped). Plain slices: four views cost less than one
+    ``tensor_split``.
     """
     h = t.shape[0] // 2
-    a1, a2, b1, b2, _ = t.tensor_split((h - r, h, h + r, 2 * h))
-    return [(a, b) for a, b in ((a1, b2), (a2, b1)) if a.shape[0]]
+    if r == 0:
+        return [(t[:h], t[h : 2 * h])]
+    return [(t[: h - r], t[h + r : 2 * h]), (t[h - r : h], t[h : h + r])]
 
 
 def blend_generic(x: torch.Tensor, perm: torch.Tensor, w_self: torch.Tensor) -> torch.Tensor:
@@ -96,13 +98,14 @@ def blend_pairs(
     out: torch.Tensor,
     r: int,
     leftover: tuple[int, int] | None,
-    lam: torch.Tensor,
+    lam: torch.Tensor | float,
     tile_bytes: int | None = None,
 ) -> torch.Tensor:
     """Pair kernel for MixUp-style blending on CPU; ``out`` may be ``x`` (in place).
 
-    ``lam`` is the per-sample weight of the sample itself, ``(B,)``. ``x`` and ``out`` must be
-    dense in the same memory format.
+    ``lam`` is the per-sample weight of the sample itself, ``(B,)``, or one Python number for
+    every sample (then no weight tensor is sliced or broadcast). ``x`` and ``out`` must be dense
+    in the same memory format.
     """
     xf, of = flat_rows(x), flat_rows(out)
     assert xf is not None and of is not None
@@ -110,24 +113,27 @@ def blend_pairs(
     batch, n_cols = xf.shape
     is_float = x.is_floating_point()
     inplace = out.data_ptr() == x.data_ptr()
-    if not is_float:
-        lam = _weight_i16(lam)
-    elif lam.dtype != x.dtype:
-        lam = lam.to(x.dtype)
-    lam = lam.view(batch, 1)
+    scalar = not isinstance(lam, torch.Tensor)
+    if scalar:
+        lam = float(lam) if is_float else int(round(float(lam) * (1 << UINT8_BITS)))
+    elif not is_float:
+        lam = _weight_i16(lam).view(batch, 1)
+    else:
+        lam = (lam if lam.dtype == x.dtype else lam.to(x.dtype)).view(batch, 1)
     if leftover is not None:  # before the pairs: in place, the partner must still be original
         li, qi = leftover
+        ll = lam if scalar else lam[li]
         if is_float:
-            of[li].copy_(torch.lerp(xf[qi], xf[li], lam[li]))
+            of[li].copy_(torch.lerp(xf[qi], xf[li], ll))
         else:
-            of[li].copy_(_mix_u8(xf[li].to(torch.int16), xf[qi].to(torch.int16), lam[li]))
+            of[li].copy_(_mix_u8(xf[li].to(torch.int16), xf[qi].to(torch.int16), ll))
     rows = max(1, 2 * (batch // 2))
     width = x.element_size() if is_float else 2  # bytes per element of the temporaries
     if rows * n_cols * width <= SINGLE_TILE_BYTES:
         cols = n_cols  # small batch: it stays in cache anyway, fewer ops win
     else:
         cols = max(256, tile_bytes // (rows * width))
-    lams = pair_blocks(lam, r)
+    lams = [(lam, lam)] * 2 if scalar else pair_blocks(lam, r)
     for c0 in range(0, n_cols, cols):
         xt, ot = (xf, of) if cols == n_cols else (xf[:, c0 : c0 + cols], of[:, c0 : c0 + cols])
         for (a, b), (oa, ob), (la, lb) in zip(pair_blocks(xt, r), pair_blocks(ot, r), lams):

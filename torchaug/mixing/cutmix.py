@@ -107,7 +107,7 @@ class CutMix(Mixer):
         b = perm.shape[0]
         if self.mode == "batch" and x.device.type == "cpu":
             corners, lam_area = box_on_host(*draw(1)[0].tolist(), h, w)
-            box = torch.tensor(corners).repeat(b, 1)
+            box = torch.tensor(corners).expand(b, 4).clone()
             lam = torch.full((b,), lam_area)
         else:
             d = self._per_mode(draw, perm)
@@ -123,7 +123,10 @@ class CutMix(Mixer):
         mixed = self._applied(x, perm, generator)
         all_mixed = self.p >= 1.0 and x.shape[0] > 1
         box, lam = self.draw_boxes(x, perm, None if all_mixed else mixed, generator)
-        return self._base_params(x, perm, offset, lam=lam, box=box, mixed=mixed)
+        params = self._base_params(x, perm, offset, lam=lam, box=box, mixed=mixed)
+        if self.mode == "batch" and all_mixed and x.device.type == "cpu":
+            params["_label_lam"] = float(lam[0])  # one λ for the targets (see _PRIVATE_KEYS)
+        return params
 
     def shared_box(self) -> bool:
         """Whether every sample gets the same box (known without reading data)."""

@@ -31,10 +31,10 @@ def mix_targets(y: torch.Tensor, perm: torch.Tensor, lam: torch.Tensor | float) 
     Used by every mixer and by the feature-space hooks, so targets compose in order:
     mixing ``y`` with ``(perm1, lam1)`` and then ``(perm2, lam2)`` is two calls.
     """
-    if not isinstance(lam, torch.Tensor):
-        lam = torch.tensor(float(lam), dtype=y.dtype, device=y.device)
+    if not isinstance(lam, torch.Tensor):  # one weight for every row: lerp takes the number
+        return torch.lerp(y.index_select(0, perm), y, float(lam))
     if lam.dtype != y.dtype:
         lam = lam.to(y.dtype)
     if lam.ndim == 1:
         lam = lam.unsqueeze(1)
-    return torch.lerp(y[perm], y, lam)
+    return torch.lerp(y.index_select(0, perm), y, lam)
