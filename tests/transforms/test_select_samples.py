@@ -67,3 +67,21 @@ def test_random_crop_row_copy_equals_slicing_the_padded_image(mode, channels_las
         ])
         assert torch.equal(out, ref)
         assert out.is_contiguous(memory_format=torch.channels_last) == channels_last
+
+
+def test_where_samples_writes_into_a_only_when_it_owns_its_memory():
+    g = torch.Generator().manual_seed(1)
+    b = torch.randint(0, 256, (4, 3, 5, 6), generator=g, dtype=torch.uint8)
+    keep = torch.tensor([True, False, False, True])
+    a = b.flip(-1)  # a fresh tensor of its own
+    want = torch.where(keep.view(-1, 1, 1, 1), a, b)
+    out = where_samples(keep, a, b, overwrite_a=True)
+    assert out.data_ptr() == a.data_ptr() and torch.equal(out, want)
+    # ``a`` aliasing ``b`` (a transform that returned its input, or a view of it) or part of a
+    # larger buffer: a new tensor, and ``a`` keeps its values
+    flipped = b.flip(-1)
+    for a2, b2 in ((b, b), (b[:, :, :, :], b), (torch.cat([flipped, b])[:4], b)):
+        before = a2.clone()
+        out = where_samples(keep, a2, b2, overwrite_a=True)
+        assert out.data_ptr() != a2.data_ptr() and torch.equal(a2, before)
+        assert torch.equal(out, torch.where(keep.view(-1, 1, 1, 1), before, b2))

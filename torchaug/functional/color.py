@@ -20,13 +20,13 @@ from typing import Union
 import functools
 import itertools
 import math
-import threading
 
 import torch
 import torch.nn.functional as F
 
 from torchaug._validation import value_checks_enabled
 from torchaug.functional._parallel import parallel_for, thread_budget
+from torchaug.functional._workspace import scratch as _scratch
 
 __all__ = [
     "adjust_brightness",
@@ -52,43 +52,6 @@ _TO_UINT8 = 255.0 + 1.0 - 1e-3
 
 
 # -- helpers ------------------------------------------------------------------------------
-_WORKSPACE = threading.local()
-
-
-def _scratch(name: str, shape: tuple[int, ...], dtype: torch.dtype, device: torch.device) -> torch.Tensor:
-    """A scratch tensor for kernel-internal temporaries, reused across calls on CPU.
-
-    Fresh multi-megabyte CPU tensors are page-faulted in on first touch (the allocator hands
-    freed memory back to the OS), which costs more than the arithmetic of a whole ColorJitter
-    on small images; keeping one flat buffer per name, dtype and thread avoids it. The buffer
-    grows to the largest size asked for and any smaller shape is a view of its start, so the
-    chunk shapes that change from batch to batch (ColorJitter's groups) reuse it too. A name
-    must not be asked for again while its previous view is still in use. Never returned to the
-    caller. Other devices use their caching allocator.
-    """
-    if device.type != "cpu":
-        return torch.empty(shape, dtype=dtype, device=device)
-    views = getattr(_WORKSPACE, "views", None)
-    if views is None:
-        views = _WORKSPACE.views = {}
-        _WORKSPACE.bufs = {}
-    key = (name, shape, dtype)
-    v = views.get(key)
-    if v is not None:  # the view itself is cached: no tensor operation at all
-        return v
-    bufs = _WORKSPACE.bufs
-    n = math.prod(shape)
-    t = bufs.get((name, dtype))
-    if t is None or t.numel() < n:
-        t = bufs[(name, dtype)] = torch.empty(n, dtype=dtype, device=device)
-        for k in [k for k in views if k[0] == name and k[2] == dtype]:  # views of the old buffer
-            del views[k]
-    if len(views) >= 256:  # bounded: one entry per name and shape seen
-        views.clear()
-    v = views[key] = t[:n].view(shape)
-    return v
-
-
 def _per_sample(v: torch.Tensor | float | int, x: torch.Tensor, dtype: torch.dtype | None = None) -> torch.Tensor:
     """A per-sample parameter as a ``(B, 1, 1, 1)`` tensor on ``x``'s device."""
     dtype = dtype or (x.dtype if x.is_floating_point() else torch.float32)
@@ -343,11 +306,14 @@ def color_jitter(
     after = [starts[max(plan.n_ops - s, 0)] for s in range(3)]  # after-slot s: rows [0, after[s])
     chunk = _chunk(x)
     needs = plan.needs([*range(0, B, chunk), B, *before, *after])
-    out = torch.empty_like(x)  # in the sorted order
+    # the result in the sorted order: the output itself, or a reused buffer put back in order below
+    out = torch.empty_like(x) if perm is None else _scratch("cj_sorted", tuple(x.shape), x.dtype, x.device)
 
     def one(i: int) -> None:
         j = min(i + chunk, B)
-        src = x[i:j] if perm is None else x.index_select(0, perm[i:j])
+        src = x[i:j]
+        if perm is not None:
+            src = torch.index_select(x, 0, perm[i:j], out=_scratch("cj_src", tuple(src.shape), x.dtype, x.device))
         y = _scratch("cj_y", tuple(src.shape), _work_dtype(x), x.device).copy_(src)
         for s in range(3):
             _jitter_rows_(y, plan, s, max(i, before[s]), j, i, needs)
@@ -361,7 +327,7 @@ def color_jitter(
 
     parallel_for(one, range(0, B, chunk), x.device, work_bytes=_work_bytes(x))
     if perm is not None:  # back to the input's order (``index_copy_`` per chunk is ~10x slower)
-        out = out.index_select(0, torch.argsort(perm))
+        out = torch.index_select(out, 0, torch.argsort(perm), out=torch.empty(x.shape, dtype=x.dtype, device=x.device))
     return _keep_format(out, x)
 
 

@@ -79,7 +79,8 @@ def erase(
     # several times faster than ``torch.where`` with a bool mask
     m = _box_weights(top, left, height, width, (x.shape[-2], x.shape[-1]), x.dtype)
     out = x * (1 - m)
-    out += _fill(value, x) * m
+    if not (isinstance(value, (int, float)) and value == 0):  # a zero fill adds nothing
+        out += _fill(value, x) * m
     return _keep_format(out, x)
 
 

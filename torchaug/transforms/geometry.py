@@ -28,6 +28,7 @@ import torch
 
 from torchaug._validation import check_bool, check_choice, check_number
 from torchaug.functional import geometry as FG
+from torchaug.functional._workspace import scratch
 from torchaug.registry import register
 from torchaug.transforms._base import Params, RandomTransform
 
@@ -259,8 +260,10 @@ class RandomCrop(RandomTransform):
             ch, cw = self.size
             if l or t or r or b:
                 fill = 0.0 if self.fill is None else float(self.fill)
-                if mode == "constant":
-                    xp = torch.nn.functional.pad(x, (l, r, t, b), mode=mode, value=fill)
+                if mode == "constant":  # into a reused buffer: a fresh padded batch page-faults in
+                    shape = (*x.shape[:2], t + h + b, l + w + r)
+                    xp = scratch("crop_pad", shape, x.dtype, x.device).fill_(fill)
+                    xp[:, :, t : t + h, l : l + w].copy_(x)
                 elif x.dtype in (torch.float16, torch.bfloat16) and x.device.type == "cpu":
                     xp = torch.nn.functional.pad(x.float(), (l, r, t, b), mode=mode).to(x.dtype)
                 else:

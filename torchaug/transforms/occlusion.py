@@ -113,9 +113,7 @@ class RandomErasing(RandomTransform):
         return params
 
     def transform(self, x: torch.Tensor, params: Params) -> torch.Tensor:
-        apply = params["apply"]
-        zero = torch.zeros_like(params["height"])
-        h = torch.where(apply, params["height"], zero)  # samples not selected: empty box
+        h = params["height"] * params["apply"]  # samples not selected: empty box
         return FN.erase(x, params["top"], params["left"], h, params["width"], _fill_for(self.value, x, type(self).__name__, params))
 
     def _apply_params(self, x: torch.Tensor, params: Params) -> torch.Tensor:
