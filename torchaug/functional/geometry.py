@@ -512,6 +512,10 @@ def _aa_weights(
     return wgt / wgt.sum(dim=2, keepdim=True).clamp_min(1e-12)
 
 
+def _memory_format(x: torch.Tensor) -> torch.memory_format:
+    return torch.channels_last if x.is_contiguous(memory_format=torch.channels_last) and not x.is_contiguous() else torch.contiguous_format
+
+
 def _resize_each(x: torch.Tensor, out: torch.Tensor, boxes: list, oh: int, ow: int, native: bool, antialias: bool) -> None:
     """``out[i] = resize(x[i, :, box_i])`` with PyTorch's bilinear kernel (torchvision's), the
     samples spread over ``torch.get_num_threads()`` Python threads (see :mod:`._parallel`)."""
@@ -523,8 +527,9 @@ def _resize_each(x: torch.Tensor, out: torch.Tensor, boxes: list, oh: int, ow: i
     def one(item: tuple[int, list[int]]) -> None:
         i, (t, l_, hh, ww) = item
         src = x[i : i + 1, :, t : t + hh, l_ : l_ + ww]
-        if not native:
-            src = src.float()
+        # a contiguous copy of the crop first: the resize kernel on the strided view took 2x as long
+        # (32 uint8 crops of 256x256 to 224x224, one thread: 17.9 ms against 8.7 ms with the copy)
+        src = src.float() if not native else src.contiguous(memory_format=_memory_format(x))
         if (hh, ww) == (oh, ow):
             out[i : i + 1] = src
         elif kernel is not None:
