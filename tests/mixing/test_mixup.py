@@ -113,8 +113,6 @@ def test_matches_reference(dtype, mode, pairing, b):
 @pytest.mark.parametrize("channels_last", [False, True])
 @pytest.mark.parametrize("mode", ["elem", "batch"])
 def test_fast_path_equals_generic_kernel_inplace_too(dtype, b, channels_last, mode, monkeypatch):
-    # batch mode draws one λ and runs the kernels with it as a Python number; the replay below
-    # (params as returned, so per-sample tensors) must give the same bits
     x, y = _batch(b, dtype, size=10), torch.arange(b) % 3
     if channels_last:
         x = x.contiguous(memory_format=torch.channels_last)
@@ -123,7 +121,6 @@ def test_fast_path_equals_generic_kernel_inplace_too(dtype, b, channels_last, mo
     m = MixUp(1.0, num_classes=3, mode=mode)
     g = torch.Generator().manual_seed(7)
     fast, yf, p = m(x.clone(), y, generator=g, return_params=True)
-    assert not any(k.startswith("_") for k in p)
     generic = K.blend_generic(x, p["perm"], p["image_lam"].view(b, 1, 1, 1))
     assert torch.equal(fast, generic)
     xi = x.clone()

@@ -24,10 +24,6 @@ from torchaug.mixing.targets import mix_targets, one_hot
 
 Params = dict[str, torch.Tensor]
 MODES = ("batch", "pair", "elem")
-#: entries of a freshly drawn params dict that never reach the caller: ``_identity`` (nothing to
-#: mix), and on CPU, when every sample shares one λ, ``_image_lam``/``_label_lam`` as Python
-#: numbers, so that the kernels take a scalar weight instead of slicing and broadcasting ``(B,)``
-_PRIVATE_KEYS = ("_identity", "_image_lam", "_label_lam")
 PAIRINGS = ("shift", "random", "roll")
 
 
@@ -274,14 +270,13 @@ class Mixer(nn.Module):
                 params = self.make_params(x4, generator)
             identity = "_identity" in params
             if not identity:
-                y_soft = mix_targets(y_soft, params["perm"], params.get("_label_lam", params["lam"]))
+                y_soft = mix_targets(y_soft, params["perm"], params["lam"])
         if identity:
             out = x4
         else:
             with cpu_threads(dev, _CPU_THREADS):
                 out = self.apply(x4, params, self.inplace if inplace is None else inplace)
-        for key in _PRIVATE_KEYS:
-            params.pop(key, None)
+        params.pop("_identity", None)
         self.__dict__["_last_params"] = params  # plain attribute (nn.Module.__setattr__ costs more)
         return (out, y_soft, params) if return_params else (out, y_soft)
 

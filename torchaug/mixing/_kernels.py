@@ -98,14 +98,13 @@ def blend_pairs(
     out: torch.Tensor,
     r: int,
     leftover: tuple[int, int] | None,
-    lam: torch.Tensor | float,
+    lam: torch.Tensor,
     tile_bytes: int | None = None,
 ) -> torch.Tensor:
     """Pair kernel for MixUp-style blending on CPU; ``out`` may be ``x`` (in place).
 
-    ``lam`` is the per-sample weight of the sample itself, ``(B,)``, or one Python number for
-    every sample (then no weight tensor is sliced or broadcast). ``x`` and ``out`` must be dense
-    in the same memory format.
+    ``lam`` is the per-sample weight of the sample itself, ``(B,)``. ``x`` and ``out`` must be
+    dense in the same memory format.
     """
     xf, of = flat_rows(x), flat_rows(out)
     assert xf is not None and of is not None
@@ -113,27 +112,24 @@ def blend_pairs(
     batch, n_cols = xf.shape
     is_float = x.is_floating_point()
     inplace = out.data_ptr() == x.data_ptr()
-    scalar = not isinstance(lam, torch.Tensor)
-    if scalar:
-        lam = float(lam) if is_float else int(round(float(lam) * (1 << UINT8_BITS)))
-    elif not is_float:
-        lam = _weight_i16(lam).view(batch, 1)
-    else:
-        lam = (lam if lam.dtype == x.dtype else lam.to(x.dtype)).view(batch, 1)
+    if not is_float:
+        lam = _weight_i16(lam)
+    elif lam.dtype != x.dtype:
+        lam = lam.to(x.dtype)
+    lam = lam.view(batch, 1)
     if leftover is not None:  # before the pairs: in place, the partner must still be original
         li, qi = leftover
-        ll = lam if scalar else lam[li]
         if is_float:
-            of[li].copy_(torch.lerp(xf[qi], xf[li], ll))
+            of[li].copy_(torch.lerp(xf[qi], xf[li], lam[li]))
         else:
-            of[li].copy_(_mix_u8(xf[li].to(torch.int16), xf[qi].to(torch.int16), ll))
+            of[li].copy_(_mix_u8(xf[li].to(torch.int16), xf[qi].to(torch.int16), lam[li]))
     rows = max(1, 2 * (batch // 2))
     width = x.element_size() if is_float else 2  # bytes per element of the temporaries
     if rows * n_cols * width <= SINGLE_TILE_BYTES:
         cols = n_cols  # small batch: it stays in cache anyway, fewer ops win
     else:
         cols = max(256, tile_bytes // (rows * width))
-    lams = [(lam, lam)] * 2 if scalar else pair_blocks(lam, r)
+    lams = pair_blocks(lam, r)
     for c0 in range(0, n_cols, cols):
         xt, ot = (xf, of) if cols == n_cols else (xf[:, c0 : c0 + cols], of[:, c0 : c0 + cols])
         for (a, b), (oa, ob), (la, lb) in zip(pair_blocks(xt, r), pair_blocks(ot, r), lams):

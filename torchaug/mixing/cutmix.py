@@ -123,10 +123,7 @@ class CutMix(Mixer):
         mixed = self._applied(x, perm, generator)
         all_mixed = self.p >= 1.0 and x.shape[0] > 1
         box, lam = self.draw_boxes(x, perm, None if all_mixed else mixed, generator)
-        params = self._base_params(x, perm, offset, lam=lam, box=box, mixed=mixed)
-        if self.mode == "batch" and all_mixed and x.device.type == "cpu":
-            params["_label_lam"] = float(lam[0])  # one λ for the targets (see _PRIVATE_KEYS)
-        return params
+        return self._base_params(x, perm, offset, lam=lam, box=box, mixed=mixed)
 
     def shared_box(self) -> bool:
         """Whether every sample gets the same box (known without reading data)."""

@@ -71,10 +71,7 @@ class MixUp(Mixer):
         mixed = self._applied(x, perm, generator)
         if self.p < 1.0:
             lam = torch.where(mixed, lam, torch.ones_like(lam))
-        params = self._base_params(x, perm, offset, lam=lam, image_lam=lam, mixed=mixed)
-        if self.mode == "batch" and self.p >= 1.0 and x.device.type == "cpu":
-            params["_image_lam"] = params["_label_lam"] = float(lam[0])  # one λ (see _PRIVATE_KEYS)
-        return params
+        return self._base_params(x, perm, offset, lam=lam, image_lam=lam, mixed=mixed)
 
     def apply(self, x: torch.Tensor, params: Params, inplace: bool) -> torch.Tensor:
         return blend(self, x, params, inplace)
@@ -87,7 +84,7 @@ def blend(mixer: Mixer, x: torch.Tensor, params: Params, inplace: bool) -> torch
         r, leftover = structure
         if mixer.pairing == "shift" and K.is_dense(x):
             out = x if inplace else torch.empty_like(x)
-            return K.blend_pairs(x, out, r, leftover, params.get("_image_lam", params["image_lam"]))
+            return K.blend_pairs(x, out, r, leftover, params["image_lam"])
         if mixer.pairing == "roll":
             return Mixer._finish(x, K.blend_roll(x, r, params["image_lam"]), inplace)
     b = x.shape[0]
