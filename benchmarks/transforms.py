@@ -1,7 +1,7 @@
 """Side-by-side throughput of the two standard augmentation pipelines (issue 4).
 
     python benchmarks/transforms.py            # CPU, 2 threads, full run (~2-3 minutes)
-    python benchmarks/transforms.py --quick    # fewer repeats
+    python benchmarks/transforms.py --quick    # fewer rounds; --repeats N: more
     python benchmarks/transforms.py --device cuda
 
 CIFAR (batch 256, 32x32 uint8): RandomCrop(32, padding=4) + RandomHorizontalFlip +
@@ -125,7 +125,7 @@ def run(kind: str, device: str, repeats: int) -> list[list]:
     fns["torchaug fused ColorJitter (uint8 batch)"] = (lambda: taf(x_dev, generator=gen), b, repeats)
     try:
         kn = _kornia(kind).to(device)
-        fns["kornia (float batch)"] = (lambda: kn(x_f), b, slow)
+        fns["kornia (float batch)"] = (lambda: kn(x_f), b, repeats)  # a batch method: every round
     except ImportError:
         pass
     tv = _torchvision(kind)
@@ -148,6 +148,7 @@ def main() -> None:
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--repeats", type=int, default=None, help="rounds (default 11, --quick 5); per-sample peers run half")
     ap.add_argument("--only", choices=["cifar", "imagenet"], default=None)
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
@@ -158,7 +159,7 @@ def main() -> None:
     except ImportError:
         pass
     warnings.filterwarnings("ignore")
-    repeats = 5 if args.quick else 11
+    repeats = args.repeats or (5 if args.quick else 11)
     rows = []
     for kind in ("cifar", "imagenet"):
         if args.only in (None, kind):

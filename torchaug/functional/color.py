@@ -284,7 +284,7 @@ def color_jitter(
     with at least that many operations before it: a suffix; a slot after it by a prefix) and
     each slot runs on its run only; a slot also skips the grey image or its mean when none of
     its samples needs them. Every sample thus gets exactly its three operations and the hue, in
-    about 130 tensor operations for the whole batch whatever its size. Large batches are cut
+    about 270 tensor operations per chunk whatever the number of samples in it. Large batches are cut
     into chunks of about 4 MB of float work buffer, so that the ~60 passes over the data stay
     in the core's cache (2-3x faster at 224x224), and the chunks are spread over
     ``torch.get_num_threads()`` Python threads with one intra-op thread each
@@ -433,9 +433,9 @@ def _jitter_plan(
 
 
 def _jitter_rows_(y: torch.Tensor, plan: _JitterPlan, s: int, r0: int, r1: int, offset: int, needs) -> None:
-    """Slot ``s`` of the plan on the plan's rows ``r0:r1``, which are rows ``r0 - offset`` on of ``y``
-    (in place); ``needs`` from :meth:`_JitterPlan.needs` at ``r0`` and ``r1`` (None: compute both
-    references)."""
+    """Slot ``s`` of the plan on its rows ``r0:r1``, held in rows ``r0 - offset:r1 - offset`` of
+    ``y`` (in place); ``needs`` from :meth:`_JitterPlan.needs` at ``r0`` and ``r1`` (None: compute
+    both references)."""
     if r1 <= r0:
         return
     if needs is None:
