@@ -369,7 +369,11 @@ def _order_table(enabled: tuple[bool, ...], device: torch.device) -> torch.Tenso
     return torch.tensor(table, dtype=torch.long, device=device)
 
 
-_ORDER_WEIGHTS = (64, 16, 4, 1)
+@functools.lru_cache(maxsize=64)
+def _constant(values: tuple, device: torch.device, dtype: torch.dtype | None = None) -> torch.Tensor:
+    """A small constant tensor on ``device``, made once: building it from a Python list on every
+    call is a host-to-device copy, which on a GPU waits for the queued work. Never written to."""
+    return torch.tensor(values, device=device, dtype=dtype)
 
 
 class _JitterPlan:
@@ -417,8 +421,7 @@ def _jitter_plan(
     enabled = [f is not None for f in given]
     if C == 1:  # saturation and hue leave one-channel images unchanged (as torchvision / PIL)
         enabled[SATURATION] = enabled[HUE] = False
-    weights = torch.tensor(_ORDER_WEIGHTS, device=x.device)
-    row = _order_table(tuple(enabled), x.device).index_select(0, (order * weights).sum(1))
+    row = _order_table(tuple(enabled), x.device).index_select(0, (order * _constant((64, 16, 4, 1), x.device)).sum(1))
     if B and value_checks_enabled(order) and not bool(row[:, 7].all()):
         raise ValueError("color_jitter: order must hold a permutation of 0..3 in every row")
     codes = row[:, :6]
@@ -521,7 +524,7 @@ def color_jitter_fused(
     if C == 1:  # saturation and hue leave one-channel images unchanged
         facs[SATURATION] = facs[HUE] = None
     eye = torch.eye(C, device=dev, dtype=wdt).expand(B, C, C)
-    w = torch.tensor(_GRAY if C == 3 else (1.0,), device=dev, dtype=wdt)  # luma weights
+    w = _constant(_GRAY if C == 3 else (1.0,), dev, wdt)  # luma weights
     # the linear part of each operation, (B, 5, C, C): brightness, contrast, saturation, hue, identity
     lin = [eye] * 5
     if facs[BRIGHTNESS] is not None:
@@ -533,10 +536,10 @@ def color_jitter_fused(
         lin[SATURATION] = s * eye + (1.0 - s) * torch.ones(C, 1, device=dev, dtype=wdt) * w
     if facs[HUE] is not None:  # Rodrigues rotation about (1, 1, 1) / sqrt(3)
         theta = 2.0 * math.pi * facs[HUE].view(B, 1, 1)
-        cross = torch.tensor([[0.0, -1.0, 1.0], [1.0, 0.0, -1.0], [-1.0, 1.0, 0.0]], device=dev, dtype=wdt)
+        cross = _constant(((0.0, -1.0, 1.0), (1.0, 0.0, -1.0), (-1.0, 1.0, 0.0)), dev, wdt)
         lin[HUE] = torch.cos(theta) * eye + (1.0 - torch.cos(theta)) / 3.0 + torch.sin(theta) / math.sqrt(3.0) * cross
     lin = torch.stack(lin, dim=1)
-    enabled = torch.tensor([f is not None for f in facs] + [True], device=dev)
+    enabled = _constant(tuple(f is not None for f in facs) + (True,), dev)
     codes = torch.where(enabled[order], order, 4)  # disabled operations: identity
     c = facs[CONTRAST].view(B, 1) if facs[CONTRAST] is not None else torch.ones(B, 1, device=dev, dtype=wdt)
     mu = x.sum(dim=(-2, -1), dtype=wdt).div_(float(x.shape[-2] * x.shape[-1])).unsqueeze(2)  # channel means
