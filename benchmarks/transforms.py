@@ -1,6 +1,6 @@
 """Side-by-side throughput of the two standard augmentation pipelines (issue 4).
 
-    python benchmarks/transforms.py            # CPU, 2 threads, full run (~2-3 minutes)
+    python benchmarks/transforms.py            # CPU, 2 threads, full run (about half a minute)
     python benchmarks/transforms.py --quick    # fewer rounds; --repeats N: more
     python benchmarks/transforms.py --device cuda
 

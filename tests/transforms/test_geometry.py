@@ -53,6 +53,21 @@ def test_random_crop_replay_parity(dtype):
             assert torch.equal(out[i], ref)
 
 
+def test_random_crop_padding_buffer_is_refilled_for_every_call():
+    # constant padding goes through a reused buffer: a later call with another fill or size must
+    # not see the earlier fill, and earlier outputs must not change
+    x = _x(torch.uint8)
+    first = RandomCrop(16, padding=4, fill=200)(x, generator=_gen())
+    kept = first.clone()
+    for fill, size in ((0, 16), (7, 12), (0, 16)):
+        t = RandomCrop(size, padding=4, fill=fill)
+        out, p = t(x, generator=_gen(1), return_params=True)
+        xp = TF.pad(x, [4, 4, 4, 4], fill=fill)
+        for i in range(B):
+            assert torch.equal(out[i], TF.crop(xp[i], int(p["top"][i]) + 4, int(p["left"][i]) + 4, size, size))
+    assert torch.equal(first, kept)
+
+
 @pytest.mark.parametrize("dtype", [torch.uint8, torch.float32])
 def test_random_resized_crop_replay_parity(dtype):
     x = _x(dtype, h=32, w=40)
