@@ -127,3 +127,12 @@ def test_cutout_holes_value_and_p():
     with pytest.raises(ValueError, match="Cutout: value"):
         Cutout(value="random")
     assert math.isclose(Cutout(size=8).size, 8)
+
+
+def test_random_erasing_same_on_batch_draws_one_box():
+    x = _images(b=16, h=24, w=20)
+    out, p = RandomErasing(p=1.0, same_on_batch=True)(x, generator=_gen(3), return_params=True)
+    for k in ("top", "left", "height", "width"):
+        assert bool((p[k] == p[k][0]).all())
+    assert int(p["height"][0]) > 0 and int(p["top"][0]) + int(p["height"][0]) <= 24
+    assert int(p["left"][0]) + int(p["width"][0]) <= 20

@@ -7,6 +7,7 @@ so a fresh 32x3x224x224 uint8 temporary costs ~2 ms, more than most passes over 
 
 from __future__ import annotations
 
+import functools
 import math
 import threading
 
@@ -45,3 +46,11 @@ def scratch(name: str, shape: tuple[int, ...], dtype: torch.dtype, device: torch
         views.clear()
     v = views[key] = t[:n].view(shape)
     return v
+
+
+@functools.lru_cache(maxsize=256)
+def constant(values: tuple, device: torch.device, dtype: torch.dtype | None = None) -> torch.Tensor:
+    """A small constant tensor on ``device``, made once: building it from Python numbers on every
+    call costs a dispatch, and on a GPU a host-to-device copy that waits for the queued work.
+    Shared: never write to it."""
+    return torch.tensor(values, device=device, dtype=dtype)

@@ -26,6 +26,7 @@ import torch.nn.functional as F
 
 from torchaug._validation import value_checks_enabled
 from torchaug.functional._parallel import parallel_for, thread_budget
+from torchaug.functional._workspace import constant as _constant
 from torchaug.functional._workspace import scratch as _scratch
 
 __all__ = [
@@ -374,13 +375,6 @@ def _order_table(enabled: tuple[bool, ...], device: torch.device) -> torch.Tenso
         code = 64 * order[0] + 16 * order[1] + 4 * order[2] + order[3]
         table[code] = [3] * (3 - len(first)) + first + rest + [3] * (3 - len(rest)) + [n_before, 1]
     return torch.tensor(table, dtype=torch.long, device=device)
-
-
-@functools.lru_cache(maxsize=64)
-def _constant(values: tuple, device: torch.device, dtype: torch.dtype | None = None) -> torch.Tensor:
-    """A small constant tensor on ``device``, made once: building it from a Python list on every
-    call is a host-to-device copy, which on a GPU waits for the queued work. Never written to."""
-    return torch.tensor(values, device=device, dtype=dtype)
 
 
 class _JitterPlan:

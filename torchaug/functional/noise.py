@@ -27,9 +27,15 @@ def _box_weights(
     """
     H, W = size
     dev = top.device
-    if top.ndim == 1:
-        top, left, height, width = (t[:, None] for t in (top, left, height, width))
-    t, l_, h, w = (v.to(dev).long()[:, :, None] for v in (top, left, height, width))  # (B, N, 1)
+    t, l_, h, w = (v if v.dtype == torch.long and v.device == dev else v.to(dev, torch.long) for v in (top, left, height, width))
+    if t.ndim == 1:  # one box per sample: (B, 1, H, 1) rows times (B, 1, 1, W) columns
+        rows = torch.arange(H, device=dev)
+        cols = torch.arange(W, device=dev)
+        t, l_, h, w = (v.view(-1, 1) for v in (t, l_, h, w))
+        rm = ((rows >= t) & (rows < t + h)).to(dtype)  # (B, H)
+        cm = ((cols >= l_) & (cols < l_ + w)).to(dtype)  # (B, W)
+        return rm.view(-1, 1, H, 1) * cm.view(-1, 1, 1, W)
+    t, l_, h, w = (v[:, :, None] for v in (t, l_, h, w))  # (B, N, 1)
     rows = torch.arange(H, device=dev)
     cols = torch.arange(W, device=dev)
     rm = ((rows >= t) & (rows < t + h)).to(dtype)  # (B, N, H)

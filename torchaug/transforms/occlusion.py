@@ -17,6 +17,7 @@ import torch
 
 from torchaug._validation import check_number, describe
 from torchaug.functional import noise as FN
+from torchaug.functional._workspace import constant
 from torchaug.registry import register
 from torchaug.transforms._base import Params, RandomTransform
 
@@ -94,20 +95,20 @@ class RandomErasing(RandomTransform):
         B, C, H, W = x.shape
         area = H * W
         tries = 10
-        erase_area = area * self._uniform(x, self.scale[0], self.scale[1], tries, generator=generator)
-        log_r = (math.log(self.ratio[0]), math.log(self.ratio[1]))
-        aspect = torch.exp(self._uniform(x, log_r[0], log_r[1], tries, generator=generator))
-        h = torch.sqrt(erase_area * aspect).round().long()
-        w = torch.sqrt(erase_area / aspect).round().long()
-        ok = (h < H) & (w < W)
-        first = ok.long().argmax(dim=1, keepdim=True)  # first fitting draw (0 when none)
-        found = ok.any(dim=1)
-        h = torch.where(found, h.gather(1, first)[:, 0], 0)
-        w = torch.where(found, w.gather(1, first)[:, 0], 0)
-        top = (self._rand(x, generator=generator) * (H - h + 1)).floor().long().clamp_max(H - 1)
-        left = (self._rand(x, generator=generator) * (W - w + 1)).floor().long().clamp_max(W - 1)
+        (s0, s1), (r0, r1) = self.scale, (math.log(self.ratio[0]), math.log(self.ratio[1]))
+        u = self._rand(x, 2, tries, generator=generator)  # (B, 2, tries): area fraction, log-ratio
+        erase_area = torch.add(area * s0, u[:, 0], alpha=area * (s1 - s0))
+        half_log_r = torch.add(0.5 * r0, u[:, 1], alpha=0.5 * (r1 - r0))
+        side = erase_area.sqrt_()
+        hw = torch.stack([side * half_log_r.exp(), side * half_log_r.neg_().exp_()], 1).round_()  # (B, 2, tries)
+        ok = (hw < constant(((H,), (W,)), x.device)).all(1)  # (B, tries): the box fits
+        first = ok.to(torch.uint8).argmax(dim=1).view(B, 1, 1).expand(B, 2, 1)  # first fitting draw (0 when none)
+        hw = hw.gather(2, first)[:, :, 0].mul_(ok.any(dim=1, keepdim=True)).long()  # (B, 2): 0 when none fits
+        v = self._rand(x, 2, generator=generator)  # top and left
+        corner = (hw.neg().add_(constant((H + 1, W + 1), x.device)) * v).floor_().long()
+        top, left = corner.clamp_max_(constant((H - 1, W - 1), x.device)).unbind(1)
         apply = self._rand(x, generator=generator) < self.p if self.p < 1.0 else torch.ones(B, dtype=torch.bool, device=x.device)
-        params: Params = {"top": top, "left": left, "height": h, "width": w, "apply": apply}
+        params: Params = {"top": top, "left": left, "height": hw[:, 0], "width": hw[:, 1], "apply": apply}
         if self.value == "random":
             params["noise"] = torch.rand((B, C, H, W), generator=generator, device=x.device)
         return params
