@@ -20,6 +20,7 @@ PyTorch resize kernel per sample and is exact.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Sequence
 from typing import Any
@@ -168,10 +169,15 @@ def _window_rows(xp: torch.Tensor, top: torch.Tensor, left: torch.Tensor, ch: in
     b, c, h, w = xp.shape
     flat = xp.reshape(-1)
     rows = flat.as_strided((flat.numel() - cw + 1, cw), (1, 1))  # rows[k] = flat[k : k + cw]
-    dev = xp.device
-    start = (torch.arange(b, device=dev) * (c * h * w) + top * w + left).view(b, 1, 1)
-    start = start + (torch.arange(c, device=dev) * (h * w)).view(1, c, 1) + (torch.arange(ch, device=dev) * w).view(1, 1, ch)
+    start = (top * w).add_(left).view(b, 1, 1) + _row_offsets(b, c, h, w, ch, xp.device)
     return rows.index_select(0, start.view(-1)).view(b, c, ch, cw)
+
+
+@functools.lru_cache(maxsize=16)
+def _row_offsets(b: int, c: int, h: int, w: int, ch: int, device: torch.device) -> torch.Tensor:
+    """``(B, C, ch)`` offsets of each crop row's start from its sample's window corner (shared, read-only)."""
+    idx = [torch.arange(n, device=device) for n in (b, c, ch)]
+    return (idx[0] * (c * h * w)).view(b, 1, 1) + (idx[1] * (h * w)).view(1, c, 1) + (idx[2] * w).view(1, 1, ch)
 
 
 @register("transform", example=lambda: RandomCrop(12, padding=2, padding_mode="reflect"))
