@@ -182,7 +182,7 @@ def _hue_w(xf: torch.Tensor, f: torch.Tensor, bound: float, integer: bool, inpla
     lo = torch.minimum(g, b, out=buf("lo"))
     mn = torch.minimum(r, lo, out=buf("mn"))
     rng = torch.maximum(r, hi, out=buf("rng")).sub_(mn)
-    s = torch.sub(hi, r, out=buf("s")).sign_().clamp_min_(0.0)  # 1 where g or b is above r
+    s = torch.gt(hi, r, out=buf("s"))  # 1.0 where g or b is above r
     h = hi.sub_(lo)  # numerator when red is a maximum (hi's buffer)
     nb = lo.sub_(r).sub_(rng).sub_(h)  # other numerator minus that one (lo's buffer)
     h.addcmul_(nb, s)
