@@ -86,16 +86,22 @@ def check_images(
     if x.shape[-1] == 0 or x.shape[-2] == 0 or x.shape[-3] == 0:
         raise ValueError(f"{owner}: {name} must have non-zero channels, height and width; got {describe(x)}")
     if x.is_floating_point() and x.numel() and value_checks_enabled(x) and not _in_unit_range_bits(x):
-        # the slow, exact pass only to report (or to accept -0.0): NaN and inf propagate to the extremes
-        lo, hi = (float(v) for v in torch.aminmax(x))
-        if not (math.isfinite(lo) and math.isfinite(hi)):
-            raise ValueError(f"{owner}: {name} contains NaN or inf values ({describe(x)})")
+        # the slow, exact pass only to report (or to accept -0.0)
+        lo, hi = _finite_extremes(x, owner=owner, name=name)
         if lo < 0.0 or hi > 1.0:
             raise ValueError(
                 f"{owner}: floating {name} must lie in [0, 1]; got values in [{lo:.4g}, {hi:.4g}] "
                 f"(normalise after augmentation, or pass uint8)"
             )
     return x, single
+
+
+def _finite_extremes(t: torch.Tensor, *, owner: str, name: str) -> tuple[float, float]:
+    """``(min, max)`` of a floating tensor, raising if it holds NaN or inf (they reach the extremes)."""
+    lo, hi = (float(v) for v in torch.aminmax(t))
+    if not (math.isfinite(lo) and math.isfinite(hi)):
+        raise ValueError(f"{owner}: {name} contains NaN or inf values ({describe(t)})")
+    return lo, hi
 
 
 #: floating dtype -> (integer dtype of the same width, bit pattern of 1.0)
@@ -137,9 +143,7 @@ def check_soft_targets(y: torch.Tensor, *, owner: str, name: str = "y") -> None:
     """
     if not (y.numel() and value_checks_enabled(y)):
         return
-    lo, hi = (float(v) for v in torch.aminmax(y))
-    if not (math.isfinite(lo) and math.isfinite(hi)):
-        raise ValueError(f"{owner}: {name} contains NaN or inf values ({describe(y)})")
+    lo, hi = _finite_extremes(y, owner=owner, name=name)
     if lo < 0.0 or hi > 1.0:
         raise ValueError(f"{owner}: soft targets {name} must lie in [0, 1]; got values in [{lo:.4g}, {hi:.4g}]")
     err = float((y.sum(1, dtype=torch.float32) - 1.0).abs().max())

@@ -89,14 +89,17 @@ def _from_work(y: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
     return _keep_format(out, like)
 
 
-def _int_valued_to_uint8_(y: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
-    """Cast a private float32 buffer holding integers in [0, 255] to ``uint8`` (destroys ``y``).
+def _uint8_bits_(y: torch.Tensor) -> torch.Tensor:
+    """A private float32 buffer with values in [0, 255] as int32 whose low byte is the value rounded
+    to nearest (destroys ``y``): ``y + 2**23`` stores it in the low mantissa bits. Narrowing the
+    result to uint8 (``.to`` or ``copy_`` into a uint8 tensor) is ~4x faster on CPU than the float
+    to uint8 conversion kernel; for integer values nothing is rounded."""
+    return y.add_(8388608.0).view(torch.int32)
 
-    ``y + 2**23`` stores the integer in the low mantissa bits, so reading the float's bits as
-    int32 and narrowing to uint8 gives it exactly; on CPU this is ~4x faster than the float to
-    uint8 conversion kernel. Only valid for integer values (no rounding happens).
-    """
-    return _keep_format(y.add_(8388608.0).view(torch.int32).to(torch.uint8), like)
+
+def _int_valued_to_uint8_(y: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
+    """Cast a private float32 buffer holding integers in [0, 255] to ``uint8`` (destroys ``y``)."""
+    return _keep_format(_uint8_bits_(y).to(torch.uint8), like)
 
 
 def _check_rgb(x: torch.Tensor, name: str) -> int:
@@ -165,8 +168,8 @@ def _hue_w(xf: torch.Tensor, f: torch.Tensor, bound: float, integer: bool, inpla
     as torchvision's ``_rgb_to_hsv`` -> shift -> ``_hsv_to_rgb`` (which go through ``p, q, t``),
     up to float rounding (``uint8``: at most one grey level, on well under 1% of the values).
 
-    About 46 operations on ``(B, 1, H, W)`` planes, written with arithmetic only (``sign`` for
-    the comparisons, ``floor`` for the modulo): on CPU, comparisons producing bool tensors,
+    About 44 operations on ``(B, 1, H, W)`` planes, written with arithmetic only (comparisons as
+    ``sign`` or as ``gt`` into a float buffer, ``floor`` for the modulo): on CPU, bool tensors,
     ``where`` and ``remainder`` cost several times more than the arithmetic they replace.
     """
     if xf.shape[1] == 1:
@@ -322,9 +325,7 @@ def color_jitter(
             _hue_w(y, plan.hue[i:j], plan.bound, plan.integer, inplace=True)
         for s in range(3):
             _jitter_rows_(y, plan, 3 + s, i, min(j, after[s]), i, needs)
-        if plan.integer:  # y holds integers in [0, 255]: the exact cast through the float's bits
-            y = y.add_(8388608.0).view(torch.int32)
-        out[i:j].copy_(y)
+        out[i:j].copy_(_uint8_bits_(y) if plan.integer else y)  # y holds integers in [0, 255] for uint8
 
     parallel_for(one, chunks, x.device, work_bytes=_work_bytes(x))
     if perm is not None:  # back to the input's order (``index_copy_`` per chunk is ~10x slower)
@@ -561,10 +562,7 @@ def color_jitter_fused(
         shape = (j - i, C, x[0, 0].numel())
         part = _scratch("cjf_x", shape, wdt, dev).copy_(x[i:j].reshape(shape))
         y = torch.baddbmm(o[i:j], M[i:j], part, out=_scratch("cjf_y", shape, wdt, dev)).clamp_(0.0, bound)
-        if x.dtype == torch.uint8:  # round to nearest through the float's mantissa (``+ 2**23``)
-            out[i:j].copy_(y.add_(8388608.0).view(torch.int32).view(j - i, *x.shape[1:]))
-        else:
-            out[i:j].copy_(y.view(j - i, *x.shape[1:]))
+        out[i:j].copy_((_uint8_bits_(y) if x.dtype == torch.uint8 else y).view(j - i, *x.shape[1:]))
 
     parallel_for(one, _chunks(x), dev, work_bytes=_work_bytes(x))
     return _keep_format(out, x)
