@@ -160,3 +160,17 @@ def test_resampler_contract(entry):
     np.testing.assert_array_equal(Xr[: len(X)], X)
     with pytest.raises((ValueError, TypeError)):
         s.fit_resample(X, y[:-1])
+
+
+@pytest.mark.parametrize("entry", MIXERS, ids=_ids(MIXERS))
+def test_mixer_commutes_with_normalisation(entry):
+    """Mixed pixels are convex combinations or copies, so a batch normalised before mixing (as timm
+    mixes on the device) gives the normalised mixture; such batches are accepted, not rejected."""
+    m = entry.example()
+    x = _images(torch.float32, b=6)
+    y = torch.arange(6) % m.num_classes
+    mean, std = torch.tensor([0.49, 0.48, 0.45]).view(1, 3, 1, 1), torch.tensor([0.25, 0.24, 0.26]).view(1, 3, 1, 1)
+    xm, ym, params = m(x, y, generator=torch.Generator().manual_seed(4), return_params=True)
+    xn_m, yn_m = m((x - mean) / std, y, params=params)
+    torch.testing.assert_close(xn_m, (xm - mean) / std, rtol=1e-5, atol=1e-5)
+    assert torch.equal(yn_m, ym) and float(xn_m.min()) < 0.0

@@ -63,12 +63,20 @@ def check_tensor(t: Any, *, owner: str, name: str) -> torch.Tensor:
 
 
 def check_images(
-    x: Any, *, owner: str, name: str = "x", allow_single: bool = True, allow_empty: bool = False
+    x: Any,
+    *,
+    owner: str,
+    name: str = "x",
+    allow_single: bool = True,
+    allow_empty: bool = False,
+    unit_range: bool = True,
 ) -> tuple[torch.Tensor, bool]:
     """Validate an image batch and return it as ``(B, C, H, W)`` plus whether it was one image.
 
     Accepts ``(B, C, H, W)`` or (if ``allow_single``) ``(C, H, W)``; dtype ``uint8`` or floating.
-    Floating images must be finite and in ``[0, 1]`` (a value check, see module docstring).
+    With ``unit_range`` floating images must be finite and in ``[0, 1]`` (a value check, see
+    module docstring); callers whose maths is right for any values (the mixers' convex
+    combinations and copies) pass False and skip that pass over the data.
     """
     check_tensor(x, owner=owner, name=name)
     expected = "(B, C, H, W)" + (" or (C, H, W)" if allow_single else "")
@@ -85,7 +93,7 @@ def check_images(
         raise ValueError(f"{owner}: {name} must hold at least one image; got an empty batch {describe(x)}")
     if x.shape[-1] == 0 or x.shape[-2] == 0 or x.shape[-3] == 0:
         raise ValueError(f"{owner}: {name} must have non-zero channels, height and width; got {describe(x)}")
-    if x.is_floating_point() and x.numel() and value_checks_enabled(x) and not _in_unit_range_bits(x):
+    if unit_range and x.is_floating_point() and x.numel() and value_checks_enabled(x) and not _in_unit_range_bits(x):
         # the slow, exact pass only to report (or to accept -0.0)
         lo, hi = _finite_extremes(x, owner=owner, name=name)
         if lo < 0.0 or hi > 1.0:

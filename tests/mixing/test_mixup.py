@@ -254,12 +254,6 @@ def test_bad_arguments_and_inputs():
         MixUp(1.0, num_classes=3, label_smoothing=2.0)
     m = MixUp(1.0, num_classes=3)
     x = _batch(4)
-    with pytest.raises(ValueError, match=r"MixUp: x must lie in|MixUp: floating x must lie in \[0, 1\]"):
-        m(x * 2, torch.zeros(4, dtype=torch.long))
-    bad = x.clone()
-    bad[0, 0, 0, 0] = float("nan")
-    with pytest.raises(ValueError, match="MixUp: x contains NaN"):
-        m(bad, torch.zeros(4, dtype=torch.long))
     with pytest.raises(TypeError, match="MixUp: x must be uint8"):
         m(torch.zeros(4, 3, 8, 8, dtype=torch.int32), torch.zeros(4, dtype=torch.long))
     with pytest.raises(ValueError, match=r"MixUp: x must be an image tensor of shape \(B, C, H, W\)"):

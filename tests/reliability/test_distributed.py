@@ -43,7 +43,7 @@ class AugFingerprint(L.Callback):
     def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
         if trainer.current_epoch != 0 or batch_idx != 0:
             return
-        params = pl_module.mixer.__dict__["_last_params"]
+        params = pl_module.mixer.last_params
         out = {"rank": trainer.global_rank, "world_size": trainer.world_size, "probe": self.probe,
                "mix_perm": params["perm"].tolist(), "mix_lam": params["lam"].flatten().tolist(),
                "hook_lam": pl_module.hook._lam.flatten().tolist(),

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Callable
+import functools
+from typing import Any, Callable, NamedTuple
 
 import torch
 from torch import nn
@@ -19,10 +20,23 @@ from torchaug._validation import (
     describe,
 )
 from torchaug.mixing import _kernels as K
-from torchaug.mixing._random import pair_ids, sample_pairing
+from torchaug.mixing._random import HostRandom, pair_ids, sample_pairing, shift_on_host, shift_perm
 from torchaug.mixing.targets import mix_targets, one_hot
 
 Params = dict[str, torch.Tensor]
+
+
+class HostDraw(NamedTuple):
+    """A CPU batch-wide draw as Python numbers, kept beside the tensors of ``params`` (key
+    ``"_host"``, removed before they are returned): ``r`` the ``"shift"`` offset, ``leftover``
+    ``(B - 1, partner)`` for an odd batch, ``lam`` / ``image_lam`` the label / pixel weight,
+    ``box`` CutMix's ``[y0, y1, x0, x1)``."""
+
+    r: int
+    leftover: tuple[int, int] | None
+    lam: float
+    image_lam: float
+    box: tuple[int, int, int, int] | None = None
 MODES = ("batch", "pair", "elem")
 PAIRINGS = ("shift", "random", "roll")
 
@@ -43,6 +57,17 @@ def set_cpu_threads(n: int | None) -> None:
     if n is not None and (isinstance(n, bool) or not isinstance(n, int) or n < 1):
         raise ValueError(f"set_cpu_threads: n must be a positive integer or None; got {n!r}")
     _CPU_THREADS = n
+
+
+#: class counts up to which soft targets are rows of a cached ``(K, K)`` table (4 MiB at 1024)
+SMOOTHED_ROWS_MAX_CLASSES = 1024
+
+
+@functools.lru_cache(maxsize=16)
+def _smoothed_rows(k: int, s: float, device: torch.device) -> torch.Tensor:
+    """Row ``c`` is the smoothed one-hot target of class ``c``: one ``index_select`` per batch
+    instead of a fill and a scatter. Shared: never written to."""
+    return torch.full((k, k), s / k, device=device).fill_diagonal_(1.0 - s + s / k)
 
 
 def mixing_stats(params: Params) -> dict[str, torch.Tensor]:
@@ -121,6 +146,11 @@ class Mixer(nn.Module):
     def make_params(self, x: torch.Tensor, generator: torch.Generator | None) -> Params:
         raise TypeError(f"{type(self).__name__} does not define make_params()")  # pragma: no cover
 
+    def _draw(self, x: torch.Tensor, generator: torch.Generator | None) -> Params:
+        """:meth:`make_params` as the forward pass uses it: subclasses with :class:`HostDraw` paths
+        return those uncompleted (see :meth:`_complete`)."""
+        return self.make_params(x, generator)
+
     def apply(self, x: torch.Tensor, params: Params, inplace: bool) -> torch.Tensor:
         """Default: the generic kernel (any device); subclasses add fast paths."""
         return self._apply_generic(x, params, inplace)
@@ -128,6 +158,49 @@ class Mixer(nn.Module):
     # -- sampling helpers ------------------------------------------------------------------
     def _pairing(self, x: torch.Tensor, generator: torch.Generator | None) -> tuple[torch.Tensor, torch.Tensor | None]:
         return sample_pairing(x.shape[0], self.pairing, generator=generator, device=x.device)
+
+    def host_draws(self, x: torch.Tensor) -> bool:
+        """Whether this call's draws are a few Python numbers (:class:`HostDraw`): a CPU batch of
+        2+, one draw per batch (``mode="batch"``), the ``"shift"`` pairing and ``p = 1``."""
+        return (
+            x.device.type == "cpu"
+            and self.mode == "batch"
+            and self.pairing == "shift"
+            and self.p >= 1.0
+            and x.shape[0] > 1
+            and K.is_dense(x)
+        )
+
+    def _host_pairing(self, x: torch.Tensor, rng: HostRandom) -> tuple[torch.Tensor, int, tuple[int, int] | None]:
+        """``(perm, r, leftover)`` of the ``"shift"`` pairing drawn from ``rng`` (see :meth:`host_draws`)."""
+        b = x.shape[0]
+        r, q = shift_on_host(b, rng)
+        return shift_perm(b, r, q), r, (None if q is None else (b - 1, q))
+
+    def _host_params(self, perm: torch.Tensor, draw: HostDraw) -> Params:
+        """``perm`` and the :class:`HostDraw`; :meth:`_complete` builds the other tensors when asked for."""
+        return {"perm": perm, "_host": draw}  # type: ignore[dict-item]
+
+    @staticmethod
+    def _complete(params: Params) -> Params:
+        """The full parameter dict of a :class:`HostDraw` (every sample mixed; others unchanged).
+
+        Built only when returned or inspected: five tensors from Python numbers cost a dispatch
+        each, as long as the blend itself at 256x3x32x32.
+        """
+        host = params.get("_host")
+        if host is None:
+            return params
+        b = params["perm"].shape[0]
+        lam = torch.full((b,), host.lam)
+        return {
+            "perm": params["perm"].clone(),  # the cached one is shared
+            "lam": lam,
+            "image_lam": lam if host.image_lam == host.lam else torch.full((b,), host.image_lam),
+            "box": torch.zeros(b, 4, dtype=torch.long) if host.box is None else torch.tensor(host.box).expand(b, 4).clone(),
+            "mixed": torch.ones(b, dtype=torch.bool),
+            "offset": torch.tensor([host.r]),
+        }
 
     def _per_mode(self, draw: Callable[[int], torch.Tensor], perm: torch.Tensor) -> torch.Tensor:
         """One draw per batch, per pair or per sample (``self.mode``), as a ``(B, ...)`` tensor."""
@@ -176,6 +249,9 @@ class Mixer(nn.Module):
         Reading these numbers is free on CPU (no device to synchronise with); on an
         accelerator the generic kernel runs instead, so nothing is read back.
         """
+        host = params.get("_host")
+        if host is not None:
+            return host.r, host.leftover
         if x.device.type != "cpu" or "offset" not in params or x.shape[0] < 2:
             return None
         r = int(params["offset"])
@@ -241,7 +317,10 @@ class Mixer(nn.Module):
         """Mix a batch.
 
         Args:
-            x: images ``(B, C, H, W)``, uint8 in [0, 255] or floating in [0, 1].
+            x: images ``(B, C, H, W)``, uint8 in [0, 255] or floating. Floating batches may hold
+                any values: the pixels are convex combinations or copies of the input, so a
+                batch normalised before mixing (as timm mixes on the device) comes out as the
+                normalised mixture (see :class:`Mixer`); NaN and inf are not looked for.
             y: int64 class indices ``(B,)`` or soft targets ``(B, num_classes)``.
             generator: random stream on ``x``'s device (None: torch's global RNG).
             return_params: also return the parameters drawn (see the class docstring).
@@ -256,8 +335,7 @@ class Mixer(nn.Module):
         """
         owner = type(self).__name__
         dev = x.device if isinstance(x, torch.Tensor) else torch.device("cpu")
-        with cpu_threads(dev, _CPU_THREADS):
-            x4, _ = check_images(x, owner=owner, allow_single=False)
+        x4, _ = check_images(x, owner=owner, allow_single=False, unit_range=False)
         with cpu_threads(dev, 1):
             check_labels(y, owner=owner, num_classes=self.num_classes, batch_size=x4.shape[0])
             check_generator(generator, x4.device, owner=owner)
@@ -267,16 +345,19 @@ class Mixer(nn.Module):
             elif self.static_identity(x4):
                 params = self.identity_params(x4)
             else:
-                params = self.make_params(x4, generator)
+                params = self._draw(x4, generator)
             identity = "_identity" in params
             if not identity:
-                y_soft = mix_targets(y_soft, params["perm"], params["lam"])
+                host = params.get("_host")
+                y_soft = mix_targets(y_soft, params["perm"], params["lam"] if host is None else host.lam)
         if identity:
             out = x4
         else:
             with cpu_threads(dev, _CPU_THREADS):
                 out = self.apply(x4, params, self.inplace if inplace is None else inplace)
         params.pop("_identity", None)
+        if return_params:
+            params = self._complete(params)
         self.__dict__["_last_params"] = params  # plain attribute (nn.Module.__setattr__ costs more)
         return (out, y_soft, params) if return_params else (out, y_soft)
 
@@ -285,13 +366,23 @@ class Mixer(nn.Module):
         s, k = self.label_smoothing, self.num_classes
         if y.ndim == 2:
             return one_hot(y, k, label_smoothing=s)
+        if k <= SMOOTHED_ROWS_MAX_CLASSES:
+            return _smoothed_rows(k, s, y.device).index_select(0, y)
         out = torch.full((y.shape[0], k), s / k, device=y.device)
         return out.scatter_(1, y.unsqueeze(1), 1.0 - s + s / k)
 
     @property
+    def last_params(self) -> Params | None:
+        """The parameters of the last call (as ``return_params=True`` gives them), None before the first."""
+        params = self.__dict__.get("_last_params")
+        if params is not None and "_host" in params:
+            params = self.__dict__["_last_params"] = self._complete(params)
+        return params
+
+    @property
     def last_stats(self) -> dict[str, torch.Tensor]:
         """:func:`mixing_stats` of the last call (float tensors on the batch's device, computed on access)."""
-        params = self.__dict__.get("_last_params")
+        params = self.last_params
         return {} if params is None else mixing_stats(params)
 
     def no_mixing(self) -> bool:

@@ -25,6 +25,8 @@ from __future__ import annotations
 
 import torch
 
+from torchaug.functional._workspace import scratch
+
 #: bytes of one column tile over all paired rows (measured on the benchmark machine, 1 MiB L2
 #: per core, 32 MiB L3: 2 MiB tiles beat 128 KiB-512 KiB ones and untiled full-batch ops at
 #: 64x3x224x224; a 256x3x32x32 float batch (3 MiB) runs in two tiles). See docs/mixing.md.
@@ -38,13 +40,20 @@ SINGLE_TILE_BYTES = 8 * 1024 * 1024
 UINT8_BITS = 7
 
 
-def quantize_lam(lam: torch.Tensor) -> torch.Tensor:
-    """Round λ to the uint8 kernels' grid (multiples of 1/128), float32."""
+def quantize_lam(lam: torch.Tensor | float) -> torch.Tensor | float:
+    """Round λ (a float32 tensor or a Python number) to the uint8 kernels' grid (multiples of 1/128).
+
+    Both round halves to even, so a number and a tensor holding it land on the same grid point.
+    """
     scale = float(1 << UINT8_BITS)
-    return torch.round(lam * scale) / scale
+    if isinstance(lam, torch.Tensor):
+        return torch.round(lam * scale) / scale
+    return round(lam * scale) / scale
 
 
-def _weight_i16(lam: torch.Tensor) -> torch.Tensor:
+def _weight_i16(lam: torch.Tensor | float) -> torch.Tensor | int:
+    if not isinstance(lam, torch.Tensor):
+        return round(lam * float(1 << UINT8_BITS))
     return torch.round(lam.float() * float(1 << UINT8_BITS)).to(torch.int16)
 
 
@@ -81,6 +90,12 @@ def pair_blocks(t: torch.Tensor, r: int) -> list[tuple[torch.Tensor, torch.Tenso
     return [(t[: h - r], t[h + r : 2 * h]), (t[h - r : h], t[h : h + r])]
 
 
+def pair_blocks_of_half(t: torch.Tensor, r: int) -> list[torch.Tensor]:
+    """The first-half blocks of :func:`pair_blocks` for a tensor holding only the first half's rows."""
+    h = t.shape[0]
+    return [t] if r == 0 else [t[: h - r], t[h - r :]]
+
+
 def blend_generic(x: torch.Tensor, perm: torch.Tensor, w_self: torch.Tensor) -> torch.Tensor:
     """``w_self * x + (1 - w_self) * x[perm]``; ``w_self`` broadcasts to ``x``.
 
@@ -98,54 +113,66 @@ def blend_pairs(
     out: torch.Tensor,
     r: int,
     leftover: tuple[int, int] | None,
-    lam: torch.Tensor,
+    lam: torch.Tensor | float,
     tile_bytes: int | None = None,
 ) -> torch.Tensor:
     """Pair kernel for MixUp-style blending on CPU; ``out`` may be ``x`` (in place).
 
-    ``lam`` is the per-sample weight of the sample itself, ``(B,)``. ``x`` and ``out`` must be
-    dense in the same memory format.
+    ``lam`` is the per-sample weight of the sample itself, ``(B,)``, or one Python number for
+    the whole batch (no weight tensor ops at all). ``x`` and ``out`` must be dense in the same
+    memory format.
     """
-    xf, of = flat_rows(x), flat_rows(out)
-    assert xf is not None and of is not None
     tile_bytes = TILE_BYTES if tile_bytes is None else tile_bytes
-    batch, n_cols = xf.shape
+    batch = x.shape[0]
+    n_cols = x.numel() // batch
     is_float = x.is_floating_point()
     inplace = out.data_ptr() == x.data_ptr()
-    if not is_float:
-        lam = _weight_i16(lam)
-    elif lam.dtype != x.dtype:
-        lam = lam.to(x.dtype)
-    lam = lam.view(batch, 1)
-    if leftover is not None:  # before the pairs: in place, the partner must still be original
-        li, qi = leftover
-        if is_float:
-            of[li].copy_(torch.lerp(xf[qi], xf[li], lam[li]))
-        else:
-            of[li].copy_(_mix_u8(xf[li].to(torch.int16), xf[qi].to(torch.int16), lam[li]))
+    shared = not isinstance(lam, torch.Tensor)
     rows = max(1, 2 * (batch // 2))
     width = x.element_size() if is_float else 2  # bytes per element of the temporaries
     if rows * n_cols * width <= SINGLE_TILE_BYTES:
-        cols = n_cols  # small batch: it stays in cache anyway, fewer ops win
+        # small batch: it stays in cache anyway, fewer ops win; row slices of any dense layout
+        xf, of, cols = x, out, n_cols
     else:
+        xf, of = flat_rows(x), flat_rows(out)
+        assert xf is not None and of is not None
         cols = max(256, tile_bytes // (rows * width))
-    lams = pair_blocks(lam, r)
+    if not is_float:
+        lam = _weight_i16(lam)
+    elif not shared and lam.dtype != x.dtype:
+        lam = lam.to(x.dtype)
+    if not shared:
+        lam = lam.view(batch, *([1] * (xf.ndim - 1)))
+    if leftover is not None:  # before the pairs: in place, the partner must still be original
+        li, qi = leftover
+        wl = lam if shared else lam[li]
+        if is_float:
+            of[li].copy_(torch.lerp(xf[qi], xf[li], wl))
+        else:
+            of[li].copy_(_mix_u8(xf[li].to(torch.int16), xf[qi].to(torch.int16), wl))
+    lams = [(lam, lam)] * (1 if r == 0 else 2) if shared else pair_blocks(lam, r)
     for c0 in range(0, n_cols, cols):
         xt, ot = (xf, of) if cols == n_cols else (xf[:, c0 : c0 + cols], of[:, c0 : c0 + cols])
-        for (a, b), (oa, ob), (la, lb) in zip(pair_blocks(xt, r), pair_blocks(ot, r), lams):
-            if is_float and not inplace:
+        blocks = pair_blocks(xt, r)
+        if is_float and inplace:
+            # the first half's new rows go to a scratch buffer, the second half's straight into
+            # place (lerp may write over its own input ``end``), then one copy back
+            h = rows // 2
+            first = scratch("blend_pairs", (h, *xt.shape[1:]), x.dtype, x.device)
+            for (a, b), (la, lb), t in zip(blocks, lams, pair_blocks_of_half(first, r)):
+                torch.lerp(b, a, la, out=t)
+            for (a, b), (la, lb) in zip(blocks, lams):
+                torch.lerp(a, b, lb, out=b)
+            xt[:h].copy_(first)
+            continue
+        for (a, b), (oa, ob), (la, lb) in zip(blocks, pair_blocks(ot, r), lams):
+            if is_float:
                 torch.lerp(b, a, la, out=oa)
                 torch.lerp(a, b, lb, out=ob)
                 continue
-            if is_float:  # in place: one temporary; lerp may write over its own input ``end``
-                ta = torch.lerp(b, a, la)
-                torch.lerp(a, b, lb, out=ob)
-                oa.copy_(ta)
-                continue
-            else:
-                a16, b16 = a.to(torch.int16), b.to(torch.int16)
-                ta = _mix_u8(a16, b16, la)
-                tb = _mix_u8(b16, a16, lb)
+            a16, b16 = a.to(torch.int16), b.to(torch.int16)
+            ta = _mix_u8(a16, b16, la)
+            tb = _mix_u8(b16, a16, lb)
             oa.copy_(ta)
             ob.copy_(tb)
     return out

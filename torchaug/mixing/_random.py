@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import functools
 import math
+import random
+import struct
 
 import torch
 
@@ -176,3 +178,62 @@ def _shift_tables(batch: int, device: torch.device) -> tuple[torch.Tensor, torch
 def pair_ids(perm: torch.Tensor) -> torch.Tensor:
     """Index shared by both members of a pair (``min(i, perm[i])``), to give a pair one draw."""
     return torch.minimum(torch.arange(perm.shape[0], device=perm.device), perm)
+
+
+class HostRandom(random.Random):
+    """:class:`random.Random` whose uniforms come from a CPU ``torch.Generator`` (None: torch's
+    global generator), drawn in blocks of float64.
+
+    For the CPU batch-wide draws (one pairing offset, one λ, one box): a few Python numbers, each
+    drawn by stdlib methods (``betavariate``, ``randrange``) for about a microsecond, where the same
+    draws as tensor ops cost a dispatch each (5-10 us on the benchmark machine). Reproducible:
+    the numbers depend only on the torch generator's state. Subclassing with ``random()``
+    overridden is the documented way to supply another basic generator; no seeding happens.
+    """
+
+    BLOCK = 16
+
+    def __init__(self, generator: torch.Generator | None) -> None:  # noqa: D107 - no seed() call
+        self._generator = generator
+        self._buffer: list[float] = []
+
+    def seed(self, *args: object, **kwargs: object) -> None:
+        """No state of its own: the stream is the torch generator's."""
+
+    def random(self) -> float:
+        if not self._buffer:
+            self._buffer = torch.rand(self.BLOCK, generator=self._generator, dtype=torch.float64).tolist()[::-1]
+        return self._buffer.pop()
+
+
+def as_float32(v: float) -> float:
+    """``v`` rounded to the nearest float32 (so a Python λ and a float32 λ tensor agree exactly)."""
+    return struct.unpack("f", struct.pack("f", v))[0]
+
+
+def shift_on_host(batch: int, rng: random.Random) -> tuple[int, int | None]:
+    """The ``"shift"`` pairing's draws as Python ints: ``(r, q)``, ``q`` the odd sample's partner (else None)."""
+    r = rng.randrange(batch // 2)
+    return r, (rng.randrange(batch - 1) if batch % 2 else None)
+
+
+@functools.lru_cache(maxsize=1024)
+def shift_perm(batch: int, r: int, q: int | None) -> torch.Tensor:
+    """``perm`` of the ``"shift"`` pairing with offset ``r`` (CPU int64 ``(B,)``, the same values as
+    :func:`sample_pairing`): one ``cat`` of two windows of cached doubled aranges.
+
+    Cached (a batch size has ``B / 2`` offsets) and shared: read it, clone it before handing it out.
+    """
+    upper, lower = _shift_windows(batch)
+    h = batch // 2
+    parts = [upper[r : r + h], lower[h - r : 2 * h - r]]
+    if q is not None:
+        parts.append(torch.tensor([q]))
+    return torch.cat(parts)
+
+
+@functools.lru_cache(maxsize=16)
+def _shift_windows(batch: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """``[h..2h) [h..2h)`` and ``[0..h) [0..h)``: partners of the first and second half for every offset."""
+    h = batch // 2
+    return torch.arange(h, 2 * h).repeat(2), torch.arange(h).repeat(2)

@@ -8,8 +8,8 @@ import torch
 
 from torchaug._validation import check_number
 from torchaug.mixing import _kernels as K
-from torchaug.mixing._base import Mixer, Params
-from torchaug.mixing._random import sample_beta
+from torchaug.mixing._base import HostDraw, Mixer, Params
+from torchaug.mixing._random import HostRandom, as_float32, sample_beta
 from torchaug.registry import register
 
 
@@ -119,6 +119,15 @@ class CutMix(Mixer):
         return box, lam
 
     def make_params(self, x: torch.Tensor, generator: torch.Generator | None) -> Params:
+        return self._complete(self._draw(x, generator))
+
+    def _draw(self, x: torch.Tensor, generator: torch.Generator | None) -> Params:
+        if self.host_draws(x):
+            rng = HostRandom(generator)
+            perm, r, leftover = self._host_pairing(x, rng)
+            lam = rng.betavariate(self.alpha, self.alpha)
+            corners, lam_area = box_on_host(lam, rng.random(), rng.random(), *x.shape[-2:])
+            return self._host_params(perm, HostDraw(r, leftover, as_float32(lam_area), 1.0, tuple(corners)))
         perm, offset = self._pairing(x, generator)
         mixed = self._applied(x, perm, generator)
         all_mixed = self.p >= 1.0 and x.shape[0] > 1
@@ -136,14 +145,16 @@ class CutMix(Mixer):
 def paste(mixer: Mixer, x: torch.Tensor, params: Params, inplace: bool, *, shared_box: bool) -> torch.Tensor:
     """``x'[i] = x[perm[i]]`` inside ``box[i]``, ``x[i]`` elsewhere, with the CPU fast paths."""
     b, _, h, w = x.shape
-    box = params["box"]
     structure = mixer._structured(x, params)
     if structure is not None and mixer.pairing == "shift":
         r, leftover = structure
         out = x if inplace else torch.empty_like(x)
+        host = params.get("_host")
+        if host is not None:
+            return K.paste_box_pairs(x, out, host.box, r, leftover)
         if shared_box:
-            y0, y1, x0, x1 = (int(v) for v in box[0])  # CPU tensor: no device sync
-            return K.paste_box_pairs(x, out, (y0, y1, x0, x1), r, leftover)
-        return K.where_pairs(x, out, K.box_mask(box, h, w), r, leftover)
-    out = torch.where(K.box_mask(box, h, w), x.index_select(0, params["perm"]), x)
+            corners = tuple(int(v) for v in params["box"][0])  # CPU tensor: no device sync
+            return K.paste_box_pairs(x, out, corners, r, leftover)
+        return K.where_pairs(x, out, K.box_mask(params["box"], h, w), r, leftover)
+    out = torch.where(K.box_mask(params["box"], h, w), x.index_select(0, params["perm"]), x)
     return Mixer._finish(x, out, inplace)

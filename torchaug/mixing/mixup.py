@@ -6,8 +6,8 @@ import torch
 
 from torchaug._validation import check_number
 from torchaug.mixing import _kernels as K
-from torchaug.mixing._base import Mixer, Params
-from torchaug.mixing._random import sample_beta
+from torchaug.mixing._base import HostDraw, Mixer, Params
+from torchaug.mixing._random import HostRandom, as_float32, sample_beta
 from torchaug.registry import register
 
 
@@ -64,6 +64,15 @@ class MixUp(Mixer):
         return self._per_mode(lambda n: sample_beta(self.alpha, n, generator=generator, device=x.device), perm)
 
     def make_params(self, x: torch.Tensor, generator: torch.Generator | None) -> Params:
+        return self._complete(self._draw(x, generator))
+
+    def _draw(self, x: torch.Tensor, generator: torch.Generator | None) -> Params:
+        if self.host_draws(x):
+            rng = HostRandom(generator)
+            perm, r, leftover = self._host_pairing(x, rng)
+            lam = rng.betavariate(self.alpha, self.alpha)
+            lam = K.quantize_lam(lam) if x.dtype == torch.uint8 else as_float32(lam)
+            return self._host_params(perm, HostDraw(r, leftover, lam, lam))
         perm, offset = self._pairing(x, generator)
         lam = self.draw_lam(x, perm, generator)
         if x.dtype == torch.uint8:
@@ -84,7 +93,8 @@ def blend(mixer: Mixer, x: torch.Tensor, params: Params, inplace: bool) -> torch
         r, leftover = structure
         if mixer.pairing == "shift" and K.is_dense(x):
             out = x if inplace else torch.empty_like(x)
-            return K.blend_pairs(x, out, r, leftover, params["image_lam"])
+            host = params.get("_host")
+            return K.blend_pairs(x, out, r, leftover, params["image_lam"] if host is None else host.image_lam)
         if mixer.pairing == "roll":
             return Mixer._finish(x, K.blend_roll(x, r, params["image_lam"]), inplace)
     b = x.shape[0]
