@@ -5,7 +5,9 @@ Messages follow one shape: ``Owner: <argument> must be <expected>; got <actual>`
 Shape and dtype checks are free and always run. *Value* checks (NaN/inf, floats outside
 [0, 1], label ranges) need to read the data; on a CUDA tensor that would force a host-device
 sync, so by default they run only for CPU tensors. ``set_value_checks("always")`` enables them
-everywhere (debugging), ``set_value_checks("never")`` disables them.
+everywhere (debugging), together with the scans that are off by default because the data they
+guard is handled correctly without them (the mixers' NaN/inf scan of the pixels);
+``set_value_checks("never")`` disables them.
 """
 
 from __future__ import annotations
@@ -38,6 +40,12 @@ def value_checks(mode: str) -> Iterator[None]:
         yield
     finally:
         set_value_checks(previous)
+
+
+def debug_checks_enabled() -> bool:
+    """Whether ``set_value_checks("always")`` is on: then also the scans skipped by default for
+    their cost (the mixers' NaN/inf scan of the pixels) run."""
+    return _value_checks == "always"
 
 
 def value_checks_enabled(t: torch.Tensor) -> bool:

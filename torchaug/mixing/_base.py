@@ -11,12 +11,14 @@ from torch import nn
 from torchaug._threads import cpu_threads
 from torchaug._validation import (
     check_choice,
+    check_finite,
     check_generator,
     check_images,
     check_labels,
     check_mix_params,
     check_number,
     check_probability,
+    debug_checks_enabled,
     describe,
 )
 from torchaug.mixing import _kernels as K
@@ -163,12 +165,7 @@ class Mixer(nn.Module):
         """Whether this call's draws are a few Python numbers (:class:`HostDraw`): a CPU batch of
         2+, one draw per batch (``mode="batch"``), the ``"shift"`` pairing and ``p = 1``."""
         return (
-            x.device.type == "cpu"
-            and self.mode == "batch"
-            and self.pairing == "shift"
-            and self.p >= 1.0
-            and x.shape[0] > 1
-            and K.is_dense(x)
+            x.device.type == "cpu" and self.mode == "batch" and self.pairing == "shift" and self.p >= 1.0 and x.shape[0] > 1
         )
 
     def _host_pairing(self, x: torch.Tensor, rng: HostRandom) -> tuple[torch.Tensor, int, tuple[int, int] | None]:
@@ -320,7 +317,9 @@ class Mixer(nn.Module):
             x: images ``(B, C, H, W)``, uint8 in [0, 255] or floating. Floating batches may hold
                 any values: the pixels are convex combinations or copies of the input, so a
                 batch normalised before mixing (as timm mixes on the device) comes out as the
-                normalised mixture (see :class:`Mixer`); NaN and inf are not looked for.
+                normalised mixture; NaN and inf are looked for only with
+                ``set_value_checks("always")`` (a pass over the batch that costs as much as
+                the mixing at 32x32; NaN would show in the mixed pair and the loss anyway).
             y: int64 class indices ``(B,)`` or soft targets ``(B, num_classes)``.
             generator: random stream on ``x``'s device (None: torch's global RNG).
             return_params: also return the parameters drawn (see the class docstring).
@@ -336,6 +335,8 @@ class Mixer(nn.Module):
         owner = type(self).__name__
         dev = x.device if isinstance(x, torch.Tensor) else torch.device("cpu")
         x4, _ = check_images(x, owner=owner, allow_single=False, unit_range=False)
+        if debug_checks_enabled():
+            check_finite(x4, owner=owner, name="x")
         with cpu_threads(dev, 1):
             check_labels(y, owner=owner, num_classes=self.num_classes, batch_size=x4.shape[0])
             check_generator(generator, x4.device, owner=owner)

@@ -98,4 +98,5 @@ def blend(mixer: Mixer, x: torch.Tensor, params: Params, inplace: bool) -> torch
         if mixer.pairing == "roll":
             return Mixer._finish(x, K.blend_roll(x, r, params["image_lam"]), inplace)
     b = x.shape[0]
+    params = Mixer._complete(params)  # a layout without the pair kernel's row blocks
     return Mixer._finish(x, K.blend_generic(x, params["perm"], params["image_lam"].view(b, 1, 1, 1)), inplace)
