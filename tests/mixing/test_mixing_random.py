@@ -82,3 +82,40 @@ def test_batch_of_one_pairs_with_itself():
 def test_shift_offsets_cover_the_range():
     rs = {int(sample_pairing(8, "shift", generator=torch.Generator().manual_seed(s), device="cpu")[1]) for s in range(60)}
     assert rs == {0, 1, 2, 3}
+
+
+def test_host_random_follows_the_torch_generator():
+    from torchaug.mixing._random import HostRandom
+
+    def draws(seed):
+        rng = HostRandom(torch.Generator().manual_seed(seed))
+        return [rng.random() for _ in range(40)] + [rng.betavariate(0.4, 0.4), rng.randrange(7)]
+
+    assert draws(3) == draws(3) and draws(3) != draws(4)
+    torch.manual_seed(9)
+    a = [HostRandom(None).random() for _ in range(3)]
+    torch.manual_seed(9)
+    assert a == [HostRandom(None).random() for _ in range(3)]
+
+
+@pytest.mark.parametrize("alpha", [0.2, 1.0, 2.0])
+def test_batch_mode_lambda_is_beta_and_offsets_uniform(alpha):
+    """The CPU batch-mode draws (Python numbers from the generator) have the paper's distribution:
+    λ ~ Beta(α, α) (mean 1/2, variance 1/(4(2α+1))) and the "shift" offset uniform over [0, B/2)."""
+    from torchaug.mixing import MixUp
+
+    m = MixUp(alpha, num_classes=2)
+    x, y = torch.rand(8, 1, 2, 2), torch.zeros(8, dtype=torch.long)
+    g = torch.Generator().manual_seed(0)
+    lams, offsets = [], []
+    for _ in range(4000):
+        _, _, p = m(x, y, generator=g, return_params=True)
+        assert p["lam"].unique().numel() == 1 and p["mixed"].all() and (p["box"] == 0).all()
+        lams.append(float(p["lam"][0]))
+        offsets.append(int(p["offset"]))
+    s = torch.tensor(lams, dtype=torch.float64)
+    var = 1.0 / (4 * (2 * alpha + 1))
+    assert abs(float(s.mean()) - 0.5) < 4 * math.sqrt(var / 4000)
+    assert abs(float(s.var()) - var) < 0.08 * var
+    counts = torch.bincount(torch.tensor(offsets), minlength=4)
+    assert counts.numel() == 4 and (counts - 1000).abs().max() < 150

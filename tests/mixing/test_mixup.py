@@ -142,6 +142,47 @@ def test_tiles_do_not_change_the_result():
     assert torch.equal(outs[0], outs[1]) and torch.equal(outs[1], outs[2])
 
 
+@pytest.mark.parametrize("b", [6, 7])
+@pytest.mark.parametrize("dtype", [torch.float32, torch.uint8])
+def test_one_lambda_pair_kernel_equals_generic_in_tiles_and_in_place(b, dtype):
+    """The CPU batch-mode path passes λ as a Python number; tiles and in-place must not change a bit."""
+    from torchaug.mixing._random import as_float32, shift_perm
+
+    x = _batch(b, dtype, size=12)
+    lam = as_float32(K.quantize_lam(0.3) if dtype == torch.uint8 else 0.3)
+    saved = K.SINGLE_TILE_BYTES
+    for r in range(b // 2):
+        q = 2 if b % 2 else None
+        perm = shift_perm(b, r, q)
+        ref = K.blend_generic(x, perm, torch.full((b, 1, 1, 1), lam))
+        leftover = None if q is None else (b - 1, q)
+        try:
+            K.SINGLE_TILE_BYTES = 0
+            for t in (1, 5000, 1 << 30):
+                assert torch.equal(K.blend_pairs(x, torch.empty_like(x), r, leftover, lam, tile_bytes=t), ref)
+                xi = x.clone()
+                assert torch.equal(K.blend_pairs(xi, xi, r, leftover, lam, tile_bytes=t), ref)
+        finally:
+            K.SINGLE_TILE_BYTES = saved
+        xi = x.clone()
+        assert torch.equal(K.blend_pairs(xi, xi, r, leftover, lam), ref)  # one tile, 4-D row blocks
+
+
+def test_returned_params_belong_to_the_caller():
+    """Batch-mode CPU draws reuse cached pairings; what is returned must be the caller's to modify."""
+    x, y = _batch(8), torch.arange(8) % 3
+    m = MixUp(1.0, num_classes=3)
+    _, _, p = m(x, y, generator=torch.Generator().manual_seed(0), return_params=True)
+    expected = p["perm"].clone()
+    p["perm"].zero_()
+    p["lam"].zero_()
+    xm, _, p2 = m(x, y, generator=torch.Generator().manual_seed(0), return_params=True)
+    assert torch.equal(p2["perm"], expected) and (p2["lam"] > 0).all()
+    m(x, y, generator=torch.Generator().manual_seed(0))  # parameters not returned: built on access
+    assert torch.equal(m.last_params["perm"], expected) and float(m.last_stats["mixed_fraction"]) == 1.0
+    assert torch.equal(xm, K.blend_generic(x, expected, p2["image_lam"].view(8, 1, 1, 1)))
+
+
 def test_alpha_zero_returns_batch_unmixed():
     x, y = _batch(5), torch.arange(5) % 3
     xm, ym, p = MixUp(0.0, num_classes=3)(x, y, return_params=True)
