@@ -267,3 +267,27 @@ def test_kornia_per_sample_kernels_agree():
     sigma = _factors(0.3, 2.3, 4)
     ref = KF.gaussian_blur2d(x, (5, 5), torch.stack([sigma, sigma], 1), border_type="reflect")
     torch.testing.assert_close(FN.gaussian_blur(x, (5, 5), sigma), ref, rtol=0, atol=1e-5)
+
+
+@pytest.mark.parametrize("kernel", [FC.color_jitter, FC.color_jitter_fused])
+@pytest.mark.parametrize("dtype", [torch.uint8, torch.float32])
+@pytest.mark.parametrize("one_order", [False, True])
+@pytest.mark.parametrize("channels_last", [False, True])
+def test_color_jitter_out_may_be_the_input(kernel, dtype, one_order, channels_last):
+    """``out=x`` gives the same values as a fresh output: with one order for every sample (no
+    regrouping) and with many (samples regrouped, then put back), in both layouts."""
+    g = torch.Generator().manual_seed(0)
+    x = torch.randint(0, 256, (9, 3, 10, 12), generator=g, dtype=torch.uint8)
+    x = x if dtype == torch.uint8 else x.float() / 255
+    if channels_last:
+        x = x.contiguous(memory_format=torch.channels_last)
+    b, c, s = (0.6 + 0.8 * torch.rand(9, generator=g) for _ in range(3))
+    h = 0.2 * torch.rand(9, generator=g) - 0.1
+    order = torch.tensor([[0, 1, 2, 3]] * 9) if one_order else torch.rand(9, 4, generator=g).argsort(1)
+    ref = kernel(x, b, c, s, h, order)
+    y = x.clone()
+    res = kernel(y, b, c, s, h, order, out=y)
+    assert res.data_ptr() == y.data_ptr() and torch.equal(y, ref)
+    assert y.is_contiguous(memory_format=torch.channels_last) == channels_last
+    with pytest.raises(ValueError, match="out must be a tensor of the input's shape"):
+        kernel(x, b, c, s, h, order, out=torch.empty(9, 3, 10, 11, dtype=dtype))

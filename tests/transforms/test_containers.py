@@ -148,3 +148,36 @@ def test_nested_containers_move_targets():
     expect_x = torch.where(flipped, 15.0, 1.0)
     torch.testing.assert_close(out["keypoints"][:, 0, 0], expect_x)
     torch.testing.assert_close(out["keypoints"][:, 0, 1], torch.full((8,), 14.0))
+
+
+def test_compose_writes_into_its_own_intermediates_only(monkeypatch):
+    """ColorJitter (p=1) writes into the batch a previous step of the same Compose produced, and
+    never into the caller's input (also when an empty step passes it on) or a tensor a plain
+    callable returned."""
+    from torchaug.transforms import CenterCrop
+
+    calls = []
+    original = ColorJitter.transform_into
+
+    def spy(self, x, params):
+        calls.append(x.data_ptr())
+        return original(self, x, params)
+
+    monkeypatch.setattr(ColorJitter, "transform_into", spy)
+    x = _x()
+    x0 = x.clone()
+    cj = ColorJitter(0.4, 0.4, 0.4, 0.1)
+    crop = RandomCrop(12, padding=2)
+    out, params = Compose([crop, cj])(x, generator=_gen(), return_params=True)
+    g = _gen()
+    assert torch.equal(out, cj(crop(x, generator=g), generator=g)) and torch.equal(x, x0)
+    assert calls == [out.data_ptr()]  # the crop's output was reused
+    keep = _x(seed=1)
+    keep0 = keep.clone()
+    pipes = [Compose([cj]), Compose([Compose([]), cj]), Compose([lambda t: keep, cj]), Compose([CenterCrop(12), cj]),
+             Compose([ColorJitter(0.4, p=0.5), cj])]
+    for pipe, reused in zip(pipes, [0, 0, 0, 1, 1]):
+        calls.clear()
+        pipe(x, generator=_gen())
+        assert torch.equal(x, x0) and torch.equal(keep, keep0) and len(calls) == reused
+    assert Compose([crop, cj])(x, params=params).data_ptr() != x.data_ptr()

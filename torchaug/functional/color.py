@@ -24,7 +24,7 @@ import math
 import torch
 import torch.nn.functional as F
 
-from torchaug._validation import value_checks_enabled
+from torchaug._validation import describe, value_checks_enabled
 from torchaug.functional._parallel import parallel_for, thread_budget
 from torchaug.functional._workspace import constant as _constant
 from torchaug.functional._workspace import scratch as _scratch
@@ -266,6 +266,8 @@ def color_jitter(
     saturation_factor: torch.Tensor | None,
     hue_factor: torch.Tensor | None,
     order: torch.Tensor,
+    *,
+    out: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """Brightness, contrast, saturation and hue, each sample in its own order, in one pass.
 
@@ -297,9 +299,11 @@ def color_jitter(
     whole batch is one pass over all six slots.
     """
     _check_rgb(x, "color_jitter")
+    _check_out(out, x, "color_jitter")
     B = x.shape[0]
     if x.device.type != "cpu" or B == 0:
-        return _color_jitter(x, brightness_factor, contrast_factor, saturation_factor, hue_factor, order)
+        res = _color_jitter(x, brightness_factor, contrast_factor, saturation_factor, hue_factor, order)
+        return res if out is None else out.copy_(res)
     plan = _jitter_plan(x, brightness_factor, contrast_factor, saturation_factor, hue_factor, order)
     counts = torch.bincount(plan.n_before, minlength=4).tolist()
     perm = None if max(counts) == B else torch.argsort(plan.n_before, stable=True)
@@ -311,7 +315,11 @@ def color_jitter(
     chunks = _chunks(x)
     needs = plan.needs([*(i for i, _ in chunks), B, *before, *after])
     # the result in the sorted order: the output itself, or a reused buffer put back in order below
-    out = torch.empty_like(x) if perm is None else _scratch("cj_sorted", tuple(x.shape), x.dtype, x.device)
+    final = out
+    if perm is None:
+        out = torch.empty_like(x) if final is None else final  # each chunk reads its rows before writing them
+    else:
+        out = _scratch("cj_sorted", tuple(x.shape), x.dtype, x.device)
 
     def one(ij: tuple[int, int]) -> None:
         i, j = ij
@@ -329,8 +337,9 @@ def color_jitter(
 
     parallel_for(one, chunks, x.device, work_bytes=_work_bytes(x))
     if perm is not None:  # back to the input's order (``index_copy_`` per chunk is ~10x slower)
-        out = torch.index_select(out, 0, torch.argsort(perm), out=torch.empty(x.shape, dtype=x.dtype, device=x.device))
-    return _keep_format(out, x)
+        dest = torch.empty(x.shape, dtype=x.dtype, device=x.device) if final is None else final
+        out = torch.index_select(out, 0, torch.argsort(perm), out=dest)
+    return out if final is not None else _keep_format(out, x)
 
 
 #: CPU work-buffer size per chunk (see ``color_jitter``): 4 MB, six 224x224 images
@@ -494,7 +503,7 @@ def _color_jitter(x: torch.Tensor, *factors_and_order: torch.Tensor | None) -> t
 
 def color_jitter_fused(
     x: torch.Tensor, brightness_factor: _Factor, contrast_factor: _Factor, saturation_factor: _Factor,
-    hue_factor: _Factor, order: torch.Tensor,
+    hue_factor: _Factor, order: torch.Tensor, *, out: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """ColorJitter as one per-sample affine colour map ``x -> M x + o`` (same arguments as
     :func:`color_jitter`): fast, and **not** bit-equal to torchvision.
@@ -513,13 +522,14 @@ def color_jitter_fused(
     CPU at 224x224.
     """
     _check_rgb(x, "color_jitter_fused")
+    _check_out(out, x, "color_jitter_fused")
     B, C = x.shape[:2]
     dev = x.device
     wdt = torch.float64 if x.dtype == torch.float64 else torch.float32
     bound = 255.0 if x.dtype == torch.uint8 else 1.0
     order = _check_order(order, x, "color_jitter_fused")
     if B == 0:
-        return x.clone()
+        return x.clone() if out is None else out
     ref = torch.empty(B, 1, 1, 1, device=dev, dtype=wdt)
     facs = [None if f is None else _per_sample(f, ref).view(B) for f in
             (brightness_factor, contrast_factor, saturation_factor, hue_factor)]
@@ -555,7 +565,8 @@ def color_jitter_fused(
         mean = w.view(1, 1, C) @ (M @ mu + o)  # (B, 1, 1): mean grey level of the current image
         o = A @ o + is_con * (1.0 - c.view(B, 1, 1)) * mean
         M = A @ M
-    out = torch.empty_like(x)
+    final = out
+    out = torch.empty_like(x) if final is None else final  # each chunk reads its rows before writing them
 
     def one(ij: tuple[int, int]) -> None:
         i, j = ij
@@ -565,7 +576,18 @@ def color_jitter_fused(
         out[i:j].copy_((_uint8_bits_(y) if x.dtype == torch.uint8 else y).view(j - i, *x.shape[1:]))
 
     parallel_for(one, _chunks(x), dev, work_bytes=_work_bytes(x))
-    return _keep_format(out, x)
+    return out if final is not None else _keep_format(out, x)
+
+
+def _check_out(out: torch.Tensor | None, x: torch.Tensor, name: str) -> None:
+    """``out=`` of the ColorJitter kernels: a tensor like ``x`` (``x`` itself included)."""
+    if out is None:
+        return
+    if not isinstance(out, torch.Tensor) or out.shape != x.shape or out.dtype != x.dtype or out.device != x.device:
+        raise ValueError(
+            f"{name}: out must be a tensor of the input's shape {tuple(x.shape)}, dtype {x.dtype} and device "
+            f"{x.device}; got {describe(out)}"
+        )
 
 
 def rgb_to_grayscale(x: torch.Tensor, num_output_channels: int | None = None) -> torch.Tensor:

@@ -123,7 +123,7 @@ class ColorJitter(RandomTransform):
                 params[name] = self._uniform(x, rng[0], rng[1], generator=generator)
         return params
 
-    def transform(self, x: torch.Tensor, params: Params) -> torch.Tensor:
+    def transform(self, x: torch.Tensor, params: Params, out: torch.Tensor | None = None) -> torch.Tensor:
         _check_channels(x, type(self).__name__)
         kernel = FC.color_jitter if self.mode == "torchvision" else FC.color_jitter_fused
         return kernel(
@@ -133,7 +133,11 @@ class ColorJitter(RandomTransform):
             params.get("saturation_factor"),
             params.get("hue_factor"),
             params["order"],
+            out=out,
         )
+
+    def transform_into(self, x: torch.Tensor, params: Params) -> torch.Tensor:
+        return self.transform(x, params, out=x)
 
     def extra_repr(self) -> str:
         return (

@@ -9,6 +9,8 @@ GPU, forming the groups reads their sizes on the host: one small sync per choice
 
 Children may be any callables: torchaug transforms and containers get the whole batch with
 its targets; other callables (e.g. a torchvision transform) get the image tensor alone.
+``Compose`` lets a transform write into an intermediate image batch that only the pipeline holds
+(``RandomTransform.transform_into``), never into its input or anything a plain callable returned.
 """
 
 from __future__ import annotations
@@ -75,6 +77,10 @@ def _check_replayed(params: Any, keys: tuple[str, str], owner: str, size: int) -
     first = params[keys[0]]
     if not isinstance(first, torch.Tensor) or tuple(first.shape) != (size,):
         raise ValueError(f"{owner}: params[{keys[0]!r}] must be a tensor of shape ({size},); got {describe(first)}")
+
+
+def _shares_memory(a: torch.Tensor, b: torch.Tensor) -> bool:
+    return a.untyped_storage().data_ptr() == b.untyped_storage().data_ptr()
 
 
 def _subset(batch: dict[str, Any], idx: torch.Tensor) -> dict[str, Any]:
@@ -146,8 +152,12 @@ class _Container(nn.Module):
         raise TypeError(f"{type(self).__name__} does not define _run()")
 
     @staticmethod
-    def _child(t: nn.Module, batch: dict[str, Any], generator, params, single: bool) -> tuple[dict[str, Any], Any]:
-        if isinstance(t, (RandomTransform, _Container)):
+    def _child(
+        t: nn.Module, batch: dict[str, Any], generator, params, single: bool, overwrite: bool = False
+    ) -> tuple[dict[str, Any], Any]:
+        if isinstance(t, RandomTransform):
+            return t._run(batch, generator, params, single=single, overwrite=overwrite)
+        if isinstance(t, _Container):
             return t._run(batch, generator, params, single=single)
         x = batch[_t.IMAGE]
         out = t(x)
@@ -182,9 +192,13 @@ class Compose(_Container):
             raise ValueError(f"{owner}: params must be the list returned by return_params=True ({len(self.transforms)} entries)")
         original = batch
         drawn = []
+        owned = False  # whether the current image batch is an intermediate only this loop refers to
         for i, t in enumerate(self.transforms):
-            batch, p = self._child(t, batch, generator, None if params is None else params[i], single)
+            batch, p = self._child(t, batch, generator, None if params is None else params[i], single, owned)
             drawn.append(p)
+            owned = isinstance(t, (RandomTransform, _Container)) and not _shares_memory(
+                batch[_t.IMAGE], original[_t.IMAGE]
+            )
         if region is not None:
             batch = self._restrict(owner, batch, original, region, single)
         return batch, drawn

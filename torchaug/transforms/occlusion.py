@@ -117,7 +117,7 @@ class RandomErasing(RandomTransform):
         h = params["height"] * params["apply"]  # samples not selected: empty box
         return FN.erase(x, params["top"], params["left"], h, params["width"], _fill_for(self.value, x, type(self).__name__, params))
 
-    def _apply_params(self, x: torch.Tensor, params: Params) -> torch.Tensor:
+    def _apply_params(self, x: torch.Tensor, params: Params, overwrite: bool = False) -> torch.Tensor:
         return self.transform(x, params)  # ``apply`` is folded into the box mask
 
     def extra_repr(self) -> str:
@@ -168,7 +168,7 @@ class Cutout(RandomTransform):
         h = torch.where(apply, params["height"], torch.zeros_like(params["height"]))
         return FN.erase(x, params["top"], params["left"], h, params["width"], _fill_for(self.value, x, type(self).__name__, params))
 
-    def _apply_params(self, x: torch.Tensor, params: Params) -> torch.Tensor:
+    def _apply_params(self, x: torch.Tensor, params: Params, overwrite: bool = False) -> torch.Tensor:
         return self.transform(x, params)  # ``apply`` is folded into the box mask
 
     def extra_repr(self) -> str:
