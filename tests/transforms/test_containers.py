@@ -181,3 +181,25 @@ def test_compose_writes_into_its_own_intermediates_only(monkeypatch):
         pipe(x, generator=_gen())
         assert torch.equal(x, x0) and torch.equal(keep, keep0) and len(calls) == reused
     assert Compose([crop, cj])(x, params=params).data_ptr() != x.data_ptr()
+
+
+@pytest.mark.parametrize("dtype", [torch.uint8, torch.float32, torch.float64])
+@pytest.mark.parametrize("chunk_bytes", [1, 3 * 12 * 12 * 3, 1 << 30])
+def test_flips_in_place_inside_compose_equal_separate_calls(dtype, chunk_bytes, monkeypatch):
+    """Flips write into the batch the previous step produced, block by block (blocks all flipped,
+    none flipped, or mixed): the same values as separate calls, for any dtype and block size."""
+    import torchaug.transforms._base as base
+
+    monkeypatch.setattr(base, "INTO_CHUNK_BYTES", chunk_bytes)
+    x = _x(b=13)
+    x = x if dtype == torch.uint8 else x.to(dtype) / 255
+    x0 = x.clone()
+    steps = [RandomCrop(12, padding=2), RandomHorizontalFlip(0.5), RandomVerticalFlip(0.5), RandomHorizontalFlip(1.0)]
+    out, params = Compose(steps)(x, generator=_gen(5), return_params=True)
+    g = _gen(5)
+    ref = x
+    for t in steps:
+        ref = t(ref, generator=g)
+    assert torch.equal(out, ref) and torch.equal(x, x0)
+    params[3]["apply"][::2] = False  # p = 1 ignores a replayed ``apply``, in place too
+    assert torch.equal(Compose(steps)(x, params=params), ref)

@@ -136,8 +136,8 @@ class ColorJitter(RandomTransform):
             out=out,
         )
 
-    def transform_into(self, x: torch.Tensor, params: Params) -> torch.Tensor:
-        return self.transform(x, params, out=x)
+    def transform_into(self, x: torch.Tensor, params: Params) -> torch.Tensor | None:
+        return self.transform(x, params, out=x) if self.p >= 1.0 else None
 
     def extra_repr(self) -> str:
         return (

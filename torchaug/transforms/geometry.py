@@ -31,7 +31,7 @@ from torchaug._validation import check_bool, check_choice, check_number
 from torchaug.functional import geometry as FG
 from torchaug.functional._workspace import scratch
 from torchaug.registry import register
-from torchaug.transforms._base import Params, RandomTransform
+from torchaug.transforms._base import Params, RandomTransform, apply_into
 
 __all__ = [
     "RandomHorizontalFlip",
@@ -131,6 +131,9 @@ class RandomHorizontalFlip(RandomTransform):
     def transform(self, x: torch.Tensor, params: Params) -> torch.Tensor:
         return x.flip(-1)
 
+    def transform_into(self, x: torch.Tensor, params: Params) -> torch.Tensor:
+        return apply_into(x, params["apply"] if self.p < 1.0 else None, lambda t: t.flip(-1))
+
     def transform_points(self, points: torch.Tensor, params: Params, size: tuple[int, int]) -> torch.Tensor:
         out = points.clone()
         out[..., 0] = size[1] - points[..., 0]
@@ -150,6 +153,9 @@ class RandomVerticalFlip(RandomTransform):
 
     def transform(self, x: torch.Tensor, params: Params) -> torch.Tensor:
         return x.flip(-2)
+
+    def transform_into(self, x: torch.Tensor, params: Params) -> torch.Tensor:
+        return apply_into(x, params["apply"] if self.p < 1.0 else None, lambda t: t.flip(-2))
 
     def transform_points(self, points: torch.Tensor, params: Params, size: tuple[int, int]) -> torch.Tensor:
         out = points.clone()
