@@ -39,6 +39,8 @@ class HostDraw(NamedTuple):
     lam: float
     image_lam: float
     box: tuple[int, int, int, int] | None = None
+
+
 MODES = ("batch", "pair", "elem")
 PAIRINGS = ("shift", "random", "roll")
 
