@@ -90,7 +90,8 @@ class Mixer(nn.Module):
     """Base of the batch mixers: ``mixer(x, y) -> (x_mixed, y_soft)``.
 
     Subclasses implement :meth:`make_params` (draw the pairing and per-sample parameters on
-    ``x.device``) and :meth:`apply` (deterministic). The base validates inputs, builds the
+    ``x.device``) and :meth:`apply` (deterministic), and may implement :meth:`draw_on_host`
+    (the batch-wide draws of a CPU batch as Python numbers). The base validates inputs, builds the
     (smoothed) soft targets, mixes them as ``ỹ' = λ ỹ + (1 - λ) ỹ[perm]``, records
     :attr:`last_stats`, and honours :attr:`enabled`.
 
@@ -150,10 +151,21 @@ class Mixer(nn.Module):
     def make_params(self, x: torch.Tensor, generator: torch.Generator | None) -> Params:
         raise TypeError(f"{type(self).__name__} does not define make_params()")  # pragma: no cover
 
+    def draw_on_host(self, x: torch.Tensor, rng: HostRandom) -> tuple[float, float, tuple[int, int, int, int] | None]:
+        """Optional: the batch-wide ``(lam, image_lam, box)`` of a :class:`HostDraw`, drawn from
+        ``rng`` (see :meth:`host_draws`). Mixers that do not override it draw tensors only."""
+        raise TypeError(f"{type(self).__name__} does not draw on the host")  # pragma: no cover
+
     def _draw(self, x: torch.Tensor, generator: torch.Generator | None) -> Params:
-        """:meth:`make_params` as the forward pass uses it: subclasses with :class:`HostDraw` paths
-        return those uncompleted (see :meth:`_complete`)."""
-        return self.make_params(x, generator)
+        """The forward pass's draws: a :class:`HostDraw` (completed only when asked for, see
+        :meth:`_complete`) where :meth:`host_draws` allows it, else :meth:`make_params`."""
+        if not self.host_draws(x):
+            return self.make_params(x, generator)
+        rng = HostRandom(generator)
+        b = x.shape[0]
+        r, q = shift_on_host(b, rng)
+        host = HostDraw(r, None if q is None else (b - 1, q), *self.draw_on_host(x, rng))
+        return {"perm": shift_perm(b, r, q), "_host": host}  # type: ignore[dict-item]
 
     def apply(self, x: torch.Tensor, params: Params, inplace: bool) -> torch.Tensor:
         """Default: the generic kernel (any device); subclasses add fast paths."""
@@ -164,21 +176,17 @@ class Mixer(nn.Module):
         return sample_pairing(x.shape[0], self.pairing, generator=generator, device=x.device)
 
     def host_draws(self, x: torch.Tensor) -> bool:
-        """Whether this call's draws are a few Python numbers (:class:`HostDraw`): a CPU batch of
-        2+, one draw per batch (``mode="batch"``), the ``"shift"`` pairing and ``p = 1``."""
+        """Whether this call's draws are a few Python numbers (:class:`HostDraw`): a mixer with
+        :meth:`draw_on_host`, a CPU batch of 2+, one draw per batch (``mode="batch"``), the
+        ``"shift"`` pairing and ``p = 1``."""
         return (
-            x.device.type == "cpu" and self.mode == "batch" and self.pairing == "shift" and self.p >= 1.0 and x.shape[0] > 1
+            type(self).draw_on_host is not Mixer.draw_on_host
+            and x.device.type == "cpu"
+            and self.mode == "batch"
+            and self.pairing == "shift"
+            and self.p >= 1.0
+            and x.shape[0] > 1
         )
-
-    def _host_pairing(self, x: torch.Tensor, rng: HostRandom) -> tuple[torch.Tensor, int, tuple[int, int] | None]:
-        """``(perm, r, leftover)`` of the ``"shift"`` pairing drawn from ``rng`` (see :meth:`host_draws`)."""
-        b = x.shape[0]
-        r, q = shift_on_host(b, rng)
-        return shift_perm(b, r, q), r, (None if q is None else (b - 1, q))
-
-    def _host_params(self, perm: torch.Tensor, draw: HostDraw) -> Params:
-        """``perm`` and the :class:`HostDraw`; :meth:`_complete` builds the other tensors when asked for."""
-        return {"perm": perm, "_host": draw}  # type: ignore[dict-item]
 
     @staticmethod
     def _complete(params: Params) -> Params:

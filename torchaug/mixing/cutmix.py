@@ -8,7 +8,7 @@ import torch
 
 from torchaug._validation import check_number
 from torchaug.mixing import _kernels as K
-from torchaug.mixing._base import HostDraw, Mixer, Params
+from torchaug.mixing._base import Mixer, Params
 from torchaug.mixing._random import HostRandom, as_float32, sample_beta
 from torchaug.registry import register
 
@@ -118,16 +118,12 @@ class CutMix(Mixer):
         lam = torch.where(mixed, lam, torch.ones_like(lam))
         return box, lam
 
-    def make_params(self, x: torch.Tensor, generator: torch.Generator | None) -> Params:
-        return self._complete(self._draw(x, generator))
+    def draw_on_host(self, x: torch.Tensor, rng: HostRandom) -> tuple[float, float, tuple[int, int, int, int]]:
+        lam = rng.betavariate(self.alpha, self.alpha)
+        corners, lam_area = box_on_host(lam, rng.random(), rng.random(), *x.shape[-2:])
+        return as_float32(lam_area), 1.0, tuple(corners)
 
-    def _draw(self, x: torch.Tensor, generator: torch.Generator | None) -> Params:
-        if self.host_draws(x):
-            rng = HostRandom(generator)
-            perm, r, leftover = self._host_pairing(x, rng)
-            lam = rng.betavariate(self.alpha, self.alpha)
-            corners, lam_area = box_on_host(lam, rng.random(), rng.random(), *x.shape[-2:])
-            return self._host_params(perm, HostDraw(r, leftover, as_float32(lam_area), 1.0, tuple(corners)))
+    def make_params(self, x: torch.Tensor, generator: torch.Generator | None) -> Params:
         perm, offset = self._pairing(x, generator)
         mixed = self._applied(x, perm, generator)
         all_mixed = self.p >= 1.0 and x.shape[0] > 1

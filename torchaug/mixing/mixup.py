@@ -6,7 +6,7 @@ import torch
 
 from torchaug._validation import check_number
 from torchaug.mixing import _kernels as K
-from torchaug.mixing._base import HostDraw, Mixer, Params
+from torchaug.mixing._base import Mixer, Params
 from torchaug.mixing._random import HostRandom, as_float32, sample_beta
 from torchaug.registry import register
 
@@ -63,16 +63,12 @@ class MixUp(Mixer):
         """λ per sample following ``mode`` (float32 ``(B,)`` on ``x.device``)."""
         return self._per_mode(lambda n: sample_beta(self.alpha, n, generator=generator, device=x.device), perm)
 
-    def make_params(self, x: torch.Tensor, generator: torch.Generator | None) -> Params:
-        return self._complete(self._draw(x, generator))
+    def draw_on_host(self, x: torch.Tensor, rng: HostRandom) -> tuple[float, float, None]:
+        lam = rng.betavariate(self.alpha, self.alpha)
+        lam = K.quantize_lam(lam) if x.dtype == torch.uint8 else as_float32(lam)
+        return lam, lam, None
 
-    def _draw(self, x: torch.Tensor, generator: torch.Generator | None) -> Params:
-        if self.host_draws(x):
-            rng = HostRandom(generator)
-            perm, r, leftover = self._host_pairing(x, rng)
-            lam = rng.betavariate(self.alpha, self.alpha)
-            lam = K.quantize_lam(lam) if x.dtype == torch.uint8 else as_float32(lam)
-            return self._host_params(perm, HostDraw(r, leftover, lam, lam))
+    def make_params(self, x: torch.Tensor, generator: torch.Generator | None) -> Params:
         perm, offset = self._pairing(x, generator)
         lam = self.draw_lam(x, perm, generator)
         if x.dtype == torch.uint8:
