@@ -179,18 +179,19 @@ def _hue_w(xf: torch.Tensor, f: torch.Tensor, bound: float, integer: bool, inpla
     plane = (y.shape[0], 1, *y.shape[2:])
 
     def buf(name: str) -> torch.Tensor:
-        return _scratch("hue_" + name, plane, y.dtype, y.device)
+        return _scratch(name, plane, y.dtype, y.device)
 
-    hi = torch.maximum(g, b, out=buf("hi"))
-    lo = torch.minimum(g, b, out=buf("lo"))
-    mn = torch.minimum(r, lo, out=buf("mn"))
-    rng = torch.maximum(r, hi, out=buf("rng")).sub_(mn)
-    s = torch.gt(hi, r, out=buf("s"))  # 1.0 where g or b is above r
+    # ColorJitter's grey-image and reference planes are free during the hue: a smaller working set
+    hi = torch.maximum(g, b, out=buf("cj_gray"))
+    lo = torch.minimum(g, b, out=buf("cj_ref"))
+    mn = torch.minimum(r, lo, out=buf("hue_mn"))
+    rng = torch.maximum(r, hi, out=buf("hue_rng")).sub_(mn)
+    s = torch.gt(hi, r, out=buf("hue_s"))  # 1.0 where g or b is above r
     h = hi.sub_(lo)  # numerator when red is a maximum (hi's buffer)
     nb = lo.sub_(r).sub_(rng).sub_(h)  # other numerator minus that one (lo's buffer)
     h.addcmul_(nb, s)
     h.mul_(torch.sub(g, b, out=nb).sign_())
-    h.div_(torch.clamp_min(rng, 1e-30, out=buf("safe")))  # range 0: numerator 0, hue 0
+    h.div_(torch.clamp_min(rng, 1e-30, out=buf("hue_safe")))  # range 0: numerator 0, hue 0
     h.add_(s, alpha=3.0).add_(6.0 * f)
     h.sub_(torch.mul(h, 1.0 / 6.0, out=s).floor_(), alpha=6.0)  # mod 6 -> [0, 6]
     if integer:
