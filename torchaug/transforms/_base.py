@@ -68,7 +68,9 @@ def restrict_to_region(out: torch.Tensor, x: torch.Tensor, region: Any, *, singl
 _BITS = {1: torch.uint8, 2: torch.int16, 4: torch.int32, 8: torch.int64}
 
 
-def where_samples(keep: torch.Tensor, a: torch.Tensor, b: torch.Tensor, *, overwrite_a: bool = False) -> torch.Tensor:
+def where_samples(
+    keep: torch.Tensor, a: torch.Tensor, b: torch.Tensor, *, overwrite_a: bool = False, overwrite_b: bool = False
+) -> torch.Tensor:
     """``torch.where(keep.view(-1, 1, 1, 1), a, b)``: sample ``i`` of ``a`` where ``keep[i]``, else of ``b``.
 
     Bit-exact for every dtype (NaN and -0.0 included). On CPU it runs as integer bit operations
@@ -80,6 +82,7 @@ def where_samples(keep: torch.Tensor, a: torch.Tensor, b: torch.Tensor, *, overw
     ``overwrite_a=True`` lets the CPU path write the result into ``a`` (a fresh, dense tensor that
     shares no memory with ``b``): no new multi-megabyte tensor, whose first touch page-faults in
     (on the benchmark machine that doubled the time of a ``p=0.5`` flip of 32x3x224x224 uint8).
+    ``overwrite_b=True`` writes it into ``b`` instead, using such an ``a`` as the temporary.
     """
     it = _BITS.get(a.element_size())
     if (
@@ -93,10 +96,9 @@ def where_samples(keep: torch.Tensor, a: torch.Tensor, b: torch.Tensor, *, overw
         return torch.where(keep.view(-1, *([1] * (a.ndim - 1))), a, b)
     m = torch.neg(keep.to(device=a.device, dtype=it)).view(-1, *([1] * (a.ndim - 1)))  # 0 or all bits set
     ai, bi = a.view(it), b.view(it)
-    out = ai.bitwise_xor_(bi) if overwrite_a and _owns_memory(a, b) else torch.bitwise_xor(ai, bi)
+    out = ai.bitwise_xor_(bi) if (overwrite_a or overwrite_b) and _owns_memory(a, b) else torch.bitwise_xor(ai, bi)
     out.bitwise_and_(m)
-    out.bitwise_xor_(bi)
-    return out.view(a.dtype)
+    return (bi.bitwise_xor_(out) if overwrite_b else out.bitwise_xor_(bi)).view(a.dtype)
 
 
 #: bytes of a chunk of :func:`apply_into`: its temporaries are small enough to be recycled by the
@@ -109,12 +111,11 @@ def apply_into(x: torch.Tensor, apply: torch.Tensor | None, fn: Any) -> torch.Te
 
     ``fn`` maps a block of samples to a new tensor of the same shape and dtype, sample by sample
     (a flip). It runs on blocks of about :data:`INTO_CHUNK_BYTES`. Blocks without a selected sample
-    are skipped. A block with some selected samples is merged with the bit select of
-    :func:`where_samples`, so the result is exact for every dtype. ``apply`` is read on the host.
+    are skipped. A block with some selected samples is merged by :func:`where_samples`, so the
+    result is exact for every dtype. ``apply`` is read on the host.
     """
     b = x.shape[0]
     sel = [True] * b if apply is None else apply.tolist()
-    it = _BITS[x.element_size()]
     rows = max(1, INTO_CHUNK_BYTES // max(1, x[0].numel() * x.element_size()))
     for i in range(0, b, rows):
         j = min(b, i + rows)
@@ -125,10 +126,8 @@ def apply_into(x: torch.Tensor, apply: torch.Tensor | None, fn: Any) -> torch.Te
         new = fn(part)
         if n == j - i:
             part.copy_(new)
-            continue
-        m = torch.tensor(sel[i:j], dtype=it).neg_().view(-1, *([1] * (x.ndim - 1)))
-        ni, pi = new.view(it), part.view(it)
-        pi.bitwise_xor_(ni.bitwise_xor_(pi).bitwise_and_(m))
+        else:
+            where_samples(apply[i:j], new, part, overwrite_b=True)
     return x
 
 
