@@ -28,6 +28,8 @@ The base adds: validation, ``(C, H, W)`` single images, the per-sample probabili
 
 from __future__ import annotations
 
+import itertools
+
 from typing import Any
 
 import torch
@@ -104,19 +106,34 @@ def where_samples(
 #: bytes of a chunk of :func:`apply_into`: its temporaries are small enough to be recycled by the
 #: allocator instead of being page-faulted in like one batch-sized temporary
 INTO_CHUNK_BYTES = 1 << 20
+#: samples of at least this many bytes are rewritten run by run (only the selected ones), smaller
+#: ones block by block with a merge: at 224x224 uint8 a flip of half of 32 samples took 0.4 ms by
+#: runs and 1.4 ms by blocks; at 32x32 one op per run of a few samples costs more than the merge
+INTO_RUN_MIN_BYTES = 16 << 10
 
 
 def apply_into(x: torch.Tensor, apply: torch.Tensor | None, fn: Any) -> torch.Tensor:
     """``x[i] = fn(x)[i]`` where ``apply[i]`` (None: every sample), written into ``x`` (CPU).
 
     ``fn`` maps a block of samples to a new tensor of the same shape and dtype, sample by sample
-    (a flip). It runs on blocks of about :data:`INTO_CHUNK_BYTES`. Blocks without a selected sample
-    are skipped. A block with some selected samples is merged by :func:`where_samples`, so the
-    result is exact for every dtype. ``apply`` is read on the host.
+    (a flip). It runs on blocks of at most about :data:`INTO_CHUNK_BYTES`. Samples of at least
+    :data:`INTO_RUN_MIN_BYTES` are rewritten by runs of consecutive selected samples; smaller
+    ones by blocks, skipping blocks without a selected sample and merging partly selected blocks
+    with :func:`where_samples`. Exact for every dtype. ``apply`` is read on the host.
     """
     b = x.shape[0]
     sel = [True] * b if apply is None else apply.tolist()
-    rows = max(1, INTO_CHUNK_BYTES // max(1, x[0].numel() * x.element_size()))
+    sample_bytes = x[0].numel() * x.element_size()
+    rows = max(1, INTO_CHUNK_BYTES // max(1, sample_bytes))
+    if sample_bytes >= INTO_RUN_MIN_BYTES:
+        i = 0
+        for chosen, run in itertools.groupby(sel):
+            n = len(list(run))
+            for k in range(i, i + n, rows) if chosen else ():
+                part = x[k : min(i + n, k + rows)]
+                part.copy_(fn(part))
+            i += n
+        return x
     for i in range(0, b, rows):
         j = min(b, i + rows)
         n = sum(sel[i:j])
