@@ -232,18 +232,25 @@ def test_color_jitter_rejects_orders_that_are_not_permutations():
         FC.color_jitter(x, f, f, f, f - 1.0, order)
 
 
-def test_color_jitter_cpu_chunks_equal_one_pass(monkeypatch):
-    # large images are processed in cache-sized chunks on CPU; shrink the chunk to 3 samples
+@pytest.mark.parametrize("by_rows", [False, True])
+@pytest.mark.parametrize("dtype", [torch.uint8, torch.float32])
+def test_color_jitter_cpu_chunks_equal_one_pass(by_rows, dtype, monkeypatch):
+    # large images are processed in cache-sized chunks on CPU; shrink the chunk to 3 samples.
+    # Samples sorted by their order are gathered and scattered per chunk or row by row (large rows)
     monkeypatch.setattr(FC, "_CHUNK_BYTES", 3 * 3 * 10 * 12 * 4)
+    monkeypatch.setattr(FC, "_ROW_COPY_MIN_BYTES", 1 if by_rows else 1 << 30)
     b = 10
-    x = _images(torch.uint8, b=b)
+    x = _images(dtype, b=b)
     f, hf = _factors(0.5, 1.5, b=b), _factors(-0.3, 0.3, b=b)
     order = torch.rand(b, 4, generator=torch.Generator().manual_seed(5)).argsort(1)
     out = FC.color_jitter(x, f, f, f, hf, order)
     ref = FC._color_jitter(x, f, f, f, hf, order)  # one pass
     assert torch.equal(out, ref)
-    xc = x.contiguous(memory_format=torch.channels_last)
-    assert FC.color_jitter(xc, f, f, f, hf, order).is_contiguous(memory_format=torch.channels_last)
+    x0 = x.clone()
+    assert FC.color_jitter(x, f, f, f, hf, order, out=x) is x and torch.equal(x, ref)  # in place
+    xc = x0.contiguous(memory_format=torch.channels_last)
+    outc = FC.color_jitter(xc, f, f, f, hf, order)
+    assert outc.is_contiguous(memory_format=torch.channels_last) and torch.equal(outc, ref)
 
 
 @pytest.mark.peer
