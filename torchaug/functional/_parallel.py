@@ -90,10 +90,10 @@ class one_op_thread:
 
 #: below this many bytes of work in one loop, :func:`parallel_for` runs it on one thread. Two
 #: Python threads contend for the GIL between ops, and small ops are mostly that overhead:
-#: measured on the 2-core benchmark machine, ColorJitter on 256x3x32x32 uint8 (3 MB of float
-#: work) took 16.4 ms on two threads and 12.9 ms on one; at 6-7 MB they were level; at
-#: 32x3x224x224 (18 MB) two threads took 31 ms against 43 ms.
-PARALLEL_MIN_BYTES = 8 << 20
+#: measured on the 2-core benchmark machine with one ColorJitter chunk per thread, 256x3x32x32
+#: uint8 (3 MB of float work) took 4.5 ms on two threads and 5.2 ms on one, 8x3x224x224 (4.6 MB)
+#: 5.3 against 6.8 ms, but 200x3x32x32 (2.3 MB) 4.6 against 4.3 ms.
+PARALLEL_MIN_BYTES = 3 << 20
 
 
 def thread_budget(device: torch.device, work_bytes: int | None = None) -> int:
