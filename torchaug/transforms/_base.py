@@ -29,7 +29,6 @@ The base adds: validation, ``(C, H, W)`` single images, the per-sample probabili
 from __future__ import annotations
 
 import itertools
-
 from typing import Any
 
 import torch
