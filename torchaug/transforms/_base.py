@@ -127,11 +127,12 @@ def apply_into(x: torch.Tensor, apply: torch.Tensor | None, fn: Any) -> torch.Te
     if sample_bytes >= INTO_RUN_MIN_BYTES:
         i = 0
         for chosen, run in itertools.groupby(sel):
-            n = len(list(run))
-            for k in range(i, i + n, rows) if chosen else ():
-                part = x[k : min(i + n, k + rows)]
-                part.copy_(fn(part))
-            i += n
+            j = i + len(list(run))
+            if chosen:
+                for k in range(i, j, rows):
+                    part = x[k : min(j, k + rows)]
+                    part.copy_(fn(part))
+            i = j
         return x
     for i in range(0, b, rows):
         j = min(b, i + rows)
