@@ -30,10 +30,12 @@ _DEPTH = 0
 
 def cpu_path(device: torch.device | torch.Tensor) -> bool:
     """True where the CPU-only branches may run: a CPU tensor (or device), outside
-    :func:`accelerator_path`."""
+    :func:`accelerator_path` and outside ``torch.compile`` tracing."""
     if isinstance(device, torch.Tensor):
         device = device.device
-    return device.type == "cpu" and _DEPTH == 0
+    # traced code (torch.compile) takes the accelerator path too: the CPU branches read numbers
+    # back, reuse scratch buffers and start threads, none of which a graph can hold
+    return device.type == "cpu" and _DEPTH == 0 and not torch.compiler.is_compiling()
 
 
 def emulating() -> bool:
