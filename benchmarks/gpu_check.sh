@@ -15,8 +15,9 @@ out=${OUT:-gpu-results}
 mkdir -p "$out"
 py=${PYTHON:-python3}
 site=/tmp/torchaug-gpu-site
-if compgen -G ".whl/*.whl" >/dev/null; then  # hydra-core, omegaconf, kornia, albumentations, imbalanced-learn, ...
-  $py -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target "$site" .whl/*.whl || exit 1
+if [ "$device" = cuda ] && compgen -G ".whl/*.whl" >/dev/null; then  # Python 3.12 wheels: hydra-core, omegaconf, kornia, albumentations, imbalanced-learn, ...
+  $py -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --no-build-isolation --upgrade --target "$site" \
+    .whl/*.whl $(compgen -G ".whl/*.tar.gz") || exit 1
   export PYTHONPATH="$site"
 fi
 peer=""
