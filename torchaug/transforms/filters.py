@@ -169,6 +169,8 @@ class EdgeDetect(RandomTransform):
 
 
 def _check_kernel(kernel: Any, owner: str) -> torch.Tensor:
+    if isinstance(kernel, (str, bytes)):
+        raise TypeError(f"{owner}: kernel must be a 2-D (kh, kw) array of numbers; got {describe(kernel)}")
     if not isinstance(kernel, torch.Tensor):
         try:
             import numpy as np
