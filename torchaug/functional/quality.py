@@ -9,6 +9,8 @@ for the whole batch at once.
 
 from __future__ import annotations
 
+import warnings
+
 import torch
 
 from torchaug.functional.color import _keep_format
@@ -29,6 +31,12 @@ def jpeg_compress(x: torch.Tensor, quality: torch.Tensor) -> torch.Tensor:
     other channel counts channel by channel as grey. Floating input is quantised to ``uint8``
     (``round(x * 255)``) for the codec and returned as ``out / 255`` in its dtype.
     """
+    with warnings.catch_warnings():  # torchvision 0.29 flags its image codecs as moving to TorchCodec
+        warnings.simplefilter("ignore", DeprecationWarning)
+        return _jpeg_compress(x, quality)
+
+
+def _jpeg_compress(x: torch.Tensor, quality: torch.Tensor) -> torch.Tensor:
     from torchvision.io import ImageReadMode, decode_jpeg, encode_jpeg
 
     B, C, H, W = x.shape
