@@ -14,6 +14,7 @@ batch (a zero tap adds nothing): no Python loop over samples.
 
 from __future__ import annotations
 
+import functools
 import math
 
 import torch
@@ -199,18 +200,52 @@ def box_blur(x: torch.Tensor, ksize: torch.Tensor, kmax: int | None = None) -> t
 
 # -- median ------------------------------------------------------------------------------------------
 
-#: bytes of the window tensor of one chunk of :func:`median_blur`
-_MEDIAN_CHUNK_BYTES = 64 << 20
+@functools.lru_cache(maxsize=None)
+def median_network(n: int) -> tuple[tuple[int, int], ...]:
+    """Compare-exchange pairs ``(i, j)`` (``i < j``: after it, ``v[i] <= v[j]``) that bring the
+    median of ``n`` values (odd ``n``) to position ``n // 2``.
+
+    Batcher's odd-even merge sort network for the next power of two, without the pairs that touch
+    the padding (it holds +inf, so those pairs never swap) and without the pairs that cannot affect
+    position ``n // 2`` (pruned backwards from it). 9 values: 24 pairs; 25: 113; 49: 319.
+    """
+    size = 1
+    while size < n:
+        size *= 2
+    pairs = []
+    p = 1
+    while p < size:
+        k = p
+        while k >= 1:
+            for j in range(k % p, size - k, 2 * k):
+                for i in range(min(k, size - j - k)):
+                    if (i + j) // (2 * p) == (i + j + k) // (2 * p):
+                        pairs.append((i + j, i + j + k))
+            k //= 2
+        p *= 2
+    pairs = [(a, b) for a, b in pairs if b < n]
+    live = {n // 2}
+    kept = []
+    for a, b in reversed(pairs):
+        if a in live or b in live:
+            kept.append((a, b))
+            live.update((a, b))
+    return tuple(reversed(kept))
+
+
+#: bytes of one window plane of a chunk of :func:`median_blur` (the network keeps ``k^2`` of them)
+_MEDIAN_PLANE_BYTES = 1 << 20
 
 
 def median_blur(x: torch.Tensor, ksize: torch.Tensor, kmax: int | None = None) -> torch.Tensor:
     """Median over a ``k x k`` window per sample (``ksize``: ``(B,)`` odd ints), replicate border:
     ``cv2.medianBlur`` (albumentations ``MedianBlur``), exact.
 
-    Every sample uses the batch's largest window ``K``; the ``K^2 - k^2`` taps outside a sample's
-    own window (an even number) are set half to the lowest and half to the highest possible
-    value, which leaves the median of the window unchanged. Windows are gathered in chunks of
-    planes so memory stays bounded.
+    A selection network (:func:`median_network`) of elementwise ``minimum``/``maximum`` over the
+    ``K^2`` shifted planes of the batch's largest window ``K``, in ``x``'s own dtype (``uint8`` stays
+    ``uint8``). The ``K^2 - k^2`` taps outside a sample's own window (an even number) are set half
+    to the lowest and half to the highest value, which leaves the median of its window unchanged.
+    Runs in chunks of samples (about 1 MB a plane) so the planes stay in cache.
     """
     B, C, H, W = x.shape
     if kmax is None:
@@ -222,25 +257,38 @@ def median_blur(x: torch.Tensor, ksize: torch.Tensor, kmax: int | None = None) -
     integer = x.dtype == torch.uint8
     work = x if integer or x.dtype in (torch.float32, torch.float64) else x.to(torch.float32)
     lo, hi = (0, 255) if integer else (-math.inf, math.inf)
-    # taps outside each sample's window: alternately low / high (in row-major tap order)
-    dy, dx = torch.meshgrid(torch.arange(-r, r + 1, device=x.device), torch.arange(-r, r + 1, device=x.device), indexing="ij")
-    ring = torch.maximum(dy.abs(), dx.abs()).reshape(-1)  # (K^2,)
+    dy, dx = torch.meshgrid(torch.arange(-r, r + 1), torch.arange(-r, r + 1), indexing="ij")
+    ring = torch.maximum(dy.abs(), dx.abs()).reshape(-1).tolist()  # (K^2,) host ints, tap order
     half = (ksize.to(x.device).view(-1, 1) // 2)  # (B, 1)
-    outside = ring.view(1, -1) > half  # (B, K^2)
+    ring_t = torch.tensor(ring, device=x.device).view(1, -1)
+    outside = ring_t > half  # (B, K^2)
     order = torch.cumsum(outside.long(), dim=1)
     fill_hi = outside & (order % 2 == 0)
     fill_lo = outside & (order % 2 == 1)
+    lo_t = torch.tensor(lo, dtype=work.dtype, device=x.device)
+    hi_t = torch.tensor(hi, dtype=work.dtype, device=x.device)
     xp = _pad_replicate(work.reshape(B * C, 1, H, W), r).view(B, C, H + 2 * r, W + 2 * r)
     out = torch.empty((B, C, H, W), dtype=work.dtype, device=x.device)
-    per_sample = C * H * W * kmax * kmax * work.element_size()
-    step = max(1, _MEDIAN_CHUNK_BYTES // max(1, per_sample))
-    for s in range(0, B, step):  # chunks of samples (bounded memory), not one iteration per sample
+    net = median_network(kmax * kmax)
+    m = (kmax * kmax) // 2
+    step = max(1, _MEDIAN_PLANE_BYTES // max(1, C * H * W * work.element_size()))
+    for s in range(0, B, step):  # chunks of samples (cache-sized planes), not one per sample
         e = min(B, s + step)
-        win = torch.stack([xp[s:e, :, i : i + H, j : j + W] for i in range(kmax) for j in range(kmax)], dim=-1)
-        flo = fill_lo[s:e].view(e - s, 1, 1, 1, -1)
-        fhi = fill_hi[s:e].view(e - s, 1, 1, 1, -1)
-        win = win.masked_fill(flo, lo).masked_fill(fhi, hi)
-        out[s:e] = win.median(dim=-1).values
+        planes = []
+        for t in range(kmax * kmax):
+            i, j = divmod(t, kmax)
+            v = xp[s:e, :, i : i + H, j : j + W]
+            if ring[t] > 0:  # taps of the outer rings: replaced for samples with a smaller window
+                v = torch.where(fill_lo[s:e, t].view(-1, 1, 1, 1), lo_t, v)
+                v = torch.where(fill_hi[s:e, t].view(-1, 1, 1, 1), hi_t, v)
+            else:
+                v = v.contiguous()
+            planes.append(v)
+        for a, b in net:
+            pa, pb = planes[a], planes[b]
+            planes[a] = torch.minimum(pa, pb)
+            planes[b] = torch.maximum(pa, pb)
+        out[s:e] = planes[m]
     return _keep_format(out if out.dtype == x.dtype else out.to(x.dtype), x)
 
 
@@ -392,15 +440,12 @@ def _lerp_axis(x: torch.Tensor, dim: int, src: torch.Tensor) -> torch.Tensor:
     i0 = src.floor().long().clamp(max=n_in - 1)
     i1 = (i0 + 1).clamp(max=n_in - 1)
     w1 = (src - i0).to(x.dtype)
+    from torchaug.functional.quality import _gather_axis
+
     n = src.shape[1]
-    if dim == -2:
-        shape_i, shape_w = (B, 1, n, 1), (B, 1, n, 1)
-        expand = (B, C, n, x.shape[-1])
-    else:
-        shape_i, shape_w = (B, 1, 1, n), (B, 1, 1, n)
-        expand = (B, C, x.shape[-2], n)
-    a = torch.gather(x, dim, i0.view(shape_i).expand(expand))
-    b = torch.gather(x, dim, i1.view(shape_i).expand(expand))
+    shape_w = (B, 1, n, 1) if dim == -2 else (B, 1, 1, n)
+    a = _gather_axis(x, dim, i0)
+    b = _gather_axis(x, dim, i1)
     return a + (b - a) * w1.view(shape_w)
 
 
@@ -411,13 +456,12 @@ def zoom_blur(x: torch.Tensor, zoom_factors: torch.Tensor, n_factors: torch.Tens
     (``(B,)``) are used: ``out = (x + sum_s zoom(x, f_s)) / (n + 1)``. ``zoom(x, f)`` crops the
     centre ``ceil(H / f) x ceil(W / f)``, resizes it bilinearly (half-pixel centres, clamped
     border, as ``cv2.resize``) to ``int(h f) x int(w f)`` and crops the centre ``H x W``. The loop
-    runs over the ``S`` steps, each batched over all samples. Computed on the [0, 1] scale and
+    runs over the ``S`` steps, each batched over the samples that still use a factor. Computed on the [0, 1] scale and
     clamped, as albumentations does (``uint8``: rounded).
     """
     B, C, H, W = x.shape
     xf = x.to(torch.float32) / 255.0 if x.dtype == torch.uint8 else (x.to(torch.float32) if x.dtype != torch.float64 else x)
     integer = x.dtype == torch.uint8
-    acc = xf.clone()
     f64 = torch.float64
     zf = zoom_factors.to(device=x.device, dtype=f64)
     n = n_factors.to(x.device).view(-1)
@@ -432,12 +476,21 @@ def zoom_blur(x: torch.Tensor, zoom_factors: torch.Tensor, n_factors: torch.Tens
         src = (o + trim.view(-1, 1) + 0.5) * (ch / new).view(-1, 1) - 0.5
         return (src.clamp(min=0).clamp(max=(ch - 1).view(-1, 1)) + top.view(-1, 1)).to(torch.float32)
 
+    # samples sorted by how many factors they use: step s runs on the prefix still using one
+    # (sum of n_b resampled images instead of B * S); one host read of the S prefix sizes
+    order = torch.argsort(n, descending=True, stable=True)
+    active = (n.view(1, -1) > torch.arange(S, device=x.device).view(-1, 1)).sum(1).tolist()
+    xs = xf.index_select(0, order)
+    zs = zf.index_select(0, order)
+    acc = xs.clone()
     for s in range(S):
-        f = zf[:, s]
-        use = (s < n).to(xf.dtype).view(B, 1, 1, 1)
-        f = torch.where(s < n, f, torch.ones_like(f))
-        z = _lerp_axis(_lerp_axis(xf, -2, positions(H, f)), -1, positions(W, f))
-        acc.add_(z * use)
+        m = active[s]
+        if m == 0:
+            break
+        f = zs[:m, s]
+        part = xs[:m]
+        acc[:m] += _lerp_axis(_lerp_axis(part, -2, positions(H, f)), -1, positions(W, f))
+    acc = acc.index_select(0, torch.argsort(order))
     acc.div_((n.to(xf.dtype) + 1).view(B, 1, 1, 1)).clamp_(0.0, 1.0)
     if integer:
         return _keep_format(acc.mul_(255.0).round_().to(torch.uint8), x)

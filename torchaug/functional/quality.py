@@ -68,11 +68,17 @@ def _jpeg_compress(x: torch.Tensor, quality: torch.Tensor) -> torch.Tensor:
 
 
 def _gather_axis(x: torch.Tensor, dim: int, idx: torch.Tensor) -> torch.Tensor:
-    """``x`` read along ``dim`` (-2 or -1) at per-sample indices ``idx`` (``(B, n)``)."""
+    """``x`` read along ``dim`` (-2 or -1) at per-sample indices ``idx`` (``(B, n)``).
+
+    Rows: one ``index_select`` of whole rows of the flattened planes (a row copy each; CPU
+    ``torch.gather`` along the row axis was 85x slower at 256x3x32x32). Columns: ``gather``.
+    """
     B, C, H, W = x.shape
     n = idx.shape[1]
     if dim == -2:
-        return torch.gather(x, 2, idx.view(B, 1, n, 1).expand(B, C, n, W))
+        base = (torch.arange(B * C, device=x.device).view(B, C, 1) * H)
+        flat = (base + idx.view(B, 1, n)).view(-1)
+        return x.reshape(B * C * H, W).index_select(0, flat).view(B, C, n, W)
     return torch.gather(x, 3, idx.view(B, 1, 1, n).expand(B, C, H, n))
 
 
