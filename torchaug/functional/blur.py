@@ -49,11 +49,21 @@ def _work(x: torch.Tensor) -> tuple[torch.Tensor, bool]:
 
 
 def _finish(y: torch.Tensor, like: torch.Tensor, integer: bool, clamp: bool = True) -> torch.Tensor:
-    """Round (uint8), clamp to the valid range and cast back to ``like``'s dtype and format."""
+    """Round (uint8), clamp to the valid range and cast back to ``like``'s dtype and format.
+
+    ``y`` must be a private work tensor (it is modified). For ``uint8`` from float32 the value is
+    rounded to nearest (half to even, as OpenCV's ``saturate_cast``) by adding ``2**23`` and
+    narrowing the bits, ~4x faster on CPU than ``round`` + the float -> uint8 cast.
+    """
     if integer:
-        y = y.round_().clamp_(0.0, 255.0)
-    elif clamp:
-        y = y.clamp(0.0, 1.0)
+        y = y.clamp_(0.0, 255.0)
+        if y.dtype == torch.float32 and y.is_contiguous():
+            out = y.add_(8388608.0).view(torch.int32).to(torch.uint8)
+        else:
+            out = y.round_().to(torch.uint8)
+        return _keep_format(out, like)
+    if clamp:
+        y = y.clamp_(0.0, 1.0)
     out = y if y.dtype == like.dtype else y.to(like.dtype)
     return _keep_format(out.contiguous(), like)
 
@@ -88,6 +98,30 @@ def _pad_replicate(x: torch.Tensor, r: int) -> torch.Tensor:
     return F.pad(x, (r, r, r, r), mode="replicate") if r else x
 
 
+def _pad_work(x: torch.Tensor, pw: int, ph: int, dtype: torch.dtype) -> torch.Tensor:
+    """A new contiguous ``dtype`` copy of ``x`` padded by ``pw`` columns and ``ph`` rows on each
+    side with reflect-101 (any image size): the cast is done by the copy into the buffer, so the
+    input is read once."""
+    B, C, H, W = x.shape
+    out = torch.empty((B, C, H + 2 * ph, W + 2 * pw), dtype=dtype, device=x.device)
+    out[:, :, ph : ph + H, pw : pw + W].copy_(x)
+    if pw:
+        ix = _reflect101_index(W, pw, pw, x.device) + pw
+        band = out[:, :, ph : ph + H]
+        band[..., :pw] = band.index_select(3, ix[:pw])
+        band[..., pw + W :] = band.index_select(3, ix[pw + W :])
+    if ph:
+        iy = _reflect101_index(H, ph, ph, x.device) + ph
+        out[:, :, :ph] = out.index_select(2, iy[:ph])
+        out[:, :, ph + H :] = out.index_select(2, iy[ph + H :])
+    return out
+
+
+def _work_dtype(x: torch.Tensor) -> tuple[torch.dtype, bool]:
+    integer = x.dtype == torch.uint8
+    return (torch.float64 if x.dtype == torch.float64 else torch.float32), integer
+
+
 def _planes_conv(xp: torch.Tensor, weight: torch.Tensor, B: int, C: int) -> torch.Tensor:
     """Grouped convolution of padded planes ``(B, C, Hp, Wp)`` with ``weight`` ``(B, kh, kw)``
     (one kernel per sample) or ``(kh, kw)`` (one for all)."""
@@ -110,9 +144,9 @@ def filter2d(x: torch.Tensor, kernel: torch.Tensor, *, clamp: bool = True) -> to
     """
     B, C, H, W = x.shape
     kh, kw = kernel.shape[-2:]
-    xf, integer = _work(x)
-    xp = pad_reflect101(xf, kw // 2, kw // 2, kh // 2, kh // 2)
-    y = _planes_conv(xp, kernel.to(xf.device), B, C)
+    dtype, integer = _work_dtype(x)
+    xp = _pad_work(x, kw // 2, kh // 2, dtype)
+    y = _planes_conv(xp, kernel.to(x.device), B, C)
     return _finish(y, x, integer, clamp)
 
 
@@ -124,19 +158,20 @@ def separable_filter(x: torch.Tensor, kx: torch.Tensor, ky: torch.Tensor, *, bor
     or ``"replicate"``. Returns a float work tensor (not rounded): callers finish it.
     """
     B, C, H, W = x.shape
-    y = x
+    rx, ry = kx.shape[-1] // 2, ky.shape[-1] // 2
+    dtype = torch.float64 if x.dtype == torch.float64 else torch.float32
+    if border == "replicate":
+        y = F.pad(x.to(dtype), (rx, rx, ry, ry), mode="replicate") if rx or ry else x.to(dtype)
+    else:
+        y = _pad_work(x, rx, ry, dtype)
+    # rows padded by reflection are filtered along x like any row, so one pad serves both passes
     for k, horizontal in ((kx, True), (ky, False)):
         n = k.shape[-1]
+        w = k.to(device=x.device, dtype=dtype)
         if n <= 1:
-            y = y * k[:, :1].to(y.dtype).view(B, 1, 1, 1) if k.shape[-1] == 1 else y
+            y = y * w[:, :1].view(B, 1, 1, 1)
             continue
-        r = n // 2
-        if border == "replicate":
-            yp = F.pad(y, (r, r, 0, 0) if horizontal else (0, 0, r, r), mode="replicate")
-        else:
-            yp = pad_reflect101(y, r, r, 0, 0) if horizontal else pad_reflect101(y, 0, 0, r, r)
-        w = k.to(device=y.device, dtype=y.dtype).view(B, 1, n) if horizontal else k.to(device=y.device, dtype=y.dtype).view(B, n, 1)
-        y = _planes_conv(yp, w, B, C)
+        y = _planes_conv(y, w.view(B, 1, n) if horizontal else w.view(B, n, 1), B, C)
     return y
 
 
@@ -194,8 +229,7 @@ def box_blur(x: torch.Tensor, ksize: torch.Tensor, kmax: int | None = None) -> t
         kmax = int(ksize.max()) if ksize.numel() else 1
     kmax += 1 - kmax % 2
     k = box_kernels(ksize.to(x.device), kmax)
-    xf, integer = _work(x)
-    return _finish(separable_filter(xf, k, k), x, integer)
+    return _finish(separable_filter(x, k, k), x, x.dtype == torch.uint8)
 
 
 # -- median ------------------------------------------------------------------------------------------

@@ -35,9 +35,10 @@ def to_unit(x: torch.Tensor) -> torch.Tensor:
 
 
 def from_unit(y: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
-    """Clamp to [0, 1] and cast back to ``like``'s dtype (``uint8``: ``rint(y * 255)``)."""
+    """Clamp to [0, 1] and cast back to ``like``'s dtype (``uint8``: ``rint(y * 255)``). ``y`` must
+    be a private work tensor (it is modified)."""
     if like.dtype == torch.uint8:
-        return _finish(y.clamp(0.0, 1.0).mul_(255.0), like, True)
+        return _finish(y.mul_(255.0), like, True)
     return _finish(y, like, False)
 
 
@@ -47,7 +48,7 @@ def shot_noise(x: torch.Tensor, scale: torch.Tensor, counts: torch.Tensor) -> to
     (``scale`` ``s``: ``(B,)``, larger = fewer photons = more noise), ``out = clip(counts * s) ** (1 / 2.2)``."""
     s = scale.to(device=x.device, dtype=torch.float32).view(-1, 1, 1, 1)
     y = counts.to(torch.float32) * s
-    return from_unit(y.clamp_(0.0, 1.0).pow_(1 / 2.2), x)
+    return from_unit(y.clamp_(0.0, 1.0).pow_(1 / 2.2), x)  # y is private
 
 
 def shot_noise_rates(x: torch.Tensor, scale: torch.Tensor) -> torch.Tensor:
@@ -59,6 +60,8 @@ def shot_noise_rates(x: torch.Tensor, scale: torch.Tensor) -> torch.Tensor:
 def multiply(x: torch.Tensor, multiplier: torch.Tensor) -> torch.Tensor:
     """``x * multiplier`` (``multiplier`` broadcastable to ``x``: ``(B, 1 or C, 1 or H, 1 or W)``),
     clamped; ``uint8`` rounded (albumentations ``MultiplicativeNoise``)."""
+    if x.dtype == torch.uint8:  # on the 0-255 scale directly (as OpenCV multiplies uint8 images)
+        return _finish(x.to(torch.float32).mul_(multiplier.to(device=x.device, dtype=torch.float32)), x, True)
     xf = to_unit(x)
     return from_unit(xf * multiplier.to(device=x.device, dtype=xf.dtype), x)
 
@@ -67,11 +70,14 @@ def add_field(x: torch.Tensor, noise: torch.Tensor) -> torch.Tensor:
     """``x + noise`` with ``noise`` on the [0, 1] scale, broadcastable to ``x`` or of a smaller
     spatial size (then bilinearly resized to ``x``'s, albumentations' ``approximation``);
     clamped, ``uint8`` rounded (albumentations ``AdditiveNoise``)."""
-    xf = to_unit(x)
-    n = noise.to(device=x.device, dtype=xf.dtype)
+    integer = x.dtype == torch.uint8
+    dtype = torch.float64 if x.dtype == torch.float64 else torch.float32
+    n = noise.to(device=x.device, dtype=dtype)
     if n.shape[-2:] != (1, 1) and n.shape[-2:] != x.shape[-2:]:
         n = F.interpolate(n, size=x.shape[-2:], mode="bilinear", align_corners=False)
-    return from_unit(xf + n, x)
+    if integer:  # on the 0-255 scale: one pass fewer
+        return _finish(x.to(torch.float32).add_(n.mul(255.0)), x, True)
+    return from_unit(x.to(dtype) + n, x)
 
 
 def rgb_to_hls(rgb: torch.Tensor) -> torch.Tensor:
