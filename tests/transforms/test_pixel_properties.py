@@ -144,3 +144,13 @@ def test_image_compression_quality_orders_the_error():
         out = T.ImageCompression(quality_range=(q, q), p=1.0)(x)
         err.append((out.float() - x.float()).abs().mean())
     assert err[0] > err[1] > err[2] > 0
+
+
+def test_pixel_degradations_config_composes_and_runs():
+    from torchaug.preview import load_config
+
+    t = load_config("transforms", "pixel_degradations")
+    x = _photos(4, 24)
+    out = t(x, generator=_gen(8))
+    assert out.shape == x.shape and out.dtype == torch.uint8
+    assert torch.equal(out, t(x, generator=_gen(8)))
