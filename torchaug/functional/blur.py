@@ -20,6 +20,7 @@ import math
 import torch
 import torch.nn.functional as F
 
+from torchaug.functional._sample_chunks import run_chunked
 from torchaug.functional.color import _keep_format
 
 __all__ = [
@@ -38,6 +39,11 @@ __all__ = [
     "zoom_blur",
     "glass_blur",
 ]
+
+
+def _kmax(ksize: torch.Tensor) -> int:
+    """The largest kernel size of the batch (one read of a ``(B,)`` tensor)."""
+    return int(ksize.max()) if ksize.numel() else 1
 
 
 def _work(x: torch.Tensor) -> tuple[torch.Tensor, bool]:
@@ -135,7 +141,7 @@ def _planes_conv(xp: torch.Tensor, weight: torch.Tensor, B: int, C: int) -> torc
     return y.view(B, C, y.shape[-2], y.shape[-1])
 
 
-def filter2d(x: torch.Tensor, kernel: torch.Tensor, *, clamp: bool = True) -> torch.Tensor:
+def _filter2d_impl(x: torch.Tensor, kernel: torch.Tensor, clamp: bool = True) -> torch.Tensor:
     """Correlate each sample with its kernel, as ``cv2.filter2D(img, -1, kernel)`` does.
 
     ``kernel``: ``(kh, kw)`` for every sample or ``(B, kh, kw)`` per sample (odd sizes; the anchor
@@ -221,7 +227,7 @@ def box_kernels(ksize: torch.Tensor, kmax: int) -> torch.Tensor:
     return (t.abs() <= (k - 1) / 2).float() / k
 
 
-def box_blur(x: torch.Tensor, ksize: torch.Tensor, kmax: int | None = None) -> torch.Tensor:
+def _box_blur_impl(x: torch.Tensor, ksize: torch.Tensor, kmax: int | None = None) -> torch.Tensor:
     """Mean over a ``k x k`` window per sample (``ksize``: ``(B,)`` odd ints): ``cv2.blur``
     (albumentations ``Blur``), reflect-101 border. Separable: two 1-D grouped convolutions.
     ``kmax``: an upper bound of ``ksize`` (saves reading it back from the device)."""
@@ -271,7 +277,7 @@ def median_network(n: int) -> tuple[tuple[int, int], ...]:
 _MEDIAN_PLANE_BYTES = 1 << 20
 
 
-def median_blur(x: torch.Tensor, ksize: torch.Tensor, kmax: int | None = None) -> torch.Tensor:
+def _median_blur_impl(x: torch.Tensor, ksize: torch.Tensor, kmax: int | None = None) -> torch.Tensor:
     """Median over a ``k x k`` window per sample (``ksize``: ``(B,)`` odd ints), replicate border:
     ``cv2.medianBlur`` (albumentations ``MedianBlur``), exact.
 
@@ -483,7 +489,7 @@ def _lerp_axis(x: torch.Tensor, dim: int, src: torch.Tensor) -> torch.Tensor:
     return a + (b - a) * w1.view(shape_w)
 
 
-def zoom_blur(x: torch.Tensor, zoom_factors: torch.Tensor, n_factors: torch.Tensor) -> torch.Tensor:
+def _zoom_blur_impl(x: torch.Tensor, zoom_factors: torch.Tensor, n_factors: torch.Tensor) -> torch.Tensor:
     """Average of centrally zoomed copies (albumentations ``ZoomBlur``, ImageNet-C's zoom blur).
 
     ``zoom_factors``: ``(B, S)`` per-sample factors (``>= 1``), of which the first ``n_factors``
@@ -534,7 +540,7 @@ def zoom_blur(x: torch.Tensor, zoom_factors: torch.Tensor, n_factors: torch.Tens
 # -- glass -------------------------------------------------------------------------------------------
 
 
-def glass_blur(x: torch.Tensor, sigma: float, max_delta: int, dxy: torch.Tensor) -> torch.Tensor:
+def _glass_blur_impl(x: torch.Tensor, sigma: float, max_delta: int, dxy: torch.Tensor) -> torch.Tensor:
     """Glass blur, albumentations ``GlassBlur(mode="fast")`` / ImageNet-C semantics.
 
     Gaussian blur (``sigma``, kernel size from OpenCV's rule for ``ksize=0``), then per iteration
@@ -594,3 +600,41 @@ def _cv2_auto_ksize(sigma: float, integer: bool) -> int:
     ``round(sigma * (3 if uint8 else 4) * 2 + 1) | 1``."""
     k = int(round(sigma * (3 if integer else 4) * 2 + 1)) | 1
     return max(k, 1)
+
+
+# -- public entry points: the kernels above, run on chunks of the batch (see functional._sample_chunks) --
+
+
+def filter2d(x: torch.Tensor, kernel: torch.Tensor, *, clamp: bool = True) -> torch.Tensor:  # noqa: D103 - the docstring is the kernel's
+    return run_chunked(_filter2d_impl, x, (kernel,), (clamp,)) if kernel.ndim == 3 else run_chunked(_filter2d_impl, x, (), (kernel, clamp))
+
+
+filter2d.__doc__ = _filter2d_impl.__doc__
+
+
+def box_blur(x: torch.Tensor, ksize: torch.Tensor, kmax: int | None = None) -> torch.Tensor:  # noqa: D103 - the docstring is the kernel's
+    return run_chunked(_box_blur_impl, x, (ksize,), (kmax if kmax is not None else _kmax(ksize),))
+
+
+box_blur.__doc__ = _box_blur_impl.__doc__
+
+
+def median_blur(x: torch.Tensor, ksize: torch.Tensor, kmax: int | None = None) -> torch.Tensor:  # noqa: D103 - the docstring is the kernel's
+    return run_chunked(_median_blur_impl, x, (ksize,), (kmax if kmax is not None else _kmax(ksize),), work_factor=32)
+
+
+median_blur.__doc__ = _median_blur_impl.__doc__
+
+
+def zoom_blur(x: torch.Tensor, zoom_factors: torch.Tensor, n_factors: torch.Tensor) -> torch.Tensor:  # noqa: D103 - the docstring is the kernel's
+    return run_chunked(_zoom_blur_impl, x, (zoom_factors, n_factors), (), work_factor=64)
+
+
+zoom_blur.__doc__ = _zoom_blur_impl.__doc__
+
+
+def glass_blur(x: torch.Tensor, sigma: float, max_delta: int, dxy: torch.Tensor) -> torch.Tensor:  # noqa: D103 - the docstring is the kernel's
+    return run_chunked(lambda xx, d: _glass_blur_impl(xx, sigma, max_delta, d), x, (dxy,), work_factor=16)
+
+
+glass_blur.__doc__ = _glass_blur_impl.__doc__

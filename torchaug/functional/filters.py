@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import torch
 
-from torchaug.functional.blur import _finish, _work, cv2_gaussian_kernels, filter2d, separable_filter
+from torchaug.functional._sample_chunks import run_chunked
+from torchaug.functional.blur import _finish, cv2_gaussian_kernels, filter2d, separable_filter
 
 __all__ = [
     "sharpen_kernels",
@@ -73,7 +74,7 @@ def _from_unit(y: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
     return _finish(y, like, False)
 
 
-def sharpen_gaussian(x: torch.Tensor, alpha: torch.Tensor, kernel_size: int, sigma: float) -> torch.Tensor:
+def _sharpen_gaussian_impl(x: torch.Tensor, alpha: torch.Tensor, kernel_size: int, sigma: float) -> torch.Tensor:
     """albumentations ``Sharpen(method="gaussian")``: ``x + alpha (x - GaussianBlur(x))``, clamped.
 
     ``alpha``: ``(B,)``; the blur is ``cv2.GaussianBlur(ksize=kernel_size, sigma)`` (reflect-101).
@@ -87,7 +88,7 @@ def sharpen_gaussian(x: torch.Tensor, alpha: torch.Tensor, kernel_size: int, sig
     return _from_unit((xf - blurred).mul_(a).add_(xf).clamp_(0.0, 1.0), x)
 
 
-def unsharp_mask(
+def _unsharp_mask_impl(
     x: torch.Tensor, ksize: torch.Tensor, sigma: torch.Tensor, alpha: torch.Tensor, threshold: float, kmax: int | None = None
 ) -> torch.Tensor:
     """Unsharp masking, albumentations 2.0.8 ``unsharp_mask`` semantics (on the [0, 1] scale).
@@ -118,3 +119,20 @@ def convolve(x: torch.Tensor, kernel: torch.Tensor) -> torch.Tensor:
     imgaug ``Convolve`` / ``cv2.filter2D(img, -1, kernel)`` (odd sizes, anchor at the centre,
     reflect-101 border; ``uint8`` rounded and saturated, floats clamped to [0, 1])."""
     return filter2d(x, kernel)
+
+
+# -- public entry points: the kernels above, run on chunks of the batch (see functional._sample_chunks) --
+
+
+def sharpen_gaussian(x: torch.Tensor, alpha: torch.Tensor, kernel_size: int, sigma: float) -> torch.Tensor:  # noqa: D103 - the docstring is the kernel's
+    return run_chunked(_sharpen_gaussian_impl, x, (alpha,), (kernel_size, sigma))
+
+
+sharpen_gaussian.__doc__ = _sharpen_gaussian_impl.__doc__
+
+
+def unsharp_mask(x: torch.Tensor, ksize: torch.Tensor, sigma: torch.Tensor, alpha: torch.Tensor, threshold: float, kmax: int | None = None) -> torch.Tensor:  # noqa: D103 - the docstring is the kernel's
+    return run_chunked(_unsharp_mask_impl, x, (ksize, sigma, alpha), (threshold, kmax if kmax is not None else int(ksize.max())), work_factor=16)
+
+
+unsharp_mask.__doc__ = _unsharp_mask_impl.__doc__

@@ -11,6 +11,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from torchaug.functional._sample_chunks import run_chunked
 from torchaug.functional.blur import _finish
 
 __all__ = [
@@ -42,7 +43,7 @@ def from_unit(y: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
     return _finish(y, like, False)
 
 
-def shot_noise(x: torch.Tensor, scale: torch.Tensor, counts: torch.Tensor) -> torch.Tensor:
+def _shot_noise_impl(x: torch.Tensor, scale: torch.Tensor, counts: torch.Tensor) -> torch.Tensor:
     """Shot (photon) noise, albumentations 2.0.8 ``shot_noise`` semantics with the Poisson draw
     passed in: in linear light ``lin = x ** 2.2``, photon counts ``counts ~ Poisson((lin + 1e-6 s) / s)``
     (``scale`` ``s``: ``(B,)``, larger = fewer photons = more noise), ``out = clip(counts * s) ** (1 / 2.2)``."""
@@ -57,7 +58,7 @@ def shot_noise_rates(x: torch.Tensor, scale: torch.Tensor) -> torch.Tensor:
     return (to_unit(x).to(torch.float32).pow(2.2) + s * 1e-6) / s
 
 
-def multiply(x: torch.Tensor, multiplier: torch.Tensor) -> torch.Tensor:
+def _multiply_impl(x: torch.Tensor, multiplier: torch.Tensor) -> torch.Tensor:
     """``x * multiplier`` (``multiplier`` broadcastable to ``x``: ``(B, 1 or C, 1 or H, 1 or W)``),
     clamped; ``uint8`` rounded (albumentations ``MultiplicativeNoise``)."""
     if x.dtype == torch.uint8:  # on the 0-255 scale directly (as OpenCV multiplies uint8 images)
@@ -66,7 +67,7 @@ def multiply(x: torch.Tensor, multiplier: torch.Tensor) -> torch.Tensor:
     return from_unit(xf * multiplier.to(device=x.device, dtype=xf.dtype), x)
 
 
-def add_field(x: torch.Tensor, noise: torch.Tensor) -> torch.Tensor:
+def _add_field_impl(x: torch.Tensor, noise: torch.Tensor) -> torch.Tensor:
     """``x + noise`` with ``noise`` on the [0, 1] scale, broadcastable to ``x`` or of a smaller
     spatial size (then bilinearly resized to ``x``'s, albumentations' ``approximation``);
     clamped, ``uint8`` rounded (albumentations ``AdditiveNoise``)."""
@@ -118,7 +119,7 @@ def luminance_std(x: torch.Tensor) -> torch.Tensor:
     return light.flatten(1).std(dim=1, correction=0)
 
 
-def iso_noise(x: torch.Tensor, color_shift: torch.Tensor, intensity: torch.Tensor, hue_noise: torch.Tensor, lum_counts: torch.Tensor) -> torch.Tensor:
+def _iso_noise_impl(x: torch.Tensor, color_shift: torch.Tensor, intensity: torch.Tensor, hue_noise: torch.Tensor, lum_counts: torch.Tensor) -> torch.Tensor:
     """ISO camera-sensor noise on RGB ``(B, 3, H, W)`` (albumentations ``ISONoise``); a grey
     ``(B, 1, H, W)`` image is treated as a grey RGB one (lightness noise only).
 
@@ -139,3 +140,34 @@ def iso_noise(x: torch.Tensor, color_shift: torch.Tensor, intensity: torch.Tenso
     light = hls[:, 1] + lum_counts[:, 0].to(torch.float32) * it * (1.0 - hls[:, 1])
     rgb = hls_to_rgb(torch.stack([h, light, hls[:, 2]], dim=1))
     return from_unit((rgb[:, :1] if grey else rgb).clamp_(0.0, 1.0), x)
+
+
+# -- public entry points: the kernels above, run on chunks of the batch (see functional._sample_chunks) --
+
+
+def shot_noise(x: torch.Tensor, scale: torch.Tensor, counts: torch.Tensor) -> torch.Tensor:  # noqa: D103 - the docstring is the kernel's
+    return run_chunked(_shot_noise_impl, x, (scale, counts), ())
+
+
+shot_noise.__doc__ = _shot_noise_impl.__doc__
+
+
+def multiply(x: torch.Tensor, multiplier: torch.Tensor) -> torch.Tensor:  # noqa: D103 - the docstring is the kernel's
+    return run_chunked(_multiply_impl, x, (multiplier,), ()) if multiplier.shape[0] == x.shape[0] else _multiply_impl(x, multiplier)
+
+
+multiply.__doc__ = _multiply_impl.__doc__
+
+
+def add_field(x: torch.Tensor, noise: torch.Tensor) -> torch.Tensor:  # noqa: D103 - the docstring is the kernel's
+    return run_chunked(_add_field_impl, x, (noise,), ()) if noise.shape[0] == x.shape[0] else _add_field_impl(x, noise)
+
+
+add_field.__doc__ = _add_field_impl.__doc__
+
+
+def iso_noise(x: torch.Tensor, color_shift: torch.Tensor, intensity: torch.Tensor, hue_noise: torch.Tensor, lum_counts: torch.Tensor) -> torch.Tensor:  # noqa: D103 - the docstring is the kernel's
+    return run_chunked(_iso_noise_impl, x, (color_shift, intensity, hue_noise, lum_counts), (), work_factor=32)
+
+
+iso_noise.__doc__ = _iso_noise_impl.__doc__

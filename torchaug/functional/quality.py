@@ -13,6 +13,7 @@ import warnings
 
 import torch
 
+from torchaug.functional._sample_chunks import run_chunked
 from torchaug.functional.color import _keep_format
 
 __all__ = ["jpeg_compress", "downscale", "pixelate"]
@@ -21,7 +22,7 @@ __all__ = ["jpeg_compress", "downscale", "pixelate"]
 # -- JPEG --------------------------------------------------------------------------------------------
 
 
-def jpeg_compress(x: torch.Tensor, quality: torch.Tensor) -> torch.Tensor:
+def _jpeg_compress_outer(x: torch.Tensor, quality: torch.Tensor) -> torch.Tensor:
     """Encode each sample as JPEG at its own ``quality`` (``(B,)`` ints in [1, 100]) and decode it
     (albumentations ``ImageCompression(compression_type="jpeg")``; the codec is
     ``torchvision.io.encode_jpeg``/``decode_jpeg``: libjpeg-turbo on CPU, nvJPEG batched on CUDA).
@@ -114,7 +115,7 @@ def _taps(n_out: int, n_src: torch.Tensor, inv_scale: torch.Tensor, mode: str) -
     return s, torch.minimum(s + 1, last), w
 
 
-def downscale(x: torch.Tensor, scale: torch.Tensor, down: str = "nearest", up: str = "nearest") -> torch.Tensor:
+def _downscale_impl(x: torch.Tensor, scale: torch.Tensor, down: str = "nearest", up: str = "nearest") -> torch.Tensor:
     """Downscale each sample by its ``scale`` (``(B,)`` in (0, 1]) and upscale back to ``H x W``
     (albumentations ``Downscale``: ``cv2.resize(fx=scale)`` then ``cv2.resize((W, H))``).
 
@@ -149,7 +150,7 @@ def downscale(x: torch.Tensor, scale: torch.Tensor, down: str = "nearest", up: s
 # -- pixelate ----------------------------------------------------------------------------------------
 
 
-def pixelate(x: torch.Tensor, block: torch.Tensor) -> torch.Tensor:
+def _pixelate_impl(x: torch.Tensor, block: torch.Tensor) -> torch.Tensor:
     """Replace each ``b x b`` block (``block``: ``(B,)`` ints, blocks anchored at the top-left; the
     last row/column of blocks may be smaller) by its mean: average pooling kept at the input size
     (imgaug ``AveragePooling(keep_size=True)``; ImageNet-C's pixelate, a box down- and upscale).
@@ -180,3 +181,27 @@ def pixelate(x: torch.Tensor, block: torch.Tensor) -> torch.Tensor:
     else:
         out = (sums / area).to(x.dtype)
     return _keep_format(out, x)
+
+
+# -- public entry points: the kernels above, run on chunks of the batch (see functional._sample_chunks) --
+
+
+def jpeg_compress(x: torch.Tensor, quality: torch.Tensor) -> torch.Tensor:  # noqa: D103 - the docstring is the kernel's
+    return run_chunked(_jpeg_compress_outer, x, (quality,), (), work_factor=64)
+
+
+jpeg_compress.__doc__ = _jpeg_compress_outer.__doc__
+
+
+def downscale(x: torch.Tensor, scale: torch.Tensor, down: str = "nearest", up: str = "nearest") -> torch.Tensor:  # noqa: D103 - the docstring is the kernel's
+    return run_chunked(_downscale_impl, x, (scale,), (down, up))
+
+
+downscale.__doc__ = _downscale_impl.__doc__
+
+
+def pixelate(x: torch.Tensor, block: torch.Tensor) -> torch.Tensor:  # noqa: D103 - the docstring is the kernel's
+    return run_chunked(_pixelate_impl, x, (block,), (), work_factor=16)
+
+
+pixelate.__doc__ = _pixelate_impl.__doc__
