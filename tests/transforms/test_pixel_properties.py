@@ -78,7 +78,7 @@ def test_zero_strength_is_identity(name, dtype):
 
 
 @pytest.mark.parametrize("name", sorted(OPS))
-@pytest.mark.parametrize("dtype", [torch.uint8, torch.float32, torch.float64, torch.float16])
+@pytest.mark.parametrize("dtype", [torch.uint8, torch.float32, torch.float16])  # float64, bfloat16: the bad-input sweep
 def test_dtype_shape_and_range_kept_and_the_image_changes(name, dtype):
     x = _photos(3, 24, dtype)
     out = OPS[name](p=1.0)(x, generator=_gen(1))

@@ -130,9 +130,15 @@ def _downscale_impl(x: torch.Tensor, scale: torch.Tensor, down: str = "nearest",
     hs = torch.round(H * s).long().clamp(1, H)
     ws = torch.round(W * s).long().clamp(1, W)
     integer = x.dtype == torch.uint8
-    xf = x.to(torch.float32) if (integer or x.dtype in (torch.float16, torch.bfloat16)) else x
     full_h = torch.full((B,), H, device=dev)
     full_w = torch.full((B,), W, device=dev)
+    if down == "nearest" and up == "nearest":
+        # both steps pick pixels: compose the index maps and read each output pixel once, in x's dtype
+        iy = torch.gather(_taps(H, full_h, s, "nearest")[0], 1, _taps(H, hs, H / hs.to(torch.float64), "nearest")[0])
+        ix = torch.gather(_taps(W, full_w, s, "nearest")[0], 1, _taps(W, ws, W / ws.to(torch.float64), "nearest")[0])
+        y = _gather_axis(_gather_axis(x.contiguous(), -2, iy), -1, ix)
+        return _keep_format(y.contiguous(), x)
+    xf = x.to(torch.float32) if (integer or x.dtype in (torch.float16, torch.bfloat16)) else x
     # down: every sample into an (H x W) buffer; rows/columns beyond its own size are not read
     y = _resample_axis(xf, -2, *_taps(H, full_h, s, down))
     y = _resample_axis(y, -1, *_taps(W, full_w, s, down))
