@@ -568,8 +568,8 @@ def _glass_blur_impl(x: torch.Tensor, sigma: float, max_delta: int, dxy: torch.T
         base = (h * W + w).view(1, -1)  # (1, P)
         flat = y.reshape(B, C, H * W)
         for i in range(dxy.shape[2]):
-            dy = dxy[:, :, i, 0].to(x.device)
-            dx = dxy[:, :, i, 1].to(x.device)
+            dy = dxy[:, :, i, 0].to(device=x.device, dtype=torch.long)
+            dx = dxy[:, :, i, 1].to(device=x.device, dtype=torch.long)
             other = ((h.view(1, -1) + dy).clamp(0, H - 1)) * W + (w.view(1, -1) + dx).clamp(0, W - 1)  # (B, P)
             src_a = torch.gather(flat, 2, other.unsqueeze(1).expand(B, C, -1))
             src_b = torch.gather(flat, 2, base.expand(B, -1).unsqueeze(1).expand(B, C, -1))

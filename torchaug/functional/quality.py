@@ -57,7 +57,8 @@ def _jpeg_compress(x: torch.Tensor, quality: torch.Tensor) -> torch.Tensor:
     for qv in torch.unique(q).tolist():  # one codec call per distinct quality
         idx = (q == qv).nonzero().view(-1).tolist()
         enc = encode_jpeg([planes[i] for i in idx], quality=int(qv))
-        dec = decode_jpeg([e.cpu() if dev.type == "cpu" else e for e in enc], mode=mode, device=dev)
+        # the encoded bytes are small; decode_jpeg reads them from host memory (nvJPEG on CUDA)
+        dec = decode_jpeg([e.cpu() for e in enc], mode=mode, device=dev)
         out[torch.tensor(idx, device=dev)] = torch.stack(dec)
     out = out.view(B, C, H, W)
     if x.dtype != torch.uint8:

@@ -197,8 +197,8 @@ class GlassBlur(RandomTransform):
     ``mode="fast"`` (every pixel swapped at once per round); ImageNet-C's glass blur (Hendrycks &
     Dietterich 2019). ``mode="exact"`` (sequential swaps) is not offered: it is a serial loop.
 
-    Parameters: ``dxy`` (``(B, P, iterations, 2)`` int displacements, ``P = (H - 2 max_delta) *
-    (W - 2 max_delta)``), ``apply``.
+    Parameters: ``dxy`` (``(B, P, iterations, 2)`` int displacements (int8 for ``max_delta <= 127``),
+    ``P = (H - 2 max_delta) * (W - 2 max_delta)``), ``apply``.
     """
 
     def __init__(
@@ -223,7 +223,8 @@ class GlassBlur(RandomTransform):
         P = max(0, H - 2 * self.max_delta) * max(0, W - 2 * self.max_delta)
         u = self._rand(x, P, self.iterations, 2, generator=generator)
         d = (u * (2 * self.max_delta)).floor().long().clamp(max=2 * self.max_delta - 1) - self.max_delta
-        return {"dxy": d}
+        # int8 when it fits: a 224x224 sample has 2 * iterations * 46,656 displacements
+        return {"dxy": d.to(torch.int8) if self.max_delta <= 127 else d}
 
     def transform(self, x: torch.Tensor, params: Params) -> torch.Tensor:
         H, W = x.shape[-2:]
