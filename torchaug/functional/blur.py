@@ -526,7 +526,11 @@ def _zoom_blur_impl(x: torch.Tensor, zoom_factors: torch.Tensor, n_factors: torc
     xs = xf.index_select(0, order)
     zs = zf.index_select(0, order)
     acc = xs.clone()
-    for s in range(S):
+    first = 0
+    if S and active[0] == B and bool((zs[:, 0] == 1).all()):  # factor 1 (albumentations' first): a copy
+        acc.add_(xs)
+        first = 1
+    for s in range(first, S):
         m = active[s]
         if m == 0:
             break
