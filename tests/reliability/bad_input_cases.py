@@ -741,6 +741,13 @@ CTOR_CASES: dict[str, list[tuple[dict[str, Any], type[Exception], str]]] = {
 }
 
 
+# issue #23 part A (blur, filters, noise, quality): its own table, merged here
+import cases_pixel as _cases_pixel  # noqa: E402
+
+BASE_KWARGS.update(_cases_pixel.BASE_KWARGS)
+CTOR_CASES.update(_cases_pixel.CTOR_CASES)
+
+
 def case_for(name: str, case: Case) -> Case:
     """``case`` with the entry's ``OVERRIDES`` applied."""
     return replace(case, **OVERRIDES.get((name, case.id), {}))
