@@ -277,7 +277,12 @@ def _image_leaf(leaf: Any, role: str, index: int, owner: str) -> tuple[torch.Ten
         b, frames = t.shape[:2]
         x4, _ = check_images(t.reshape(b * frames, *t.shape[2:]), owner=owner, name="video")
         return x4, _Image(index, form, leaf, single, frames=frames, clip=True)
-    x4, single = check_images(t, owner=owner, name="image")
+    if t.ndim not in (3, 4):
+        raise ValueError(
+            f"{owner}: x must be an image tensor (C, H, W) or (B, C, H, W), or a video clip batch (B, T, C, H, W); "
+            f"got {describe(leaf)}"
+        )
+    x4, single = check_images(t, owner=owner, name="x")
     return x4, _Image(index, form, leaf, single)
 
 
@@ -361,6 +366,11 @@ def unpack(inputs: tuple, owner: str, *, geometric: bool = True) -> tuple[Batch,
         if role in (IMAGE, "video"):
             xs.append(_image_leaf(v, role, i, owner))
             image_paths.append(path)
+    if not xs and any(r in (MASK, BOXES, POINTS) for r in roles):
+        raise ValueError(
+            f"{owner}: a sample with masks/boxes/keypoints must hold its image (under 'image', or as a "
+            f"tv_tensors.Image, a PIL image or the first plain tensor); got none"
+        )
     if not xs:
         raise TypeError(
             f"{owner}: x must be an image tensor (B, C, H, W) or (C, H, W), a PIL image, a numpy HWC array, "
