@@ -34,3 +34,58 @@ class StopAfterEpochs:
                     trainer.should_stop = True
 
         return _Stop()
+
+
+class HostReadError(AssertionError):
+    """A value was read back from a tensor inside :func:`forbid_host_reads`."""
+
+
+_HOST_READS = ("item", "tolist", "nonzero", "argwhere", "numpy", "__bool__", "__int__", "__float__", "__index__")
+
+
+def forbid_host_reads(*, allow_cpu: bool = False):
+    """Context manager: reading a tensor's values on the host raises :class:`HostReadError`.
+
+    Patches ``Tensor.item``, ``.tolist``, ``.nonzero``, ``.argwhere``, ``.numpy``, ``bool()``,
+    ``int()``, ``float()``, index use, and ``torch.nonzero``/``torch.argwhere``: on a GPU each of these
+    waits for the queued work (a host-device sync). Use it on CPU around a code path that runs as on
+    a device (e.g. ``containers._GATHER_ON_CPU = False``); ``allow_cpu=True`` allows CPU tensors
+    (values that already live on the host) and forbids the others, e.g. ``meta`` tensors.
+    Shapes, dtypes and devices stay readable (they are not values).
+    """
+    import contextlib
+
+    @contextlib.contextmanager
+    def _ctx():
+        saved = {name: getattr(torch.Tensor, name) for name in _HOST_READS}
+        saved_fn = {name: getattr(torch, name) for name in ("nonzero", "argwhere")}
+
+        def guard(name, orig):
+            def fn(self, *a, **k):
+                if allow_cpu and self.device.type == "cpu":
+                    return orig(self, *a, **k)
+                raise HostReadError(f"host read of a {tuple(self.shape)} {self.device.type} tensor: Tensor.{name}")
+
+            return fn
+
+        def guard_fn(name, orig):
+            def fn(t, *a, **k):
+                if allow_cpu and t.device.type == "cpu":
+                    return orig(t, *a, **k)
+                raise HostReadError(f"host read of a {tuple(t.shape)} {t.device.type} tensor: torch.{name}")
+
+            return fn
+
+        try:
+            for name, orig in saved.items():
+                setattr(torch.Tensor, name, guard(name, orig))
+            for name, orig in saved_fn.items():
+                setattr(torch, name, guard_fn(name, orig))
+            yield
+        finally:
+            for name, orig in saved.items():
+                setattr(torch.Tensor, name, orig)
+            for name, orig in saved_fn.items():
+                setattr(torch, name, orig)
+
+    return _ctx()
