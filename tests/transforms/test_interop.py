@@ -314,3 +314,17 @@ def test_hugging_face_with_transform_helper():
     assert isinstance(same[0], PIL.Image.Image) and np.array_equal(np.asarray(same[0]), np.asarray(pils[0])[:, ::-1])
     with pytest.raises(ValueError, match="no column 'img'"):
         ds.with_transform(hf_transform(RandomHorizontalFlip(), image_column="img"))[0:2]
+
+
+def test_container_params_replay_on_the_path_they_were_drawn_on(monkeypatch):
+    x = _img(b=8, h=16, w=16)
+    for t in (RandomApply([RandomCrop(16, padding=2)], p=0.5), RandomChoice([RandomCrop(16, padding=2), RandomAffine(20)])):
+        monkeypatch.setattr(C, "_GATHER_ON_CPU", False)
+        out, p = t(x, generator=_gen(), return_params=True)
+        assert p["gathered"] is False
+        monkeypatch.setattr(C, "_GATHER_ON_CPU", True)
+        assert torch.equal(t(x, params=p), out)
+        out2, p2 = t(x, generator=_gen(), return_params=True)
+        assert p2["gathered"] is True
+        monkeypatch.setattr(C, "_GATHER_ON_CPU", False)
+        assert torch.equal(t(x, params=p2), out2)

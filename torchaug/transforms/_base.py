@@ -186,6 +186,9 @@ class RandomTransform(nn.Module):
     #: a few copy-like passes (flips, crops, erasing, ColorJitter's glue): run them with one
     #: intra-op thread on CPU; their loops still use every thread (``functional._parallel``)
     memory_bound: bool = False
+    #: whether ``uint16`` images (16-bit, [0, 65535]) are supported: index and warp ops whose maths
+    #: holds for any integer range (others raise a TypeError naming the op)
+    supports_uint16: bool = False
 
     def __init__(self, *, p: float = 1.0, same_on_batch: bool = False) -> None:
         super().__init__()
@@ -258,7 +261,7 @@ class RandomTransform(nn.Module):
         owner = type(self).__name__
         if len(inputs) == 1 and _t.is_plain_image(inputs[0]) and not per_frame:
             x = inputs[0]
-            x4, single = check_images(x, owner=owner)
+            x4, single = check_images(x, owner=owner, allow_uint16=self.supports_uint16)
             if type(x4) is not torch.Tensor:
                 x4 = x4.as_subclass(torch.Tensor)
             check_generator(generator, x4.device, owner=owner)

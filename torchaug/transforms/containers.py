@@ -85,7 +85,7 @@ def _check_replayed(params: Any, keys: tuple[str, str], owner: str, size: int) -
     """Replayed container ``params``: the dict ``return_params=True`` gave, ``params[keys[0]]`` of ``(size,)``."""
     if not isinstance(params, dict):
         raise TypeError(f"{owner}: params must be the dict returned by return_params=True; got {describe(params)}")
-    if set(params) != set(keys):
+    if set(params) - {"gathered"} != set(keys):
         raise ValueError(f"{owner}: params must hold the keys {list(keys)}; got {sorted(params)}")
     first = params[keys[0]]
     if not isinstance(first, torch.Tensor) or tuple(first.shape) != (size,):
@@ -100,7 +100,11 @@ def _shares_memory(a: torch.Tensor, b: torch.Tensor) -> bool:
 _GATHER_ON_CPU = True
 
 
-def _gathers(x: torch.Tensor) -> bool:
+def _gathers(x: torch.Tensor, params: Any = None) -> bool:
+    """Whether to gather the groups: on CPU; a replay takes the path its ``params`` were drawn on
+    (the children's parameters cover the group there, the whole batch on the masked path)."""
+    if isinstance(params, dict) and isinstance(params.get("gathered"), bool):
+        return params["gathered"]
     return x.device.type == "cpu" and _GATHER_ON_CPU
 
 
@@ -166,7 +170,11 @@ def _assemble(batch: dict[str, Any], parts: list[tuple[torch.Tensor, dict[str, A
         if ref.ndim == 4 and s.ndim == 4 and s.is_contiguous(memory_format=torch.channels_last) and not s.is_contiguous():
             full = full.contiguous(memory_format=torch.channels_last)
         for idx, sub in parts:
-            full.index_copy_(0, _frame_rows(idx, rows), _keyed_tensors(sub)[j][1])
+            part = _keyed_tensors(sub)[j][1]
+            if full.dtype == torch.uint16:  # no CPU index_copy for uint16: copy the same bits as int16
+                full.view(torch.int16).index_copy_(0, _frame_rows(idx, rows), part.view(torch.int16))
+            else:
+                full.index_copy_(0, _frame_rows(idx, rows), part)
         values[key] = full
     return _rebuild(parts[0][1], values)
 
@@ -269,7 +277,8 @@ class _Container(nn.Module):
         owner = type(self).__name__
         if len(inputs) == 1 and _t.is_plain_image(inputs[0]) and not per_frame:
             x = inputs[0]
-            x4, single = check_images(x, owner=owner)
+            x4, single = check_images(x, owner=owner, allow_uint16=True)
+            self._check_uint16(x4)
             check_generator(generator, x4.device, owner=owner)
             batch = _t.empty_batch(x4.as_subclass(torch.Tensor) if type(x4) is not torch.Tensor else x4)
             batch, params = self._run(batch, generator, params, region=region, single=single)
@@ -283,6 +292,21 @@ class _Container(nn.Module):
 
     def _run(self, batch, generator, params=None, *, region=None, single=False):  # pragma: no cover
         raise TypeError(f"{type(self).__name__} does not define _run()")
+
+    #: the boundary lets uint16 through; :meth:`_check_uint16` then names the child that cannot take it
+    supports_uint16 = True
+
+    def _check_uint16(self, x: torch.Tensor) -> None:
+        if x.dtype != torch.uint16:
+            return
+        for t in self.transforms:
+            if isinstance(t, _Container):
+                t._check_uint16(x)
+            elif not getattr(t, "supports_uint16", True):
+                raise TypeError(
+                    f"{type(self).__name__}: {type(t).__name__} does not support uint16 images (its maths is defined "
+                    f"here for uint8 in [0, 255] and floating images in [0, 1]); convert with x.float() / 65535"
+                )
 
     @property
     def moves_pixels(self) -> bool:
@@ -303,6 +327,7 @@ class _Container(nn.Module):
 
     def _check_sample(self, batch: dict[str, Any]) -> None:
         """Raise before any child runs when a child could not see the whole sample."""
+        self._check_uint16(batch[_t.IMAGE])
         if not _t.has_targets(batch):
             return
         plain = self._plain_callables()
@@ -377,7 +402,9 @@ class RandomApply(_Container):
 
     Per sample (torchvision draws once per call): the selected samples run through the list as
     one group, the others are left as they are; so the transforms must keep the image size.
-    Params: ``{"apply": (B,) bool, "params": [...]}`` (the children's params for the group).
+    Params: ``{"apply": (B,) bool, "params": [...], "gathered": bool}`` (the children's params: for the
+    group on the CPU path, for the whole batch on the masked path; ``gathered`` says which, so a replay
+    takes the same path on any device).
     """
 
     def __init__(self, transforms: Any, p: float = 0.5, *, same_on_batch: bool = False) -> None:
@@ -397,7 +424,8 @@ class RandomApply(_Container):
         else:
             _check_replayed(params, ("apply", "params"), owner, b)
             apply, sub_params = params["apply"].to(x.device), params.get("params")
-        if _gathers(x):
+        gathered = _gathers(x, params)
+        if gathered:
             out, drawn = self._run_gathered(batch, apply, generator, sub_params, single)
         else:  # every child on the whole batch, kept per sample by torch.where: nothing read back
             on, drawn = self._run_children(batch, generator, sub_params, single)
@@ -405,7 +433,7 @@ class RandomApply(_Container):
             out = _select(owner, apply.long(), [batch, on])
         if region is not None:
             out = self._restrict(owner, out, batch, region, single)
-        return out, {"apply": apply, "params": drawn}
+        return out, {"apply": apply, "params": drawn, "gathered": gathered}
 
     def _run_children(self, batch, generator, sub_params, single):
         drawn = []
@@ -445,7 +473,8 @@ class RandomChoice(_Container):
     (default uniform; torchvision ``RandomChoice``, which chooses once per call).
 
     Samples are grouped by their choice; each transform runs once on its group. All choices
-    must give outputs of one size. Params: ``{"choice": (B,) int64, "params": [...]}``.
+    must give outputs of one size. Params: ``{"choice": (B,) int64, "params": [...], "gathered": bool}``
+    (as ``RandomApply``'s).
     """
 
     def __init__(self, transforms: Any, p: list[float] | None = None, *, same_on_batch: bool = False) -> None:
@@ -480,7 +509,8 @@ class RandomChoice(_Container):
             _check_replayed(params, ("choice", "params"), owner, b)
             choice, sub_params = params["choice"].to(x.device), params.get("params")
         drawn: list[Any] = []
-        if _gathers(x):  # CPU: one group per choice (indices read on the host, free there)
+        gathered = _gathers(x, params)
+        if gathered:  # CPU: one group per choice (indices read on the host, free there)
             parts = []
             for k, t in enumerate(self.transforms):
                 idx = (choice == k).nonzero().squeeze(1)
@@ -501,7 +531,7 @@ class RandomChoice(_Container):
             out = _select(owner, choice, results)
         if region is not None:
             out = self._restrict(owner, out, batch, region, single)
-        return out, {"choice": choice, "params": drawn}
+        return out, {"choice": choice, "params": drawn, "gathered": gathered}
 
     def extra_repr(self) -> str:
         return f"p={[round(v, 4) for v in self.p]}"

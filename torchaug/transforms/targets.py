@@ -256,7 +256,7 @@ def _top_list_batch(obj: Any, owner: str) -> tuple[torch.Tensor, str] | None:
     return torch.stack(ts), form
 
 
-def _image_leaf(leaf: Any, role: str, index: int, owner: str) -> tuple[torch.Tensor, _Image]:
+def _image_leaf(leaf: Any, role: str, index: int, owner: str, uint16: bool = False) -> tuple[torch.Tensor, _Image]:
     """An image-like leaf -> ``(B*T, C, H, W)`` plus its description."""
     PIL = _pil()
     if PIL is not None and isinstance(leaf, PIL):
@@ -275,14 +275,14 @@ def _image_leaf(leaf: Any, role: str, index: int, owner: str) -> tuple[torch.Ten
         else:
             raise ValueError(f"{owner}: a video must be (T, C, H, W) or (B, T, C, H, W); got {describe(leaf)}")
         b, frames = t.shape[:2]
-        x4, _ = check_images(t.reshape(b * frames, *t.shape[2:]), owner=owner, name="video")
+        x4, _ = check_images(t.reshape(b * frames, *t.shape[2:]), owner=owner, name="video", allow_uint16=uint16)
         return x4, _Image(index, form, leaf, single, frames=frames, clip=True)
     if t.ndim not in (3, 4):
         raise ValueError(
             f"{owner}: x must be an image tensor (C, H, W) or (B, C, H, W), or a video clip batch (B, T, C, H, W); "
             f"got {describe(leaf)}"
         )
-    x4, single = check_images(t, owner=owner, name="x")
+    x4, single = check_images(t, owner=owner, name="x", allow_uint16=uint16)
     return x4, _Image(index, form, leaf, single)
 
 
@@ -338,7 +338,7 @@ def _per_image_slot(obj: Any, path: tuple, batch: int, image_paths: list[tuple])
     return None
 
 
-def unpack(inputs: tuple, owner: str, *, geometric: bool = True) -> tuple[Batch, Spec]:
+def unpack(inputs: tuple, owner: str, *, geometric: bool = True, uint16: bool = False) -> tuple[Batch, Spec]:
     """Caller's inputs -> canonical batch dict.
 
     Keys: ``image`` ``(B*T, C, H, W)`` (the main image; ``T`` frames per clip, ``frames``),
@@ -364,7 +364,7 @@ def unpack(inputs: tuple, owner: str, *, geometric: bool = True) -> tuple[Batch,
     image_paths: list[tuple] = []
     for i, ((path, v), role) in enumerate(zip(flat, roles)):
         if role in (IMAGE, "video"):
-            xs.append(_image_leaf(v, role, i, owner))
+            xs.append(_image_leaf(v, role, i, owner, uint16))
             image_paths.append(path)
     if not xs and any(r in (MASK, BOXES, POINTS) for r in roles):
         raise ValueError(
@@ -629,7 +629,7 @@ def run_with_targets(transform: Any, inputs: tuple, *, owner: str, generator: An
     if not inputs:
         raise TypeError(f"{owner}: x must be an image tensor (B, C, H, W) or (C, H, W); got nothing")
     geometric = getattr(transform, "moves_pixels", getattr(transform, "geometric", True))
-    batch, spec = unpack(inputs, owner, geometric=bool(geometric))
+    batch, spec = unpack(inputs, owner, geometric=bool(geometric), uint16=bool(getattr(transform, "supports_uint16", False)))
     check_generator(generator, batch[IMAGE].device, owner=owner)
     if not isinstance(per_frame, bool):
         raise TypeError(f"{owner}: per_frame must be a bool; got {describe(per_frame)}")
