@@ -13,5 +13,6 @@ from torchaug.transforms.occlusion import *  # noqa: F401,F403
 from torchaug.transforms.occlusion import __all__ as _occlusion
 from torchaug.transforms.policies import *  # noqa: F401,F403
 from torchaug.transforms.policies import __all__ as _policies
+from torchaug.transforms.targets import boxes_valid
 
-__all__ = ["Params", "RandomTransform", *_color, *_containers, *_geometry, *_noise, *_occlusion, *_policies]
+__all__ = ["Params", "RandomTransform", "boxes_valid", *_color, *_containers, *_geometry, *_noise, *_occlusion, *_policies]

@@ -11,6 +11,10 @@ applied in one pass over the batch:
 - Sharpness, Posterize, Solarize, AutoContrast, Equalize and Invert are batched kernels of
   :mod:`torchaug.functional.color` with per-sample parameters.
 
+Masks, boxes and keypoints move with the geometric ops: the same per-sample affine map
+(:func:`op_matrix`) warps the masks (nearest, fill 0) and moves points and box corners exactly;
+the colour ops leave them alone (issue 17: they used to stay behind).
+
 Each kernel runs on the samples that chose it: on CPU it gathers them (``index_select``, a loop
 over the ~14 ops, never over samples); on accelerators, where reading which samples chose an op
 would force a host-device sync, it runs on the whole batch and keeps the result with
@@ -30,7 +34,7 @@ from torchaug.functional import geometry as FG
 from torchaug.registry import register
 from torchaug.transforms._base import Params, RandomTransform
 
-__all__ = ["OPS", "apply_op", "RandAugment", "TrivialAugmentWide", "AutoAugment"]
+__all__ = ["OPS", "apply_op", "op_matrix", "RandAugment", "TrivialAugmentWide", "AutoAugment"]
 
 #: the operation table; policies' ``op`` parameters index into it
 OPS = (
