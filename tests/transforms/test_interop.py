@@ -328,3 +328,12 @@ def test_container_params_replay_on_the_path_they_were_drawn_on(monkeypatch):
         assert p2["gathered"] is True
         monkeypatch.setattr(C, "_GATHER_ON_CPU", False)
         assert torch.equal(t(x, params=p2), out2)
+
+
+def test_pixel_only_modules_in_a_pipeline_keep_the_targets():
+    from torchaug.transforms import Normalize
+
+    img = tv.Image(_img())
+    box = tv.BoundingBoxes([[0, 0, 10, 10]], format="XYXY", canvas_size=(32, 32))
+    out, b = Compose([RandomHorizontalFlip(p=1.0), Normalize(mean=(0.5,) * 3, std=(0.25,) * 3)])(img, box)
+    assert torch.allclose(out, (img.flip(-1).float() / 255 - 0.5) / 0.25, atol=1e-5) and b.tolist() == [[22, 0, 32, 10]]

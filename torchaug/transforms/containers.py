@@ -21,8 +21,9 @@ one) makes it read the ``(n,)`` order back, once per call: the modules to run ar
 Children may be any callables. torchaug transforms and containers get the whole sample; a
 **torchvision v2 transform** gets it too, as tv_tensors (``Image``/``Video``, ``Mask``,
 ``BoundingBoxes``, ``KeyPoints``; one parameter set for the whole batch, torchvision's rule);
-any other callable gets the image tensor alone, so a sample with targets or several images
-raises a ``TypeError`` naming it before any child runs. ``Compose`` lets a transform write into
+a callable that declares ``geometric = False`` (``Normalize``) gets each image tensor alone and
+the targets pass through; any other callable gets the image tensor alone, so a sample with
+targets or several images raises a ``TypeError`` naming it before any child runs. ``Compose`` lets a transform write into
 an intermediate image batch that only the pipeline holds (``RandomTransform.transform_into``),
 never into its input or anything a plain callable returned.
 """
@@ -202,6 +203,12 @@ def _select(owner: str, choice: torch.Tensor, results: list[dict[str, Any]]) -> 
     return _rebuild(results[0], values)
 
 
+def _pixel_only(t: Any) -> bool:
+    """A non-torchaug-transform callable that declares ``geometric = False`` (e.g. ``Normalize``)."""
+    fn = t.fn if isinstance(t, _Lambda) else t
+    return not isinstance(fn, (RandomTransform, _Container)) and getattr(fn, "geometric", None) is False
+
+
 def _is_tv_transform(t: Any) -> bool:
     try:
         from torchvision.transforms.v2 import Transform
@@ -319,6 +326,8 @@ class _Container(nn.Module):
         for t in self.transforms:
             if isinstance(t, _Container):
                 out += t._plain_callables()
+            elif _pixel_only(t):
+                continue
             elif isinstance(t, _Lambda) and not _is_tv_transform(t.fn):
                 out.append(repr(t.fn))
             elif not isinstance(t, (RandomTransform, _Lambda)) and not _is_tv_transform(t):
@@ -349,6 +358,11 @@ class _Container(nn.Module):
         fn = t.fn if isinstance(t, _Lambda) else t
         if _is_tv_transform(fn) and _t.has_targets(batch):
             return _from_tv_sample(batch, fn(_to_tv_sample(batch)), "container", type(fn).__name__), None
+        if _pixel_only(fn) and _t.has_targets(batch):  # moves no pixel: every image through it, targets stay
+            new = dict(batch)
+            new[_t.IMAGE] = fn(batch[_t.IMAGE])
+            new[_t.EXTRA] = [(fn(e), te) for e, te in batch.get(_t.EXTRA) or []]
+            return new, None
         if _t.has_targets(batch):  # a nested container reached without the check (called directly)
             raise TypeError(f"{type(fn).__name__} (inside a container) sees the image alone but the sample holds targets")
         x = batch[_t.IMAGE]
