@@ -3,6 +3,7 @@ video clips, containers passing the whole sample, host reads, the Hugging Face h
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 
 import numpy as np
@@ -13,6 +14,7 @@ from torchvision import tv_tensors as tv
 from torchvision.transforms import v2
 
 from tests_support import HostReadError, forbid_host_reads
+from torchaug._devpath import accelerator_path
 from torchaug._validation import value_checks
 from torchaug.transforms import (
     ColorJitter,
@@ -28,7 +30,6 @@ from torchaug.transforms import (
     RandomResizedCrop,
     RandomVerticalFlip,
 )
-from torchaug.transforms import containers as C
 from torchaug.transforms.targets import boxes_valid
 
 
@@ -255,9 +256,13 @@ def test_image_only_callable_with_targets_raises_before_anything_runs():
     assert torch.equal(Compose([Spy(p=1.0), lambda x: x.flip(-1)])(img), img)  # no targets: fine
 
 
-@pytest.mark.parametrize("gather", [True, False], ids=["cpu-gather", "device-path"])
-def test_random_apply_and_choice_select_per_sample_with_targets(gather, monkeypatch):
-    monkeypatch.setattr(C, "_GATHER_ON_CPU", gather)
+@pytest.mark.parametrize("accel", [False, True], ids=["cpu-gather", "accelerator-path"])
+def test_random_apply_and_choice_select_per_sample_with_targets(accel):
+    with accelerator_path() if accel else contextlib.nullcontext():
+        _select_per_sample()
+
+
+def _select_per_sample():
     x = _img(b=8, h=16, w=16)
     boxes = torch.tensor([[1.0, 2.0, 5.0, 9.0]]).expand(8, 1, 4).clone()
     out, p = RandomApply([RandomHorizontalFlip(p=1.0)], p=0.5)({"image": x, "boxes": boxes}, generator=_gen(), return_params=True)
@@ -273,24 +278,29 @@ def test_random_apply_and_choice_select_per_sample_with_targets(gather, monkeypa
         assert out["boxes"][i, 0].tolist() == ([11.0, 2.0, 15.0, 9.0] if h else [1.0, 7.0, 5.0, 14.0])
 
 
-def test_container_selection_reads_nothing_back_on_the_device_path(monkeypatch):
+def test_container_selection_reads_nothing_back_on_the_device_path():
     """Issue 17 item 10: RandomApply/RandomChoice/RandomOrder keep their selection on the device."""
-    monkeypatch.setattr(C, "_GATHER_ON_CPU", False)
     x = _img(b=6, h=16, w=16)
     sample = {"image": x, "boxes": torch.tensor([[1.0, 2.0, 5.0, 9.0]]).expand(6, 1, 4).clone(), "mask": x[:, 0] > 100}
     pipes = [RandomApply([RandomHorizontalFlip(p=1.0), RandomCrop(16, padding=2)], p=0.5),
              RandomChoice([RandomHorizontalFlip(p=1.0), RandomCrop(16, padding=2), RandomVerticalFlip(p=0.5)]),
              Compose([RandomApply([RandomVerticalFlip()]), RandomChoice([RandomHorizontalFlip(), RandomCrop(16, padding=1)])])]
+    pipes.append(RandomOrder([RandomHorizontalFlip(), RandomVerticalFlip(), RandomCrop(16, padding=1)]))
     with value_checks("never"):
-        for t in pipes:
-            with forbid_host_reads():
-                t(x, generator=_gen())
+        with accelerator_path():
+            for t in pipes:
+                t(x, generator=_gen())  # warm-up: constants are made once per device
                 t(sample, generator=_gen())
-        with forbid_host_reads(allow_cpu=True):  # the order is drawn on the host (CPU): no device value read
-            RandomOrder([RandomHorizontalFlip(), RandomVerticalFlip()])(x.to("meta"))
-            RandomApply([RandomHorizontalFlip(p=1.0)], p=0.5)(x.to("meta"))  # meta: the device path by itself
+                with forbid_host_reads():
+                    t(x, generator=_gen())
+                    t(sample, generator=_gen())
+        metas = [RandomOrder([RandomHorizontalFlip(), RandomVerticalFlip()]), RandomApply([RandomHorizontalFlip(p=1.0)], p=0.5),
+                 RandomChoice([RandomHorizontalFlip(p=1.0), RandomVerticalFlip(p=1.0)])]
+        for t in metas:  # meta tensors take the device path by themselves
+            t(x.to("meta"))  # warm-up (constants)
+            with forbid_host_reads():
+                assert t(x.to("meta")).device.type == "meta"
         # the check itself bites: the CPU gather path reads the indices
-        monkeypatch.setattr(C, "_GATHER_ON_CPU", True)
         with pytest.raises(HostReadError), forbid_host_reads():
             RandomApply([RandomHorizontalFlip(p=1.0)], p=0.5)(x, generator=_gen())
 
@@ -316,18 +326,27 @@ def test_hugging_face_with_transform_helper():
         ds.with_transform(hf_transform(RandomHorizontalFlip(), image_column="img"))[0:2]
 
 
-def test_container_params_replay_on_the_path_they_were_drawn_on(monkeypatch):
+def test_container_params_replay_on_the_path_they_were_drawn_on():
     x = _img(b=8, h=16, w=16)
     for t in (RandomApply([RandomCrop(16, padding=2)], p=0.5), RandomChoice([RandomCrop(16, padding=2), RandomAffine(20)])):
-        monkeypatch.setattr(C, "_GATHER_ON_CPU", False)
-        out, p = t(x, generator=_gen(), return_params=True)
+        with accelerator_path():
+            out, p = t(x, generator=_gen(), return_params=True)
         assert p["gathered"] is False
-        monkeypatch.setattr(C, "_GATHER_ON_CPU", True)
         assert torch.equal(t(x, params=p), out)
         out2, p2 = t(x, generator=_gen(), return_params=True)
         assert p2["gathered"] is True
-        monkeypatch.setattr(C, "_GATHER_ON_CPU", False)
-        assert torch.equal(t(x, params=p2), out2)
+        with accelerator_path():
+            assert torch.equal(t(x, params=p2), out2)
+
+
+def test_random_order_follows_a_generator_without_reading_the_device():
+    t = RandomOrder([RandomHorizontalFlip(p=1.0), RandomCrop(12), RandomVerticalFlip(p=1.0)])
+    x = _img(b=2, h=16, w=16)
+    orders = [tuple(t(x, generator=_gen(s), return_params=True)[1]["order"].tolist()) for s in range(12)]
+    assert len(set(orders)) > 1 and orders[0] == tuple(t(x, generator=_gen(0), return_params=True)[1]["order"].tolist())
+    g = _gen(5)
+    a = [tuple(t(x, generator=g, return_params=True)[1]["order"].tolist()) for _ in range(8)]
+    assert len(set(a)) > 1  # the generator advances: calls differ
 
 
 def test_pixel_only_modules_in_a_pipeline_keep_the_targets():

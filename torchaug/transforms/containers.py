@@ -9,14 +9,14 @@ sample), and keep that selection on the data's device:
 - on CPU the batch is split into groups (one per choice, ``index_select``), each child runs once
   on its group and the results are put back in place: the loop runs over choices, never over
   samples (the group indices are read on the host, which costs nothing there);
-- on every other device (and on CPU with ``containers._GATHER_ON_CPU = False``, how the tests
-  run that path) each child runs on the whole batch and the results are selected per sample with
+- on every other device (and on CPU inside ``torchaug.accelerator_path()``, how the tests run
+  that path) each child runs on the whole batch and the results are selected per sample with
   ``torch.where``: no value is read back from the device. The children's parameters are then
   drawn for the whole batch (on CPU: for their group).
 
-``RandomOrder`` draws its order on the host (torch's CPU generator, or a CPU ``generator=``), so
-no device value is read; only a ``generator`` on another device (or replayed ``params`` held on
-one) makes it read the ``(n,)`` order back, once per call: the modules to run are chosen in Python.
+``RandomOrder`` draws its order on the host (torch's CPU generator, a CPU ``generator=``, or one
+seeded from a device generator's host-side state), so no device value is read; only replayed
+``params`` held on a device are read back, once per call: the modules to run are chosen in Python.
 
 Children may be any callables. torchaug transforms and containers get the whole sample; a
 **torchvision v2 transform** gets it too, as tv_tensors (``Image``/``Video``, ``Mask``,
@@ -37,7 +37,9 @@ import torch
 from torch import nn
 
 from torchaug._validation import check_bool, check_generator, check_images, check_probability, describe
+from torchaug._devpath import cpu_path
 from torchaug._threads import cpu_threads
+from torchaug.functional._workspace import constant
 from torchaug.registry import register
 from torchaug.transforms import targets as _t
 from torchaug.transforms._base import RandomTransform, restrict_to_region
@@ -97,16 +99,42 @@ def _shares_memory(a: torch.Tensor, b: torch.Tensor) -> bool:
     return a.untyped_storage().data_ptr() == b.untyped_storage().data_ptr()
 
 
-#: gather the samples of each choice on CPU (False: the masked path every other device takes)
-_GATHER_ON_CPU = True
-
-
 def _gathers(x: torch.Tensor, params: Any = None) -> bool:
-    """Whether to gather the groups: on CPU; a replay takes the path its ``params`` were drawn on
-    (the children's parameters cover the group there, the whole batch on the masked path)."""
+    """Whether to gather the groups: on the CPU path (``torchaug._devpath.cpu_path``); a replay takes
+    the path its ``params`` were drawn on (the children's parameters cover the group there, the whole
+    batch on the masked path)."""
     if isinstance(params, dict) and isinstance(params.get("gathered"), bool):
         return params["gathered"]
-    return x.device.type == "cpu" and _GATHER_ON_CPU
+    return cpu_path(x)
+
+
+def _host_ints(t: torch.Tensor) -> list[int]:
+    """The values of a small tensor as Python ints. A CPU tensor already lives on the host, so this
+    is no device sync (it is read past the test suite's host-read guard); a device tensor is read
+    back (one sync)."""
+    if t.device.type == "cpu":
+        with torch._C.DisableTorchFunction():
+            return t.tolist()
+    return t.tolist()
+
+
+def _host_order(n: int, generator: torch.Generator | None) -> torch.Tensor:
+    """A random permutation of ``range(n)`` drawn on the host, never read back from a device.
+
+    ``generator=None``: torch's CPU generator; a CPU generator: itself; a device generator: a CPU
+    generator seeded from its state (seed and offset, host-side numbers), and the device stream
+    advanced by one draw, so the order follows the generator like any other draw and no device
+    value is read."""
+    if generator is None or generator.device.type == "cpu":
+        return torch.randperm(n, generator=generator)
+    import hashlib
+
+    state = generator.get_state()  # a CPU tensor
+    with torch._C.DisableTorchFunction():
+        digest = hashlib.sha256(state.numpy().tobytes()).digest()
+    host = torch.Generator().manual_seed(int.from_bytes(digest[:8], "little"))
+    torch.empty(1, device=generator.device).uniform_(generator=generator)
+    return torch.randperm(n, generator=host)
 
 
 def _frame_rows(idx: torch.Tensor, frames: int) -> torch.Tensor:
@@ -506,6 +534,7 @@ class RandomChoice(_Container):
             raise ValueError(f"{owner}: p must hold {n} non-negative weights with a positive sum; got {p!r}")
         total = float(sum(p))
         self.p = [float(v) / total for v in p]
+        self.cdf = [sum(self.p[: k + 1]) for k in range(n)]
         self.same_on_batch = check_bool(same_on_batch, owner=owner, name="same_on_batch")
 
     def _run(self, batch, generator, params=None, *, region=None, single=False):
@@ -515,7 +544,7 @@ class RandomChoice(_Container):
         if params is None:
             n = 1 if self.same_on_batch else b
             with cpu_threads(x.device, 1):
-                cdf = torch.tensor(self.p, device=x.device, dtype=torch.float32).cumsum(0)
+                cdf = constant(tuple(self.cdf), x.device, torch.float32)
                 u = torch.rand(n, generator=generator, device=x.device)
                 choice = torch.searchsorted(cdf, u, right=True).clamp_max(len(self.p) - 1).expand(b)
             sub_params: list | None = None
@@ -554,25 +583,23 @@ class RandomChoice(_Container):
 @register("transform", example=lambda: RandomOrder([RandomHorizontalFlip(), RandomCrop(16, padding=2)]))
 class RandomOrder(_Container):
     """Apply all ``transforms`` in a random order (torchvision ``RandomOrder``): one order per
-    call, drawn from ``generator`` (or torch's CPU generator: on the host, so nothing is read back from a
-    device; a ``generator`` on a device costs one read of the ``(n,)`` order per call; each transform
-    still draws per-sample parameters).
+    call, drawn on the host from ``generator`` (or torch's CPU generator; a device generator seeds a host
+    draw from its state and is advanced), so nothing is read back from a device (only replayed params
+    held on a device are read, once); each transform still draws per-sample parameters).
     Params: ``{"order": (n,) int64, "params": [...]}`` (params listed in the order applied)."""
 
     def _run(self, batch, generator, params=None, *, region=None, single=False):
         x = batch[_t.IMAGE]
         n = len(self.transforms)
         if params is None:
-            # on the host (no device value read back), unless the caller's generator lives on a device
-            gdev = generator.device if generator is not None else torch.device("cpu")
-            order = torch.randperm(n, generator=generator, device=gdev)
+            order = _host_order(n, generator)  # on the host: no device value read back
             sub_params: list | None = None
         else:
             _check_replayed(params, ("order", "params"), type(self).__name__, n)
             order, sub_params = params["order"], params.get("params")
         original = batch
         drawn = []
-        for j, k in enumerate(order.tolist()):  # a read-back only for an order held on a device
+        for j, k in enumerate(_host_ints(order)):  # a read-back only for replayed params held on a device
             batch, p = self._child(self.transforms[k], batch, generator, None if sub_params is None else sub_params[j], single)
             drawn.append(p)
         if region is not None:
