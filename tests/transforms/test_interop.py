@@ -324,6 +324,10 @@ def test_hugging_face_with_transform_helper():
     assert isinstance(same[0], PIL.Image.Image) and np.array_equal(np.asarray(same[0]), np.asarray(pils[0])[:, ::-1])
     with pytest.raises(ValueError, match="no column 'img'"):
         ds.with_transform(hf_transform(RandomHorizontalFlip(), image_column="img"))[0:2]
+    tv_rows = ds.with_transform(hf_transform(v2.RandomHorizontalFlip(p=1.0)))[0:2]["image"]  # any callable
+    assert torch.equal(tv_rows[0], v2.functional.pil_to_tensor(pils[0]).flip(-1))
+    with pytest.raises(TypeError, match="takes no generator"):
+        hf_transform(v2.RandomHorizontalFlip(), generator=_gen())
 
 
 def test_container_params_replay_on_the_path_they_were_drawn_on():

@@ -64,13 +64,12 @@ def hf_transform(
         raise ValueError(f"{owner}: output must be 'tensor' or 'same'; got {output!r}")
     out_col = image_column if output_column is None else output_column
 
+    takes_generator = _accepts_generator(pipeline)
+    if generator is not None and not takes_generator:
+        raise TypeError(f"{owner}: generator was given but {type(pipeline).__name__} takes no generator= argument")
+
     def call(x: torch.Tensor) -> torch.Tensor:
-        try:
-            return pipeline(x, generator=generator)
-        except TypeError as err:
-            if "generator" not in str(err):
-                raise
-            return pipeline(x)
+        return pipeline(x, generator=generator) if takes_generator else pipeline(x)
 
     def fn(batch: dict[str, list[Any]]) -> dict[str, list[Any]]:
         if image_column not in batch:
@@ -90,6 +89,17 @@ def hf_transform(
         return new
 
     return fn
+
+
+def _accepts_generator(fn: Any) -> bool:
+    import inspect
+
+    target = fn.forward if hasattr(fn, "forward") else fn
+    try:
+        params = inspect.signature(target).parameters
+    except (TypeError, ValueError):
+        return False
+    return "generator" in params or any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
 
 
 def _same_form(t: torch.Tensor, like: Any) -> Any:
