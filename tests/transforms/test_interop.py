@@ -360,3 +360,12 @@ def test_pixel_only_modules_in_a_pipeline_keep_the_targets():
     box = tv.BoundingBoxes([[0, 0, 10, 10]], format="XYXY", canvas_size=(32, 32))
     out, b = Compose([RandomHorizontalFlip(p=1.0), Normalize(mean=(0.5,) * 3, std=(0.25,) * 3)])(img, box)
     assert torch.allclose(out, (img.flip(-1).float() / 255 - 0.5) / 0.25, atol=1e-5) and b.tolist() == [[22, 0, 32, 10]]
+
+
+def test_clips_and_images_together_and_torchvision_children_on_clips():
+    f = _img(h=16, w=16)
+    clip = tv.Video(f.expand(4, 3, 16, 16).clone())
+    out = Compose([v2.RandomHorizontalFlip(p=1.0), RandomApply([RandomCrop(16, padding=3)])])(clip, generator=_gen(1))
+    assert type(out) is tv.Video and all(torch.equal(out[0], out[k]) for k in range(4))
+    a, b = RandomCrop(12)(tv.Image(f), clip, generator=_gen(2))  # an image and a clip: the same crop
+    assert type(b) is tv.Video and b.shape == (4, 3, 12, 12) and all(torch.equal(a, b[k]) for k in range(4))
