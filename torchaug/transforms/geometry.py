@@ -106,7 +106,7 @@ def _check_fill(fill: Any, x: torch.Tensor, owner: str) -> None:
     """``fill`` is in the image's scale (as torchvision): [0, 255] for uint8, [0, 1] for floating images."""
     if fill is None:
         return
-    hi = 255.0 if x.dtype == torch.uint8 else 1.0
+    hi = {torch.uint8: 255.0, torch.uint16: 65535.0}.get(x.dtype, 1.0)
     if any(not 0.0 <= v <= hi for v in ([fill] if isinstance(fill, (int, float)) else fill)):
         raise ValueError(f"{owner}: fill must lie in [0, {hi:g}] for {str(x.dtype).replace('torch.', '')} images; got {fill!r}")
 
@@ -276,7 +276,8 @@ class RandomCrop(RandomTransform):
                     shape = (*x.shape[:2], t + h + b, l + w + r)
                     xp = scratch("crop_pad", shape, x.dtype, x.device).fill_(fill)
                     xp[:, :, t : t + h, l : l + w].copy_(x)
-                elif x.dtype in (torch.float16, torch.bfloat16) and x.device.type == "cpu":
+                elif x.dtype in (torch.float16, torch.bfloat16) and x.device.type == "cpu" or x.dtype == torch.uint16:
+                    # (no uint16 reflect/replicate pad in PyTorch: float32 holds every uint16 exactly)
                     xp = torch.nn.functional.pad(x.float(), (l, r, t, b), mode=mode).to(x.dtype)
                 else:
                     xp = torch.nn.functional.pad(x, (l, r, t, b), mode=mode)
@@ -804,3 +805,11 @@ class Pad(RandomTransform):
 
     def extra_repr(self) -> str:
         return f"padding={self.padding}, padding_mode={self.padding_mode!r}"
+
+
+# uint16 images (16-bit, [0, 65535]): exact for the index ops, within half a level for the warps and
+# resizes (their float maths); ops whose padding PyTorch lacks for uint16 (reflect/edge) raise there
+for _cls in (RandomHorizontalFlip, RandomVerticalFlip, CenterCrop, Pad, RandomCrop, RandomAffine, RandomRotation,
+             RandomPerspective, ElasticTransform, RandomResizedCrop, Resize):
+    _cls.supports_uint16 = True
+del _cls

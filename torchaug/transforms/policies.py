@@ -11,6 +11,10 @@ applied in one pass over the batch:
 - Sharpness, Posterize, Solarize, AutoContrast, Equalize and Invert are batched kernels of
   :mod:`torchaug.functional.color` with per-sample parameters.
 
+Masks, boxes and keypoints move with the geometric ops: the same per-sample affine map
+(:func:`op_matrix`) warps the masks (nearest, fill 0) and moves points and box corners exactly;
+the colour ops leave them alone (issue 17: they used to stay behind).
+
 Each kernel runs on the samples that chose it: on CPU it gathers them (``index_select``, a loop
 over the ~14 ops, never over samples); on accelerators, where reading which samples chose an op
 would force a host-device sync, it runs on the whole batch and keeps the result with
@@ -33,7 +37,7 @@ from torchaug.functional._workspace import constant
 from torchaug.registry import register
 from torchaug.transforms._base import Params, RandomTransform
 
-__all__ = ["OPS", "apply_op", "RandAugment", "TrivialAugmentWide", "AutoAugment"]
+__all__ = ["OPS", "apply_op", "op_matrix", "RandAugment", "TrivialAugmentWide", "AutoAugment"]
 
 #: the operation table; policies' ``op`` parameters index into it
 OPS = (
@@ -80,6 +84,39 @@ def _run_on(
     return torch.where(mask.view(-1, 1, 1, 1), fn(y, None), out)
 
 
+def _is_geometric(op: torch.Tensor) -> torch.Tensor:
+    m = torch.zeros(op.shape, dtype=torch.bool, device=op.device)
+    for n in _GEOMETRIC:
+        m |= op == _ID[n]
+    return m
+
+
+def op_matrix(op: torch.Tensor, magnitude: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+    """Forward ``(B, 2, 3)`` pixel-coordinate maps of the geometric ops (identity for the others).
+
+    ``op`` ``(B,)`` indices into :data:`OPS`, ``magnitude`` ``(B,)`` signed, torchvision's meaning
+    (see :func:`apply_op`); ``size=(H, W)``. The image warp, the mask warp and the point moves all
+    use these maps, so images and targets move together.
+    """
+    H, W = size
+    dev = op.device
+    B = op.shape[0]
+    mag = magnitude.to(device=dev, dtype=torch.float64)
+    zero = torch.zeros_like(mag)
+    shear_deg = torch.rad2deg(torch.atan(mag))
+    sx = torch.where(op == _ID["ShearX"], shear_deg, zero)
+    sy = torch.where(op == _ID["ShearY"], shear_deg, zero)
+    tx = torch.where(op == _ID["TranslateX"], torch.trunc(mag), zero)
+    ty = torch.where(op == _ID["TranslateY"], torch.trunc(mag), zero)
+    angle = torch.where(op == _ID["Rotate"], -mag, zero)  # rotate: counter-clockwise
+    shear_op = (op == _ID["ShearX"]) | (op == _ID["ShearY"])
+    centre = constant((W * 0.5, H * 0.5), dev, mag.dtype).expand(B, 2)
+    centre = torch.where(shear_op[:, None], torch.zeros_like(centre), centre)  # shears: about (0, 0)
+    return FG.affine_matrix(
+        angle, torch.stack([tx, ty], 1), 1.0, torch.stack([sx, sy], 1), size=(H, W), center=centre, batch_size=B, device=dev
+    )
+
+
 def apply_op(
     x: torch.Tensor,
     op: torch.Tensor,
@@ -114,19 +151,7 @@ def apply_op(
 
     # geometric: one affine map per sample (identity for the others)
     geo = is_(_GEOMETRIC)
-    zero = torch.zeros_like(mag)
-    shear_deg = torch.rad2deg(torch.atan(mag))
-    sx = torch.where(op == _ID["ShearX"], shear_deg, zero)
-    sy = torch.where(op == _ID["ShearY"], shear_deg, zero)
-    tx = torch.where(op == _ID["TranslateX"], torch.trunc(mag), zero)
-    ty = torch.where(op == _ID["TranslateY"], torch.trunc(mag), zero)
-    angle = torch.where(op == _ID["Rotate"], -mag, zero)  # rotate: counter-clockwise
-    shear_op = (op == _ID["ShearX"]) | (op == _ID["ShearY"])
-    centre = constant((W * 0.5, H * 0.5), dev, mag.dtype).expand(B, 2)
-    centre = torch.where(shear_op[:, None], torch.zeros_like(centre), centre)  # shears: about (0, 0)
-    matrix = FG.affine_matrix(
-        angle, torch.stack([tx, ty], 1), 1.0, torch.stack([sx, sy], 1), size=(H, W), center=centre, batch_size=B, device=dev
-    )
+    matrix = op_matrix(op, mag, (H, W))
     out = _run_on(x, out, geo, lambda s, i: FG.affine(s, sel(matrix, i), interpolation=interpolation, fill=fill))
 
     # brightness / saturation / contrast: x * f + ref * (1 - f)
@@ -223,7 +248,12 @@ def _auto_table(policy: str, device: torch.device) -> tuple[torch.Tensor, torch.
 
 
 class _PolicyBase(RandomTransform):
+    """Shared by the policies. Masks, boxes and keypoints move with the geometric ops (ShearX/Y,
+    TranslateX/Y, Rotate) of each sample: masks by the same affine map (nearest, fill 0), points
+    and box corners by it exactly; colour ops leave them alone."""
+
     __torchaug_public__ = False
+    geometric = True
 
     def __init__(self, *, interpolation: str, fill: Any, p: float, same_on_batch: bool) -> None:
         super().__init__(p=p, same_on_batch=same_on_batch)
@@ -260,6 +290,22 @@ class _PolicyBase(RandomTransform):
         for k in range(op.shape[1]):
             x = apply_op(x, op[:, k], mag[:, k], interpolation=self.interpolation, fill=fill)
         return x
+
+    def transform_mask(self, m: torch.Tensor, params: Params) -> torch.Tensor:
+        op, mag = params["op"].to(m.device), params["magnitude"]
+        size = tuple(m.shape[-2:])
+        for k in range(op.shape[1]):
+            geo = _is_geometric(op[:, k])
+            matrix = op_matrix(op[:, k], mag[:, k], size)
+            m = _run_on(m, m, geo, lambda s, i: FG.affine(s, matrix if i is None else matrix.index_select(0, i),
+                                                          interpolation="nearest", fill=0))
+        return m
+
+    def transform_points(self, points: torch.Tensor, params: Params, size: tuple[int, int]) -> torch.Tensor:
+        op, mag = params["op"].to(points.device), params["magnitude"]
+        for k in range(op.shape[1]):
+            points = FG.affine_points(points, op_matrix(op[:, k], mag[:, k], size))
+        return points
 
 
 @register("transform", example=lambda: RandAugment(num_ops=2, magnitude=9))
