@@ -20,7 +20,9 @@ import math
 import torch
 import torch.nn.functional as F
 
+from torchaug._devpath import cpu_path
 from torchaug.functional._sample_chunks import run_chunked
+from torchaug.functional._workspace import constant
 from torchaug.functional.color import _keep_format
 
 __all__ = [
@@ -191,6 +193,18 @@ _CV2_SMALL = {
 }
 
 
+@functools.lru_cache(maxsize=64)
+def _cv2_small_table(kmax: int, device: torch.device) -> torch.Tensor:
+    """OpenCV's fixed binomial kernels of sizes 1-7, row ``n`` centred in ``kmax`` taps (made once
+    per device; shared, never written)."""
+    table = torch.zeros(8, kmax, dtype=torch.float64)
+    for n, v in _CV2_SMALL.items():
+        if n <= kmax:
+            off = (kmax - n) // 2
+            table[n, off : off + n] = torch.tensor(v, dtype=torch.float64)
+    return table.to(device)
+
+
 def cv2_gaussian_kernels(ksize: torch.Tensor, sigma: torch.Tensor, kmax: int) -> torch.Tensor:
     """``(B, kmax)`` centred 1-D Gaussian kernels as ``cv2.getGaussianKernel(ksize, sigma)`` builds
     them, zero outside each sample's odd ``ksize`` (``(B,)`` ints).
@@ -207,11 +221,7 @@ def cv2_gaussian_kernels(ksize: torch.Tensor, sigma: torch.Tensor, kmax: int) ->
     inside = t.abs() <= (k - 1) / 2
     g = torch.exp(-(t**2) / (2 * s**2)) * inside
     g = g / g.sum(1, keepdim=True)
-    table = torch.zeros(8, kmax, dtype=torch.float64, device=dev)
-    for n, v in _CV2_SMALL.items():
-        if n <= kmax:
-            off = (kmax - n) // 2
-            table[n, off : off + n] = torch.tensor(v, dtype=torch.float64, device=dev)
+    table = _cv2_small_table(kmax, dev)
     use_table = auto & (k <= 7)
     g = torch.where(use_table, table[k.long().clamp(max=7).view(-1)], g)
     return g.to(torch.float32)
@@ -298,16 +308,14 @@ def _median_blur_impl(x: torch.Tensor, ksize: torch.Tensor, kmax: int | None = N
     integer = x.dtype == torch.uint8
     work = x if integer or x.dtype in (torch.float32, torch.float64) else x.to(torch.float32)
     lo, hi = (0, 255) if integer else (-math.inf, math.inf)
-    dy, dx = torch.meshgrid(torch.arange(-r, r + 1), torch.arange(-r, r + 1), indexing="ij")
-    ring = torch.maximum(dy.abs(), dx.abs()).reshape(-1).tolist()  # (K^2,) host ints, tap order
+    ring = [max(abs(i), abs(j)) for i in range(-r, r + 1) for j in range(-r, r + 1)]  # (K^2,) tap order
     half = (ksize.to(x.device).view(-1, 1) // 2)  # (B, 1)
-    ring_t = torch.tensor(ring, device=x.device).view(1, -1)
+    ring_t = constant(tuple(ring), x.device).view(1, -1)
     outside = ring_t > half  # (B, K^2)
     order = torch.cumsum(outside.long(), dim=1)
     fill_hi = outside & (order % 2 == 0)
     fill_lo = outside & (order % 2 == 1)
-    lo_t = torch.tensor(lo, dtype=work.dtype, device=x.device)
-    hi_t = torch.tensor(hi, dtype=work.dtype, device=x.device)
+    lo_t, hi_t = constant(lo, x.device, work.dtype), constant(hi, x.device, work.dtype)
     xp = _pad_replicate(work.reshape(B * C, 1, H, W), r).view(B, C, H + 2 * r, W + 2 * r)
     out = torch.empty((B, C, H, W), dtype=work.dtype, device=x.device)
     net = median_network(kmax * kmax)
@@ -519,8 +527,16 @@ def _zoom_blur_impl(x: torch.Tensor, zoom_factors: torch.Tensor, n_factors: torc
         src = (o + trim.view(-1, 1) + 0.5) * (ch / new).view(-1, 1) - 0.5
         return (src.clamp(min=0).clamp(max=(ch - 1).view(-1, 1)) + top.view(-1, 1)).to(torch.float32)
 
-    # samples sorted by how many factors they use: step s runs on the prefix still using one
-    # (sum of n_b resampled images instead of B * S); one host read of the S prefix sizes
+    if not cpu_path(x):  # every step over the whole batch, unused steps weighted 0: nothing read back
+        acc = xf.clone()
+        for s in range(S):
+            f = zf[:, s]
+            used = (n > s).to(xf.dtype).view(B, 1, 1, 1)
+            acc += used * _lerp_axis(_lerp_axis(xf, -2, positions(H, f)), -1, positions(W, f))
+        acc.div_((n.to(xf.dtype) + 1).view(B, 1, 1, 1)).clamp_(0.0, 1.0)
+        return _keep_format(acc.mul_(255.0).round_().to(torch.uint8) if integer else acc.to(x.dtype), x)
+    # CPU: samples sorted by how many factors they use, step s runs on the prefix still using one
+    # (sum of n_b resampled images instead of B * S); one read of the S prefix sizes
     order = torch.argsort(n, descending=True, stable=True)
     active = (n.view(1, -1) > torch.arange(S, device=x.device).view(-1, 1)).sum(1).tolist()
     xs = xf.index_select(0, order)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import torch
 
 from torchaug.functional._sample_chunks import run_chunked
+from torchaug.functional._workspace import constant
 from torchaug.functional.blur import _finish, cv2_gaussian_kernels, filter2d, separable_filter
 
 __all__ = [
@@ -23,13 +24,11 @@ __all__ = [
     "convolve",
 ]
 
-_IDENTITY = torch.tensor([[0.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 0.0]])
-
-
 def blend_identity(effect: torch.Tensor, alpha: torch.Tensor) -> torch.Tensor:
     """``(1 - alpha) * identity + alpha * effect`` for ``(B, 3, 3)`` kernels and ``(B,)`` alphas."""
     a = alpha.to(effect.dtype).view(-1, 1, 1)
-    return (1 - a) * _IDENTITY.to(effect.device, effect.dtype) + a * effect
+    identity = constant(((0.0, 0.0, 0.0), (0.0, 1.0, 0.0), (0.0, 0.0, 0.0)), effect.device, effect.dtype)
+    return (1 - a) * identity + a * effect
 
 
 def sharpen_kernels(alpha: torch.Tensor, lightness: torch.Tensor) -> torch.Tensor:
@@ -44,15 +43,15 @@ def emboss_kernels(alpha: torch.Tensor, strength: torch.Tensor) -> torch.Tensor:
     """albumentations ``Emboss``: identity blended by ``alpha`` with
     ``[[-1 - s, -s, 0], [-s, 1, s], [0, s, 1 + s]]``. ``(B, 3, 3)`` float32."""
     s = strength.to(torch.float32).view(-1, 1, 1)
-    base = torch.tensor([[-1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]], device=alpha.device)
-    sign = torch.tensor([[-1.0, -1.0, 0.0], [-1.0, 0.0, 1.0], [0.0, 1.0, 1.0]], device=alpha.device)
+    base = constant(((-1.0, 0.0, 0.0), (0.0, 1.0, 0.0), (0.0, 0.0, 1.0)), alpha.device)
+    sign = constant(((-1.0, -1.0, 0.0), (-1.0, 0.0, 1.0), (0.0, 1.0, 1.0)), alpha.device)
     return blend_identity(base + sign * s, alpha.to(torch.float32))
 
 
 def edge_detect_kernels(alpha: torch.Tensor) -> torch.Tensor:
     """imgaug ``EdgeDetect``: identity blended by ``alpha`` with the Laplacian
     ``[[0, 1, 0], [1, -4, 1], [0, 1, 0]]``. ``(B, 3, 3)`` float32."""
-    lap = torch.tensor([[0.0, 1.0, 0.0], [1.0, -4.0, 1.0], [0.0, 1.0, 0.0]], device=alpha.device)
+    lap = constant(((0.0, 1.0, 0.0), (1.0, -4.0, 1.0), (0.0, 1.0, 0.0)), alpha.device)
     return blend_identity(lap.expand(alpha.shape[0], 3, 3), alpha.to(torch.float32))
 
 

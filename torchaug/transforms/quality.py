@@ -28,7 +28,12 @@ class ImageCompression(RandomTransform):
     the codec.
 
     Parameters: ``quality`` (``(B,)`` ints), ``apply``.
+
+    Reads back from the device once per call: the codec takes each quality as a host integer
+    (``reads_back``), so on a GPU this op synchronises.
     """
+
+    reads_back = "the JPEG codec takes each sample's quality as a host integer"
 
     def __init__(
         self,
