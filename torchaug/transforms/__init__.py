@@ -13,5 +13,9 @@ from torchaug.transforms.occlusion import *  # noqa: F401,F403
 from torchaug.transforms.occlusion import __all__ as _occlusion
 from torchaug.transforms.policies import *  # noqa: F401,F403
 from torchaug.transforms.policies import __all__ as _policies
+from torchaug.transforms.dropout import *  # noqa: F401,F403
+from torchaug.transforms.dropout import __all__ as _dropout
+from torchaug.transforms.tone import *  # noqa: F401,F403
+from torchaug.transforms.tone import __all__ as _tone
 
-__all__ = ["Params", "RandomTransform", *_color, *_containers, *_geometry, *_noise, *_occlusion, *_policies]
+__all__ = ["Params", "RandomTransform", *_color, *_containers, *_geometry, *_noise, *_occlusion, *_policies, *_dropout, *_tone]

@@ -1,0 +1,597 @@
+"""Batched tone and colour kernels with per-sample parameters (albumentations / imgaug semantics).
+
+Every kernel takes ``x`` of shape ``(B, C, H, W)``, ``uint8`` in [0, 255] or floating in [0, 1],
+and per-sample parameter tensors with leading size ``B``; no randomness. The output keeps the
+input's shape, dtype, device and memory format; values that leave the valid range are clamped.
+
+``uint8`` rounding follows the peer each kernel names (albumentations 2.0.8 builds a float32
+lookup table and truncates it, OpenCV rounds to nearest); ``float16``/``bfloat16`` are computed
+in ``float32``.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+
+import torch
+
+from torchaug.functional.color import _keep_format
+from torchaug.functional._workspace import constant
+
+__all__ = [
+    "apply_lut",
+    "brightness_contrast",
+    "rgb_shift",
+    "channel_shuffle",
+    "planckian_coefficients",
+    "planckian_jitter",
+    "fancy_pca",
+    "to_sepia",
+    "shift_hsv",
+    "tone_curve",
+    "sigmoid_contrast",
+    "log_contrast",
+    "linear_contrast",
+    "clahe",
+]
+
+
+# -- helpers ---------------------------------------------------------------------------------------
+def _work(x: torch.Tensor) -> torch.Tensor:
+    """``x`` as float32/float64 in its own scale (a new tensor or ``x`` itself for float32/64)."""
+    return x if x.dtype in (torch.float32, torch.float64) else x.to(torch.float32)
+
+
+def _back(y: torch.Tensor, like: torch.Tensor, *, uint8_round: str = "floor") -> torch.Tensor:
+    """Clamp ``y`` (in ``like``'s scale) to the valid range and cast back to ``like``'s dtype.
+
+    ``uint8_round``: ``"floor"`` (numpy's ``astype`` after a clip: albumentations' lookup tables)
+    or ``"nearest"`` (OpenCV's ``saturate_cast``, half to even).
+    """
+    if like.dtype == torch.uint8:
+        y = y.clamp(0.0, 255.0)
+        y = y.floor_() if uint8_round == "floor" else y.round_()
+        return _keep_format(y.to(torch.uint8), like)
+    y = y.clamp(0.0, 1.0)
+    return _keep_format(y if y.dtype == like.dtype else y.to(like.dtype), like)
+
+
+def _bound(x: torch.Tensor) -> float:
+    return 255.0 if x.dtype == torch.uint8 else 1.0
+
+
+def _col(v: torch.Tensor, x: torch.Tensor, dtype: torch.dtype = torch.float32) -> torch.Tensor:
+    """A ``(B,)`` or ``(B, C)`` parameter as ``(B, 1 or C, 1, 1)`` on ``x``'s device."""
+    v = v.to(device=x.device, dtype=dtype)
+    return v.reshape(v.shape[0], -1, 1, 1)
+
+
+def apply_lut(x: torch.Tensor, lut: torch.Tensor) -> torch.Tensor:
+    """Look every ``uint8`` value up in its sample's (and channel's) table.
+
+    ``x``: ``(B, C, H, W)`` uint8; ``lut``: ``(B, 1 or C, 256)`` uint8 (one table per sample, or per
+    sample and channel). One ``index_select`` over the flattened tables (int32 indices).
+    """
+    B, C, H, W = x.shape
+    lut = lut.to(device=x.device, dtype=torch.uint8)
+    if lut.shape[1] == 1 and C > 1:
+        lut = lut.expand(B, C, 256)
+    flat = lut.reshape(B * C * 256)
+    base = (torch.arange(B * C, device=x.device, dtype=torch.int32) * 256).view(B, C, 1, 1)
+    idx = x.to(torch.int32).add_(base)
+    out = flat.index_select(0, idx.reshape(-1)).view(B, C, H, W)
+    return _keep_format(out, x)
+
+
+def _levels(device: torch.device) -> torch.Tensor:
+    """The 256 uint8 levels as float32 ``0..255``."""
+    return torch.arange(256, device=device, dtype=torch.float32)
+
+
+# -- brightness / contrast / shifts ----------------------------------------------------------------
+def brightness_contrast(x: torch.Tensor, alpha: torch.Tensor, beta: torch.Tensor) -> torch.Tensor:
+    """``alpha * x + beta * max`` per sample, clamped (albumentations ``RandomBrightnessContrast``).
+
+    ``alpha``, ``beta``: ``(B,)``; ``beta`` is on the [0, 1] scale (multiplied by 255 for uint8).
+    uint8: albumentations' float32 table ``clip(v * alpha + beta)`` truncated; float: clamped.
+    """
+    if x.dtype == torch.uint8:
+        a = alpha.to(device=x.device, dtype=torch.float32).view(-1, 1)
+        b = (beta.to(device=x.device, dtype=torch.float64) * 255.0).to(torch.float32).view(-1, 1)
+        lut = (_levels(x.device) * a).add_(b).clamp_(0.0, 255.0).floor_().to(torch.uint8)
+        return apply_lut(x, lut.unsqueeze(1))
+    xf = _work(x)
+    return _back(xf * _col(alpha, xf, xf.dtype) + _col(beta, xf, xf.dtype), x)
+
+
+def rgb_shift(x: torch.Tensor, shift: torch.Tensor) -> torch.Tensor:
+    """Add a per-sample, per-channel constant ``shift`` (``(B, C)``, [0, 1] scale), clamped.
+
+    albumentations ``RGBShift``: for uint8 the shift is ``trunc(shift * 255)`` levels (its
+    ``add_vector`` truncates the value), then saturated.
+    """
+    xf = _work(x)
+    s = shift.to(device=x.device, dtype=torch.float64)
+    if x.dtype == torch.uint8:
+        s = (s * 255.0).trunc()
+    return _back(xf + _col(s, xf, xf.dtype), x)
+
+
+def channel_shuffle(x: torch.Tensor, perm: torch.Tensor) -> torch.Tensor:
+    """Reorder each sample's channels: output channel ``c`` of sample ``b`` is input channel
+    ``perm[b, c]`` (``(B, C)`` int64 permutations; albumentations ``ChannelShuffle``)."""
+    B = x.shape[0]
+    perm = perm.to(device=x.device, dtype=torch.long)
+    out = x[torch.arange(B, device=x.device).view(B, 1), perm]
+    return _keep_format(out, x)
+
+
+#: Planckian-locus RGB coefficients every 500 K (Zini, Buzzelli, Bianco, Schettini 2022,
+#: "Planckian jitter: countering the color-crippling effects of color jitter on self-supervised
+#: training"; the table kornia and albumentations 2.0.8 ship): black-body radiator, 3000-15000 K
+_BLACKBODY = (
+    (0.6743, 0.4029, 0.0013), (0.6281, 0.4241, 0.1665), (0.5919, 0.4372, 0.2513), (0.5623, 0.4457, 0.3154),
+    (0.5376, 0.4515, 0.3672), (0.5163, 0.4555, 0.4103), (0.4979, 0.4584, 0.4468), (0.4816, 0.4604, 0.4782),
+    (0.4672, 0.4619, 0.5053), (0.4542, 0.4630, 0.5289), (0.4426, 0.4638, 0.5497), (0.4320, 0.4644, 0.5681),
+    (0.4223, 0.4648, 0.5844), (0.4135, 0.4651, 0.5990), (0.4054, 0.4653, 0.6121), (0.3980, 0.4654, 0.6239),
+    (0.3911, 0.4655, 0.6346), (0.3847, 0.4656, 0.6444), (0.3787, 0.4656, 0.6532), (0.3732, 0.4656, 0.6613),
+    (0.3680, 0.4655, 0.6688), (0.3632, 0.4655, 0.6756), (0.3586, 0.4655, 0.6820), (0.3544, 0.4654, 0.6878),
+    (0.3503, 0.4653, 0.6933),
+)
+#: CIE D illuminants, 4000-15000 K (same source)
+_CIED = (
+    (0.5829, 0.4421, 0.2288), (0.5510, 0.4514, 0.2948), (0.5246, 0.4576, 0.3488), (0.5021, 0.4618, 0.3941),
+    (0.4826, 0.4646, 0.4325), (0.4654, 0.4667, 0.4654), (0.4502, 0.4681, 0.4938), (0.4364, 0.4692, 0.5186),
+    (0.4240, 0.4700, 0.5403), (0.4127, 0.4705, 0.5594), (0.4023, 0.4709, 0.5763), (0.3928, 0.4713, 0.5914),
+    (0.3839, 0.4715, 0.6049), (0.3757, 0.4716, 0.6171), (0.3681, 0.4717, 0.6281), (0.3609, 0.4718, 0.6380),
+    (0.3543, 0.4719, 0.6472), (0.3480, 0.4719, 0.6555), (0.3421, 0.4719, 0.6631), (0.3365, 0.4719, 0.6702),
+    (0.3313, 0.4719, 0.6766), (0.3263, 0.4719, 0.6826), (0.3217, 0.4719, 0.6882),
+)
+PLANCKIAN_TEMPERATURES = {"blackbody": (3000, 15000), "cied": (4000, 15000)}
+
+
+def planckian_coefficients(temperature: torch.Tensor, mode: str = "blackbody") -> torch.Tensor:
+    """``(B, 3)`` RGB gains ``(r / g, 1, b / g)`` of the illuminant at ``temperature`` (``(B,)``, K),
+    linearly interpolated between the table's 500 K steps (clamped to the table's range)."""
+    table = _BLACKBODY if mode == "blackbody" else _CIED
+    lo_t, hi_t = PLANCKIAN_TEMPERATURES[mode]
+    tab = constant(table, temperature.device, torch.float64)
+    t = temperature.to(torch.float64).clamp(lo_t, hi_t)
+    left = torch.floor(t / 500.0) * 500.0
+    i = ((left - lo_t) / 500.0).long().clamp(0, len(table) - 1)
+    j = (i + 1).clamp_max(len(table) - 1)
+    w = torch.where(i == j, torch.zeros_like(t), (t - left) / 500.0).unsqueeze(1)
+    c = tab[i] * (1.0 - w) + tab[j] * w
+    return torch.stack([c[:, 0] / c[:, 1], torch.ones_like(c[:, 1]), c[:, 2] / c[:, 1]], 1)
+
+
+def planckian_jitter(x: torch.Tensor, gains: torch.Tensor) -> torch.Tensor:
+    """Multiply each sample's R, G, B by ``gains`` (``(B, 3)``, from :func:`planckian_coefficients`),
+    clamped. uint8: albumentations' float32 table ``clip(v * gain)`` truncated. RGB only."""
+    if x.dtype == torch.uint8:
+        g = gains.to(device=x.device, dtype=torch.float32).unsqueeze(2)  # (B, 3, 1)
+        lut = (_levels(x.device) * g).clamp_(0.0, 255.0).floor_().to(torch.uint8)
+        return apply_lut(x, lut)
+    xf = _work(x)
+    return _back(xf * _col(gains, xf, torch.float32).to(xf.dtype), x)
+
+
+def _no_autocast(fn):
+    """Run a kernel with autocast off: its small matrix products must stay in the given precision."""
+
+    @functools.wraps(fn)
+    def wrapped(x: torch.Tensor, *args, **kwargs):
+        with torch.autocast(x.device.type, enabled=False):
+            return fn(x, *args, **kwargs)
+
+    return wrapped
+
+
+@_no_autocast
+def fancy_pca(x: torch.Tensor, alpha: torch.Tensor, mode: str = "krizhevsky") -> torch.Tensor:
+    """Fancy PCA colour augmentation (Krizhevsky, Sutskever, Hinton 2012, "ImageNet
+    Classification with Deep Convolutional Neural Networks", section 4.1), per image.
+
+    The principal components ``p_i`` and eigenvalues ``lambda_i`` of each image's pixel colours
+    (channel covariance on the [0, 1] scale, ``N - 1`` normalisation, as albumentations computes
+    them) are found with one batched ``eigh``; ``alpha`` (``(B, C)``, one draw per component,
+    sorted by decreasing eigenvalue) scales them.
+
+    - ``mode="krizhevsky"``: the paper's rule, ``[p_1 ... p_C] [alpha_1 lambda_1 ... alpha_C
+      lambda_C]^T`` added to every pixel of the image.
+    - ``mode="albumentations"``: albumentations 2.0.8's ``fancy_pca``, which adds
+      ``P diag(alpha lambda) (x - mean)`` to each pixel ``x`` (a change of contrast along the
+      principal axes rather than the paper's constant colour shift); one channel:
+      ``x + alpha std (x - mean)``.
+
+    Computed in float64; clamped to [0, 1]; uint8 rounded to nearest (albumentations' ``from_float``).
+    """
+    B, C, H, W = x.shape
+    xf = x.to(torch.float64)
+    if x.dtype == torch.uint8:
+        xf = xf.mul_(1.0 / 255.0)
+    flat = xf.reshape(B, C, H * W)
+    mean = flat.mean(dim=2, keepdim=True)
+    cen = flat - mean
+    a = alpha.to(device=x.device, dtype=torch.float64).reshape(B, -1)[:, :C]
+    n = max(H * W - 1, 1)
+    if C == 1:
+        std = cen.pow(2).mean(dim=2, keepdim=True).sqrt()
+        if mode == "albumentations":
+            out = flat + a.view(B, 1, 1) * std * cen
+        else:
+            out = flat + a.view(B, 1, 1) * cen.pow(2).sum(dim=2, keepdim=True) / n
+    else:
+        cov = torch.bmm(cen, cen.transpose(1, 2)) / n
+        vals, vecs = torch.linalg.eigh(cov)  # ascending
+        vals, vecs = vals.flip(1), vecs.flip(2)  # decreasing eigenvalue
+        scale = a * vals  # (B, C)
+        if mode == "albumentations":
+            out = flat + torch.bmm(vecs * scale.unsqueeze(1), cen)
+        else:
+            out = flat + torch.bmm(vecs, scale.unsqueeze(2))
+    out = out.clamp_(0.0, 1.0).view(B, C, H, W)
+    if x.dtype == torch.uint8:
+        return _keep_format(out.mul_(255.0).round_().to(torch.uint8), x)
+    return _keep_format(out.to(x.dtype), x)
+
+
+#: the sepia matrix (rows: output R, G, B), as albumentations / the usual "Microsoft" sepia tone
+SEPIA = ((0.393, 0.769, 0.189), (0.349, 0.686, 0.168), (0.272, 0.534, 0.131))
+
+
+def to_sepia(x: torch.Tensor) -> torch.Tensor:
+    """Sepia tone: each output channel is a fixed mix of R, G, B (:data:`SEPIA`), clamped.
+
+    albumentations ``ToSepia`` (``cv2.transform``): uint8 is computed as OpenCV's 8-bit path
+    does, in fixed point with the matrix rounded to 1/1024 steps, rounded to nearest. One-channel
+    images are returned unchanged (as albumentations).
+    """
+    if x.shape[1] == 1:
+        return x.clone()
+    r, g, b = _work(x).unbind(1)
+    if x.dtype == torch.uint8:
+        # OpenCV transform_8u: 10-bit fixed-point coefficients, (sum + 512) >> 10
+        m = [[round(v * 1024) for v in row] for row in SEPIA]
+        xi = x.to(torch.int32)
+        ri, gi, bi = xi.unbind(1)
+        chans = [(ri * m[k][0] + gi * m[k][1] + bi * m[k][2] + 512) >> 10 for k in range(3)]
+        out = torch.stack(chans, 1).clamp_(0, 255).to(torch.uint8)
+        return _keep_format(out, x)
+    chans = [r * SEPIA[k][0] + g * SEPIA[k][1] + b * SEPIA[k][2] for k in range(3)]
+    return _back(torch.stack(chans, 1), x)
+
+
+# -- HSV (OpenCV's 8-bit conversions) -------------------------------------------------------------
+_HSV_SHIFT = 12
+
+
+@functools.lru_cache(maxsize=8)
+def _hsv_tables(device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+    """OpenCV's ``sdiv_table`` and ``hdiv_table180`` (``round((255 << 12) / i)``,
+    ``round((180 << 12) / (6 i))``, 0 at ``i = 0``) as int32."""
+    i = torch.arange(256, dtype=torch.float64)
+    sdiv = torch.where(i > 0, torch.round((255 << _HSV_SHIFT) / i.clamp(min=1)), torch.zeros_like(i))
+    hdiv = torch.where(i > 0, torch.round((180 << _HSV_SHIFT) / (6.0 * i.clamp(min=1))), torch.zeros_like(i))
+    return sdiv.to(torch.int32).to(device), hdiv.to(torch.int32).to(device)
+
+
+def _rgb_to_hsv_u8(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """OpenCV ``COLOR_RGB2HSV`` on uint8 ``(B, 3, H, W)``: int32 planes H in [0, 180), S, V in [0, 255]."""
+    sdiv, hdiv = _hsv_tables(x.device)
+    r, g, b = x.to(torch.int32).unbind(1)
+    v = torch.maximum(torch.maximum(r, g), b)
+    vmin = torch.minimum(torch.minimum(r, g), b)
+    diff = v - vmin
+    half = 1 << (_HSV_SHIFT - 1)
+    s = (diff * sdiv[v] + half) >> _HSV_SHIFT
+    h = torch.where(v == r, g - b, torch.where(v == g, b - r + 2 * diff, r - g + 4 * diff))
+    h = torch.div(h * hdiv[diff] + half, 1 << _HSV_SHIFT, rounding_mode="floor")
+    h = torch.where(h < 0, h + 180, h)
+    return h, s, v
+
+
+def _hsv_to_rgb_u8(h: torch.Tensor, s: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
+    """OpenCV ``COLOR_HSV2RGB`` on 8-bit H (0..180), S, V planes: float32 maths, truncated as
+    OpenCV's vectorised 8-bit path does (its scalar path, for rows narrower than a vector,
+    rounds)."""
+    hf = h.to(torch.float32) * (6.0 / 180.0)
+    sf = s.to(torch.float32) * (1.0 / 255.0)
+    vf = v.to(torch.float32) * (1.0 / 255.0)
+    hf = hf - torch.floor(hf / 6.0) * 6.0
+    sector = torch.floor(hf)
+    frac = hf - sector
+    sector = sector.to(torch.long).clamp_(0, 5)
+    tab = torch.stack([vf, vf * (1.0 - sf), vf * (1.0 - sf * frac), vf * (1.0 - sf * (1.0 - frac))], 0)
+    # OpenCV's sector_data gives (b, g, r) indices into tab per sector
+    sector_rgb = constant(((0, 3, 1), (2, 0, 1), (1, 0, 3), (1, 2, 0), (3, 1, 0), (0, 1, 2)), h.device)
+    idx = sector_rgb[sector]  # (..., 3): r, g, b indices into tab
+    chans = [tab.gather(0, idx[..., k].unsqueeze(0)).squeeze(0) for k in range(3)]
+    grey = s == 0
+    chans = [torch.where(grey, vf, c) for c in chans]
+    out = torch.stack(chans, 1).mul_(255.0).floor_().clamp_(0.0, 255.0)
+    return out.to(torch.uint8)
+
+
+def shift_hsv(x: torch.Tensor, hue_shift: torch.Tensor, sat_shift: torch.Tensor, val_shift: torch.Tensor) -> torch.Tensor:
+    """albumentations ``HueSaturationValue``: shift hue, saturation and value in OpenCV's 8-bit HSV.
+
+    ``hue_shift`` (``(B,)``) is in OpenCV's hue units (180 per turn, i.e. degrees / 2), added
+    modulo 180 and truncated; ``sat_shift`` and ``val_shift`` in uint8 levels, truncated to
+    integers and saturated; pixels of saturation 0 stay grey. The RGB <-> HSV conversions are
+    OpenCV's 8-bit ones (integer tables), so uint8 matches albumentations exactly. Float images
+    go through uint8 as albumentations does (``x * 255`` rounded, result ``/ 255``). One-channel
+    images: only the value shift applies (albumentations ignores hue and saturation for grey).
+    """
+    if x.dtype != torch.uint8:
+        u8 = (x.to(torch.float32) * 255.0).round_().clamp_(0, 255).to(torch.uint8)
+        return _keep_format(shift_hsv(u8, hue_shift, sat_shift, val_shift).to(x.dtype).mul_(1.0 / 255.0), x)
+    B = x.shape[0]
+    dev = x.device
+    vs = val_shift.to(device=dev, dtype=torch.float64).trunc().to(torch.int32).view(B, 1, 1)
+    if x.shape[1] == 1:
+        return _keep_format((x.to(torch.int32) + vs.unsqueeze(1)).clamp_(0, 255).to(torch.uint8), x)
+    h, s, v = _rgb_to_hsv_u8(x)
+    hs = hue_shift.to(device=dev, dtype=torch.float64).view(B, 1, 1)
+    h = torch.remainder(h.to(torch.float64) + hs, 180.0).floor_().to(torch.int32)
+    ss = sat_shift.to(device=dev, dtype=torch.float64).trunc().to(torch.int32).view(B, 1, 1)
+    s = torch.where(s == 0, s, (s + ss).clamp_(0, 255))
+    v = (v + vs).clamp_(0, 255)
+    return _keep_format(_hsv_to_rgb_u8(h, s, v), x)
+
+
+# -- tone curve and imgaug contrasts -----------------------------------------------------------------
+def _bezier(t: torch.Tensor, low: torch.Tensor, high: torch.Tensor) -> torch.Tensor:
+    u = 1.0 - t
+    return 3.0 * u * u * t * low + 3.0 * u * t * t * high + t * t * t
+
+
+def tone_curve(x: torch.Tensor, low_y: torch.Tensor, high_y: torch.Tensor) -> torch.Tensor:
+    """albumentations ``RandomToneCurve``: map values through the cubic Bezier curve through
+    (0, 0) and (1, 1) with control points at ``(0.25, low_y)`` and ``(0.75, high_y)``:
+    ``y(t) = 3 (1-t)^2 t low_y + 3 (1-t) t^2 high_y + t^3``.
+
+    ``low_y``, ``high_y``: ``(B,)`` (all channels) or ``(B, C)`` (per channel). uint8: the
+    256-entry table ``rint(255 y(i / 255))`` (float64), as albumentations; floats are mapped
+    through the curve itself (albumentations quantises them to uint8 first).
+    """
+    B, C = x.shape[:2]
+    if x.dtype == torch.uint8:
+        t = torch.linspace(0.0, 1.0, 256, device=x.device, dtype=torch.float64)
+        lo = low_y.to(device=x.device, dtype=torch.float64).reshape(B, -1, 1)
+        hi = high_y.to(device=x.device, dtype=torch.float64).reshape(B, -1, 1)
+        lut = (_bezier(t, lo, hi) * 255.0).round_().clamp_(0, 255).to(torch.uint8)
+        return apply_lut(x, lut)
+    xf = _work(x)
+    return _back(_bezier(xf, _col(low_y, xf, xf.dtype), _col(high_y, xf, xf.dtype)), x)
+
+
+def _contrast(x: torch.Tensor, fn, *params: torch.Tensor) -> torch.Tensor:
+    """Apply ``fn(v, *params)`` (v on the [0, 1] scale, params ``(B, 1 or C, 1)``) through a float32
+    table truncated to uint8 (imgaug's ``cv2.LUT`` path) or directly on floats, clamped."""
+    B = x.shape[0]
+    if x.dtype == torch.uint8:
+        v = torch.linspace(0.0, 1.0, 256, dtype=torch.float32, device=x.device)
+        ps = [p.to(device=x.device, dtype=torch.float32).reshape(B, -1, 1) for p in params]
+        lut = fn(v, *ps).mul_(255.0).clamp_(0.0, 255.0).floor_().to(torch.uint8)
+        return apply_lut(x, lut)
+    xf = _work(x)
+    return _back(fn(xf, *[_col(p, xf, xf.dtype) for p in params]), x)
+
+
+def _sigmoid(v: torch.Tensor, gain: torch.Tensor, cutoff: torch.Tensor) -> torch.Tensor:
+    return 1.0 / (1.0 + torch.exp(gain * (cutoff - v)))
+
+
+def _log(v: torch.Tensor, gain: torch.Tensor) -> torch.Tensor:
+    return gain * torch.log2(1.0 + v)
+
+
+def sigmoid_contrast(x: torch.Tensor, gain: torch.Tensor, cutoff: torch.Tensor) -> torch.Tensor:
+    """imgaug ``SigmoidContrast`` / scikit-image ``adjust_sigmoid``: ``1 / (1 + exp(gain (cutoff - v)))``
+    on the [0, 1] scale. ``gain``, ``cutoff``: ``(B,)`` or ``(B, C)``. uint8: imgaug's float32
+    table ``255 * f(i / 255)``, clipped and truncated."""
+    return _contrast(x, _sigmoid, gain, cutoff)
+
+
+def log_contrast(x: torch.Tensor, gain: torch.Tensor) -> torch.Tensor:
+    """imgaug ``LogContrast`` / scikit-image ``adjust_log``: ``gain * log2(1 + v)`` on the [0, 1]
+    scale, clamped. ``gain``: ``(B,)`` or ``(B, C)``. uint8 as :func:`sigmoid_contrast`."""
+    return _contrast(x, _log, gain)
+
+
+def linear_contrast(x: torch.Tensor, alpha: torch.Tensor) -> torch.Tensor:
+    """imgaug ``LinearContrast``: ``center + alpha (v - center)``, clamped; ``alpha``: ``(B,)`` or
+    ``(B, C)``. uint8: ``center = 127`` and imgaug's float32 table, truncated; floats:
+    ``center = 0.5`` (the middle of [0, 1])."""
+    B = x.shape[0]
+    if x.dtype == torch.uint8:
+        v = _levels(x.device)
+        a = alpha.to(device=x.device, dtype=torch.float32).reshape(B, -1, 1)
+        lut = ((v - 127.0) * a + 127.0).clamp_(0.0, 255.0).floor_().to(torch.uint8)
+        return apply_lut(x, lut)
+    xf = _work(x)
+    return _back((xf - 0.5) * _col(alpha, xf, xf.dtype) + 0.5, x)
+
+
+# -- CLAHE ------------------------------------------------------------------------------------------
+# sRGB (D65) <-> CIE L*a*b*, as OpenCV's COLOR_RGB2Lab / Lab2RGB describe it (8-bit: L * 255 / 100,
+# a and b + 128)
+_RGB2XYZ = ((0.412453, 0.357580, 0.180423), (0.212671, 0.715160, 0.072169), (0.019334, 0.119193, 0.950227))
+_XYZ2RGB = ((3.240479, -1.53715, -0.498535), (-0.969256, 1.875991, 0.041556), (0.055648, -0.204043, 1.057311))
+_WHITE = (0.950456, 1.0, 1.088754)
+
+
+def _mix3(m, c0: torch.Tensor, c1: torch.Tensor, c2: torch.Tensor) -> list[torch.Tensor]:
+    return [c0 * m[k][0] + c1 * m[k][1] + c2 * m[k][2] for k in range(3)]
+
+
+def _srgb_to_linear(v: torch.Tensor) -> torch.Tensor:
+    return torch.where(v <= 0.04045, v / 12.92, ((v + 0.055) / 1.055).clamp(min=0).pow(2.4))
+
+
+def _linear_to_srgb(v: torch.Tensor) -> torch.Tensor:
+    v = v.clamp(0.0, 1.0)
+    return torch.where(v <= 0.0031308, v * 12.92, 1.055 * v.pow(1.0 / 2.4) - 0.055)
+
+
+def _lab_f(t: torch.Tensor) -> torch.Tensor:
+    return torch.where(t > 0.008856, t.clamp(min=0).pow(1.0 / 3.0), 7.787 * t + 16.0 / 116.0)
+
+
+def _lab_finv(f: torch.Tensor) -> torch.Tensor:
+    return torch.where(f > 0.206893, f.pow(3), (f - 16.0 / 116.0) / 7.787)
+
+
+def _rgb_to_lab(xf: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """RGB in [0, 1] ``(B, 3, H, W)`` -> L in [0, 100], a, b planes (float)."""
+    lin = [_srgb_to_linear(c) for c in xf.unbind(1)]
+    X, Y, Z = _mix3(_RGB2XYZ, *lin)
+    fx, fy, fz = _lab_f(X / _WHITE[0]), _lab_f(Y), _lab_f(Z / _WHITE[2])
+    L = torch.where(Y > 0.008856, 116.0 * fy - 16.0, 903.3 * Y)
+    return L, 500.0 * (fx - fy), 200.0 * (fy - fz)
+
+
+def _lab_to_rgb(L: torch.Tensor, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    fy = (L + 16.0) / 116.0
+    Y = torch.where(L > 8.0, fy.pow(3), L / 903.3)
+    fy = torch.where(L > 8.0, fy, 7.787 * Y + 16.0 / 116.0)
+    X = _lab_finv(fy + a / 500.0) * _WHITE[0]
+    Z = _lab_finv(fy - b / 200.0) * _WHITE[2]
+    return torch.stack([_linear_to_srgb(c) for c in _mix3(_XYZ2RGB, X, Y, Z)], 1)
+
+
+def _clahe_luts(v: torch.Tensor, clip_limit: torch.Tensor, tiles_x: torch.Tensor, tiles_y: torch.Tensor,
+                max_tiles: int, max_x: int, max_y: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Clipped, redistributed tile histograms -> tile LUTs (OpenCV's ``CLAHE_CalcLut_Body``).
+
+    ``v``: ``(B, H, W)`` int64 levels. Tiles of ``ceil``-padded images (BORDER_REFLECT_101 at the
+    bottom and right, as OpenCV pads when the size is not a multiple of the grid). Returns the
+    float32 LUTs ``(B, max_tiles, 256)`` and the tile sizes ``(B,)`` (height, width).
+    """
+    B, H, W = v.shape
+    dev = v.device
+    ty, tx = tiles_y.to(dev, torch.long), tiles_x.to(dev, torch.long)
+    # OpenCV pads only when a side is not a multiple of its grid, and then both sides by
+    # ``tiles - size % tiles`` (a whole extra tile on a side that was a multiple)
+    pad = (H % ty != 0) | (W % tx != 0)
+    pad_h = torch.where(pad, ty - H % ty, 0)
+    pad_w = torch.where(pad, tx - W % tx, 0)
+    th, tw = (H + pad_h) // ty, (W + pad_w) // tx  # (B,)
+    hp, wp = H + max_y, W + max_x  # bounds of every sample's padded size (no host read)
+    rows = torch.arange(hp, device=dev)
+    cols = torch.arange(wp, device=dev)
+    src_r = torch.where(rows < H, rows, 2 * (H - 1) - rows).clamp(0, H - 1)  # reflect-101
+    src_c = torch.where(cols < W, cols, 2 * (W - 1) - cols).clamp(0, W - 1)
+    vals = v[:, src_r][:, :, src_c]  # (B, hp, wp)
+    ok_r = rows.view(1, -1) < (H + pad_h).view(-1, 1)  # (B, hp)
+    ok_c = cols.view(1, -1) < (W + pad_w).view(-1, 1)
+    tile_r = (rows.view(1, -1) // th.view(-1, 1)).clamp_max(ty.view(-1, 1) - 1)
+    tile_c = (cols.view(1, -1) // tw.view(-1, 1)).clamp_max(tx.view(-1, 1) - 1)
+    tile = tile_r.unsqueeze(2) * tx.view(-1, 1, 1) + tile_c.unsqueeze(1)  # (B, hp, wp)
+    ok = ok_r.unsqueeze(2) & ok_c.unsqueeze(1)
+    b_idx = torch.arange(B, device=dev).view(-1, 1, 1)
+    n_bins = B * max_tiles * 256
+    flat = torch.where(ok, (b_idx * max_tiles + tile) * 256 + vals, n_bins).reshape(-1)  # outside: a spare bin
+    hist = torch.bincount(flat, minlength=n_bins + 1)[:n_bins].view(B, max_tiles, 256)
+    area = (th * tw).view(B, 1, 1)
+    clip = (clip_limit.to(dev, torch.float64).view(B, 1, 1) * area / 256.0).floor().long().clamp_min(1)
+    clip = torch.where(clip_limit.to(dev).view(B, 1, 1) > 0, clip, torch.full_like(clip, 1 << 40))
+    excess = (hist - clip).clamp_min(0).sum(2, keepdim=True)
+    hist = torch.minimum(hist, clip)
+    batch = excess // 256
+    residual = excess - batch * 256
+    hist = hist + batch
+    step = (256 // residual.clamp_min(1)).clamp_min(1)
+    i = torch.arange(256, device=dev).view(1, 1, 256)
+    hist = hist + ((i % step == 0) & (i // step < residual)).long()
+    scale = (255.0 / area.to(torch.float32))
+    lut = (hist.cumsum(2).to(torch.float32) * scale).round_().clamp_(0, 255)
+    return lut, th, tw
+
+
+def _clahe_plane(v: torch.Tensor, clip_limit: torch.Tensor, tiles_x: torch.Tensor, tiles_y: torch.Tensor,
+                 max_x: int, max_y: int) -> torch.Tensor:
+    """CLAHE of ``(B, H, W)`` int64 levels -> float32 ``(B, H, W)`` (bilinear mix of 4 tile LUTs, unrounded)."""
+    B, H, W = v.shape
+    dev = v.device
+    max_tiles = max_x * max_y
+    lut, th, tw = _clahe_luts(v, clip_limit, tiles_x, tiles_y, max_tiles, max_x, max_y)
+    tx = tiles_x.to(dev, torch.long).view(B, 1)
+    ty = tiles_y.to(dev, torch.long).view(B, 1)
+    inv_tw = (1.0 / tw.to(torch.float32)).view(B, 1)
+    inv_th = (1.0 / th.to(torch.float32)).view(B, 1)
+    xs = torch.arange(W, device=dev, dtype=torch.float32).view(1, W) * inv_tw - 0.5
+    ys = torch.arange(H, device=dev, dtype=torch.float32).view(1, H) * inv_th - 0.5
+    x1 = torch.floor(xs)
+    y1 = torch.floor(ys)
+    xa, ya = xs - x1, ys - y1
+    x1, y1 = x1.long(), y1.long()
+    x2 = (x1 + 1).clamp_max(tx - 1)
+    y2 = (y1 + 1).clamp_max(ty - 1)
+    x1, y1 = x1.clamp_min(0), y1.clamp_min(0)
+    flat = lut.view(-1)
+    base = (torch.arange(B, device=dev) * max_tiles).view(B, 1, 1)
+
+    def look(yt: torch.Tensor, xt: torch.Tensor) -> torch.Tensor:
+        tile = base + yt.unsqueeze(2) * tx.view(B, 1, 1) + xt.unsqueeze(1)  # (B, H, W)
+        return flat[(tile * 256 + v).reshape(-1)].view(B, H, W)
+
+    xa = xa.unsqueeze(1)
+    xa1 = 1.0 - xa
+    ya = ya.unsqueeze(2)
+    ya1 = 1.0 - ya
+    top = look(y1, x1) * xa1 + look(y1, x2) * xa
+    bottom = look(y2, x1) * xa1 + look(y2, x2) * xa
+    return top * ya1 + bottom * ya
+
+
+def clahe(
+    x: torch.Tensor,
+    clip_limit: torch.Tensor,
+    tiles_x: torch.Tensor,
+    tiles_y: torch.Tensor,
+    max_tiles: tuple[int, int] | None = None,
+) -> torch.Tensor:
+    """Contrast Limited Adaptive Histogram Equalization (Zuiderveld 1994), per sample.
+
+    ``clip_limit``: ``(B,)`` float (OpenCV's ``clipLimit``: a tile's bins are clipped at
+    ``max(1, int(clip_limit * tile_area / 256))`` and the excess redistributed); ``tiles_x``,
+    ``tiles_y``: ``(B,)`` ints (OpenCV's ``tileGridSize = (tiles_x, tiles_y)``: columns, rows).
+    Grey images are equalised directly; RGB images on the L channel of CIE L*a*b* (L scaled to
+    [0, 255] and rounded to 256 levels, as OpenCV's 8-bit conversion), as albumentations ``CLAHE``.
+
+    Batched: all ``B * tiles`` histograms in one ``bincount``, LUTs by ``cumsum``, the bilinear
+    interpolation of the four neighbouring tile LUTs as four gathers. Grey uint8 reproduces
+    ``cv2.createCLAHE(...).apply`` (OpenCV's algorithm and rounding); RGB differs from
+    albumentations by OpenCV's fixed-point L*a*b* tables (a few levels, see the tests).
+    ``max_tiles = (max tiles_x, max tiles_y)``: bounds known to the caller (else read from the
+    tensors, a host read on a GPU). Tiles must be at most the image size (``tiles_y <= H``,
+    ``tiles_x <= W``).
+    """
+    B, C, H, W = x.shape
+    if max_tiles is None:
+        max_tiles = (int(tiles_x.max()), int(tiles_y.max()))
+    mx, my = int(max_tiles[0]), int(max_tiles[1])
+    u8 = x.dtype == torch.uint8
+    xf = x.to(torch.float32)
+    if not u8:
+        xf = xf * 255.0
+    if C == 1:
+        lv = xf[:, 0].round().clamp_(0, 255).long()
+        out = _clahe_plane(lv, clip_limit, tiles_x, tiles_y, mx, my).unsqueeze(1)
+        if u8:
+            return _keep_format(out.round_().clamp_(0, 255).to(torch.uint8), x)
+        return _keep_format(out.mul_(1.0 / 255.0).clamp_(0, 1).to(x.dtype), x)
+    L, a, b = _rgb_to_lab(xf * (1.0 / 255.0))
+    Lq = (L * (255.0 / 100.0)).round_().clamp_(0, 255)
+    if u8:  # OpenCV's 8-bit Lab stores a and b as rounded levels
+        a, b = (a + 128.0).round_().clamp_(0, 255) - 128.0, (b + 128.0).round_().clamp_(0, 255) - 128.0
+    Ln = _clahe_plane(Lq.long(), clip_limit, tiles_x, tiles_y, mx, my)
+    if u8:
+        Ln = Ln.round_().clamp_(0, 255)
+    rgb = _lab_to_rgb(Ln * (100.0 / 255.0), a, b)
+    if u8:
+        return _keep_format(rgb.mul_(255.0).round_().clamp_(0, 255).to(torch.uint8), x)
+    return _keep_format(rgb.clamp_(0, 1).to(x.dtype), x)
