@@ -741,6 +741,12 @@ CTOR_CASES: dict[str, list[tuple[dict[str, Any], type[Exception], str]]] = {
 }
 
 
+import bad_input_cases_pixel_b as _pixel_b  # noqa: E402  (issue #23 part B: tone/colour, dropout)
+
+CTOR_CASES.update(_pixel_b.CTOR_CASES)
+OVERRIDES.update(_pixel_b.OVERRIDES)
+
+
 def case_for(name: str, case: Case) -> Case:
     """``case`` with the entry's ``OVERRIDES`` applied."""
     return replace(case, **OVERRIDES.get((name, case.id), {}))
