@@ -444,6 +444,37 @@ def _lab_finv(f: torch.Tensor) -> torch.Tensor:
     return torch.where(f > 0.206893, f.pow(3), (f - 16.0 / 116.0) / 7.787)
 
 
+@functools.lru_cache(maxsize=8)
+def _lab_tables(device: torch.device) -> tuple[torch.Tensor, torch.Tensor, tuple[tuple[int, ...], ...]]:
+    """OpenCV's 8-bit RGB -> Lab tables: the sRGB gamma table (``255 * 8 * gamma(i / 255)``
+    rounded), the cube-root table (``2**15 * f(i / (255 * 8))``, 3072 entries) and the
+    XYZ matrix divided by the D65 white point in 12-bit fixed point."""
+    i = torch.arange(256, dtype=torch.float64) / 255.0
+    gamma = torch.where(i <= 0.04045, i / 12.92, ((i + 0.055) / 1.055).pow(2.4))
+    gtab = torch.round(255.0 * 8 * gamma).long()
+    xs = torch.arange(256 * 3 // 2 * 8, dtype=torch.float64) / (255.0 * 8)
+    cbrt = torch.round((1 << 15) * torch.where(xs < 0.008856, xs * 7.787 + 0.13793103448275862, xs.pow(1.0 / 3.0))).long()
+    coeffs = tuple(tuple(int(round((1 << 12) * v / _WHITE[r])) for v in row) for r, row in enumerate(_RGB2XYZ))
+    return gtab.to(device), cbrt.to(device), coeffs
+
+
+def _rgb_to_lab_u8(x: torch.Tensor) -> torch.Tensor:
+    """OpenCV ``COLOR_RGB2Lab`` on uint8 ``(B, 3, H, W)`` (its integer path: gamma table, 12-bit
+    matrix, cube-root table, 15-bit L, a, b): int64 ``(B, 3, H, W)`` with L in [0, 255]
+    (``L * 255 / 100``) and a, b offset by 128."""
+    gtab, cbrt, m = _lab_tables(x.device)
+    r, g, b = (gtab[c] for c in x.long().unbind(1))
+
+    def descale(v: torch.Tensor, n: int) -> torch.Tensor:
+        return (v + (1 << (n - 1))) >> n
+
+    fx, fy, fz = (cbrt[descale(r * m[k][0] + g * m[k][1] + b * m[k][2], 12).clamp_(0, cbrt.numel() - 1)] for k in range(3))
+    L = descale(((116 * 255 + 50) // 100) * fy - ((16 * 255 * (1 << 15) + 50) // 100), 15)
+    a = descale(500 * (fx - fy) + 128 * (1 << 15), 15)
+    bb = descale(200 * (fy - fz) + 128 * (1 << 15), 15)
+    return torch.stack([L, a, bb], 1).clamp_(0, 255)
+
+
 def _rgb_to_lab(xf: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """RGB in [0, 1] ``(B, 3, H, W)`` -> L in [0, 100], a, b planes (float)."""
     lin = [_srgb_to_linear(c) for c in xf.unbind(1)]
@@ -560,12 +591,14 @@ def clahe(
     ``max(1, int(clip_limit * tile_area / 256))`` and the excess redistributed); ``tiles_x``,
     ``tiles_y``: ``(B,)`` ints (OpenCV's ``tileGridSize = (tiles_x, tiles_y)``: columns, rows).
     Grey images are equalised directly; RGB images on the L channel of CIE L*a*b* (L scaled to
-    [0, 255] and rounded to 256 levels, as OpenCV's 8-bit conversion), as albumentations ``CLAHE``.
+    [0, 255] and rounded to 256 levels, as OpenCV's 8-bit conversion), as albumentations ``CLAHE``;
+    uint8 RGB goes to Lab through OpenCV's integer tables (L bit-exact) and back in float.
 
     Batched: all ``B * tiles`` histograms in one ``bincount``, LUTs by ``cumsum``, the bilinear
     interpolation of the four neighbouring tile LUTs as four gathers. Grey uint8 reproduces
     ``cv2.createCLAHE(...).apply`` (OpenCV's algorithm and rounding); RGB differs from
-    albumentations by OpenCV's fixed-point L*a*b* tables (a few levels, see the tests).
+    albumentations only by the Lab -> RGB step (float here, OpenCV's own tables there: one
+    level on a few per cent of the values, see the tests).
     ``max_tiles = (max tiles_x, max tiles_y)``: bounds known to the caller (else read from the
     tensors, a host read on a GPU). Tiles must be at most the image size (``tiles_y <= H``,
     ``tiles_x <= W``).
@@ -584,11 +617,14 @@ def clahe(
         if u8:
             return _keep_format(out.round_().clamp_(0, 255).to(torch.uint8), x)
         return _keep_format(out.mul_(1.0 / 255.0).clamp_(0, 1).to(x.dtype), x)
-    L, a, b = _rgb_to_lab(xf * (1.0 / 255.0))
-    Lq = (L * (255.0 / 100.0)).round_().clamp_(0, 255)
-    if u8:  # OpenCV's 8-bit Lab stores a and b as rounded levels
-        a, b = (a + 128.0).round_().clamp_(0, 255) - 128.0, (b + 128.0).round_().clamp_(0, 255) - 128.0
-    Ln = _clahe_plane(Lq.long(), clip_limit, tiles_x, tiles_y, mx, my)
+    if u8:  # OpenCV's own 8-bit Lab (integer tables), so that L matches it exactly
+        lab = _rgb_to_lab_u8(x)
+        Lq = lab[:, 0]
+        a, b = (lab[:, 1] - 128).to(torch.float32), (lab[:, 2] - 128).to(torch.float32)
+    else:
+        L, a, b = _rgb_to_lab(xf * (1.0 / 255.0))
+        Lq = (L * (255.0 / 100.0)).round_().clamp_(0, 255).long()
+    Ln = _clahe_plane(Lq, clip_limit, tiles_x, tiles_y, mx, my)
     if u8:
         Ln = Ln.round_().clamp_(0, 255)
     rgb = _lab_to_rgb(Ln * (100.0 / 255.0), a, b)
