@@ -323,10 +323,13 @@ def shift_hsv(x: torch.Tensor, hue_shift: torch.Tensor, sat_shift: torch.Tensor,
     OpenCV's 8-bit ones (integer tables), so uint8 matches albumentations exactly. Float images
     go through uint8 as albumentations does (``x * 255`` rounded, result ``/ 255``). One-channel
     images: only the value shift applies (albumentations ignores hue and saturation for grey).
+    A sample whose three shifts are all 0 is returned unchanged (as albumentations).
     """
     if x.dtype != torch.uint8:
         u8 = (x.to(torch.float32) * 255.0).round_().clamp_(0, 255).to(torch.uint8)
-        return _keep_format(shift_hsv(u8, hue_shift, sat_shift, val_shift).to(x.dtype).mul_(1.0 / 255.0), x)
+        out = shift_hsv(u8, hue_shift, sat_shift, val_shift).to(x.dtype).div_(255.0)
+        none = ((hue_shift == 0) & (sat_shift == 0) & (val_shift == 0)).to(x.device).view(-1, 1, 1, 1)
+        return _keep_format(torch.where(none, x, out), x)
     B = x.shape[0]
     dev = x.device
     vs = val_shift.to(device=dev, dtype=torch.float64).trunc().to(torch.int32).view(B, 1, 1)
@@ -338,7 +341,10 @@ def shift_hsv(x: torch.Tensor, hue_shift: torch.Tensor, sat_shift: torch.Tensor,
     ss = sat_shift.to(device=dev, dtype=torch.float64).trunc().to(torch.int32).view(B, 1, 1)
     s = torch.where(s == 0, s, (s + ss).clamp_(0, 255))
     v = (v + vs).clamp_(0, 255)
-    return _keep_format(_hsv_to_rgb_u8(h, s, v), x)
+    out = _hsv_to_rgb_u8(h, s, v)
+    # albumentations returns the image itself when all three shifts are 0 (the round trip is not exact)
+    none = ((hue_shift == 0) & (sat_shift == 0) & (val_shift == 0)).to(dev).view(B, 1, 1, 1)
+    return _keep_format(torch.where(none, x, out), x)
 
 
 # -- tone curve and imgaug contrasts -----------------------------------------------------------------
@@ -412,7 +418,7 @@ def linear_contrast(x: torch.Tensor, alpha: torch.Tensor) -> torch.Tensor:
         lut = ((v - 127.0) * a + 127.0).clamp_(0.0, 255.0).floor_().to(torch.uint8)
         return apply_lut(x, lut)
     xf = _work(x)
-    return _back((xf - 0.5) * _col(alpha, xf, xf.dtype) + 0.5, x)
+    return _back(xf + (xf - 0.5) * (_col(alpha, xf, xf.dtype) - 1.0), x)  # alpha = 1: exactly x
 
 
 # -- CLAHE ------------------------------------------------------------------------------------------
