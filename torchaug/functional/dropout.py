@@ -108,9 +108,16 @@ def pixel_dropout(x: torch.Tensor, drop: torch.Tensor, value: torch.Tensor) -> t
 
 
 def channel_dropout(x: torch.Tensor, drop: torch.Tensor, fill: float | torch.Tensor) -> torch.Tensor:
-    """Set the channels where ``drop`` (bool ``(B, C)``) is true to ``fill`` (image scale)."""
+    """Set the channels where ``drop`` (bool ``(B, C)``) is true to ``fill`` (image scale).
+
+    ``x * keep + fill * drop`` with 0/1 factors in ``x``'s dtype (exact: one term is 0), several
+    times faster on CPU than ``torch.where`` with a ``(B, C, 1, 1)`` condition."""
+    d = drop.to(x.device).view(*drop.shape, 1, 1)
+    out = x * (~d).to(x.dtype)
     v = torch.as_tensor(fill, device=x.device).to(x.dtype)
-    return _keep_format(torch.where(drop.to(x.device).view(*drop.shape, 1, 1), v, x), x)
+    if bool(v != 0):
+        out += d.to(x.dtype) * v
+    return _keep_format(out, x)
 
 
 def grid_shuffle_index(
@@ -121,25 +128,21 @@ def grid_shuffle_index(
     Tiles are the cells of ``row_bounds`` ``(B, R + 1)`` x ``col_bounds`` ``(B, K + 1)``
     (row-major tile numbers); ``mapping`` ``(B, R * K)``: tile ``t``'s content moves to tile
     ``mapping[t]`` (albumentations ``swap_tiles_on_image``); tiles exchanged must have equal shapes.
+    The source of a pixel is itself plus its destination tile's offset, so one ``(B, R, K)``
+    offset table is spread over the pixels by two gathers.
     """
     H, W = size
     dev = row_bounds.device
     rb, cb = row_bounds.long(), col_bounds.long()
-    B, K = rb.shape[0], cb.shape[1] - 1
-    rows = torch.arange(H, device=dev)
-    cols = torch.arange(W, device=dev)
-    r_cell = (rows.view(1, H, 1) >= rb[:, 1:-1].unsqueeze(1)).sum(2)  # (B, H)
-    c_cell = (cols.view(1, W, 1) >= cb[:, 1:-1].unsqueeze(1)).sum(2)  # (B, W)
-    dest_tile = r_cell.unsqueeze(2) * K + c_cell.unsqueeze(1)  # tile of each output pixel
+    B, R, K = rb.shape[0], rb.shape[1] - 1, cb.shape[1] - 1
+    r_cell = (torch.arange(H, device=dev).view(1, H, 1) >= rb[:, 1:-1].unsqueeze(1)).sum(2)  # (B, H)
+    c_cell = (torch.arange(W, device=dev).view(1, W, 1) >= cb[:, 1:-1].unsqueeze(1)).sum(2)  # (B, W)
     inverse = torch.argsort(mapping.long(), dim=1)  # source tile of each destination tile
-    src_tile = inverse.gather(1, dest_tile.view(B, -1)).view(B, H, W)
-    sy = rb.gather(1, src_tile.view(B, -1) // K).view(B, H, W)  # the source tile's top
-    sx = cb.gather(1, src_tile.view(B, -1) % K).view(B, H, W)
-    dy = rb.gather(1, r_cell).unsqueeze(2)  # the destination tile's top
-    dx = cb.gather(1, c_cell).unsqueeze(1)
-    src_r = rows.view(1, H, 1) - dy + sy
-    src_c = cols.view(1, 1, W) - dx + sx
-    return (src_r * W + src_c).view(B, H * W)
+    dest = torch.arange(R * K, device=dev)
+    off = (rb.gather(1, inverse // K) - rb[:, dest // K]) * W + cb.gather(1, inverse % K) - cb[:, dest % K]  # (B, R*K)
+    rows = off.view(B, R, K).gather(1, r_cell.unsqueeze(2).expand(B, H, K))  # (B, H, K)
+    per_pixel = rows.gather(2, c_cell.unsqueeze(1).expand(B, H, W))  # (B, H, W)
+    return per_pixel.view(B, H * W).add_(torch.arange(H * W, device=dev))
 
 
 def grid_shuffle(x: torch.Tensor, index: torch.Tensor) -> torch.Tensor:

@@ -109,12 +109,13 @@ def rgb_shift(x: torch.Tensor, shift: torch.Tensor) -> torch.Tensor:
     """Add a per-sample, per-channel constant ``shift`` (``(B, C)``, [0, 1] scale), clamped.
 
     albumentations ``RGBShift``: for uint8 the shift is ``trunc(shift * 255)`` levels (its
-    ``add_vector`` truncates the value), then saturated.
+    ``add_vector`` truncates the value), then saturated (computed in int16).
     """
-    xf = _work(x)
     s = shift.to(device=x.device, dtype=torch.float64)
     if x.dtype == torch.uint8:
-        s = (s * 255.0).trunc()
+        s16 = (s * 255.0).trunc().to(torch.int16).view(x.shape[0], -1, 1, 1)
+        return _keep_format((x.to(torch.int16) + s16).clamp_(0, 255).to(torch.uint8), x)
+    xf = _work(x)
     return _back(xf + _col(s, xf, xf.dtype), x)
 
 
@@ -241,26 +242,27 @@ def fancy_pca(x: torch.Tensor, alpha: torch.Tensor, mode: str = "krizhevsky") ->
 SEPIA = ((0.393, 0.769, 0.189), (0.349, 0.686, 0.168), (0.272, 0.534, 0.131))
 
 
+@_no_autocast
 def to_sepia(x: torch.Tensor) -> torch.Tensor:
     """Sepia tone: each output channel is a fixed mix of R, G, B (:data:`SEPIA`), clamped.
 
     albumentations ``ToSepia`` (``cv2.transform``): uint8 is computed as OpenCV's 8-bit path
-    does, in fixed point with the matrix rounded to 1/1024 steps, rounded to nearest. One-channel
-    images are returned unchanged (as albumentations).
+    does, in fixed point with the matrix rounded to 1/1024 steps, ``(sum + 512) >> 10`` (exact in
+    float32: every partial sum is an integer below 2**24). One batched 3x3 matrix product.
+    One-channel images are returned unchanged (as albumentations).
     """
     if x.shape[1] == 1:
         return x.clone()
-    r, g, b = _work(x).unbind(1)
+    B, C, H, W = x.shape
     if x.dtype == torch.uint8:
-        # OpenCV transform_8u: 10-bit fixed-point coefficients, (sum + 512) >> 10
-        m = [[round(v * 1024) for v in row] for row in SEPIA]
-        xi = x.to(torch.int32)
-        ri, gi, bi = xi.unbind(1)
-        chans = [(ri * m[k][0] + gi * m[k][1] + bi * m[k][2] + 512) >> 10 for k in range(3)]
-        out = torch.stack(chans, 1).clamp_(0, 255).to(torch.uint8)
-        return _keep_format(out, x)
-    chans = [r * SEPIA[k][0] + g * SEPIA[k][1] + b * SEPIA[k][2] for k in range(3)]
-    return _back(torch.stack(chans, 1), x)
+        m = constant(tuple(tuple(float(round(v * 1024)) for v in row) for row in SEPIA), x.device, torch.float32)
+        y = torch.matmul(m, x.reshape(B, 3, H * W).to(torch.float32))
+        y = y.add_(512.0).mul_(1.0 / 1024.0).floor_().clamp_(0.0, 255.0)
+        return _keep_format(y.to(torch.uint8).view(B, 3, H, W), x)
+    xf = _work(x)
+    m = constant(SEPIA, x.device, xf.dtype)
+    y = torch.matmul(m, xf.reshape(B, 3, H * W)).view(B, 3, H, W)
+    return _back(y, x)
 
 
 # -- HSV (OpenCV's 8-bit conversions) -------------------------------------------------------------
@@ -434,20 +436,51 @@ def _mix3(m, c0: torch.Tensor, c1: torch.Tensor, c2: torch.Tensor) -> list[torch
 
 
 def _srgb_to_linear(v: torch.Tensor) -> torch.Tensor:
-    return torch.where(v <= 0.04045, v / 12.92, ((v + 0.055) / 1.055).clamp(min=0).pow(2.4))
+    return torch.where(v <= 0.04045, v / 12.92, ((v + 0.055) / 1.055).clamp_(min=0).pow_(2.4))
 
 
-def _linear_to_srgb(v: torch.Tensor) -> torch.Tensor:
-    v = v.clamp(0.0, 1.0)
-    return torch.where(v <= 0.0031308, v * 12.92, 1.055 * v.pow(1.0 / 2.4) - 0.055)
+def _linear_to_srgb_(v: torch.Tensor) -> torch.Tensor:
+    """In place on a private buffer ``v``."""
+    v = v.clamp_(0.0, 1.0)
+    low = v <= 0.0031308
+    lin = v * 12.92
+    return torch.where(low, lin, v.pow_(1.0 / 2.4).mul_(1.055).sub_(0.055), out=lin)
 
 
 def _lab_f(t: torch.Tensor) -> torch.Tensor:
-    return torch.where(t > 0.008856, t.clamp(min=0).pow(1.0 / 3.0), 7.787 * t + 16.0 / 116.0)
+    return torch.where(t > 0.008856, t.clamp(min=0).pow_(1.0 / 3.0), 7.787 * t + 16.0 / 116.0)
 
 
-def _lab_finv(f: torch.Tensor) -> torch.Tensor:
-    return torch.where(f > 0.206893, f.pow(3), (f - 16.0 / 116.0) / 7.787)
+def _lab_finv_(f: torch.Tensor) -> torch.Tensor:
+    """In place on a private buffer ``f``."""
+    low = f <= 0.206893
+    lin = (f - 16.0 / 116.0).div_(7.787)
+    return torch.where(low, lin, f.pow_(3), out=lin)
+
+
+def _rgb_to_lab(xf: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """RGB in [0, 1] ``(B, 3, H, W)`` -> L in [0, 100], a, b planes (float)."""
+    lin = [_srgb_to_linear(c) for c in xf.unbind(1)]
+    X, Y, Z = _mix3(_RGB2XYZ, *lin)
+    fx, fy, fz = _lab_f(X / _WHITE[0]), _lab_f(Y), _lab_f(Z / _WHITE[2])
+    L = torch.where(Y > 0.008856, 116.0 * fy - 16.0, 903.3 * Y)
+    return L, 500.0 * (fx - fy), 200.0 * (fy - fz)
+
+
+def _lab_to_rgb(L: torch.Tensor, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """L in [0, 100], a, b planes -> RGB in [0, 1] ``(B, 3, H, W)`` (OpenCV's Lab2RGB formulas)."""
+    fy = (L + 16.0).div_(116.0)
+    big = L > 8.0
+    Y = torch.where(big, fy * fy * fy, L / 903.3)
+    fy = torch.where(big, fy, Y * 7.787 + 16.0 / 116.0, out=fy)
+    X = _lab_finv_(a / 500.0 + fy).mul_(_WHITE[0])
+    Z = _lab_finv_(fy - b / 200.0).mul_(_WHITE[2])
+    out = torch.empty((L.shape[0], 3, *L.shape[1:]), dtype=L.dtype, device=L.device)
+    for k in range(3):
+        m = _XYZ2RGB[k]
+        c = torch.mul(X, m[0], out=out[:, k]).add_(Y, alpha=m[1]).add_(Z, alpha=m[2])
+        out[:, k] = _linear_to_srgb_(c)
+    return out
 
 
 @functools.lru_cache(maxsize=8)
@@ -466,46 +499,36 @@ def _lab_tables(device: torch.device) -> tuple[torch.Tensor, torch.Tensor, tuple
 
 def _rgb_to_lab_u8(x: torch.Tensor) -> torch.Tensor:
     """OpenCV ``COLOR_RGB2Lab`` on uint8 ``(B, 3, H, W)`` (its integer path: gamma table, 12-bit
-    matrix, cube-root table, 15-bit L, a, b): int64 ``(B, 3, H, W)`` with L in [0, 255]
-    (``L * 255 / 100``) and a, b offset by 128."""
+    matrix, cube-root table, 15-bit L, a, b): int32 ``(B, 3, H, W)`` with L in [0, 255]
+    (``L * 255 / 100``) and a, b offset by 128. Every intermediate fits int32; table look-ups
+    are ``index_select`` with int32 indices."""
     gtab, cbrt, m = _lab_tables(x.device)
-    r, g, b = (gtab[c] for c in x.long().unbind(1))
+    gtab, cbrt = gtab.to(torch.int32), cbrt.to(torch.int32)
+    B, _, H, W = x.shape
+    r, g, b = (gtab.index_select(0, c.reshape(-1)) for c in x.to(torch.int32).unbind(1))
+    top = cbrt.numel() - 1
 
-    def descale(v: torch.Tensor, n: int) -> torch.Tensor:
-        return (v + (1 << (n - 1))) >> n
+    def f(k: int) -> torch.Tensor:
+        v = (r * m[k][0]).add_(g * m[k][1]).add_(b * m[k][2]).add_(1 << 11).bitwise_right_shift_(12).clamp_(0, top)
+        return cbrt.index_select(0, v)
 
-    fx, fy, fz = (cbrt[descale(r * m[k][0] + g * m[k][1] + b * m[k][2], 12).clamp_(0, cbrt.numel() - 1)] for k in range(3))
-    L = descale(((116 * 255 + 50) // 100) * fy - ((16 * 255 * (1 << 15) + 50) // 100), 15)
-    a = descale(500 * (fx - fy) + 128 * (1 << 15), 15)
-    bb = descale(200 * (fy - fz) + 128 * (1 << 15), 15)
-    return torch.stack([L, a, bb], 1).clamp_(0, 255)
-
-
-def _rgb_to_lab(xf: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """RGB in [0, 1] ``(B, 3, H, W)`` -> L in [0, 100], a, b planes (float)."""
-    lin = [_srgb_to_linear(c) for c in xf.unbind(1)]
-    X, Y, Z = _mix3(_RGB2XYZ, *lin)
-    fx, fy, fz = _lab_f(X / _WHITE[0]), _lab_f(Y), _lab_f(Z / _WHITE[2])
-    L = torch.where(Y > 0.008856, 116.0 * fy - 16.0, 903.3 * Y)
-    return L, 500.0 * (fx - fy), 200.0 * (fy - fz)
-
-
-def _lab_to_rgb(L: torch.Tensor, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-    fy = (L + 16.0) / 116.0
-    Y = torch.where(L > 8.0, fy.pow(3), L / 903.3)
-    fy = torch.where(L > 8.0, fy, 7.787 * Y + 16.0 / 116.0)
-    X = _lab_finv(fy + a / 500.0) * _WHITE[0]
-    Z = _lab_finv(fy - b / 200.0) * _WHITE[2]
-    return torch.stack([_linear_to_srgb(c) for c in _mix3(_XYZ2RGB, X, Y, Z)], 1)
+    fx, fy, fz = f(0), f(1), f(2)
+    half = 1 << 14
+    L = (fy * ((116 * 255 + 50) // 100)).add_(half - (16 * 255 * (1 << 15) + 50) // 100).bitwise_right_shift_(15)
+    a = (fx - fy).mul_(500).add_(128 * (1 << 15) + half).bitwise_right_shift_(15)
+    bb = (fy - fz).mul_(200).add_(128 * (1 << 15) + half).bitwise_right_shift_(15)
+    return torch.stack([t.view(B, H, W) for t in (L, a, bb)], 1).clamp_(0, 255)
 
 
 def _clahe_luts(v: torch.Tensor, clip_limit: torch.Tensor, tiles_x: torch.Tensor, tiles_y: torch.Tensor,
                 max_tiles: int, max_x: int, max_y: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Clipped, redistributed tile histograms -> tile LUTs (OpenCV's ``CLAHE_CalcLut_Body``).
 
-    ``v``: ``(B, H, W)`` int64 levels. Tiles of ``ceil``-padded images (BORDER_REFLECT_101 at the
-    bottom and right, as OpenCV pads when the size is not a multiple of the grid). Returns the
-    float32 LUTs ``(B, max_tiles, 256)`` and the tile sizes ``(B,)`` (height, width).
+    ``v``: ``(B, H, W)`` int32 levels. Tiles of padded images (BORDER_REFLECT_101 at the bottom
+    and right, as OpenCV pads when the size is not a multiple of the grid). Returns the float32
+    LUTs ``(B, max_tiles, 256)`` and the tile sizes ``(B,)`` (height, width). The counts are
+    kept in float32 (exact: integers far below 2**24), which is several times faster on CPU
+    than int64 for the ~20 passes over the ``B * tiles * 256`` bins.
     """
     B, H, W = v.shape
     dev = v.device
@@ -521,36 +544,37 @@ def _clahe_luts(v: torch.Tensor, clip_limit: torch.Tensor, tiles_x: torch.Tensor
     cols = torch.arange(wp, device=dev)
     src_r = torch.where(rows < H, rows, 2 * (H - 1) - rows).clamp(0, H - 1)  # reflect-101
     src_c = torch.where(cols < W, cols, 2 * (W - 1) - cols).clamp(0, W - 1)
-    vals = v[:, src_r][:, :, src_c]  # (B, hp, wp)
-    ok_r = rows.view(1, -1) < (H + pad_h).view(-1, 1)  # (B, hp)
-    ok_c = cols.view(1, -1) < (W + pad_w).view(-1, 1)
+    # the bin of every padded pixel: (sample, tile, level); outside the sample's padded size: a spare bin
+    n_bins = B * max_tiles * 256
     tile_r = (rows.view(1, -1) // th.view(-1, 1)).clamp_max(ty.view(-1, 1) - 1)
     tile_c = (cols.view(1, -1) // tw.view(-1, 1)).clamp_max(tx.view(-1, 1) - 1)
-    tile = tile_r.unsqueeze(2) * tx.view(-1, 1, 1) + tile_c.unsqueeze(1)  # (B, hp, wp)
-    ok = ok_r.unsqueeze(2) & ok_c.unsqueeze(1)
-    b_idx = torch.arange(B, device=dev).view(-1, 1, 1)
-    n_bins = B * max_tiles * 256
-    flat = torch.where(ok, (b_idx * max_tiles + tile) * 256 + vals, n_bins).reshape(-1)  # outside: a spare bin
-    hist = torch.bincount(flat, minlength=n_bins + 1)[:n_bins].view(B, max_tiles, 256)
-    area = (th * tw).view(B, 1, 1)
-    clip = (clip_limit.to(dev, torch.float64).view(B, 1, 1) * area / 256.0).floor().long().clamp_min(1)
-    clip = torch.where(clip_limit.to(dev).view(B, 1, 1) > 0, clip, torch.full_like(clip, 1 << 40))
-    excess = (hist - clip).clamp_min(0).sum(2, keepdim=True)
-    hist = torch.minimum(hist, clip)
-    batch = excess // 256
-    residual = excess - batch * 256
-    hist = hist + batch
-    step = (256 // residual.clamp_min(1)).clamp_min(1)
-    i = torch.arange(256, device=dev).view(1, 1, 256)
-    hist = hist + ((i % step == 0) & (i // step < residual)).long()
-    scale = (255.0 / area.to(torch.float32))
-    lut = (hist.cumsum(2).to(torch.float32) * scale).round_().clamp_(0, 255)
+    row_part = (tile_r * tx.view(-1, 1) + torch.arange(B, device=dev).view(-1, 1) * max_tiles) * 256  # (B, hp)
+    row_part = torch.where(rows.view(1, -1) < (H + pad_h).view(-1, 1), row_part, n_bins)
+    col_part = torch.where(cols.view(1, -1) < (W + pad_w).view(-1, 1), tile_c * 256, n_bins)  # (B, wp)
+    vals = v.index_select(1, src_r.to(torch.int32)).index_select(2, src_c.to(torch.int32))  # (B, hp, wp)
+    flat = (row_part.unsqueeze(2) + col_part.unsqueeze(1)).clamp_max_(n_bins).add_(vals)
+    flat = torch.where(flat >= n_bins, n_bins, flat)
+    hist = torch.bincount(flat.view(-1), minlength=n_bins + 1)[:n_bins].to(torch.float32).view(B, max_tiles, 256)
+    area = (th * tw).to(torch.float32).view(B, 1, 1)
+    cl = clip_limit.to(dev, torch.float32).view(B, 1, 1)
+    clip = torch.floor(cl.double() * area.double() / 256.0).float().clamp_min(1.0)
+    clip = torch.where(cl > 0, clip, float(1 << 30))  # clipLimit <= 0: no clipping (OpenCV)
+    excess = (hist - clip).clamp_min_(0.0).sum(2, keepdim=True)
+    hist = torch.minimum(hist, clip, out=hist)
+    batch = torch.floor(excess / 256.0)
+    residual = excess - batch * 256.0
+    hist += batch
+    step = torch.floor(256.0 / residual.clamp_min(1.0)).clamp_min_(1.0)
+    i = torch.arange(256, device=dev, dtype=torch.float32).view(1, 1, 256)
+    hist += ((i - torch.floor(i / step) * step) == 0) & (i < residual * step)
+    lut = hist.cumsum_(2).mul_(255.0 / area).round_().clamp_(0, 255)
     return lut, th, tw
 
 
 def _clahe_plane(v: torch.Tensor, clip_limit: torch.Tensor, tiles_x: torch.Tensor, tiles_y: torch.Tensor,
                  max_x: int, max_y: int) -> torch.Tensor:
-    """CLAHE of ``(B, H, W)`` int64 levels -> float32 ``(B, H, W)`` (bilinear mix of 4 tile LUTs, unrounded)."""
+    """CLAHE of ``(B, H, W)`` int32 levels -> float32 ``(B, H, W)`` (bilinear mix of 4 tile LUTs,
+    unrounded; OpenCV's ``CLAHE_Interpolation_Body`` weights and order of operations)."""
     B, H, W = v.shape
     dev = v.device
     max_tiles = max_x * max_y
@@ -569,19 +593,25 @@ def _clahe_plane(v: torch.Tensor, clip_limit: torch.Tensor, tiles_x: torch.Tenso
     y2 = (y1 + 1).clamp_max(ty - 1)
     x1, y1 = x1.clamp_min(0), y1.clamp_min(0)
     flat = lut.view(-1)
-    base = (torch.arange(B, device=dev) * max_tiles).view(B, 1, 1)
+    base = (torch.arange(B, device=dev) * max_tiles).view(B, 1)
+    # int32 offsets of the four tiles' tables: (B, H, 1) row parts + (B, 1, W) column parts
+    r1 = ((base + y1 * tx) * 256).to(torch.int32).unsqueeze(2)
+    r2 = ((base + y2 * tx) * 256).to(torch.int32).unsqueeze(2)
+    c1 = (x1 * 256).to(torch.int32).unsqueeze(1)
+    c2 = (x2 * 256).to(torch.int32).unsqueeze(1)
+    vc1 = c1 + v  # (B, H, W)
+    vc2 = c2 + v
 
-    def look(yt: torch.Tensor, xt: torch.Tensor) -> torch.Tensor:
-        tile = base + yt.unsqueeze(2) * tx.view(B, 1, 1) + xt.unsqueeze(1)  # (B, H, W)
-        return flat[(tile * 256 + v).reshape(-1)].view(B, H, W)
+    def look(r: torch.Tensor, vc: torch.Tensor) -> torch.Tensor:
+        return flat.index_select(0, (vc + r).view(-1)).view(B, H, W)
 
     xa = xa.unsqueeze(1)
     xa1 = 1.0 - xa
     ya = ya.unsqueeze(2)
     ya1 = 1.0 - ya
-    top = look(y1, x1) * xa1 + look(y1, x2) * xa
-    bottom = look(y2, x1) * xa1 + look(y2, x2) * xa
-    return top * ya1 + bottom * ya
+    top = look(r1, vc1).mul_(xa1).add_(look(r1, vc2).mul_(xa))
+    bottom = look(r2, vc1).mul_(xa1).add_(look(r2, vc2).mul_(xa))
+    return top.mul_(ya1).add_(bottom.mul_(ya))
 
 
 def clahe(
@@ -618,7 +648,7 @@ def clahe(
     if not u8:
         xf = xf * 255.0
     if C == 1:
-        lv = xf[:, 0].round().clamp_(0, 255).long()
+        lv = x[:, 0].to(torch.int32) if u8 else xf[:, 0].round().clamp_(0, 255).to(torch.int32)
         out = _clahe_plane(lv, clip_limit, tiles_x, tiles_y, mx, my).unsqueeze(1)
         if u8:
             return _keep_format(out.round_().clamp_(0, 255).to(torch.uint8), x)
@@ -629,7 +659,7 @@ def clahe(
         a, b = (lab[:, 1] - 128).to(torch.float32), (lab[:, 2] - 128).to(torch.float32)
     else:
         L, a, b = _rgb_to_lab(xf * (1.0 / 255.0))
-        Lq = (L * (255.0 / 100.0)).round_().clamp_(0, 255).long()
+        Lq = (L * (255.0 / 100.0)).round_().clamp_(0, 255).to(torch.int32)
     Ln = _clahe_plane(Lq, clip_limit, tiles_x, tiles_y, mx, my)
     if u8:
         Ln = Ln.round_().clamp_(0, 255)
