@@ -130,8 +130,13 @@ def test_grid_shuffle_matches_albumentations_and_moves_masks_and_keypoints():
         ref_kp = fg.swap_tiles_on_keypoints(kp[i].double().numpy(), tiles, np.array(mapping))
         np.testing.assert_allclose(out["keypoints"][i].numpy(), ref_kp, atol=1e-5)
     assert not torch.equal(p["mapping"][0], p["mapping"][1])
-    with pytest.raises(TypeError, match="boxes"):
-        t({"image": x, "boxes": torch.tensor([[[1.0, 1.0, 5.0, 5.0]]]).expand(4, -1, -1)})
+    # boxes: the box enclosing the moved pieces (a box inside one tile moves with it exactly)
+    boxes = torch.tensor([[[1.0, 1.0, 4.0, 4.0], [0.0, 0.0, 31.0, 23.0]]]).expand(4, -1, -1).contiguous()
+    ob = t({"image": x, "boxes": boxes, "mask": m}, params=p)
+    for i in range(4):
+        ys, xs = torch.nonzero(ob["mask"][i] == 1 * 31 + 1, as_tuple=True)  # the pixel (1, 1) of the mask
+        torch.testing.assert_close(ob["boxes"][i, 0], torch.tensor([xs[0] - 0.0, ys[0] - 0.0, xs[0] + 3.0, ys[0] + 3.0]))
+        torch.testing.assert_close(ob["boxes"][i, 1], boxes[i, 1])  # the whole image stays the whole image
 
 
 # -- one property test over every part-B op ---------------------------------------------------------

@@ -21,6 +21,7 @@ __all__ = [
     "grid_shuffle_index",
     "grid_shuffle",
     "grid_shuffle_points",
+    "grid_shuffle_boxes",
 ]
 
 
@@ -170,3 +171,34 @@ def grid_shuffle_points(
     ny = py - rb.gather(1, r).to(py.dtype) + rb.gather(1, new // K).to(py.dtype)
     moved = torch.stack([nx, ny], -1)
     return torch.where(inside.unsqueeze(-1), moved, points)
+
+
+def grid_shuffle_boxes(
+    boxes: torch.Tensor, row_bounds: torch.Tensor, col_bounds: torch.Tensor, mapping: torch.Tensor
+) -> torch.Tensor:
+    """Move xyxy boxes ``(B, N, 4)`` with a tile shuffle: each box is cut by the tiles, every
+    piece moves with its tile, and the result is the box enclosing the moved pieces (a box inside
+    one tile moves exactly; albumentations instead splits a box into one box per piece, which
+    would change ``N``). Boxes that overlap no tile are returned unchanged."""
+    dev = boxes.device
+    rb, cb = row_bounds.to(dev).long(), col_bounds.to(dev).long()
+    B, R, K = rb.shape[0], rb.shape[1] - 1, cb.shape[1] - 1
+    t = torch.arange(R * K, device=dev)
+    ty0, ty1 = rb[:, t // K], rb[:, t // K + 1]  # (B, T) source tiles
+    tx0, tx1 = cb[:, t % K], cb[:, t % K + 1]
+    new = mapping.to(dev).long()
+    dy = (rb.gather(1, new // K) - ty0).to(boxes.dtype).unsqueeze(1)  # (B, 1, T)
+    dx = (cb.gather(1, new % K) - tx0).to(boxes.dtype).unsqueeze(1)
+    x0, y0, x1, y1 = (boxes[..., k].unsqueeze(2) for k in range(4))  # (B, N, 1)
+    ix0 = torch.maximum(x0, tx0.unsqueeze(1).to(boxes.dtype))
+    ix1 = torch.minimum(x1, tx1.unsqueeze(1).to(boxes.dtype))
+    iy0 = torch.maximum(y0, ty0.unsqueeze(1).to(boxes.dtype))
+    iy1 = torch.minimum(y1, ty1.unsqueeze(1).to(boxes.dtype))
+    piece = (ix1 > ix0) & (iy1 > iy0)  # (B, N, T)
+    inf = torch.tensor(float("inf"), dtype=boxes.dtype, device=dev)
+    nx0 = torch.where(piece, ix0 + dx, inf).amin(2)
+    ny0 = torch.where(piece, iy0 + dy, inf).amin(2)
+    nx1 = torch.where(piece, ix1 + dx, -inf).amax(2)
+    ny1 = torch.where(piece, iy1 + dy, -inf).amax(2)
+    moved = torch.stack([nx0, ny0, nx1, ny1], -1)
+    return torch.where(piece.any(2, keepdim=True), moved, boxes)

@@ -414,8 +414,9 @@ class RandomGridShuffle(RandomTransform):
     almost equal tiles (sizes shuffled, albumentations' ``split_uniform_grid``) and permute the
     tiles at random among those of the same shape (a jigsaw).
 
-    Geometric: masks move with the tiles, keypoints too (albumentations' rule). Boxes are refused
-    with a TypeError (a tile shuffle cuts a box into pieces; use masks). Parameters:
+    Geometric: masks move with the tiles, keypoints too (albumentations' rule); a box becomes the
+    box enclosing its moved pieces (albumentations splits it into one box per piece, which would
+    change the number of boxes; see :func:`torchaug.functional.dropout.grid_shuffle_boxes`). Parameters:
     ``row_bounds`` ``(B, rows + 1)``, ``col_bounds`` ``(B, columns + 1)``, ``mapping``
     ``(B, rows * columns)`` (tile ``t`` moves to tile ``mapping[t]``), ``apply``.
     """
@@ -454,8 +455,9 @@ class RandomGridShuffle(RandomTransform):
         return FD.grid_shuffle_points(points, size, params["row_bounds"], params["col_bounds"], params["mapping"])
 
     def transform_boxes(self, boxes: torch.Tensor, params: Params, size: tuple[int, int]) -> torch.Tensor:
-        raise TypeError(f"{type(self).__name__}: boxes cannot be moved by a tile shuffle (a box is cut into "
-                        "pieces); pass masks or keypoints instead")
+        if boxes.shape[1] == 0:
+            return boxes
+        return FD.grid_shuffle_boxes(boxes, params["row_bounds"], params["col_bounds"], params["mapping"])
 
     def extra_repr(self) -> str:
         return f"grid={self.grid}, " + super().extra_repr()
