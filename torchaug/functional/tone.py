@@ -280,40 +280,52 @@ def _hsv_tables(device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
 
 
 def _rgb_to_hsv_u8(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """OpenCV ``COLOR_RGB2HSV`` on uint8 ``(B, 3, H, W)``: int32 planes H in [0, 180), S, V in [0, 255]."""
+    """OpenCV ``COLOR_RGB2HSV`` on uint8 ``(B, 3, H, W)``: int32 planes H in [0, 180), S, V in [0, 255]
+    (its integer tables; look-ups as ``index_select`` with int32 indices)."""
     sdiv, hdiv = _hsv_tables(x.device)
+    B, _, H, W = x.shape
     r, g, b = x.to(torch.int32).unbind(1)
     v = torch.maximum(torch.maximum(r, g), b)
-    vmin = torch.minimum(torch.minimum(r, g), b)
-    diff = v - vmin
+    diff = v - torch.minimum(torch.minimum(r, g), b)
     half = 1 << (_HSV_SHIFT - 1)
-    s = (diff * sdiv[v] + half) >> _HSV_SHIFT
-    h = torch.where(v == r, g - b, torch.where(v == g, b - r + 2 * diff, r - g + 4 * diff))
-    h = torch.div(h * hdiv[diff] + half, 1 << _HSV_SHIFT, rounding_mode="floor")
-    h = torch.where(h < 0, h + 180, h)
+    s = sdiv.index_select(0, v.reshape(-1)).view(B, H, W).mul_(diff).add_(half).bitwise_right_shift_(_HSV_SHIFT)
+    h = torch.where(v == g, b - r + 2 * diff, r - g + 4 * diff)
+    h = torch.where(v == r, g - b, h, out=h)
+    h = hdiv.index_select(0, diff.reshape(-1)).view(B, H, W).mul_(h).add_(half)
+    h = torch.div(h, 1 << _HSV_SHIFT, rounding_mode="floor")
+    h += (h < 0) * 180
     return h, s, v
 
 
+#: OpenCV's HSV2RGB ``sector_data``: for each hue sextant, the (r, g, b) entries of
+#: ``tab = (v, v (1 - s), v (1 - s f), v (1 - s (1 - f)))``
+_SECTOR_RGB = ((0, 3, 1), (2, 0, 1), (1, 0, 3), (1, 2, 0), (3, 1, 0), (0, 1, 2))
+
+
 def _hsv_to_rgb_u8(h: torch.Tensor, s: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
-    """OpenCV ``COLOR_HSV2RGB`` on 8-bit H (0..180), S, V planes: float32 maths, truncated as
-    OpenCV's vectorised 8-bit path does (its scalar path, for rows narrower than a vector,
-    rounds)."""
-    hf = h.to(torch.float32) * (6.0 / 180.0)
-    sf = s.to(torch.float32) * (1.0 / 255.0)
-    vf = v.to(torch.float32) * (1.0 / 255.0)
-    hf = hf - torch.floor(hf / 6.0) * 6.0
-    sector = torch.floor(hf)
-    frac = hf - sector
-    sector = sector.to(torch.long).clamp_(0, 5)
-    tab = torch.stack([vf, vf * (1.0 - sf), vf * (1.0 - sf * frac), vf * (1.0 - sf * (1.0 - frac))], 0)
-    # OpenCV's sector_data gives (b, g, r) indices into tab per sector
-    sector_rgb = constant(((0, 3, 1), (2, 0, 1), (1, 0, 3), (1, 2, 0), (3, 1, 0), (0, 1, 2)), h.device)
-    idx = sector_rgb[sector]  # (..., 3): r, g, b indices into tab
-    chans = [tab.gather(0, idx[..., k].unsqueeze(0)).squeeze(0) for k in range(3)]
-    grey = s == 0
-    chans = [torch.where(grey, vf, c) for c in chans]
-    out = torch.stack(chans, 1).mul_(255.0).floor_().clamp_(0.0, 255.0)
-    return out.to(torch.uint8)
+    """OpenCV ``COLOR_HSV2RGB`` on 8-bit H (0..180), S, V planes ``(B, H, W)``: float32 maths,
+    truncated as OpenCV's vectorised 8-bit path does (its scalar path, for rows narrower than a
+    vector, rounds). Saturation 0 needs no special case: then every entry of ``tab`` is ``v``."""
+    B, H, W = h.shape
+    n = h.numel()
+    hf = h.to(torch.float32).mul_(6.0 / 180.0)
+    sf = s.to(torch.float32).mul_(1.0 / 255.0)
+    vf = v.to(torch.float32).mul_(1.0 / 255.0)
+    sector = hf.floor()
+    frac = hf.sub_(sector)
+    tab = torch.empty((4, B, H, W), dtype=torch.float32, device=h.device)
+    tab[0] = vf
+    torch.mul(vf, torch.rsub(sf, 1.0), out=tab[1])
+    torch.mul(vf, torch.mul(sf, frac).neg_().add_(1.0), out=tab[2])  # (-y) + 1 == 1 - y exactly
+    torch.mul(vf, frac.neg_().add_(1.0).mul_(sf).neg_().add_(1.0), out=tab[3])
+    sec = sector.to(torch.int32).clamp_(0, 5).view(-1)
+    flat = tab.view(4, n)
+    out = torch.empty((3, n), dtype=torch.float32, device=h.device)
+    for c in range(3):
+        k = constant(tuple(row[c] for row in _SECTOR_RGB), h.device, torch.int32).index_select(0, sec)
+        torch.gather(flat, 0, k.long().view(1, n), out=out[c : c + 1])
+    out = out.mul_(255.0).floor_().clamp_(0.0, 255.0).to(torch.uint8)
+    return out.view(3, B, H, W).permute(1, 0, 2, 3).contiguous()
 
 
 def shift_hsv(x: torch.Tensor, hue_shift: torch.Tensor, sat_shift: torch.Tensor, val_shift: torch.Tensor) -> torch.Tensor:
