@@ -115,9 +115,8 @@ def channel_dropout(x: torch.Tensor, drop: torch.Tensor, fill: float | torch.Ten
     times faster on CPU than ``torch.where`` with a ``(B, C, 1, 1)`` condition."""
     d = drop.to(x.device).view(*drop.shape, 1, 1)
     out = x * (~d).to(x.dtype)
-    v = torch.as_tensor(fill, device=x.device).to(x.dtype)
-    if bool(v != 0):
-        out += d.to(x.dtype) * v
+    if not (isinstance(fill, (int, float)) and fill == 0):  # a Python zero adds nothing (no device read)
+        out += d.to(x.dtype) * torch.as_tensor(fill, device=x.device).to(x.dtype)
     return _keep_format(out, x)
 
 

@@ -121,9 +121,13 @@ def rgb_shift(x: torch.Tensor, shift: torch.Tensor) -> torch.Tensor:
 
 def channel_shuffle(x: torch.Tensor, perm: torch.Tensor) -> torch.Tensor:
     """Reorder each sample's channels: output channel ``c`` of sample ``b`` is input channel
-    ``perm[b, c]`` (``(B, C)`` int64 permutations; albumentations ``ChannelShuffle``)."""
-    B = x.shape[0]
+    ``perm[b, c]`` (``(B, C)`` int64 permutations; albumentations ``ChannelShuffle``). One
+    ``index_select`` of whole ``H x W`` planes."""
+    B, C, H, W = x.shape
     perm = perm.to(device=x.device, dtype=torch.long)
+    if x.is_contiguous():
+        rows = (perm + (torch.arange(B, device=x.device) * C).view(B, 1)).view(-1)
+        return x.view(B * C, H * W).index_select(0, rows).view(B, C, H, W)
     out = x[torch.arange(B, device=x.device).view(B, 1), perm]
     return _keep_format(out, x)
 
@@ -169,13 +173,18 @@ def planckian_coefficients(temperature: torch.Tensor, mode: str = "blackbody") -
 
 def planckian_jitter(x: torch.Tensor, gains: torch.Tensor) -> torch.Tensor:
     """Multiply each sample's R, G, B by ``gains`` (``(B, 3)``, from :func:`planckian_coefficients`),
-    clamped. uint8: albumentations' float32 table ``clip(v * gain)`` truncated. RGB only."""
+    clamped. uint8: albumentations' float32 ``clip(v * gain)`` truncated (its table, evaluated
+    per pixel with the same float32 product). RGB only."""
+    B = x.shape[0]
+    g = gains.to(device=x.device, dtype=torch.float32)
     if x.dtype == torch.uint8:
-        g = gains.to(device=x.device, dtype=torch.float32).unsqueeze(2)  # (B, 3, 1)
-        lut = (_levels(x.device) * g).clamp_(0.0, 255.0).floor_().to(torch.uint8)
-        return apply_lut(x, lut)
+        out = x.clone()
+        for c in (0, 2):  # the green gain is exactly 1
+            y = x[:, c].to(torch.float32).mul_(g[:, c].view(B, 1, 1)).clamp_(0.0, 255.0).floor_()
+            out[:, c] = y.to(torch.uint8)
+        return out
     xf = _work(x)
-    return _back(xf * _col(gains, xf, torch.float32).to(xf.dtype), x)
+    return _back(xf * g.view(B, 3, 1, 1).to(xf.dtype), x)
 
 
 def _no_autocast(fn):
@@ -571,15 +580,19 @@ def _clahe_luts(v: torch.Tensor, clip_limit: torch.Tensor, tiles_x: torch.Tensor
     cl = clip_limit.to(dev, torch.float32).view(B, 1, 1)
     clip = torch.floor(cl.double() * area.double() / 256.0).float().clamp_min(1.0)
     clip = torch.where(cl > 0, clip, float(1 << 30))  # clipLimit <= 0: no clipping (OpenCV)
-    excess = (hist - clip).clamp_min_(0.0).sum(2, keepdim=True)
-    hist = torch.minimum(hist, clip, out=hist)
+    # OpenCV clips every bin at ``clip``, adds ``batch = excess // 256`` to every bin and one more to
+    # the bins ``0, step, 2 step, ...`` (``residual`` of them), then takes the cumulative sum. In
+    # closed form: cumsum(min(hist, clip))[i] + batch (i + 1) + min(residual, i // step + 1), with
+    # ``excess = area - sum(min(hist, clip))`` (a tile's bins sum to its area): no pass for the excess
+    cs = torch.minimum(hist, clip, out=hist).cumsum_(2)
+    excess = area - cs[:, :, 255:]
     batch = torch.floor(excess / 256.0)
     residual = excess - batch * 256.0
-    hist += batch
     step = torch.floor(256.0 / residual.clamp_min(1.0)).clamp_min_(1.0)
     i = torch.arange(256, device=dev, dtype=torch.float32).view(1, 1, 256)
-    hist += ((i - torch.floor(i / step) * step) == 0) & (i < residual * step)
-    lut = hist.cumsum_(2).mul_(255.0 / area).round_().clamp_(0, 255)
+    extra = torch.div(i, step).floor_().add_(1.0)
+    extra = torch.minimum(extra, residual, out=extra).add_(batch * (i + 1.0))
+    lut = cs.add_(extra).mul_(255.0 / area).round_().clamp_(0, 255)
     return lut, th, tw
 
 
