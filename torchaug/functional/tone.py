@@ -600,6 +600,7 @@ def _clahe_plane(v: torch.Tensor, clip_limit: torch.Tensor, tiles_x: torch.Tenso
                  max_x: int, max_y: int) -> torch.Tensor:
     """CLAHE of ``(B, H, W)`` int32 levels -> float32 ``(B, H, W)`` (bilinear mix of 4 tile LUTs,
     unrounded; OpenCV's ``CLAHE_Interpolation_Body`` weights and order of operations)."""
+    v = v.contiguous()
     B, H, W = v.shape
     dev = v.device
     max_tiles = max_x * max_y
