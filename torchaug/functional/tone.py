@@ -359,15 +359,21 @@ def shift_hsv(x: torch.Tensor, hue_shift: torch.Tensor, sat_shift: torch.Tensor,
     if x.shape[1] == 1:
         return _keep_format((x.to(torch.int32) + vs.unsqueeze(1)).clamp_(0, 255).to(torch.uint8), x)
     h, s, v = _rgb_to_hsv_u8(x)
-    hs = hue_shift.to(device=dev, dtype=torch.float64).view(B, 1, 1)
-    h = torch.remainder(h.to(torch.float64) + hs, 180.0).floor_().to(torch.int32)
+    # the hue shift as one 180-entry table per sample (albumentations' float64 ``mod(h + shift, 180)``
+    # truncated), looked up with int32 indices
+    hs = hue_shift.to(device=dev, dtype=torch.float64).view(B, 1)
+    lut = torch.remainder(torch.arange(180, device=dev, dtype=torch.float64) + hs, 180.0).floor_().to(torch.int32)
+    h = lut.view(-1).index_select(0, h.add_((torch.arange(B, device=dev, dtype=torch.int32) * 180).view(B, 1, 1)).view(-1))
+    h = h.view(v.shape)
     ss = sat_shift.to(device=dev, dtype=torch.float64).trunc().to(torch.int32).view(B, 1, 1)
-    s = torch.where(s == 0, s, (s + ss).clamp_(0, 255))
-    v = (v + vs).clamp_(0, 255)
+    s = (s + ss).clamp_(0, 255).mul_(s != 0)  # grey pixels (s = 0) stay grey
+    v = v.add_(vs).clamp_(0, 255)
     out = _hsv_to_rgb_u8(h, s, v)
     # albumentations returns the image itself when all three shifts are 0 (the round trip is not exact)
-    none = ((hue_shift == 0) & (sat_shift == 0) & (val_shift == 0)).to(dev).view(B, 1, 1, 1)
-    return _keep_format(torch.where(none, x, out), x)
+    none = ((hue_shift == 0) & (sat_shift == 0) & (val_shift == 0)).to(dev)
+    if dev.type != "cpu" or bool(none.any()):  # a free read on the CPU
+        out = torch.where(none.view(B, 1, 1, 1), x, out)
+    return _keep_format(out, x)
 
 
 # -- tone curve and imgaug contrasts -----------------------------------------------------------------
