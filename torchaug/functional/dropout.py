@@ -15,6 +15,8 @@ from torchaug.functional.color import _keep_format
 __all__ = [
     "hole_index",
     "fill_holes",
+    "blend_fill",
+    "hole_weight",
     "grid_holes",
     "pixel_dropout",
     "channel_dropout",
@@ -42,6 +44,23 @@ def hole_index(top: torch.Tensor, left: torch.Tensor, height: torch.Tensor, widt
     return index
 
 
+def hole_weight(top: torch.Tensor, left: torch.Tensor, height: torch.Tensor, width: torch.Tensor,
+                size: tuple[int, int], dtype: torch.dtype) -> torch.Tensor:
+    """The union of ``(B, N)`` holes as a 0/1 ``(B, 1, H, W)`` tensor of ``dtype``: per hole the
+    outer product of a row and a column indicator, united by a maximum (no ``(B, N, H, W)`` tensor)."""
+    H, W = size
+    dev = top.device
+    t, l_, h, w = (v.to(device=dev, dtype=torch.long) for v in (top, left, height, width))
+    rows = torch.arange(H, device=dev).view(1, 1, H)
+    cols = torch.arange(W, device=dev).view(1, 1, W)
+    rm = ((rows >= t.unsqueeze(2)) & (rows < (t + h).unsqueeze(2))).to(dtype)  # (B, N, H)
+    cm = ((cols >= l_.unsqueeze(2)) & (cols < (l_ + w).unsqueeze(2))).to(dtype)  # (B, N, W)
+    out = torch.zeros(t.shape[0], 1, H, W, dtype=dtype, device=dev)
+    for n in range(t.shape[1]):  # a few holes: one pass each
+        torch.maximum(out, (rm[:, n, :, None] * cm[:, n, None, :]).unsqueeze(1), out=out)
+    return out
+
+
 def fill_holes(x: torch.Tensor, index: torch.Tensor, fill: torch.Tensor) -> torch.Tensor:
     """Fill the pixels where ``index > 0`` (from :func:`hole_index`) with ``fill``.
 
@@ -57,6 +76,15 @@ def fill_holes(x: torch.Tensor, index: torch.Tensor, fill: torch.Tensor) -> torc
         idx = index.view(B, 1, -1).long().expand(B, C, -1)
         fill = pad.transpose(1, 2).gather(2, idx).view(B, C, *index.shape[1:])
     return _keep_format(torch.where(inside, fill, x), x)
+
+
+def blend_fill(x: torch.Tensor, weight: torch.Tensor, fill: torch.Tensor) -> torch.Tensor:
+    """``x * (1 - w) + fill * w`` with a 0/1 ``weight`` ``(B, 1, H, W)`` in ``x``'s dtype (uint8 or
+    floating): exact (one term is always 0) and on CPU several times faster than ``torch.where``;
+    ``fill`` broadcastable to ``x`` in ``x``'s dtype and scale."""
+    out = x * (1 - weight)
+    out += fill.to(device=x.device, dtype=x.dtype) * weight
+    return _keep_format(out, x)
 
 
 def grid_holes(

@@ -16,7 +16,7 @@ import math
 
 import torch
 
-from torchaug.functional.color import _keep_format
+from torchaug.functional.color import _keep_format, _uint8_bits_
 from torchaug.functional._workspace import constant
 
 __all__ = [
@@ -114,7 +114,7 @@ def rgb_shift(x: torch.Tensor, shift: torch.Tensor) -> torch.Tensor:
     s = shift.to(device=x.device, dtype=torch.float64)
     if x.dtype == torch.uint8:
         s16 = (s * 255.0).trunc().to(torch.int16).view(x.shape[0], -1, 1, 1)
-        return _keep_format((x.to(torch.int16) + s16).clamp_(0, 255).to(torch.uint8), x)
+        return _keep_format(x.to(torch.int16).add_(s16).clamp_(0, 255).to(torch.uint8), x)
     xf = _work(x)
     return _back(xf + _col(s, xf, xf.dtype), x)
 
@@ -181,7 +181,7 @@ def planckian_jitter(x: torch.Tensor, gains: torch.Tensor) -> torch.Tensor:
         out = x.clone()
         for c in (0, 2):  # the green gain is exactly 1
             y = x[:, c].to(torch.float32).mul_(g[:, c].view(B, 1, 1)).clamp_(0.0, 255.0).floor_()
-            out[:, c] = y.to(torch.uint8)
+            out[:, c] = _uint8_bits_(y)  # integer-valued: the fast exact narrowing
         return out
     xf = _work(x)
     return _back(xf * g.view(B, 3, 1, 1).to(xf.dtype), x)

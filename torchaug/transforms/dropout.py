@@ -112,8 +112,14 @@ class _HoleFill(RandomTransform):
     def _index(self, params: Params, size: tuple[int, int]) -> torch.Tensor:
         raise TypeError(f"{type(self).__name__} does not define its holes")  # pragma: no cover
 
+    def _weight(self, params: Params, x: torch.Tensor) -> torch.Tensor:
+        """The union of the holes as a 0/1 ``(B, 1, H, W)`` tensor of ``x``'s dtype."""
+        return (self._index(params, tuple(x.shape[-2:])) > 0).unsqueeze(1).to(x.dtype)
+
     def transform(self, x: torch.Tensor, params: Params) -> torch.Tensor:
-        return FD.fill_holes(x, self._index(params, tuple(x.shape[-2:])), self._fill_value(x, params))
+        if self.fill == "random_uniform":  # one colour per hole: which hole covers each pixel
+            return FD.fill_holes(x, self._index(params, tuple(x.shape[-2:])), self._fill_value(x, params))
+        return FD.blend_fill(x, self._weight(params, x), self._fill_value(x, params))
 
     def transform_mask(self, m: torch.Tensor, params: Params) -> torch.Tensor:
         if self.fill_mask is None:
@@ -189,6 +195,9 @@ class CoarseDropout(_HoleFill):
 
     def _index(self, params: Params, size: tuple[int, int]) -> torch.Tensor:
         return FD.hole_index(params["top"], params["left"], params["height"], params["width"], size)
+
+    def _weight(self, params: Params, x: torch.Tensor) -> torch.Tensor:
+        return FD.hole_weight(params["top"], params["left"], params["height"], params["width"], tuple(x.shape[-2:]), x.dtype)
 
     def extra_repr(self) -> str:
         return (f"num_holes_range={self.num_holes_range}, hole_height_range={self.hole_height_range}, "
