@@ -185,3 +185,19 @@ def test_part_b_properties(name, dtype):
         ident = make(**zero)(x, generator=torch.Generator().manual_seed(7))
         assert torch.equal(ident, x), name
     assert torch.equal(make()(x, generator=torch.Generator().manual_seed(7), params=p), out)  # replay
+
+
+def test_pixel_tone_dropout_config_instantiates_and_runs():
+    from hydra import compose, initialize_config_dir
+    from hydra.core.global_hydra import GlobalHydra
+    from hydra.utils import instantiate
+
+    from torchaug._paths import config_dir
+
+    GlobalHydra.instance().clear()
+    with initialize_config_dir(config_dir=str(config_dir()), version_base="1.3"):
+        cfg = compose(config_name="train", overrides=["transforms=pixel_tone_dropout"])
+    t = instantiate(cfg.transforms)
+    x = _batch(b=8, h=32, w=32)
+    out = t(x, generator=torch.Generator().manual_seed(0))
+    assert out.shape == x.shape and out.dtype == torch.uint8 and not torch.equal(out, x)
