@@ -288,9 +288,11 @@ def _hsv_tables(device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
     return sdiv.to(torch.int32).to(device), hdiv.to(torch.int32).to(device)
 
 
-def _rgb_to_hsv_u8(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+def _rgb_to_hsv_u8(x: torch.Tensor, wrap: bool = True) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """OpenCV ``COLOR_RGB2HSV`` on uint8 ``(B, 3, H, W)``: int32 planes H in [0, 180), S, V in [0, 255]
-    (its integer tables; look-ups as ``index_select`` with int32 indices)."""
+    (its integer tables; look-ups as ``index_select`` with int32 indices; the arithmetic shift is
+    the floor division OpenCV's ``>>`` does). ``wrap=False``: H in (-30, 180), before OpenCV adds
+    180 to the negative ones."""
     sdiv, hdiv = _hsv_tables(x.device)
     B, _, H, W = x.shape
     r, g, b = x.to(torch.int32).unbind(1)
@@ -300,9 +302,9 @@ def _rgb_to_hsv_u8(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.T
     s = sdiv.index_select(0, v.reshape(-1)).view(B, H, W).mul_(diff).add_(half).bitwise_right_shift_(_HSV_SHIFT)
     h = torch.where(v == g, b - r + 2 * diff, r - g + 4 * diff)
     h = torch.where(v == r, g - b, h, out=h)
-    h = hdiv.index_select(0, diff.reshape(-1)).view(B, H, W).mul_(h).add_(half)
-    h = torch.div(h, 1 << _HSV_SHIFT, rounding_mode="floor")
-    h += (h < 0) * 180
+    h = hdiv.index_select(0, diff.reshape(-1)).view(B, H, W).mul_(h).add_(half).bitwise_right_shift_(_HSV_SHIFT)
+    if wrap:  # OpenCV adds 180 to negative hues (in (-30, 0)); callers with a hue table fold it in
+        h += (h < 0) * 180
     return h, s, v
 
 
@@ -358,12 +360,14 @@ def shift_hsv(x: torch.Tensor, hue_shift: torch.Tensor, sat_shift: torch.Tensor,
     vs = val_shift.to(device=dev, dtype=torch.float64).trunc().to(torch.int32).view(B, 1, 1)
     if x.shape[1] == 1:
         return _keep_format((x.to(torch.int32) + vs.unsqueeze(1)).clamp_(0, 255).to(torch.uint8), x)
-    h, s, v = _rgb_to_hsv_u8(x)
-    # the hue shift as one 180-entry table per sample (albumentations' float64 ``mod(h + shift, 180)``
-    # truncated), looked up with int32 indices
+    h, s, v = _rgb_to_hsv_u8(x, wrap=False)
+    # the hue shift as one table per sample over OpenCV's raw hues -30..179 (negative ones wrap to
+    # h + 180, then albumentations' float64 ``mod(h + shift, 180)`` truncated), int32 look-ups
     hs = hue_shift.to(device=dev, dtype=torch.float64).view(B, 1)
-    lut = torch.remainder(torch.arange(180, device=dev, dtype=torch.float64) + hs, 180.0).floor_().to(torch.int32)
-    h = lut.view(-1).index_select(0, h.add_((torch.arange(B, device=dev, dtype=torch.int32) * 180).view(B, 1, 1)).view(-1))
+    raw = torch.arange(-30, 180, device=dev, dtype=torch.float64)
+    lut = torch.remainder(torch.where(raw < 0, raw + 180.0, raw) + hs, 180.0).floor_().to(torch.int32)  # (B, 210)
+    base = (torch.arange(B, device=dev, dtype=torch.int32) * 210 + 30).view(B, 1, 1)
+    h = lut.view(-1).index_select(0, h.add_(base).view(-1))
     h = h.view(v.shape)
     ss = sat_shift.to(device=dev, dtype=torch.float64).trunc().to(torch.int32).view(B, 1, 1)
     s = (s + ss).clamp_(0, 255).mul_(s != 0)  # grey pixels (s = 0) stay grey
