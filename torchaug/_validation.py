@@ -19,6 +19,8 @@ from typing import Any, Iterator
 
 import torch
 
+from torchaug._devpath import cpu_path
+
 _VALUE_CHECK_MODES = ("cpu", "always", "never")
 _value_checks = "cpu"
 
@@ -52,7 +54,7 @@ def value_checks_enabled(t: torch.Tensor) -> bool:
     """Whether value checks should read ``t`` (never forces a sync in the default mode)."""
     if _value_checks == "never":
         return False
-    return _value_checks == "always" or t.device.type == "cpu"
+    return _value_checks == "always" or cpu_path(t)
 
 
 def describe(t: Any) -> str:

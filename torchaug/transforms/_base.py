@@ -34,6 +34,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from torchaug._devpath import cpu_path
 from torchaug._validation import check_generator, check_images, check_probability, describe
 from torchaug._threads import cpu_threads
 from torchaug.functional._parallel import one_op_thread
@@ -87,7 +88,7 @@ def where_samples(
     """
     it = _BITS.get(a.element_size())
     if (
-        a.device.type != "cpu"
+        not cpu_path(a)
         or it is None
         or a.shape != b.shape
         or a.dtype != b.dtype
@@ -344,7 +345,7 @@ class RandomTransform(nn.Module):
 
     def _apply_threads(self, x: torch.Tensor, params: Params, overwrite: bool = False) -> torch.Tensor:
         """:meth:`_apply_params`, with one intra-op thread on CPU when ``memory_bound``."""
-        if not self.memory_bound or x.device.type != "cpu":
+        if not self.memory_bound or not cpu_path(x):
             return self._apply_params(x, params, overwrite)
         with one_op_thread(x.device):
             return self._apply_params(x, params, overwrite)
@@ -361,7 +362,7 @@ class RandomTransform(nn.Module):
 
     def _apply_params(self, x: torch.Tensor, params: Params, overwrite: bool = False) -> torch.Tensor:
         """Transform, then keep the samples not selected by ``p`` (when the size is kept)."""
-        if overwrite and x.device.type == "cpu":
+        if overwrite and cpu_path(x):
             out = self.transform_into(x, params)
             if out is not None:
                 return out

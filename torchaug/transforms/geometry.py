@@ -29,7 +29,7 @@ import torch
 
 from torchaug._validation import check_bool, check_choice, check_number
 from torchaug.functional import geometry as FG
-from torchaug.functional._workspace import scratch
+from torchaug.functional._workspace import constant, scratch
 from torchaug.registry import register
 from torchaug.transforms._base import Params, RandomTransform, apply_into
 
@@ -609,11 +609,10 @@ class RandomPerspective(_Warp):
         bw = int(self.distortion_scale * (w // 2)) + 1
         u = self._rand(x, 4, 2, generator=generator)
         # corner offsets: x in [0, bw), y in [0, bh), inwards from each corner
-        off = (u * torch.tensor([bw, bh], device=x.device)).floor().clamp_max(torch.tensor([bw - 1, bh - 1], device=x.device))
-        sx = torch.tensor([0, w - 1, w - 1, 0], device=x.device, dtype=torch.float32)
-        sy = torch.tensor([0, 0, h - 1, h - 1], device=x.device, dtype=torch.float32)
-        dx = torch.tensor([1, -1, -1, 1], device=x.device, dtype=torch.float32)
-        dy = torch.tensor([1, 1, -1, -1], device=x.device, dtype=torch.float32)
+        dev, f32 = x.device, torch.float32
+        off = (u * constant((bw, bh), dev)).floor().clamp_max(constant((bw - 1, bh - 1), dev))
+        sx, sy = constant((0, w - 1, w - 1, 0), dev, f32), constant((0, 0, h - 1, h - 1), dev, f32)
+        dx, dy = constant((1, -1, -1, 1), dev, f32), constant((1, 1, -1, -1), dev, f32)
         # torchvision draws randint(w - bw, w) for right corners: w - 1 - off
         ex = sx + dx * off[..., 0]
         ey = sy + dy * off[..., 1]
@@ -736,7 +735,7 @@ class Resize(RandomTransform):
     def transform_points(self, points: torch.Tensor, params: Params, size: tuple[int, int]) -> torch.Tensor:
         h, w = size
         oh, ow = FG._output_size(h, w, self.size, self.max_size)
-        return points * torch.tensor([ow / w, oh / h], dtype=points.dtype, device=points.device)
+        return points * constant((ow / w, oh / h), points.device, points.dtype)
 
     def extra_repr(self) -> str:
         return f"size={self.size}, interpolation={self.interpolation!r}, antialias={self.antialias}"
@@ -767,7 +766,7 @@ class CenterCrop(RandomTransform):
 
     def transform_points(self, points: torch.Tensor, params: Params, size: tuple[int, int]) -> torch.Tensor:
         top, left = self._offsets(*size)
-        return points - torch.tensor([left, top], dtype=points.dtype, device=points.device)
+        return points - constant((left, top), points.device, points.dtype)
 
     def extra_repr(self) -> str:
         return f"size={self.size}"
@@ -801,7 +800,7 @@ class Pad(RandomTransform):
         return FG.pad(m, self.padding, fill=0, padding_mode=self.padding_mode)
 
     def transform_points(self, points: torch.Tensor, params: Params, size: tuple[int, int]) -> torch.Tensor:
-        return points + torch.tensor(self.padding[:2], dtype=points.dtype, device=points.device)
+        return points + constant(tuple(self.padding[:2]), points.device, points.dtype)
 
     def extra_repr(self) -> str:
         return f"padding={self.padding}, padding_mode={self.padding_mode!r}"
