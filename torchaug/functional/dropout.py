@@ -27,6 +27,11 @@ __all__ = [
 ]
 
 
+def _scalar(v: float | int, x: torch.Tensor) -> float | int:
+    """A Python fill in ``x``'s kind: an int for integer images (no promotion of uint8 to float)."""
+    return v if x.is_floating_point() else int(round(v))
+
+
 def hole_index(top: torch.Tensor, left: torch.Tensor, height: torch.Tensor, width: torch.Tensor,
                size: tuple[int, int]) -> torch.Tensor:
     """``(B, H, W)`` int16 map: ``n + 1`` where hole ``n`` (the last one, if several overlap)
@@ -69,6 +74,8 @@ def fill_holes(x: torch.Tensor, index: torch.Tensor, fill: torch.Tensor) -> torc
     or ``(B, N, C)``: one colour per hole (albumentations' ``"random_uniform"``).
     """
     inside = (index > 0).unsqueeze(1)
+    if isinstance(fill, (int, float)):
+        return _keep_format(torch.where(inside, _scalar(fill, x), x), x)
     fill = fill.to(device=x.device, dtype=x.dtype)
     if fill.ndim == 3:  # one colour per hole
         B, N, C = fill.shape
@@ -78,12 +85,16 @@ def fill_holes(x: torch.Tensor, index: torch.Tensor, fill: torch.Tensor) -> torc
     return _keep_format(torch.where(inside, fill, x), x)
 
 
-def blend_fill(x: torch.Tensor, weight: torch.Tensor, fill: torch.Tensor) -> torch.Tensor:
+def blend_fill(x: torch.Tensor, weight: torch.Tensor, fill: torch.Tensor | float) -> torch.Tensor:
     """``x * (1 - w) + fill * w`` with a 0/1 ``weight`` ``(B, 1, H, W)`` in ``x``'s dtype (uint8 or
     floating): exact (one term is always 0) and on CPU several times faster than ``torch.where``;
     ``fill`` broadcastable to ``x`` in ``x``'s dtype and scale."""
     out = x * (1 - weight)
-    out += fill.to(device=x.device, dtype=x.dtype) * weight
+    if isinstance(fill, (int, float)):
+        if fill != 0:
+            out += weight * _scalar(fill, x)
+    else:
+        out += fill.to(device=x.device, dtype=x.dtype) * weight
     return _keep_format(out, x)
 
 
@@ -130,10 +141,11 @@ def grid_holes(
     return (r >= ys) & (r < ys + hy) & (c >= xs) & (c < xs + wx)
 
 
-def pixel_dropout(x: torch.Tensor, drop: torch.Tensor, value: torch.Tensor) -> torch.Tensor:
+def pixel_dropout(x: torch.Tensor, drop: torch.Tensor, value: torch.Tensor | float) -> torch.Tensor:
     """``where(drop, value, x)``: ``drop`` bool ``(B, 1 or C, H, W)``; ``value`` in ``x``'s scale,
     broadcastable to ``x`` (albumentations ``PixelDropout``)."""
-    return _keep_format(torch.where(drop, value.to(device=x.device, dtype=x.dtype), x), x)
+    v = _scalar(value, x) if isinstance(value, (int, float)) else value.to(device=x.device, dtype=x.dtype)
+    return _keep_format(torch.where(drop, v, x), x)
 
 
 def channel_dropout(x: torch.Tensor, drop: torch.Tensor, fill: float | torch.Tensor) -> torch.Tensor:
@@ -144,7 +156,7 @@ def channel_dropout(x: torch.Tensor, drop: torch.Tensor, fill: float | torch.Ten
     d = drop.to(x.device).view(*drop.shape, 1, 1)
     out = x * (~d).to(x.dtype)
     if not (isinstance(fill, (int, float)) and fill == 0):  # a Python zero adds nothing (no device read)
-        out += d.to(x.dtype) * torch.as_tensor(fill, device=x.device).to(x.dtype)
+        out += d.to(x.dtype) * (_scalar(fill, x) if isinstance(fill, (int, float)) else fill.to(device=x.device, dtype=x.dtype))
     return _keep_format(out, x)
 
 
@@ -222,7 +234,7 @@ def grid_shuffle_boxes(
     iy0 = torch.maximum(y0, ty0.unsqueeze(1).to(boxes.dtype))
     iy1 = torch.minimum(y1, ty1.unsqueeze(1).to(boxes.dtype))
     piece = (ix1 > ix0) & (iy1 > iy0)  # (B, N, T)
-    inf = torch.tensor(float("inf"), dtype=boxes.dtype, device=dev)
+    inf = float("inf")
     nx0 = torch.where(piece, ix0 + dx, inf).amin(2)
     ny0 = torch.where(piece, iy0 + dy, inf).amin(2)
     nx1 = torch.where(piece, ix1 + dx, -inf).amax(2)

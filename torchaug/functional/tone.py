@@ -16,6 +16,7 @@ import math
 
 import torch
 
+from torchaug._devpath import cpu_path
 from torchaug.functional.color import _keep_format, _uint8_bits_
 from torchaug.functional._workspace import constant
 
@@ -375,7 +376,7 @@ def shift_hsv(x: torch.Tensor, hue_shift: torch.Tensor, sat_shift: torch.Tensor,
     out = _hsv_to_rgb_u8(h, s, v)
     # albumentations returns the image itself when all three shifts are 0 (the round trip is not exact)
     none = ((hue_shift == 0) & (sat_shift == 0) & (val_shift == 0)).to(dev)
-    if dev.type != "cpu" or bool(none.any()):  # a free read on the CPU
+    if not cpu_path(x) or bool(none.any()):  # a free read on the CPU
         out = torch.where(none.view(B, 1, 1, 1), x, out)
     return _keep_format(out, x)
 
@@ -585,7 +586,12 @@ def _clahe_luts(v: torch.Tensor, clip_limit: torch.Tensor, tiles_x: torch.Tensor
     vals = v.index_select(1, src_r.to(torch.int32)).index_select(2, src_c.to(torch.int32))  # (B, hp, wp)
     flat = (row_part.unsqueeze(2) + col_part.unsqueeze(1)).clamp_max_(n_bins).add_(vals)
     flat = torch.where(flat >= n_bins, n_bins, flat)
-    hist = torch.bincount(flat.view(-1), minlength=n_bins + 1)[:n_bins].to(torch.float32).view(B, max_tiles, 256)
+    if cpu_path(v):
+        hist = torch.bincount(flat.view(-1), minlength=n_bins + 1)[:n_bins].to(torch.float32)
+    else:  # bincount reads the largest index back to the host: accumulate into a fixed-size tensor
+        hist = torch.zeros(n_bins + 1, dtype=torch.float32, device=dev)
+        hist = hist.index_add_(0, flat.view(-1), torch.ones((), dtype=torch.float32, device=dev).expand(flat.numel()))[:n_bins]
+    hist = hist.view(B, max_tiles, 256)
     area = (th * tw).to(torch.float32).view(B, 1, 1)
     cl = clip_limit.to(dev, torch.float32).view(B, 1, 1)
     clip = torch.floor(cl.double() * area.double() / 256.0).float().clamp_min(1.0)

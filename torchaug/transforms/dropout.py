@@ -21,6 +21,7 @@ import torch
 
 from torchaug._validation import check_bool, check_number, describe
 from torchaug.functional import dropout as FD
+from torchaug.functional._workspace import constant
 from torchaug.registry import register
 from torchaug.transforms._base import Params, RandomTransform
 
@@ -53,16 +54,16 @@ def _check_mask_fill(v: Any, owner: str, name: str) -> float | None:
     raise TypeError(f"{owner}: {name} must be None or a number (the mask value of dropped pixels); got {describe(v)}")
 
 
-def _scaled(value: float | tuple[float, ...], x: torch.Tensor, owner: str, name: str) -> torch.Tensor:
-    """A constant / per-channel fill on the [0, 1] scale as a tensor in ``x``'s dtype and scale."""
-    t = torch.tensor(value, dtype=torch.float32, device=x.device)
-    if t.ndim == 1:
-        if t.shape[0] not in (1, x.shape[1]):
-            raise ValueError(f"{owner}: {name} must have one entry per channel ({x.shape[1]}); got {t.shape[0]} entries")
-        t = t.view(1, -1, 1, 1)
-    if x.dtype == torch.uint8:
-        t = (t * 255.0).round_()
-    return t.to(x.dtype)
+def _scaled(value: float | tuple[float, ...], x: torch.Tensor, owner: str, name: str) -> torch.Tensor | float:
+    """A constant / per-channel fill on the [0, 1] scale in ``x``'s scale: a Python number, or a
+    cached ``(1, C, 1, 1)`` tensor of ``x``'s dtype (made once per device, not on every call)."""
+    u8 = x.dtype == torch.uint8
+    if not isinstance(value, tuple):
+        return float(round(value * 255.0)) if u8 else float(value)
+    if len(value) not in (1, x.shape[1]):
+        raise ValueError(f"{owner}: {name} must have one entry per channel ({x.shape[1]}); got {len(value)} entries")
+    vals = tuple(float(round(v * 255.0)) if u8 else float(v) for v in value)
+    return constant(vals, x.device, x.dtype).view(1, -1, 1, 1)
 
 
 def _random_levels(u: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
@@ -125,7 +126,11 @@ class _HoleFill(RandomTransform):
         if self.fill_mask is None:
             return m
         idx = self._index(params, tuple(m.shape[-2:]))
-        return FD.fill_holes(m, idx, torch.tensor(self.fill_mask, device=m.device).to(m.dtype))
+        return FD.fill_holes(m, idx, self._mask_value(m))
+
+    def _mask_value(self, m: torch.Tensor) -> float | int | bool:
+        v = self.fill_mask
+        return bool(v) if m.dtype == torch.bool else (v if m.is_floating_point() else int(v))
 
     def transform_points(self, points: torch.Tensor, params: Params, size: tuple[int, int]) -> torch.Tensor:
         return points
@@ -368,7 +373,9 @@ class PixelDropout(RandomTransform):
         if self.mask_drop_value is None:
             return m
         drop = params["drop"].to(m.device).any(dim=1, keepdim=True)
-        return FD.pixel_dropout(m, drop, torch.tensor(self.mask_drop_value, device=m.device))
+        v = self.mask_drop_value
+        v = bool(v) if m.dtype == torch.bool else (v if m.is_floating_point() else int(v))
+        return FD.pixel_dropout(m, drop, v)
 
     def transform_points(self, points: torch.Tensor, params: Params, size: tuple[int, int]) -> torch.Tensor:
         return points

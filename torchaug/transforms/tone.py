@@ -19,6 +19,7 @@ import torch
 
 from torchaug._validation import check_bool, check_choice, check_number, describe
 from torchaug.functional import tone as FT
+from torchaug.functional._workspace import constant
 from torchaug.registry import register
 from torchaug.transforms._base import Params, RandomTransform
 
@@ -156,9 +157,9 @@ class RGBShift(RandomTransform):
 
     def make_params(self, x: torch.Tensor, generator: torch.Generator | None) -> Params:
         u = self._rand(x, 3, generator=generator)
-        lo = torch.tensor([lo for lo, _ in self.limits], device=x.device)
-        hi = torch.tensor([hi for _, hi in self.limits], device=x.device)
-        return {"shift": lo + (hi - lo) * u}
+        lo = constant(tuple(lo for lo, _ in self.limits), x.device, torch.float32)
+        span = constant(tuple(hi - lo for lo, hi in self.limits), x.device, torch.float32)
+        return {"shift": lo + span * u}
 
     def transform(self, x: torch.Tensor, params: Params) -> torch.Tensor:
         if x.shape[1] > 3:
