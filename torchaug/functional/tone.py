@@ -268,7 +268,7 @@ def to_sepia(x: torch.Tensor) -> torch.Tensor:
         m = constant(tuple(tuple(float(round(v * 1024)) for v in row) for row in SEPIA), x.device, torch.float32)
         y = torch.matmul(m, x.reshape(B, 3, H * W).to(torch.float32))
         y = y.add_(512.0).mul_(1.0 / 1024.0).floor_().clamp_(0.0, 255.0)
-        return _keep_format(y.to(torch.uint8).view(B, 3, H, W), x)
+        return _keep_format(_uint8_bits_(y).to(torch.uint8).view(B, 3, H, W), x)  # integer-valued: fast narrowing
     xf = _work(x)
     m = constant(SEPIA, x.device, xf.dtype)
     y = torch.matmul(m, xf.reshape(B, 3, H * W)).view(B, 3, H, W)
