@@ -748,6 +748,11 @@ import cases_pixel as _cases_pixel  # noqa: E402
 BASE_KWARGS.update(_cases_pixel.BASE_KWARGS)
 CTOR_CASES.update(_cases_pixel.CTOR_CASES)
 
+import bad_input_cases_pixel_b as _pixel_b  # noqa: E402  (issue #23 part B: tone/colour, dropout)
+
+CTOR_CASES.update(_pixel_b.CTOR_CASES)
+OVERRIDES.update(_pixel_b.OVERRIDES)
+
 
 def case_for(name: str, case: Case) -> Case:
     """``case`` with the entry's ``OVERRIDES`` applied."""

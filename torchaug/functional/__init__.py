@@ -14,5 +14,9 @@ from torchaug.functional.pixel_noise import *  # noqa: F401,F403
 from torchaug.functional.pixel_noise import __all__ as _pixel_noise
 from torchaug.functional.quality import *  # noqa: F401,F403
 from torchaug.functional.quality import __all__ as _quality
+from torchaug.functional.dropout import *  # noqa: F401,F403
+from torchaug.functional.dropout import __all__ as _dropout
+from torchaug.functional.tone import *  # noqa: F401,F403
+from torchaug.functional.tone import __all__ as _tone
 
-__all__ = [*_color, *_geometry, *_noise, *_blur, *_filters, *_pixel_noise, *_quality]
+__all__ = [*_color, *_geometry, *_noise, *_blur, *_filters, *_pixel_noise, *_quality, *_dropout, *_tone]

@@ -21,6 +21,10 @@ from torchaug.transforms.pixel_noise import *  # noqa: F401,F403
 from torchaug.transforms.pixel_noise import __all__ as _pixel_noise
 from torchaug.transforms.quality import *  # noqa: F401,F403
 from torchaug.transforms.quality import __all__ as _quality
+from torchaug.transforms.dropout import *  # noqa: F401,F403
+from torchaug.transforms.dropout import __all__ as _dropout
+from torchaug.transforms.tone import *  # noqa: F401,F403
+from torchaug.transforms.tone import __all__ as _tone
 from torchaug.transforms.targets import boxes_valid
 
-__all__ = ["Params", "RandomTransform", "boxes_valid", *_color, *_containers, *_geometry, *_noise, *_occlusion, *_policies, *_blur, *_filters, *_pixel_noise, *_quality]
+__all__ = ["Params", "RandomTransform", "boxes_valid", *_color, *_containers, *_geometry, *_noise, *_occlusion, *_policies, *_blur, *_filters, *_pixel_noise, *_quality, *_dropout, *_tone]
