@@ -186,7 +186,7 @@ def test_borderline_danger_and_borderline2_steps():
     u = _check_on_segments(X, Xr[n:], s.sources_, s.neighbors_)
     other = y[s.neighbors_] != yr[n:]
     assert other.any() and (~other).any()
-    assert (u[other] < 0.5 + 1e-6).all()  # towards another class: step u * U[0, 0.5)
+    assert (u[other] < 0.5 + 1e-6).all()  # towards another class: step U[0, 0.5)
     assert u[~other].max() > 0.5
 
 

@@ -356,7 +356,8 @@ class BorderlineSMOTE(_BaseOverSampler):
       nearest neighbours *of its own class*.
     - ``kind="borderline-2"``: the neighbour is one of the ``k_neighbors`` nearest neighbours
       in the *whole* data set; towards a neighbour of another class the step is
-      ``u * v`` with ``u ~ U[0, 1)`` and ``v ~ U[0, 0.5)`` (closer to the source).
+      ``u ~ U[0, 0.5)`` (closer to the source: Han et al. 2005, imbalanced-learn's
+      ``step_size=0.5``), towards one of its own class ``u ~ U[0, 1)``.
 
     A class with no sample in danger gets no synthetic samples (as in imbalanced-learn).
     ``in_danger_indices_`` maps each class label to the row indices of its danger samples.
@@ -436,9 +437,10 @@ class BorderlineSMOTE(_BaseOverSampler):
         src = _take(danger_idx, rows)
         nbr = _take(ref_idx, _pick(nn, rows, cols))
         if self.kind == "borderline-2":
-            shrink = torch.rand(n_new, 1, generator=g, device=dev, dtype=wd) * 0.5
+            # towards a neighbour of another class the step is U[0, 0.5) (Han et al. 2005; imblearn's
+            # step_size=0.5): the same uniform draw, halved
             other = (data.codes[nbr] != code).unsqueeze(1)
-            steps = torch.where(other, steps * shrink, steps)
+            steps = torch.where(other, steps * 0.5, steps)
         return self._interpolate(_rows(data.X, src), _rows(data.X, nbr), steps, wd), src, nbr
 
 
