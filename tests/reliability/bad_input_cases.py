@@ -609,6 +609,7 @@ def _flip() -> list[nn.Module]:
 
 # required constructor arguments (callables are called per case, so models are fresh)
 BASE_KWARGS: dict[str, dict[str, Any]] = {
+    "SMOTENC": {"categorical_features": [0]},
     "CenterCrop": {"size": 8},
     "Compose": {"transforms": _flip},
     "CutMix": {"num_classes": K},
@@ -756,6 +757,12 @@ CTOR_CASES: dict[str, list[tuple[dict[str, Any], type[Exception], str]]] = {
                         ({"kind": "nosuch"}, V, "kind"), *_RESAMPLER],
     "ADASYN": [({"n_neighbors": 0}, V, "n_neighbors"), ({"n_neighbors": "5"}, T, "n_neighbors"), *_RESAMPLER],
     "RandomOverSampler": [({"shrinkage": -1.0}, V, "shrinkage"), ({"shrinkage": "x"}, T, "shrinkage"), *_RESAMPLER],
+    "SMOTENC": [({"categorical_features": [7]}, V, "categorical_features"),
+                ({"categorical_features": "x"}, T, "categorical_features"),
+                ({"categorical_features": [0, 1, 2]}, V, "categorical_features"),
+                ({"categorical_features": "auto"}, V, "categorical_features"),
+                ({"k_neighbors": 0}, V, "k_neighbors"), ({"k_neighbors": 2.5}, T, "k_neighbors"), *_RESAMPLER],
+    "SMOTEN": [({"k_neighbors": 0}, V, "k_neighbors"), ({"k_neighbors": "5"}, T, "k_neighbors"), *_RESAMPLER],
     # selectors
     "ConfidenceFilter": [({"tau": 1.5}, V, "tau"), ({"tau": "x"}, T, "tau"),
                          ({"drop_duplicates_within": -1.0}, V, "drop_duplicates_within"), *_CLASSIFIER, *_SELECTOR],
