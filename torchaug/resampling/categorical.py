@@ -86,28 +86,26 @@ def _decode_into(out: Any, rows: slice, cols: np.ndarray, codes: torch.Tensor, c
             out[rows, c] = cats[j][cn[:, j]]
 
 
-def _vote(codes_nb: torch.Tensor, n_cats: list[int], g: torch.Generator | None, *, random_ties: bool) -> torch.Tensor:
+def _vote(codes_nb: torch.Tensor, g: torch.Generator | None, *, random_ties: bool) -> torch.Tensor:
     """Most frequent code per column among each row's neighbours.
 
     ``codes_nb`` ``(m, k, q)``; returns ``(m, q)``. Ties: uniformly at random (``random_ties``, as
-    imblearn's SMOTENC) or the smallest code (imblearn's SMOTEN, ``scipy.stats.mode``).
+    imblearn's SMOTENC) or the smallest code (imblearn's SMOTEN, ``scipy.stats.mode``). Each of the
+    ``k`` entries counts how many entries share its code (``k x k`` comparisons, independent of the
+    number of categories); the entry with the largest count wins.
     """
     m, k, q = codes_nb.shape
-    dev = codes_nb.device
-    offsets = torch.tensor([0] + list(np.cumsum(n_cats)[:-1]), dtype=torch.long, device=dev)
-    total = int(sum(n_cats))
-    flat = (codes_nb + offsets).reshape(m, k * q)
-    counts = torch.zeros(m, total, dtype=torch.float32, device=dev)
-    counts.scatter_add_(1, flat, torch.ones(m, k * q, dtype=torch.float32, device=dev))
+    counts = (codes_nb.unsqueeze(2) == codes_nb.unsqueeze(1)).sum(2)  # (m, k, q): entries sharing my code
     if random_ties:
-        # counts are integers: noise in [0, 0.5) never reorders different counts and picks uniformly among ties
-        counts += torch.rand(m, total, generator=g, device=dev) * 0.5
-    out = torch.empty(m, q, dtype=torch.long, device=dev)
-    start = 0
-    for j, c in enumerate(n_cats):
-        out[:, j] = counts[:, start : start + c].argmax(1)  # first maximum: the smallest code on ties
-        start += c
-    return out
+        # counts are integers: noise in [0, 0.5) never reorders different counts; among tied categories
+        # each has the same number of entries, so each wins with the same probability
+        key = counts.to(torch.float32) + torch.rand(m, k, q, generator=g, device=codes_nb.device) * 0.5
+    else:
+        # larger count first, then the smaller code
+        top = codes_nb.amax(1, keepdim=True) + 1
+        key = counts * top - codes_nb
+    pos = key.argmax(1, keepdim=True)  # (m, 1, q)
+    return codes_nb.gather(1, pos).squeeze(1)
 
 
 def _resolve_categorical(spec: Any, io: SamplerIO | None, n_features: int, owner: str) -> np.ndarray:
@@ -318,7 +316,7 @@ class SMOTENC(_BaseOverSampler):
             x_new = self._interpolate(_rows(data.X, src), _rows(data.X, nbr), steps, wd)
             # categories: the majority among the source's k neighbours (imblearn: ties at random)
             nb_codes = codes_c[_take(nn, rows)]  # (n_new, k, q)
-            cat_new = _vote(nb_codes, n_cats, g, random_ties=True)
+            cat_new = _vote(nb_codes, g, random_ties=True)
             parts.append((x_new, cat_new, torch.full((n_new,), code, dtype=torch.long, device=dev), src, nbr))
         return self._assemble(X, data, parts, cat, cont, cats)
 
@@ -366,7 +364,7 @@ def _vdm_matrix(codes_c: torch.Tensor, tables: list[torch.Tensor]) -> torch.Tens
     """The full ``(n_c, n_c)`` VDM distance matrix (for a neighbours object with a precomputed metric)."""
     dist = torch.zeros(codes_c.shape[0], codes_c.shape[0], dtype=torch.float64, device=codes_c.device)
     for j, tab in enumerate(tables):
-        dist += tab[codes_c[:, j]][:, codes_c[:, j]]
+        dist += torch.take(tab, codes_c[:, j].unsqueeze(1) * tab.shape[1] + codes_c[:, j].unsqueeze(0))
     return dist
 
 
@@ -380,8 +378,9 @@ def _vdm_neighbors(codes_c: torch.Tensor, tables: list[torch.Tensor], k: int, me
         b = min(n, a + rows)
         dist = torch.zeros(b - a, n, dtype=torch.float64, device=dev)
         for j, tab in enumerate(tables):
-            # D_f[code of the query row, code of every reference row]
-            dist += tab[codes_c[a:b, j]][:, codes_c[:, j]]
+            # D_f[code of the query row, code of every reference row], one flat gather of (rows, n)
+            flat = codes_c[a:b, j].unsqueeze(1) * tab.shape[1] + codes_c[:, j].unsqueeze(0)
+            dist += torch.take(tab, flat)
         dist[torch.arange(b - a, device=dev), torch.arange(a, b, device=dev)] = math.inf
         out[a:b] = dist.topk(k, dim=1, largest=False, sorted=True).indices
     return out
@@ -477,7 +476,7 @@ class SMOTEN(_BaseOverSampler):
                 est.fit(dist)
                 hood = torch.from_numpy(np.ascontiguousarray(est.kneighbors(dist, return_distance=False))).to(dev)
                 nn = hood[:, 1:]
-            table = _vote(codes_c[hood], n_cats, None, random_ties=False)  # (n_c, q): mode per class row
+            table = _vote(codes_c[hood], None, random_ties=False)  # (n_c, q): mode per class row
             rows = torch.randint(0, idx_c.numel(), (n_new,), generator=g, device=dev)
             new_codes.append(_take(table, rows))
             new_y.append(torch.full((n_new,), code, dtype=torch.long, device=dev))
