@@ -206,3 +206,28 @@ def test_vdm_and_neighbour_distances_match_imblearn():
     nn = cat._vdm_neighbors(ct[idx_c], tables, 5).numpy()
     d_ref = np.sort(ref + np.diag(np.full(len(idx_c), np.inf)), 1)[:, :5]
     np.testing.assert_allclose(np.take_along_axis(ref, nn, 1), d_ref, atol=1e-12)
+
+
+def test_configs_and_binned_tabular_data():
+    """resampler=smotenc takes the data module's binned columns; the binned columns hold categories."""
+    from hydra import compose, initialize_config_dir
+    from hydra.utils import instantiate
+
+    from torchaug._paths import config_dir
+    from torchaug.data import TabularDataModule
+
+    with initialize_config_dir(config_dir=str(config_dir()), version_base=None):
+        cfg = compose("train", overrides=["+recipe=smotenc_tabular"])
+        nc = instantiate(cfg.resampler)
+        assert isinstance(nc, SMOTENC) and list(nc.categorical_features) == list(range(8))
+        sn = instantiate(compose("train", overrides=["resampler=smoten"]).resampler)
+        assert isinstance(sn, SMOTEN)
+    dm = TabularDataModule(dataset="breast_cancer", bin_columns=[0, 1, 2], n_bins=4, class_fractions={0: 0.1},
+                           resampler=SMOTENC(categorical_features=[0, 1, 2], random_state=0), seed=0)
+    dm.setup("fit")
+    x = dm._splits["train"].x
+    for c in (0, 1, 2):  # categories 0..3 only, also in the synthetic rows
+        assert set(torch.unique(x[:, c]).tolist()) <= {0.0, 1.0, 2.0, 3.0}
+    assert dm.resample_stats["synthetic_samples"] > 0
+    with pytest.raises(ValueError, match="TabularDataModule: n_bins must be an integer >= 2"):
+        TabularDataModule(n_bins=1)
