@@ -158,3 +158,13 @@ def test_clone_pipeline_cross_validate_and_grid_search():
     grid = GridSearchCV(pipeline.make_pipeline(SMOTE(random_state=0), LogisticRegression()),
                         {"smote__k_neighbors": [3, 5]}, cv=3).fit(X, y)
     assert grid.best_params_["smote__k_neighbors"] in (3, 5)
+
+
+def test_mixed_sparse_and_dense_dataframe_columns():
+    X, y = _data()
+    df = pd.DataFrame(X, columns=list("abcd"))
+    df["a"] = df["a"].astype(pd.SparseDtype(np.float32, 0))
+    Xr, _ = SMOTE(k_neighbors=3, random_state=0).fit_resample(df, y)
+    assert isinstance(Xr.dtypes["a"], pd.SparseDtype) and Xr.dtypes["b"] == np.float32
+    np.testing.assert_array_equal(Xr.astype(np.float32).to_numpy(),
+                                  SMOTE(k_neighbors=3, random_state=0).fit_resample(X, y)[0])

@@ -193,8 +193,8 @@ def _frame_to_numpy(df: Any) -> np.ndarray:
             dt = dt.subtype
         kinds.append(getattr(dt, "kind", "O") if isinstance(dt, np.dtype) else "O")
     if all(k in "fiub" for k in kinds):
-        dense = df.sparse.to_dense() if any(isinstance(dt, pd.SparseDtype) for dt in df.dtypes) else df
-        return dense.to_numpy()
+        sparse_cols = {c: dt.subtype for c, dt in df.dtypes.items() if isinstance(dt, pd.SparseDtype)}
+        return (df.astype(sparse_cols) if sparse_cols else df).to_numpy()
     return df.to_numpy(dtype=object)
 
 
