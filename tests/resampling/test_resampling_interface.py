@@ -168,3 +168,12 @@ def test_mixed_sparse_and_dense_dataframe_columns():
     assert isinstance(Xr.dtypes["a"], pd.SparseDtype) and Xr.dtypes["b"] == np.float32
     np.testing.assert_array_equal(Xr.astype(np.float32).to_numpy(),
                                   SMOTE(k_neighbors=3, random_state=0).fit_resample(X, y)[0])
+
+
+@pytest.mark.parametrize("name", list(SAMPLERS))
+def test_fit_checks_and_resolves_strategy_on_any_container(name):
+    X, y = _data()
+    df = pd.DataFrame(X, columns=list("abcd"))
+    s = SAMPLERS[name]().fit(df, pd.Series(y))
+    assert dict(s.sampling_strategy_) == {1: 40} and s.n_features_in_ == 4
+    np.testing.assert_array_equal(s.get_feature_names_out(), list("abcd"))

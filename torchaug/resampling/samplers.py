@@ -567,6 +567,12 @@ class RandomOverSampler(_BaseOverSampler):
     _tag_string = True
     _tag_allow_nan = True
 
+    def _fit(self, X: Any, y: Any, io: SamplerIO | None = None) -> None:
+        if self.shrinkage is not None:
+            super()._fit(X, y, io)
+        else:  # any X: the checks are those of the copying path
+            self._fit_resample(X, y, io)
+
     def _fit_resample(self, X: Any, y: Any, io: SamplerIO | None = None) -> tuple[Any, Any]:
         if self.shrinkage is not None:
             return super()._fit_resample(X, y, io)
