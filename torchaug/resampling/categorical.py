@@ -189,12 +189,6 @@ def _continuous_part(X: Any, cont: np.ndarray, io: SamplerIO | None, owner: str)
     raise TypeError(f"{what}; got {describe(X)} (cast X to float, or pass a DataFrame / object array)")
 
 
-def _empty_like_input(X: Any, n_rows: int) -> Any:
-    if isinstance(X, torch.Tensor):
-        return X.new_empty(n_rows, X.shape[1])
-    return np.empty((n_rows, X.shape[1]), dtype=X.dtype)
-
-
 # ---- SMOTENC -----------------------------------------------------------------------------------------
 
 
