@@ -269,6 +269,13 @@ class BaseSampler(OneToOneFeatureMixin, BaseEstimator):
 
     __torchaug_public__ = False
     _estimator_type = "sampler"
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        # "not public" is not inherited: a concrete sampler is public unless it says otherwise, so the
+        # registry test (tests/test_contract.py) sees every sampler (private bases start with "_")
+        super().__init_subclass__(**kwargs)
+        if "__torchaug_public__" not in cls.__dict__:
+            cls.__torchaug_public__ = True
     _sampling_type = "over-sampling"
     _tag_sample_indices = False
     _tag_string = False
