@@ -12,8 +12,13 @@ configured ``knn`` memory budget.
     python benchmarks/resampling.py                       # the two CI-sized configs
     python benchmarks/resampling.py --large               # + 1M x 64 minority class, progress bar
     python benchmarks/resampling.py --large --large-queries 20000   # time a slice, extrapolate
+    python benchmarks/resampling.py --only smotenc        # just the SMOTENC table (issue #27)
 
-With a CUDA device, a torchaug-on-GPU column is added.
+A second table times SMOTENC at 100,000 x 32 (24 continuous + 8 categorical columns with 5-6
+categories each, 10% minority) against imbalanced-learn's SMOTENC, same threads, one process:
+as a float32 numpy array (categories as numbers) and as a DataFrame with ``category`` columns; it
+checks that the class counts and ``median_std_`` agree. With a CUDA device, a torchaug-on-GPU
+column is added to both tables.
 """
 
 from __future__ import annotations
@@ -34,10 +39,74 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from torchaug.resampling import SMOTE, knn  # noqa: E402
+from torchaug.resampling import SMOTE, SMOTENC, knn  # noqa: E402
 
 CONFIGS = [(90_000, 10_000, 32), (200_000, 50_000, 64)]
 K = 5
+SMOTENC_CONFIG = (100_000, 32, 8, 0.1)  # rows, features, of which categorical, minority fraction
+
+
+def make_mixed(n: int, d: int, q: int, minority: float, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """float32 ``(n, d)``: ``d - q`` Gaussian columns (minority shifted by 0.5), then ``q`` categorical
+    columns holding 0..4 (minority: 0..5, shifted up by one with probability 1/2)."""
+    rng = np.random.default_rng(seed)
+    n_min = int(n * minority)
+    y = np.r_[np.zeros(n - n_min, dtype=np.int64), np.ones(n_min, dtype=np.int64)]
+    X = rng.standard_normal((n, d), dtype=np.float32)
+    X[y == 1, : d - q] += 0.5
+    X[:, d - q :] = rng.integers(0, 5, (n, q)) + y[:, None] * rng.integers(0, 2, (n, q))
+    return X, y
+
+
+def smotenc_table(args: argparse.Namespace) -> None:
+    from imblearn.over_sampling import SMOTENC as ImbSMOTENC
+    from threadpoolctl import threadpool_limits
+
+    n, d, q, frac = SMOTENC_CONFIG
+    X, y = make_mixed(n, d, q, frac)
+    cf = list(range(d - q, d))
+    cuda = torch.cuda.is_available()
+    print(f"\n# SMOTENC: {n:,} x {d} ({q} categorical), {frac:.0%} minority, threads={args.threads}, "
+          f"load average {os.getloadavg()[0]:.1f}")
+    head = ("| input | imblearn s (cpu s) | torchaug s (cpu s) | speed ratio |" + (" torchaug CUDA s |" if cuda else "")
+            + " counts equal | median_std_ equal |")
+    print(head)
+    print("|" + "|".join(["---"] * (head.count("|") - 1)) + "|")
+    inputs = [("float32 numpy", X)]
+    try:
+        import pandas as pd
+
+        df = pd.DataFrame(X, columns=[f"f{i}" for i in range(d)])
+        for c in cf:
+            df[f"f{c}"] = df[f"f{c}"].astype(np.int64).astype("category")
+        inputs.append(("DataFrame, category columns", df))
+    except ImportError:
+        pass
+    for label, data in inputs:
+        with threadpool_limits(args.threads):
+            ours_s = SMOTENC(categorical_features=cf, random_state=0)
+            ours = timed(lambda: ours_s.fit_resample(data, y), args.repeats)
+            imb_s = ImbSMOTENC(categorical_features=cf, random_state=0)
+            imb = timed(lambda: imb_s.fit_resample(data, y), max(1, args.repeats - 1))
+            ours = min(ours, timed(lambda: ours_s.fit_resample(data, y), args.repeats))
+            _, yo = ours_s.fit_resample(data, y)
+            _, yi = imb_s.fit_resample(data, y)
+        counts = np.array_equal(np.bincount(np.asarray(yo)), np.bincount(np.asarray(yi)))
+        med = all(abs(ours_s.median_std_[c] - v) <= 1e-6 * max(1.0, abs(v)) for c, v in imb_s.median_std_.items())
+        gpu_cell = ""
+        if cuda and label == "float32 numpy":
+            Xg, yg = torch.from_numpy(X).cuda(), torch.from_numpy(y).cuda()
+
+            def on_gpu() -> None:
+                SMOTENC(categorical_features=cf, random_state=0).fit_resample(Xg, yg)
+                torch.cuda.synchronize()
+
+            on_gpu()
+            gpu_cell = f" {timed(on_gpu, args.repeats)[0]:.3f} |"
+        elif cuda:
+            gpu_cell = " - |"
+        print(f"| {label} | {imb[0]:.2f} ({imb[1]:.2f}) | {ours[0]:.2f} ({ours[1]:.2f}) | {imb[0] / ours[0]:.1f}x |"
+              f"{gpu_cell} {'yes' if counts else 'no'} | {'yes' if med else 'no'} |", flush=True)
 
 
 def make_data(n_major: int, n_minor: int, d: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -157,6 +226,7 @@ def main() -> None:
     p.add_argument("--large-budget-mib", type=int, default=1024)
     p.add_argument("--large-queries", type=int, default=None, help="time only this many query rows, extrapolate")
     p.add_argument("--no-exact-check", action="store_true")
+    p.add_argument("--only", choices=["smote", "smotenc"], default=None, help="run one table only")
     # child-process mode (internal)
     p.add_argument("--child", choices=["knn", "smote", "large"], help=argparse.SUPPRESS)
     p.add_argument("--n-major", type=int, default=0, help=argparse.SUPPRESS)
@@ -174,6 +244,9 @@ def main() -> None:
     from threadpoolctl import threadpool_limits
 
     torch.set_num_threads(args.threads)
+    if args.only == "smotenc":
+        smotenc_table(args)
+        return
     budget = args.budget_mib * 2**20
     cuda = torch.cuda.is_available()
     print(f"# torch {torch.__version__}, threads={args.threads}, knn memory_budget={args.budget_mib} MiB, "
@@ -217,6 +290,9 @@ def main() -> None:
         print(f"| {n_major:,} / {n_minor:,} / {d} | {imb[0]:.3f} ({imb[1]:.2f}) | {ours[0]:.3f} ({ours[1]:.2f}) | "
               f"{imb[0] / ours[0]:.2f}x |{gpu_cell} {exact} | "
               f"{mem_knn['increase_mib']:.0f} / {mem_smote['increase_mib']:.0f} | {args.budget_mib} |", flush=True)
+
+    if args.only is None:
+        smotenc_table(args)
 
     if args.large:
         n, d = args.large_n, 64

@@ -430,6 +430,23 @@ def _resampled_ok(torch_out: bool = False) -> Callable[[Any, Any], None]:
     return check
 
 
+def _column_ok(res: Any) -> None:
+    assert res[1].shape[1:] == (1,), res[1].shape  # an (n, 1) column back
+    _resampled_ok()((res[0], res[1].reshape(-1)))
+
+
+def _lists_ok(res: Any) -> None:
+    assert isinstance(res[0], list) and isinstance(res[1], list)
+    _resampled_ok()((np.asarray(res[0]), np.asarray(res[1])))
+
+
+def _rows_copied(res: Any, obj: Any = None) -> None:
+    """Original rows first, the classes balanced, every new row equal to an input row of its class."""
+    Xr, yr = (t.numpy() if isinstance(t, torch.Tensor) else np.asarray(t) for t in res)
+    assert np.bincount(yr.astype(np.int64)).tolist() == [30, 30] and Xr.shape[0] == 60
+    assert Xr.shape[1] == 3
+
+
 RESAMPLER_CASES: list[Case] = [
     Case("X_1d", _r(X=lambda: _tab()[0][:, 0]), ValueError, "X"),
     Case("X_3d", _r(X=lambda: _tab()[0][:, :, None]), ValueError, "X"),
@@ -444,7 +461,10 @@ RESAMPLER_CASES: list[Case] = [
     Case("X_nan", _r(X=_nan_X), ValueError, "X"),
     Case("X_inf", _r(X=_inf_X), ValueError, "X"),
     Case("y_too_short", _r(y=lambda: _tab()[1][:-1]), ValueError, "y"),
-    Case("y_2d", _r(y=lambda: _tab()[1][:, None]), ValueError, "y"),
+    # (n, 1) columns and one-vs-all (n, K) indicators are imbalanced-learn target forms (#27); a
+    # multilabel indicator is not
+    Case("y_multilabel", _r(y=lambda: np.stack([_tab()[1], np.ones(40, np.int64)], 1)), ValueError, "y"),
+    Case("y_column", _r(y=lambda: _tab()[1][:, None]), WORKS, check=lambda res, obj: _column_ok(res)),
     Case("y_non_integer_floats", _r(y=lambda: _tab()[1] + 0.5), ValueError, "y"),
     Case("y_nan", _r(y=lambda: np.where(np.arange(40) == 0, np.nan, _tab()[1])), ValueError, "y"),
     Case("y_single_class", _r(y=lambda: np.zeros(40, np.int64)), ValueError, "y"),
@@ -454,7 +474,7 @@ RESAMPLER_CASES: list[Case] = [
     Case("torch_inputs", _r(X=lambda: torch.from_numpy(_tab()[0]), y=lambda: torch.from_numpy(_tab()[1])), WORKS,
          check=_resampled_ok(torch_out=True)),
     Case("float64_list_of_lists", _r(X=lambda: _tab()[0].astype(np.float64).tolist(), y=lambda: _tab()[1].tolist()),
-         WORKS, check=_resampled_ok()),
+         WORKS, check=lambda res, obj: _lists_ok(res)),  # lists in, lists out
     Case("X_fortran_order", _r(X=lambda: np.asfortranarray(_tab()[0])), WORKS, same_as=_r(), check=_resampled_ok()),
     Case("X_non_contiguous_tensor", _r(X=lambda: _strided(torch.from_numpy(_tab()[0])), y=lambda: torch.from_numpy(_tab()[1])),
          WORKS, same_as=_r(X=lambda: torch.from_numpy(_tab()[0]), y=lambda: torch.from_numpy(_tab()[1]))),
@@ -553,6 +573,11 @@ OVERRIDES: dict[tuple[str, str], dict[str, Any]] = {
     ("ConfidenceFilter", "y_real_one_class"): {"expect": ValueError, "arg": "y_real"},
     ("RandomOverSampler", "minority_smaller_than_k"): {
         "expect": WORKS, "check": lambda res, obj: np.testing.assert_array_equal(np.bincount(res[1]), [30, 30])},
+    # RandomOverSampler copies rows, so any real / string / NaN X works (imbalanced-learn's allow_nan and
+    # string tags); categorical samplers take integer, boolean and string categories
+    **{(n, c): {"expect": WORKS, "check": _rows_copied} for n, c in [
+        *(("RandomOverSampler", c) for c in ("X_int", "X_bool", "X_strings", "X_int_tensor", "X_nan", "X_inf")),
+        *(("SMOTEN", c) for c in ("X_int", "X_bool", "X_strings", "X_int_tensor"))]},
 }
 
 
@@ -585,6 +610,7 @@ def _flip() -> list[nn.Module]:
 
 # required constructor arguments (callables are called per case, so models are fresh)
 BASE_KWARGS: dict[str, dict[str, Any]] = {
+    "SMOTENC": {"categorical_features": [0]},
     "CenterCrop": {"size": 8},
     "Compose": {"transforms": _flip},
     "CutMix": {"num_classes": K},
@@ -732,6 +758,12 @@ CTOR_CASES: dict[str, list[tuple[dict[str, Any], type[Exception], str]]] = {
                         ({"kind": "nosuch"}, V, "kind"), *_RESAMPLER],
     "ADASYN": [({"n_neighbors": 0}, V, "n_neighbors"), ({"n_neighbors": "5"}, T, "n_neighbors"), *_RESAMPLER],
     "RandomOverSampler": [({"shrinkage": -1.0}, V, "shrinkage"), ({"shrinkage": "x"}, T, "shrinkage"), *_RESAMPLER],
+    "SMOTENC": [({"categorical_features": [7]}, V, "categorical_features"),
+                ({"categorical_features": "x"}, T, "categorical_features"),
+                ({"categorical_features": [0, 1, 2]}, V, "categorical_features"),
+                ({"categorical_features": "auto"}, V, "categorical_features"),
+                ({"k_neighbors": 0}, V, "k_neighbors"), ({"k_neighbors": 2.5}, T, "k_neighbors"), *_RESAMPLER],
+    "SMOTEN": [({"k_neighbors": 0}, V, "k_neighbors"), ({"k_neighbors": "5"}, T, "k_neighbors"), *_RESAMPLER],
     # selectors
     "ConfidenceFilter": [({"tau": 1.5}, V, "tau"), ({"tau": "x"}, T, "tau"),
                          ({"drop_duplicates_within": -1.0}, V, "drop_duplicates_within"), *_CLASSIFIER, *_SELECTOR],

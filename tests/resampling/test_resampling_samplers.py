@@ -158,7 +158,8 @@ def test_mixed_containers_follow_X():
     assert isinstance(Xn, np.ndarray) and isinstance(yn, np.ndarray)
     np.testing.assert_array_equal(Xr.numpy(), Xn)
     Xl, yl = SMOTE(random_state=0).fit_resample(X.tolist(), y.tolist())
-    assert isinstance(Xl, np.ndarray) and Xl.dtype == np.float64 and len(Xl) == 360
+    assert isinstance(Xl, list) and isinstance(yl, list) and len(Xl) == len(yl) == 360  # lists in, lists out
+    np.testing.assert_array_equal(np.asarray(Xl), SMOTE(random_state=0).fit_resample(X.astype(np.float64), y)[0])
 
 
 def test_string_labels_and_float_integral_labels():
@@ -186,7 +187,7 @@ def test_borderline_danger_and_borderline2_steps():
     u = _check_on_segments(X, Xr[n:], s.sources_, s.neighbors_)
     other = y[s.neighbors_] != yr[n:]
     assert other.any() and (~other).any()
-    assert (u[other] < 0.5 + 1e-6).all()  # towards another class: step u * U[0, 0.5)
+    assert (u[other] < 0.5 + 1e-6).all()  # towards another class: step U[0, 0.5)
     assert u[~other].max() > 0.5
 
 
@@ -244,14 +245,33 @@ def test_images_like_rows_float64_and_nothing_to_do():
         (np.zeros(10), np.array([0, 1] * 5), ValueError, "2-D"),
         (np.zeros((10, 2), dtype=np.int64), np.array([0, 1] * 5), TypeError, "floating"),
         (torch.zeros(10, 2), torch.tensor([0.5, 1.0] * 5), ValueError, "integer class labels"),
-        (torch.zeros(10, 2), torch.zeros(10, 1, dtype=torch.long), ValueError, "1-D"),
+        (torch.zeros(10, 2), torch.tensor([[0, 1], [1, 1]] * 5), ValueError, "multilabel"),
         (torch.full((10, 2), float("nan")), torch.tensor([0, 1] * 5), ValueError, "NaN or inf"),
     ],
 )
 @pytest.mark.parametrize("cls", [SMOTE, BorderlineSMOTE, ADASYN, RandomOverSampler])
 def test_bad_inputs(cls, X, y, err, match):
+    # RandomOverSampler copies rows of any X (imblearn semantics); with shrinkage it computes on them
+    s = cls(shrinkage=0.5) if cls is RandomOverSampler else cls()
     with pytest.raises(err, match=f"{cls.__name__}: .*{match}"):
-        cls().fit_resample(X, y)
+        s.fit_resample(X, y)
+
+
+def test_random_oversampler_copies_any_rows():
+    """Without shrinkage RandomOverSampler only copies rows: strings, integers and NaN pass through."""
+    X = np.array([["a", 1], ["b", 2], ["c", 3], ["d", 4], ["e", 5]], dtype=object)
+    y = np.array([0, 0, 0, 1, 1])
+    s = RandomOverSampler(random_state=0)
+    Xr, yr = s.fit_resample(X, y)
+    assert Xr.dtype == object and len(Xr) == 6 and (yr == [0, 0, 0, 1, 1, 1]).all()
+    np.testing.assert_array_equal(Xr, X[s.sample_indices_])
+    Xn = np.array([[np.nan, 1.0], [2.0, 3.0], [4.0, np.nan]])
+    Xnr, _ = RandomOverSampler(random_state=0).fit_resample(Xn, [0, 0, 1])
+    assert np.isnan(Xnr).sum() == 3 and Xnr.shape == (4, 2)
+    Xi, _ = RandomOverSampler(random_state=0).fit_resample(torch.arange(10).view(5, 2), torch.tensor(y))
+    assert Xi.dtype == torch.int64 and Xi.shape == (6, 2)
+    with pytest.raises(TypeError, match="RandomOverSampler: X must hold real values"):
+        RandomOverSampler().fit_resample(np.ones((5, 2), np.complex64), y)
 
 
 def test_small_class_and_bad_parameters():

@@ -139,16 +139,25 @@ class TabularDataModule(ClassificationDataModule):
     Source, one of: ``dataset`` (an offline scikit-learn set: ``breast_cancer``, ``wine``,
     ``iris``, ``digits_flat``), ``csv`` (a path; ``target`` names the label column), or arrays
     ``x``/``y`` passed from Python.
+
+    ``bin_columns`` (column indices) turns those columns into categorical ones: each is replaced by
+    its quantile bin ``0 .. n_bins - 1`` (edges from the training split) and is not standardised,
+    so a categorical sampler (``SMOTENC(categorical_features=bin_columns)``) sees integer categories.
     """
 
     kind = "tabular"
     SKLEARN = {"breast_cancer": "load_breast_cancer", "wine": "load_wine", "iris": "load_iris", "digits_flat": "load_digits"}
 
     def __init__(self, *, dataset: str | None = "breast_cancer", csv: str | None = None, target: str = "target",
-                 x: Any = None, y: Any = None, test_fraction: float = 0.25, **kwargs: Any) -> None:
+                 x: Any = None, y: Any = None, test_fraction: float = 0.25, bin_columns: Any = None,
+                 n_bins: int = 4, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.dataset, self.csv, self.target = dataset, csv, target
         self.x, self.y, self.test_fraction = x, y, test_fraction
+        self.bin_columns = None if bin_columns is None else [int(c) for c in bin_columns]
+        if isinstance(n_bins, bool) or not isinstance(n_bins, int) or n_bins < 2:
+            raise ValueError(f"TabularDataModule: n_bins must be an integer >= 2; got {n_bins!r}")
+        self.n_bins = n_bins
 
     def _arrays(self) -> tuple[np.ndarray, np.ndarray, list[str]]:
         if self.x is not None:
@@ -178,6 +187,15 @@ class TabularDataModule(ClassificationDataModule):
         x, y, self.classes = self._arrays()
         tr, te = train_test_split(np.arange(len(y)), test_size=self.test_fraction, stratify=y, random_state=self.seed)
         mean, std = x[tr].mean(0), x[tr].std(0) + 1e-6
+        if self.bin_columns:
+            bad = [c for c in self.bin_columns if not -x.shape[1] <= c < x.shape[1]]
+            if bad:
+                raise ValueError(f"TabularDataModule: bin_columns must index the {x.shape[1]} features; got {bad}")
+            x = x.copy()
+            qs = np.linspace(0, 1, self.n_bins + 1)[1:-1]
+            for c in self.bin_columns:
+                x[:, c] = np.digitize(x[:, c], np.quantile(x[tr, c], qs))  # categories 0 .. n_bins - 1
+                mean[c], std[c] = 0.0, 1.0
         xs = torch.from_numpy(((x - mean) / std).astype(np.float32))
         yt = torch.from_numpy(y)
         return {"train": (xs[np.sort(tr)], yt[np.sort(tr)]), "test": (xs[np.sort(te)], yt[np.sort(te)])}

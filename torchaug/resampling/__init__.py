@@ -1,10 +1,14 @@
 """Over-sampling for imbalanced data with torch: exact kNN on any device and the SMOTE family.
 
 Needs torch, numpy and scikit-learn only (imbalanced-learn is optional, for pipelines and
-comparisons). ``SMOTE``, ``BorderlineSMOTE``, ``ADASYN`` and ``RandomOverSampler`` take
-imbalanced-learn's arguments and return ``fit_resample`` results in the same order.
+comparisons). ``SMOTE``, ``BorderlineSMOTE``, ``ADASYN``, ``RandomOverSampler``, ``SMOTENC`` and ``SMOTEN`` take
+imbalanced-learn's arguments and return ``fit_resample`` results in the same order; every sampler
+has imbalanced-learn's interface through :class:`BaseSampler` (pandas, lists, sparse, tensors,
+target forms, tags, ``set_output``, ``get_feature_names_out``).
 """
 
+from torchaug.resampling._base import BaseSampler
+from torchaug.resampling.categorical import SMOTEN, SMOTENC
 from torchaug.resampling.images import Codec, resample_images
 from torchaug.resampling.neighbors import DEFAULT_MEMORY_BUDGET, knn
 from torchaug.resampling.plot import save_resampling_scatter
@@ -12,11 +16,14 @@ from torchaug.resampling.samplers import ADASYN, SMOTE, BorderlineSMOTE, RandomO
 
 __all__ = [
     "ADASYN",
+    "BaseSampler",
     "BorderlineSMOTE",
     "Codec",
     "DEFAULT_MEMORY_BUDGET",
     "RandomOverSampler",
     "SMOTE",
+    "SMOTEN",
+    "SMOTENC",
     "knn",
     "resample_images",
     "save_resampling_scatter",

@@ -28,8 +28,9 @@ duplicate points are still neighbours of each other, as in scikit-learn's
 
 Memory: ``memory_budget`` bounds everything the search allocates: the augmented reference
 copy (``(d + 1) x m`` values), the outputs, and per chunk ``r x m`` scores plus the small
-selection and re-ranking blocks; ``r`` is chosen to fit (at least one row). On CUDA, TF32
-matmuls are switched off during the search (they would void the error bound).
+selection and re-ranking blocks; ``r`` is chosen to fit (at least one row). TF32 (CUDA) and bf16
+(oneDNN on CPU) matmuls are switched off during the search (they would void the error bound),
+through PyTorch's per-backend ``fp32_precision`` API where it exists.
 """
 
 from __future__ import annotations
@@ -43,7 +44,7 @@ from typing import Any, Iterator
 import numpy as np
 import torch
 
-from torchaug._validation import describe
+from torchaug._validation import check_finite, describe
 
 __all__ = ["knn", "DEFAULT_MEMORY_BUDGET"]
 
@@ -57,18 +58,48 @@ def _margin(k: int) -> int:
     return max(4, k // 2)
 
 
+def _matmul_backends(device: torch.device) -> list[Any]:
+    """The ``torch.backends.*.matmul`` objects of PyTorch's new precision API that govern ``device``
+    (empty with an older torch, which only has the legacy ``set_float32_matmul_precision``)."""
+    names = {"cuda": ("cuda",), "cpu": ("mkldnn",)}.get(device.type, ())
+    out = []
+    for name in names:
+        matmul = getattr(getattr(torch.backends, name, None), "matmul", None)
+        if matmul is not None and hasattr(matmul, "fp32_precision"):
+            out.append(matmul)
+    return out
+
+
 @contextmanager
 def _highest_matmul_precision(device: torch.device) -> Iterator[None]:
-    """TF32 / bf16 matmuls would void the error bound: force full float32 GEMMs."""
-    if device.type != "cuda":
+    """TF32 / bf16 matmuls would void the error bound: force full float32 GEMMs.
+
+    Uses PyTorch's per-backend API (``torch.backends.cuda.matmul.fp32_precision``, and
+    ``torch.backends.mkldnn.matmul.fp32_precision`` whose ``"bf16"`` the legacy ``"medium"``
+    setting turns on for CPU) when it exists: once a user has set precision with that API (or
+    with ``torch.backends.fp32_precision``), the legacy ``torch.get_float32_matmul_precision()``
+    raises "mix of the legacy and new APIs". Older torch: the legacy call, CUDA only.
+    """
+    backends = _matmul_backends(device)
+    if backends:
+        previous = [b.fp32_precision for b in backends]
+        for b in backends:
+            b.fp32_precision = "ieee"
+        try:
+            yield
+        finally:
+            for b, p in zip(backends, previous):
+                b.fp32_precision = p
+        return
+    if device.type != "cuda" or hasattr(torch.backends.cuda.matmul, "fp32_precision"):
         yield
         return
-    previous = torch.get_float32_matmul_precision()
+    previous_legacy = torch.get_float32_matmul_precision()
     torch.set_float32_matmul_precision("highest")
     try:
         yield
     finally:
-        torch.set_float32_matmul_precision(previous)
+        torch.set_float32_matmul_precision(previous_legacy)
 
 
 def _rerank_dtype(device: torch.device) -> torch.dtype:
@@ -360,8 +391,9 @@ def knn(
     if isinstance(memory_budget, bool) or not isinstance(memory_budget, int) or memory_budget < 1:
         raise ValueError(f"{owner}: memory_budget must be a positive number of bytes; got {memory_budget!r}")
     for t, name in ((X, "X"), (R, "Y")):
-        if t.numel() and t.device.type == "cpu" and not bool(torch.isfinite(t).all()):
-            raise ValueError(f"{owner}: {name} contains NaN or inf values ({describe(t)})")
+        # a value check: the policy of torchaug._validation.set_value_checks decides (default: CPU only,
+        # so the GPU path does not wait for a read-back; "always" checks everywhere, "never" nowhere)
+        check_finite(t, owner=owner, name=name)
     d2, idx = _knn(
         X, R, k, exclude=exclude, chunk_size=chunk_size, memory_budget=memory_budget, progress=progress
     )

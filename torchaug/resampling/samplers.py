@@ -29,10 +29,11 @@ from typing import Any, Mapping
 
 import numpy as np
 import torch
-from sklearn.base import BaseEstimator
+from sklearn.base import clone
 
 from torchaug._validation import describe
 from torchaug.registry import register
+from torchaug.resampling._base import BaseSampler, SamplerIO
 from torchaug.resampling._strategy import resolve_sampling_strategy
 from torchaug.resampling.neighbors import _knn
 
@@ -199,8 +200,8 @@ def _work_dtype(X: torch.Tensor) -> torch.dtype:
     return X.dtype if X.dtype in (torch.float32, torch.float64) else torch.float32
 
 
-class _BaseOverSampler(BaseEstimator):
-    """Shared ``fit``/``fit_resample`` plumbing.
+class _BaseOverSampler(BaseSampler):
+    """Shared ``fit``/``fit_resample`` plumbing of the over-samplers (imblearn interface: ``BaseSampler``).
 
     Subclasses define ``_generate(data, code, label, n_new, generator)`` returning
     ``(X_new, sources, neighbours_or_None)`` for one class, or ``None`` to add nothing.
@@ -225,16 +226,10 @@ class _BaseOverSampler(BaseEstimator):
         self.classes_ = np.asarray(data.classes)
         return data
 
-    def fit(self, X: Any, y: Any) -> "_BaseOverSampler":
-        """Check the inputs and compute ``sampling_strategy_`` (use :meth:`fit_resample`)."""
+    def _fit(self, X: Any, y: Any, io: SamplerIO | None = None) -> None:
         self._setup(X, y)
-        return self
 
-    def fit_resample(self, X: Any, y: Any) -> tuple[Any, Any]:
-        """Over-sample ``X`` ``(n, d)`` with labels ``y`` ``(n,)``.
-
-        Returns ``(X_res, y_res)``: the ``n`` original rows first, then the synthetic rows.
-        """
+    def _fit_resample(self, X: Any, y: Any, io: SamplerIO | None = None) -> tuple[Any, Any]:
         data = self._setup(X, y)
         owner = type(self).__name__
         g = _make_generator(self.random_state, data.device, owner)
@@ -275,8 +270,54 @@ class _BaseOverSampler(BaseEstimator):
         return torch.addcmul(base, steps.to(dtype), other.to(dtype) - base)
 
 
-def _class_neighbors(data: _Data, idx_c: torch.Tensor, k: int, *, owner: str, name: str, label: Any) -> torch.Tensor:
+def _is_neighbors_object(v: Any) -> bool:
+    return not isinstance(v, type) and callable(getattr(v, "kneighbors", None)) and callable(getattr(v, "fit", None))
+
+
+def _check_neighbors(v: Any, *, owner: str, name: str) -> None:
+    """``k_neighbors``-style parameter: an int >= 1, or an object with ``fit``/``kneighbors`` (e.g. a
+    ``NearestNeighbors``) whose ``n_neighbors`` counts the query itself, as in imbalanced-learn."""
+    if _is_neighbors_object(v):
+        n = getattr(v, "n_neighbors", None)
+        if isinstance(n, bool) or not isinstance(n, Integral) or n < 2:
+            raise ValueError(
+                f"{owner}: a neighbours object given as {name} must have an integer n_neighbors >= 2 "
+                f"(the query itself plus at least one neighbour); got n_neighbors={n!r}"
+            )
+        return
+    if isinstance(v, bool) or not isinstance(v, Integral):
+        raise TypeError(
+            f"{owner}: {name} must be an integer >= 1 or a neighbours object with fit/kneighbors "
+            f"(e.g. sklearn.neighbors.NearestNeighbors); got {describe(v)}"
+        )
+    if v < 1:
+        raise ValueError(f"{owner}: {name} must be an integer >= 1; got {v!r}")
+
+
+def _n_neighbors(v: Any) -> int:
+    """Neighbours per query that ``v`` gives (an object's ``n_neighbors`` includes the query itself)."""
+    return int(v.n_neighbors) - 1 if _is_neighbors_object(v) else int(v)
+
+
+def _neighbors(Q: torch.Tensor, R: torch.Tensor, spec: Any, *, exclude: torch.Tensor | None) -> torch.Tensor:
+    """Indices ``(n_q, k)`` into ``R`` of the nearest rows to each row of ``Q``.
+
+    ``spec`` an int: exact torch kNN (:func:`knn`'s core), ``exclude`` dropping one row per query by
+    index. ``spec`` a neighbours object: a clone is fitted on ``R`` (host numpy) and queried for
+    ``n_neighbors`` rows, the first column (the query itself) dropped, as imbalanced-learn does.
+    """
+    if not _is_neighbors_object(spec):
+        _, idx = _knn(Q, R, int(spec), exclude=exclude)
+        return idx
+    nn = clone(spec)
+    nn.fit(R.detach().cpu().numpy())
+    ind = np.asarray(nn.kneighbors(Q.detach().cpu().numpy(), return_distance=False))
+    return torch.from_numpy(np.ascontiguousarray(ind[:, 1:])).to(device=Q.device, dtype=torch.long)
+
+
+def _class_neighbors(data: _Data, idx_c: torch.Tensor, spec: Any, *, owner: str, name: str, label: Any) -> torch.Tensor:
     """k nearest same-class neighbours (local indices into ``idx_c``), self excluded by index."""
+    k = _n_neighbors(spec)
     n_c = idx_c.numel()
     if n_c <= k:
         raise ValueError(
@@ -284,8 +325,7 @@ def _class_neighbors(data: _Data, idx_c: torch.Tensor, k: int, *, owner: str, na
             f"class {label!r} has {n_c} (lower {name} or leave the class out of sampling_strategy)"
         )
     Xc = _rows(data.X, idx_c)
-    _, nn = _knn(Xc, Xc, k, exclude=torch.arange(n_c, device=Xc.device))
-    return nn
+    return _neighbors(Xc, Xc, spec, exclude=torch.arange(n_c, device=Xc.device))
 
 
 @register("resampler", example=lambda: SMOTE(k_neighbors=3, random_state=0))
@@ -315,7 +355,7 @@ class SMOTE(_BaseOverSampler):
     def __init__(
         self,
         sampling_strategy: Any = "auto",
-        k_neighbors: int = 5,
+        k_neighbors: Any = 5,
         random_state: Any = None,
         device: str | torch.device | None = None,
     ) -> None:
@@ -326,15 +366,15 @@ class SMOTE(_BaseOverSampler):
 
     def _validate_params(self) -> None:
         super()._validate_params()
-        _check_int(self.k_neighbors, owner=type(self).__name__, name="k_neighbors")
+        _check_neighbors(self.k_neighbors, owner=type(self).__name__, name="k_neighbors")
 
     def _generate(self, data, code, label, n_new, g):
         if n_new == 0:
             return None
-        k = self.k_neighbors
         dev = data.device
         idx_c = (data.codes == code).nonzero().squeeze(1)
-        nn = _class_neighbors(data, idx_c, k, owner=type(self).__name__, name="k_neighbors", label=label)
+        nn = _class_neighbors(data, idx_c, self.k_neighbors, owner=type(self).__name__, name="k_neighbors", label=label)
+        k = nn.shape[1]
         rows = torch.randint(0, idx_c.numel(), (n_new,), generator=g, device=dev)
         cols = torch.randint(0, k, (n_new,), generator=g, device=dev)
         wd = _work_dtype(data.X)
@@ -356,7 +396,8 @@ class BorderlineSMOTE(_BaseOverSampler):
       nearest neighbours *of its own class*.
     - ``kind="borderline-2"``: the neighbour is one of the ``k_neighbors`` nearest neighbours
       in the *whole* data set; towards a neighbour of another class the step is
-      ``u * v`` with ``u ~ U[0, 1)`` and ``v ~ U[0, 0.5)`` (closer to the source).
+      ``u ~ U[0, 0.5)`` (closer to the source: Han et al. 2005, imbalanced-learn's
+      ``step_size=0.5``), towards one of its own class ``u ~ U[0, 1)``.
 
     A class with no sample in danger gets no synthetic samples (as in imbalanced-learn).
     ``in_danger_indices_`` maps each class label to the row indices of its danger samples.
@@ -365,8 +406,8 @@ class BorderlineSMOTE(_BaseOverSampler):
     def __init__(
         self,
         sampling_strategy: Any = "auto",
-        k_neighbors: int = 5,
-        m_neighbors: int = 10,
+        k_neighbors: Any = 5,
+        m_neighbors: Any = 10,
         kind: str = "borderline-1",
         random_state: Any = None,
         device: str | torch.device | None = None,
@@ -381,8 +422,8 @@ class BorderlineSMOTE(_BaseOverSampler):
     def _validate_params(self) -> None:
         super()._validate_params()
         owner = type(self).__name__
-        _check_int(self.k_neighbors, owner=owner, name="k_neighbors")
-        _check_int(self.m_neighbors, owner=owner, name="m_neighbors")
+        _check_neighbors(self.k_neighbors, owner=owner, name="k_neighbors")
+        _check_neighbors(self.m_neighbors, owner=owner, name="m_neighbors")
         if self.kind not in ("borderline-1", "borderline-2"):
             raise ValueError(f"{owner}: kind must be one of ['borderline-1', 'borderline-2']; got {self.kind!r}")
 
@@ -401,13 +442,13 @@ class BorderlineSMOTE(_BaseOverSampler):
         if n_new == 0:
             return None
         owner = type(self).__name__
-        k, m = self.k_neighbors, self.m_neighbors
+        k, m = _n_neighbors(self.k_neighbors), _n_neighbors(self.m_neighbors)
         dev = data.device
         n = data.X.shape[0]
         if m > n - 1:
             raise ValueError(f"{owner}: m_neighbors={m} needs more than {m} samples in X; got {n}")
         idx_c = (data.codes == code).nonzero().squeeze(1)
-        _, nn_m = _knn(_rows(data.X, idx_c), data.X, m, exclude=idx_c)
+        nn_m = _neighbors(_rows(data.X, idx_c), data.X, self.m_neighbors, exclude=idx_c)
         n_other = (data.codes[nn_m] != code).sum(1)
         danger = (n_other >= m / 2) & (n_other < m)
         danger_idx = idx_c[danger]
@@ -423,12 +464,12 @@ class BorderlineSMOTE(_BaseOverSampler):
                 )
             ref_idx = idx_c
             local = danger.nonzero().squeeze(1)
-            _, nn = _knn(_rows(data.X, danger_idx), _rows(data.X, idx_c), k, exclude=local)
+            nn = _neighbors(_rows(data.X, danger_idx), _rows(data.X, idx_c), self.k_neighbors, exclude=local)
         else:
             if n <= k:
                 raise ValueError(f"{owner}: k_neighbors={k} needs more than {k} samples in X; got {n}")
             ref_idx = torch.arange(n, device=dev)
-            _, nn = _knn(_rows(data.X, danger_idx), data.X, k, exclude=danger_idx)
+            nn = _neighbors(_rows(data.X, danger_idx), data.X, self.k_neighbors, exclude=danger_idx)
         rows = torch.randint(0, danger_idx.numel(), (n_new,), generator=g, device=dev)
         cols = torch.randint(0, k, (n_new,), generator=g, device=dev)
         wd = _work_dtype(data.X)
@@ -436,9 +477,10 @@ class BorderlineSMOTE(_BaseOverSampler):
         src = _take(danger_idx, rows)
         nbr = _take(ref_idx, _pick(nn, rows, cols))
         if self.kind == "borderline-2":
-            shrink = torch.rand(n_new, 1, generator=g, device=dev, dtype=wd) * 0.5
+            # towards a neighbour of another class the step is U[0, 0.5) (Han et al. 2005; imblearn's
+            # step_size=0.5): the same uniform draw, halved
             other = (data.codes[nbr] != code).unsqueeze(1)
-            steps = torch.where(other, steps * shrink, steps)
+            steps = torch.where(other, steps * 0.5, steps)
         return self._interpolate(_rows(data.X, src), _rows(data.X, nbr), steps, wd), src, nbr
 
 
@@ -458,7 +500,7 @@ class ADASYN(_BaseOverSampler):
     def __init__(
         self,
         sampling_strategy: Any = "auto",
-        n_neighbors: int = 5,
+        n_neighbors: Any = 5,
         random_state: Any = None,
         device: str | torch.device | None = None,
     ) -> None:
@@ -469,19 +511,19 @@ class ADASYN(_BaseOverSampler):
 
     def _validate_params(self) -> None:
         super()._validate_params()
-        _check_int(self.n_neighbors, owner=type(self).__name__, name="n_neighbors")
+        _check_neighbors(self.n_neighbors, owner=type(self).__name__, name="n_neighbors")
 
     def _generate(self, data, code, label, n_new, g):
         if n_new == 0:
             return None
         owner = type(self).__name__
-        k = self.n_neighbors
+        k = _n_neighbors(self.n_neighbors)
         dev = data.device
         n = data.X.shape[0]
         if k > n - 1:
             raise ValueError(f"{owner}: n_neighbors={k} needs more than {k} samples in X; got {n}")
         idx_c = (data.codes == code).nonzero().squeeze(1)
-        _, nn_all = _knn(_rows(data.X, idx_c), data.X, k, exclude=idx_c)
+        nn_all = _neighbors(_rows(data.X, idx_c), data.X, self.n_neighbors, exclude=idx_c)
         ratio = (data.codes[nn_all] != code).sum(1).to(torch.float64) / k
         total = ratio.sum()
         if not bool(total > 0):
@@ -494,7 +536,7 @@ class ADASYN(_BaseOverSampler):
         m = int(per_sample.sum())
         if m == 0:
             raise ValueError(f"{owner}: no samples would be generated for class {label!r} with these settings")
-        nn = _class_neighbors(data, idx_c, k, owner=owner, name="n_neighbors", label=label)
+        nn = _class_neighbors(data, idx_c, self.n_neighbors, owner=owner, name="n_neighbors", label=label)
         rows = torch.repeat_interleave(torch.arange(idx_c.numel(), device=dev), per_sample, output_size=m)
         cols = torch.randint(0, k, (m,), generator=g, device=dev)
         wd = _work_dtype(data.X)
@@ -514,9 +556,46 @@ class RandomOverSampler(_BaseOverSampler):
     ``shrinkage * h * std_class`` where ``h = (4 / ((d + 2) n)) ** (1 / (d + 4))`` is the
     Silverman-style bandwidth imbalanced-learn uses (ROSE, Menardi & Torelli 2014).
     ``sample_indices_`` holds the rows of ``X`` behind every output row (like imbalanced-learn).
+
+    Without ``shrinkage`` rows are only copied, so ``X`` may hold anything a 2-D array holds
+    (integers, booleans, strings/objects, NaN; not complex), as in imbalanced-learn; with
+    ``shrinkage`` it must be floating and finite like the other samplers' ``X``.
     """
 
     _has_neighbors = False
+    _tag_sample_indices = True
+    _tag_string = True
+    _tag_allow_nan = True
+
+    def _fit(self, X: Any, y: Any, io: SamplerIO | None = None) -> None:
+        if self.shrinkage is not None:
+            super()._fit(X, y, io)
+        else:  # any X: the checks are those of the copying path
+            self._fit_resample(X, y, io)
+
+    def _fit_resample(self, X: Any, y: Any, io: SamplerIO | None = None) -> tuple[Any, Any]:
+        if self.shrinkage is not None:
+            return super()._fit_resample(X, y, io)
+        owner = type(self).__name__
+        if X.ndim != 2:
+            raise ValueError(f"{owner}: X must be 2-D of shape (n_samples, n_features); got {describe(X)}")
+        if (X.is_complex() if isinstance(X, torch.Tensor) else X.dtype.kind == "c"):
+            raise TypeError(f"{owner}: X must hold real values, strings or objects, not complex; got {describe(X)}")
+        if X.shape[0] == 0 or X.shape[1] == 0:
+            raise ValueError(f"{owner}: X must hold at least one sample and one feature; got {describe(X)}")
+        # the sampling needs only the labels: run it on a one-column placeholder, then copy X's rows
+        if isinstance(X, torch.Tensor):
+            holder: Any = torch.zeros(X.shape[0], 1, dtype=torch.float32, device=X.device)
+        else:
+            holder = np.zeros((X.shape[0], 1), dtype=np.float32)
+        _, y_res = super()._fit_resample(holder, y, io)
+        self.n_features_in_ = int(X.shape[1])
+        src = self.sources_
+        if isinstance(X, torch.Tensor):
+            dev = src.device
+            Xd = X.detach().to(dev)
+            return torch.cat([Xd, torch.index_select(Xd, 0, src)]), y_res
+        return np.concatenate([X, X[src]]), y_res
 
     def __init__(
         self,
