@@ -178,7 +178,7 @@ def test_style_augment_passes_the_transform_contract():
 
     entry = next(e for e in registry.registered("transform") if e.name == "StyleAugment")
     for dtype in (torch.uint8, torch.float32):
-        test_transform_contract(entry, dtype)
+        test_transform_contract(entry, dtype, torch.device("cpu"))
     for bad in ("rank2", "int32", "list"):
         test_transform_bad_input(entry, bad)
 

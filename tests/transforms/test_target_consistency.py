@@ -26,6 +26,9 @@ B, H, W, S = 6, 24, 24, 8
 #: transforms that by design replace pixels without moving them (torchvision passes targets through
 #: its RandomErasing too): the targets stay, the image's object may be hidden by the patch
 OCCLUDERS = {"Cutout", "RandomErasing"}
+#: degrade the image to a coarser grid (blocks of several pixels): the object keeps its place but
+#: not its one-pixel outline, so only the targets are checked
+DEGRADERS = {"Downscale", "Pixelate"}
 
 
 def _sample():
@@ -91,7 +94,7 @@ def test_nested_detection_sample_stays_consistent(entry):
         kx, ky = kp[0].tolist()
         if 0 <= kx < ow and 0 <= ky < oh:
             assert x0 - 1.01 <= kx <= x0 + bw + 1.01 and y0 - 1.01 <= ky <= y0 + bh + 1.01, (i, kp, boxes)
-        if entry.name in OCCLUDERS:
+        if entry.name in OCCLUDERS | DEGRADERS:
             continue
         obj = _image_object(out_img[i])
         if obj is None:
@@ -103,5 +106,5 @@ def test_nested_detection_sample_stays_consistent(entry):
         band = (torch.nn.functional.max_pool2d(f, 3, 1, 1) > 0) & ~(-torch.nn.functional.max_pool2d(-f, 3, 1, 1) > 0)
         off = ((obj ^ m) & ~band[0, 0]).sum().item()
         assert off <= max(2, 0.02 * oh * ow), (i, off, int(m.sum()))
-    if entry.name not in OCCLUDERS:
+    if entry.name not in OCCLUDERS | DEGRADERS:
         assert checked >= B // 2, f"only {checked} of {B} images still showed their object"

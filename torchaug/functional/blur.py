@@ -580,8 +580,9 @@ def _glass_blur_impl(x: torch.Tensor, sigma: float, max_delta: int, dxy: torch.T
     y = separable_filter(xf, g, g)
     if integer:
         y = y.round_().clamp_(0, 255)
-    hs = torch.arange(H - max_delta, max_delta, -1, device=x.device)
-    ws = torch.arange(W - max_delta, max_delta, -1, device=x.device)
+    # numpy's arange (empty when the image is too small for any swap), which torch's refuses
+    hs = torch.arange(max(H - max_delta, max_delta), max_delta, -1, device=x.device)
+    ws = torch.arange(max(W - max_delta, max_delta), max_delta, -1, device=x.device)
     if hs.numel() and ws.numel():
         h = hs.repeat(ws.numel())  # np.tile
         w = ws.repeat_interleave(hs.numel())  # np.repeat

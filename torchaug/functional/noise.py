@@ -152,4 +152,6 @@ def gaussian_blur(x: torch.Tensor, kernel_size: tuple[int, int], sigma: torch.Te
     y = y.reshape(B, C, H, W)
     if integer:
         y = y.round_().clamp_(0.0, bound)
+    else:  # a convex combination: within each sample's range, not one rounding step past it
+        y = torch.maximum(torch.minimum(y, xf.amax((1, 2, 3), keepdim=True)), xf.amin((1, 2, 3), keepdim=True))
     return _from_work(y, x)

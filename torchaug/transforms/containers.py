@@ -36,14 +36,14 @@ from typing import Any
 import torch
 from torch import nn
 
-from torchaug._validation import check_bool, check_generator, check_images, check_probability, describe
 from torchaug._devpath import cpu_path
+from torchaug._validation import check_bool, check_generator, check_images, check_probability, describe
 from torchaug._threads import cpu_threads
 from torchaug.functional._workspace import constant
 from torchaug.registry import register
 from torchaug.transforms import targets as _t
 from torchaug.transforms._base import RandomTransform, restrict_to_region
-from torchaug.transforms.geometry import RandomCrop, RandomHorizontalFlip
+from torchaug.transforms.geometry import RandomCrop, RandomHorizontalFlip, RandomVerticalFlip
 
 __all__ = ["Compose", "RandomApply", "RandomChoice", "RandomOrder"]
 
@@ -509,7 +509,7 @@ class RandomApply(_Container):
         return f"p={self.p}"
 
 
-@register("transform", example=lambda: RandomChoice([RandomHorizontalFlip(p=1.0), RandomCrop(16, padding=2)]))
+@register("transform", example=lambda: RandomChoice([RandomHorizontalFlip(p=1.0), RandomVerticalFlip(p=1.0)]))
 class RandomChoice(_Container):
     """Apply one of ``transforms`` to each sample, chosen per sample with probabilities ``p``
     (default uniform; torchvision ``RandomChoice``, which chooses once per call).
