@@ -2,6 +2,8 @@
 
 from torchaug.data.base import ClassificationDataModule, TensorPairDataset
 from torchaug.data.datasets import CIFAR10DataModule, DigitsDataModule, ImageFolderDataModule, TabularDataModule
+from torchaug.data.stream import ImageFileDataset, ImageFolderStreamDataModule, build_index
+from torchaug.mixing.collate import AugmentCollate
 
-__all__ = ["CIFAR10DataModule", "ClassificationDataModule", "DigitsDataModule", "ImageFolderDataModule",
+__all__ = ["AugmentCollate", "CIFAR10DataModule", "ImageFileDataset", "ImageFolderStreamDataModule", "build_index", "ClassificationDataModule", "DigitsDataModule", "ImageFolderDataModule",
            "TabularDataModule", "TensorPairDataset"]
