@@ -45,6 +45,15 @@ def test_random_resized_crop_list_equals_per_image(dtype, kwargs):
     check_per_image(op, imgs, out, params)
 
 
+def test_random_resized_crop_list_of_hwc_views_equals_per_image():
+    # decoded files are (C, H, W) views of HWC memory (torchvision.io.decode_image); the output is contiguous
+    imgs = [t.permute(1, 2, 0).contiguous().permute(2, 0, 1) for t in images()]
+    op = RandomResizedCrop(24)
+    out, params = op(imgs, generator=torch.Generator().manual_seed(7), return_params=True)
+    assert out.is_contiguous()
+    check_per_image(op, imgs, out, params)
+
+
 def test_random_resized_crop_list_separable_within_one_level():
     op = RandomResizedCrop(16, method="separable")
     imgs = images()

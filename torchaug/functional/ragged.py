@@ -82,8 +82,13 @@ def resized_crop_list(
 
     def one(i: int) -> None:
         t, l_, hh, ww = boxes[i]
-        src = images[i][None, :, t : t + hh, l_ : l_ + ww]
-        src = src.float() if not native else src.contiguous()
+        img = images[i]
+        src = img[None, :, t : t + hh, l_ : l_ + ww]
+        # the crop copied in the image's own layout: decoded files are HWC in memory (a (C, H, W) view with
+        # channel stride 1), which PyTorch's uint8 resize works in; a CHW copy made it convert twice
+        # (64 crops of ~400x470 JPEGs to 224, one thread: 0.54 ms against 0.33 ms per image)
+        fmt = torch.channels_last if img.stride(0) == 1 and img.shape[0] > 1 else torch.contiguous_format
+        src = src.float() if not native else src.contiguous(memory_format=fmt)
         if (hh, ww) == (oh, ow):
             out[i : i + 1] = src
         elif kernel is not None:
