@@ -166,3 +166,13 @@ def test_train_end_to_end_on_mixed_sizes(tree, tmp_path, mode):
     assert res["epochs"] == 1 and 0.0 <= res["test_acc"] <= 1.0
     if mode == "device":
         assert res["augmentation"]["mixer/batches"] > 0
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_decode_batch_on_cuda_matches_cpu(tree):
+    files = sorted((tree / "train" / "class000").glob("*.jpg"))[:4]
+    enc = [read_bytes(f) for f in files]
+    gpu = decode_batch(enc, "cuda")
+    cpu = decode_batch(enc, "cpu")
+    assert all(g.device.type == "cuda" and g.shape == c.shape for g, c in zip(gpu, cpu))
+    assert max((g.cpu().int() - c.int()).abs().float().mean().item() for g, c in zip(gpu, cpu)) < 2.0  # nvJPEG vs libjpeg

@@ -155,3 +155,29 @@ def test_list_errors_name_the_problem():
     # equal sizes are stacked for any op
     same = images(sizes=[(10, 12)] * 3)
     assert RandomHorizontalFlip(p=1.0)(same).shape == (3, 3, 10, 12)
+
+
+def test_custom_op_adds_list_support():
+    from torchaug.transforms import RandomHorizontalFlip as Flip
+
+    class FirstRows(Flip):
+        def ragged_params(self, sizes, generator):
+            return {"rows": sizes[:, 0].clamp_max(4)}
+
+        def transform_ragged(self, images, params):
+            return torch.stack([t[:, :4, :4] for t in images])
+
+    out = FirstRows()(images())
+    assert out.shape == (5, 3, 4, 4)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_cuda_list_matches_cpu_within_one_level():
+    imgs = images()
+    op = RandomResizedCrop(24)
+    out_cpu, params = op(imgs, generator=torch.Generator().manual_seed(0), return_params=True)
+    cuda = [t.cuda() for t in imgs]
+    out = op(cuda, params={k: v.cuda() for k, v in params.items()})
+    assert out.device.type == "cuda" and (out.cpu().int() - out_cpu.int()).abs().max() <= 1
+    pipe = Compose([RandomResizedCrop(16), RandomHorizontalFlip(), ColorJitter(0.4, 0.4, 0.4)])
+    assert pipe(cuda, generator=torch.Generator("cuda").manual_seed(0)).shape == (5, 3, 16, 16)

@@ -46,7 +46,7 @@ def _carrier(sizes: torch.Tensor) -> torch.Tensor:
 
 
 # -- RandomResizedCrop -------------------------------------------------------------------------
-def _rrc_params(op: RandomResizedCrop, sizes: torch.Tensor, generator: torch.Generator | None) -> Params:
+def _rrc_params(op: RandomResizedCrop, sizes: torch.Tensor, generator: torch.Generator | None, host: list) -> Params:
     """:meth:`RandomResizedCrop.make_params` with per-sample ``(H, W)``: the same draws, vectorised."""
     x = _carrier(sizes)
     h, w = sizes[:, 0], sizes[:, 1]
@@ -86,7 +86,7 @@ def _rrc_apply(op: RandomResizedCrop, images: list[torch.Tensor], params: Params
 
 
 # -- RandomCrop --------------------------------------------------------------------------------
-def _crop_params(op: RandomCrop, sizes: torch.Tensor, generator: torch.Generator | None) -> Params:
+def _crop_params(op: RandomCrop, sizes: torch.Tensor, generator: torch.Generator | None, host: list) -> Params:
     """:meth:`RandomCrop.make_params` with per-sample ``(H, W)`` (and per-sample ``pad_if_needed`` padding)."""
     x = _carrier(sizes)
     h, w = sizes[:, 0], sizes[:, 1]
@@ -98,9 +98,11 @@ def _crop_params(op: RandomCrop, sizes: torch.Tensor, generator: torch.Generator
         dh, dw = (ch - (h + t + b)).clamp_min(0), (cw - (w + l + r)).clamp_min(0)
         top_pad, bottom_pad, left_pad, right_pad = top_pad + dh, bottom_pad + dh, left_pad + dw, right_pad + dw
     ph, pw = h + top_pad + bottom_pad, w + left_pad + right_pad
-    small = [(int(a), int(c)) for a, c in zip(ph.tolist(), pw.tolist()) if a < ch or c < cw] if not op.pad_if_needed else []
-    if small:
-        raise ValueError(f"{type(op).__name__}: size {op.size} is larger than the padded image {small[0]}; use pad_if_needed=True")
+    if not op.pad_if_needed:  # checked on the host sizes (no device sync)
+        small = [(hh + t + b, ww + l + r) for hh, ww in host if hh + t + b < ch or ww + l + r < cw]
+        if small:
+            raise ValueError(f"{type(op).__name__}: size {op.size} is larger than the padded image {small[0]}; "
+                             "use pad_if_needed=True")
     top = op._randint(x, ph - ch + 1, generator=generator) - top_pad
     left = op._randint(x, pw - cw + 1, generator=generator) - left_pad
     params: Params = {}
@@ -119,7 +121,7 @@ def _crop_apply(op: RandomCrop, images: list[torch.Tensor], params: Params) -> t
 
 
 # -- deterministic -------------------------------------------------------------------------------
-def _no_params(op: RandomTransform, sizes: torch.Tensor, generator: torch.Generator | None) -> Params:
+def _no_params(op: RandomTransform, sizes: torch.Tensor, generator: torch.Generator | None, host: list) -> Params:
     return {}
 
 
@@ -131,7 +133,7 @@ def _resize_apply(op: Resize, images: list[torch.Tensor], params: Params) -> tor
     return FR.resize_list(images, op.size, interpolation=op.interpolation, antialias=op.antialias, max_size=op.max_size)
 
 
-#: ``class -> (params(op, sizes, generator), apply(op, images, params))`` of the ops that take lists
+#: ``class -> (params(op, sizes, generator, host_sizes), apply(op, images, params))`` of the ops that take lists
 RAGGED_OPS: dict[type, tuple[Callable[..., Params], Callable[..., Any]]] = {
     RandomResizedCrop: (_rrc_params, _rrc_apply),
     RandomCrop: (_crop_params, _crop_apply),
@@ -142,7 +144,7 @@ RAGGED_OPS: dict[type, tuple[Callable[..., Params], Callable[..., Any]]] = {
 
 def _ops_for(op: Any) -> tuple[Callable[..., Params], Callable[..., Any]] | None:
     if hasattr(op, "ragged_params") and hasattr(op, "transform_ragged"):
-        return (lambda o, s, g: o.ragged_params(s, g)), (lambda o, i, p: o.transform_ragged(i, p))
+        return (lambda o, s, g, h: o.ragged_params(s, g)), (lambda o, i, p: o.transform_ragged(i, p))
     for cls in type(op).__mro__:
         if cls in RAGGED_OPS:
             return RAGGED_OPS[cls]
@@ -203,10 +205,11 @@ def forward_ragged(op: RandomTransform, images: list[Any], *, generator: torch.G
         return op(_stack_equal(images, owner), generator=generator, params=params, return_params=return_params)
     dev = images[0].device
     check_generator(generator, dev, owner=owner)
+    host = [tuple(t.shape[-2:]) for t in images]
     sizes = FR.sizes_of(images)
     if params is None:
         with cpu_threads(dev, 1):  # tiny per-sample parameter ops
-            params = fns[0](op, sizes, generator)
+            params = fns[0](op, sizes, generator, host)
         params.setdefault("apply", torch.ones(len(images), dtype=torch.bool, device=dev))
     else:
         params = _check_params(op, params, len(images))
