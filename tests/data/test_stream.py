@@ -176,3 +176,11 @@ def test_decode_batch_on_cuda_matches_cpu(tree):
     cpu = decode_batch(enc, "cpu")
     assert all(g.device.type == "cuda" and g.shape == c.shape for g, c in zip(gpu, cpu))
     assert max((g.cpu().int() - c.int()).abs().float().mean().item() for g, c in zip(gpu, cpu)) < 2.0  # nvJPEG vs libjpeg
+
+
+def test_class_subset_and_files_per_class(tree):
+    dm = dm_for(tree, storage="stream", class_subset=["class002", "class000"], files_per_class=4, val_fraction=0.5)
+    assert dm.classes == ["class002", "class000"] and dm.num_classes == 2
+    assert sum(dm.class_counts()) + len(dm._splits["val"]) == 8
+    assert all("class002" in dm._splits["train"].path(i) for i in range(len(dm._splits["train"]))
+               if dm._splits["train"].y[i] == 0)
