@@ -196,10 +196,14 @@ def main() -> None:
     ap.add_argument("--batch", type=int, default=64)
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--out", default=None)
+    ap.add_argument("--methods", default=None, help="comma-separated names to run (default: all)")
     a = ap.parse_args()
     root = Path(a.root)
     files = make_tree(root, a.images)
     dls = loaders(files, root, a.workers, a.batch)
+    if a.methods:
+        keep = a.methods.split(",")
+        dls = {k: v for k, v in dls.items() if k in keep or k == "torchaug"}
     for dl in dls.values():  # warm-up: start the workers, fill the page cache
         epoch(dl)
     rates: dict[str, list[float]] = {k: [] for k in dls}

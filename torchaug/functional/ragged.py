@@ -16,6 +16,7 @@ pipeline before collation. The parameters are per-sample tensors drawn in one ve
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -46,8 +47,20 @@ def pack(images: Sequence[torch.Tensor]) -> torch.Tensor:
 
 
 def _out(images: Sequence[torch.Tensor], oh: int, ow: int, dtype: torch.dtype | None = None) -> torch.Tensor:
+    """The output batch. In a DataLoader worker it lives in shared memory (as ``default_collate``'s): the batch
+    leaves the worker without the copy into shared memory that sending a private tensor costs."""
     t = images[0]
-    return torch.empty((len(images), t.shape[0], oh, ow), dtype=t.dtype if dtype is None else dtype, device=t.device)
+    shape, dt = (len(images), t.shape[0], oh, ow), t.dtype if dtype is None else dtype
+    if t.device.type == "cpu" and _in_worker():
+        storage = torch.UntypedStorage._new_shared(math.prod(shape) * torch.empty((), dtype=dt).element_size())
+        return torch.empty(0, dtype=dt).set_(storage, 0, shape)
+    return torch.empty(shape, dtype=dt, device=t.device)
+
+
+def _in_worker() -> bool:
+    from torch.utils.data import get_worker_info
+
+    return get_worker_info() is not None
 
 
 def resized_crop_list(
