@@ -83,13 +83,20 @@ def test_recipe_composes_and_runs_one_step(recipe, tmp_path):
     assert text[0] == "# @package _global_"
     assert text[1].startswith("# python -m torchaug.train") and f"+recipe={recipe}" in text[1]
     cfg = make_cfg(tmp_path, f"+recipe={recipe}")
-    if cfg.data._target_.endswith("ImageFolderDataModule"):
+    folder = cfg.data._target_.endswith(("ImageFolderDataModule", "ImageFolderStreamDataModule"))
+    if folder:
         from tests_support import make_image_tree
 
-        root = make_image_tree(tmp_path / "tree", size=cfg.data.get("image_size") or 32)
+        if cfg.data._target_.endswith("ImageFolderStreamDataModule"):  # JPEGs of mixed sizes, cropped to 32
+            from torchaug.data.sample_tree import write_sample_tree
+
+            root = write_sample_tree(tmp_path / "tree", classes=3, per_class=6, test_per_class=2, short_side=(36, 60))
+            size = ["data.image_size=32"]
+        else:
+            root, size = make_image_tree(tmp_path / "tree", size=cfg.data.get("image_size") or 32), []
         overrides = [f"data.root={root}", "data.files_per_class=null", "data.test_files_per_class=null",
                      "data.subset=null", "data.num_workers=0", "data.batch_size=8",
-                     "data.val_fraction=0.3"]
+                     "data.val_fraction=0.3", *size]
         cfg = make_cfg(tmp_path, f"+recipe={recipe}", *overrides)
     with open_dict(cfg):
         if cfg.get("stages"):
@@ -100,7 +107,7 @@ def test_recipe_composes_and_runs_one_step(recipe, tmp_path):
             cfg.trainer.fast_dev_run = True
             cfg.trainer.accelerator = "cpu"
             cfg.trainer.enable_progress_bar = False
-    overrides = [f"+recipe={recipe}", *(overrides if cfg.data._target_.endswith("ImageFolderDataModule") else [])]
+    overrides = [f"+recipe={recipe}", *(overrides if folder else [])]
     results = train(cfg, overrides=overrides)
     assert "output_dir" in results
 

@@ -90,7 +90,8 @@ class ClassificationDataModule(L.LightningDataModule):
             once to the training split at ``setup``.
         selector: a ``torchaug.selection`` filter (``fit``/``select``) that drops the resampler's
             synthetic samples it rejects (original samples are always kept).
-        collate_mixer: a mixer run in the loader workers (``MixCollate``) instead of on the device.
+        collate_mixer: a mixer run in the loader workers (``AugmentCollate``) instead of on the device.
+        collate_transforms: transforms run in the loader workers (``AugmentCollate``, before the mixer).
         seed: split, subsampling and loader seed.
     """
 
@@ -109,6 +110,7 @@ class ClassificationDataModule(L.LightningDataModule):
         resampler: Any = None,
         selector: Any = None,
         collate_mixer: Callable | None = None,
+        collate_transforms: Callable | None = None,
         seed: int = 0,
         pin_memory: bool = False,
     ) -> None:
@@ -122,6 +124,8 @@ class ClassificationDataModule(L.LightningDataModule):
         self.class_subset = _check_class_subset(class_subset, type(self).__name__)
         self.class_fractions = {int(k): float(v) for k, v in (class_fractions or {}).items()}
         self.resampler, self.selector, self.collate_mixer = resampler, selector, collate_mixer
+        #: transforms run in the loader workers (``augment_in=collate``), before ``collate_mixer``
+        self.collate_transforms: Callable | None = collate_transforms
         self.seed, self.pin_memory = seed, pin_memory
         self.classes: list[str] = []
         self._splits: dict[str, TensorPairDataset] = {}
@@ -248,22 +252,29 @@ class ClassificationDataModule(L.LightningDataModule):
         gen = self._generators.get(split)
         if gen is None:
             gen = self._generators[split] = loader_generator(self.seed, rank, split)
-        collate = default_collate
-        if split == "train" and self.collate_mixer is not None:
-            from torchaug.mixing import MixCollate
-
-            collate = MixCollate(self.collate_mixer)
         return DataLoader(
             self._splits[split],
             batch_size=self.batch_size,
             shuffle=shuffle,
             num_workers=self.num_workers,
-            collate_fn=collate,
+            collate_fn=self._collate(split),
             generator=gen,
             worker_init_fn=seed_worker,
             pin_memory=self.pin_memory,
             drop_last=False,
+            **self._loader_kwargs(split),
         )
+
+    def _collate(self, split: str) -> Callable:
+        """The loader's ``collate_fn``: ``AugmentCollate`` with the collate-side transforms/mixer (training)."""
+        if split == "train" and (self.collate_mixer is not None or self.collate_transforms is not None):
+            from torchaug.mixing import AugmentCollate
+
+            return AugmentCollate(self.collate_transforms, self.collate_mixer)
+        return default_collate
+
+    def _loader_kwargs(self, split: str) -> dict[str, Any]:
+        return {}
 
     def train_dataloader(self) -> DataLoader:
         return self._loader("train", shuffle=True)

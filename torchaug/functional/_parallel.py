@@ -51,10 +51,11 @@ if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_forget_pool)
 
 
-def _run_part(fn: Callable[[T], None], part: Sequence[T]) -> None:
+def _run_part(fn: Callable[[T], None], part: Sequence[T], inference: bool = False) -> None:
     torch.set_num_threads(1)  # this worker thread's own OpenMP setting
-    for item in part:
-        fn(item)
+    with torch.inference_mode(inference):  # thread-local: follow the caller (Lightning evaluates in inference mode)
+        for item in part:
+            fn(item)
 
 
 class one_op_thread:
@@ -133,7 +134,8 @@ def parallel_for(
         pool = _pool(n - 1)
         _LOCAL.active = True
         try:
-            futures = [pool.submit(_run_part, fn, part) for part in parts[1:]]
+            inference = torch.is_inference_mode_enabled()
+            futures = [pool.submit(_run_part, fn, part, inference) for part in parts[1:]]
             try:
                 for item in parts[0]:
                     fn(item)

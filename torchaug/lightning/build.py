@@ -52,6 +52,8 @@ def build(cfg: DictConfig, output_dir: Path) -> Run:
     """Instantiate data, augmenters, model, LightningModule, callbacks and trainer from ``cfg``."""
     if cfg.get("mix_in", "device") not in ("device", "collate"):
         raise ValueError(f"mix_in must be 'device' or 'collate'; got {cfg.mix_in!r}")
+    if cfg.get("augment_in", "device") not in ("device", "collate"):
+        raise ValueError(f"augment_in must be 'device' or 'collate'; got {cfg.augment_in!r}")
     resampler = _maybe(cfg.get("resampler"))
     mixer_factory = _maybe(cfg.get("mixer"))
     datamodule = instantiate(cfg.data, resampler=resampler, selector=_maybe(cfg.get("selection")))
@@ -60,6 +62,9 @@ def build(cfg: DictConfig, output_dir: Path) -> Run:
     mixer = _call_with_accepted(mixer_factory, num_classes=num_classes) if mixer_factory is not None else None
     if mixer is not None and cfg.get("mix_in") == "collate":
         datamodule.collate_mixer, mixer = mixer, None
+    transforms = _maybe(cfg.get("transforms"))
+    if transforms is not None and cfg.get("augment_in") == "collate":  # AugmentCollate in the loader workers
+        datamodule.collate_transforms, transforms = transforms, None
 
     shape = datamodule.sample_shape
     model = _call_with_accepted(
@@ -72,7 +77,7 @@ def build(cfg: DictConfig, output_dir: Path) -> Run:
     module = _call_with_accepted(
         instantiate(cfg.module),
         model=model, num_classes=num_classes, optimizer=_maybe(cfg.get("optimizer")),
-        scheduler=_maybe(cfg.get("scheduler")), transforms=_maybe(cfg.get("transforms")), mixer=mixer,
+        scheduler=_maybe(cfg.get("scheduler")), transforms=transforms, mixer=mixer,
         hook=_maybe(cfg.get("hooks")), mean=mean, std=std, label_smoothing=cfg.get("label_smoothing", 0.0),
         seed=cfg.seed, sample_shape=shape, datamodule=datamodule,
     )

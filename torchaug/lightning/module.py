@@ -116,9 +116,39 @@ class ClassifierModule(L.LightningModule):
 
     def on_after_batch_transfer(self, batch: Any, dataloader_idx: int) -> Any:
         x, y = batch
-        if self._trainer is not None and self._trainer.training:
+        training = self._trainer is not None and self._trainer.training
+        if isinstance(x, list):  # a ragged or encoded batch (streaming image folders, shards)
+            x = self.images_from_list(x, training)
+        if training:
             return self.augment(x, y)
         return self.prepare(x), y
+
+    def transfer_batch_to_device(self, batch: Any, device: torch.device, dataloader_idx: int) -> Any:
+        """Encoded batches (lists of JPEG bytes) stay on the host: ``decode_jpeg`` copies them to the GPU itself."""
+        from torchaug.data.decode import is_encoded_batch
+
+        if isinstance(batch, (tuple, list)) and len(batch) == 2 and is_encoded_batch(batch[0]):
+            return batch[0], super().transfer_batch_to_device(batch[1], device, dataloader_idx)
+        return super().transfer_batch_to_device(batch, device, dataloader_idx)
+
+    def images_from_list(self, x: list[Tensor], training: bool) -> Tensor | list[Tensor]:
+        """A list of images of any sizes (or of encoded bytes, decoded here on the device, batched on CUDA).
+
+        Training: the list goes to ``transforms`` (which must start with a size-changing op, see
+        :mod:`torchaug.transforms.ragged`). Evaluation: images of one size are stacked.
+        """
+        from torchaug.data.decode import decode_batch, is_encoded_batch
+
+        if is_encoded_batch(x):
+            x = decode_batch(x, self.device)
+        if training and self.transforms is not None:
+            return x
+        shapes = {tuple(t.shape) for t in x}
+        if len(shapes) != 1:
+            raise ValueError(f"ClassifierModule: a batch of images of different sizes {sorted(shapes)[:3]} needs "
+                             f"{'transforms that crop them to one size' if training else 'an evaluation loader that crops them'}"
+                             " (e.g. RandomResizedCrop / Resize + CenterCrop)")
+        return torch.stack(x)
 
     def _accumulate(self, stats: dict[str, Tensor] | None, prefix: str) -> None:
         """Sum per-batch augmentation statistics as tensors (no host sync in the loop)."""

@@ -7,7 +7,7 @@ and λ it drew (``return_params=True``) so feature-space mixers compose with it.
 
 from torchaug.mixing._base import Mixer, mixing_stats, set_cpu_threads
 from torchaug.mixing._random import sample_beta, sample_pairing
-from torchaug.mixing.collate import MixCollate
+from torchaug.mixing.collate import AugmentCollate, MixCollate
 from torchaug.mixing.combined import MixUpCutMix
 from torchaug.mixing.cutmix import CutMix
 from torchaug.mixing.loss import SoftTargetCrossEntropy
@@ -16,6 +16,7 @@ from torchaug.mixing.samplepairing import SamplePairing
 from torchaug.mixing.targets import mix_targets, one_hot
 
 __all__ = [
+    "AugmentCollate",
     "CutMix",
     "MixCollate",
     "MixUp",

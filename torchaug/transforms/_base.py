@@ -46,6 +46,7 @@ from torchaug._validation import check_generator, check_images, check_probabilit
 from torchaug._threads import cpu_threads
 from torchaug.functional._parallel import one_op_thread
 from torchaug.functional.geometry import box_corners, clip_boxes, points_to_boxes
+from torchaug.functional.ragged import is_image_list
 from torchaug.transforms import targets as _t
 
 Params = dict[str, torch.Tensor]
@@ -260,6 +261,10 @@ class RandomTransform(nn.Module):
         module docstring).
         """
         owner = type(self).__name__
+        if len(inputs) == 1 and is_image_list(inputs[0]):  # ragged batch: list of (C, H, W) -> one batch
+            from torchaug.transforms.ragged import forward_ragged
+
+            return forward_ragged(self, inputs[0], generator=generator, params=params, return_params=return_params)
         if len(inputs) == 1 and _t.is_plain_image(inputs[0]) and not per_frame:
             x = inputs[0]
             x4, single = check_images(x, owner=owner, allow_uint16=self.supports_uint16)

@@ -40,6 +40,7 @@ from torchaug._devpath import cpu_path
 from torchaug._validation import check_bool, check_generator, check_images, check_probability, describe
 from torchaug._threads import cpu_threads
 from torchaug.functional._workspace import constant
+from torchaug.functional.ragged import is_image_list
 from torchaug.registry import register
 from torchaug.transforms import targets as _t
 from torchaug.transforms._base import RandomTransform, restrict_to_region
@@ -310,6 +311,10 @@ class _Container(nn.Module):
     ) -> Any:
         """Same calling convention as :class:`~torchaug.transforms.RandomTransform`."""
         owner = type(self).__name__
+        if len(inputs) == 1 and is_image_list(inputs[0]):  # ragged batch: list of (C, H, W) -> one batch
+            from torchaug.transforms.ragged import compose_ragged
+
+            return compose_ragged(self, inputs[0], generator=generator, params=params, return_params=return_params)
         if len(inputs) == 1 and _t.is_plain_image(inputs[0]) and not per_frame:
             x = inputs[0]
             x4, single = check_images(x, owner=owner, allow_uint16=True)
