@@ -18,6 +18,7 @@ from typing import Any
 
 import torch
 
+from torchaug._devpath import cpu_path
 from torchaug.functional._parallel import one_op_thread, parallel_for, thread_budget
 from torchaug.functional.color import _keep_format
 
@@ -32,7 +33,7 @@ def run_chunked(
     thread runs the whole batch). Off the CPU: one plain call.
     """
     B = x.shape[0]
-    if x.device.type != "cpu" or B < 2:
+    if not cpu_path(x) or B < 2:
         return fn(x, *per_sample, *shared)
     with one_op_thread(x.device):
         n = min(thread_budget(x.device, x.numel() * work_factor), B)

@@ -23,6 +23,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
+from torchaug._devpath import cpu_path
 from torchaug.functional import geometry as FG
 from torchaug.functional._parallel import parallel_for
 
@@ -84,7 +85,7 @@ def resized_crop_list(
     oh, ow = (size, size) if isinstance(size, int) else (int(size[0]), int(size[-1]))
     dev = images[0].device
     if method == "auto":
-        method = "loop" if dev.type == "cpu" else "separable"
+        method = "loop" if cpu_path(dev) else "separable"
     if interpolation == "nearest" or method == "separable":
         return FG.resized_crop(pack(images), top, left, height, width, (oh, ow), interpolation=interpolation,
                                antialias=antialias, method="separable")

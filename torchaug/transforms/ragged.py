@@ -30,6 +30,7 @@ from typing import Any
 
 import torch
 
+from torchaug._devpath import cpu_path
 from torchaug._threads import cpu_threads
 from torchaug._validation import check_generator, describe
 from torchaug.functional import ragged as FR
@@ -214,7 +215,7 @@ def forward_ragged(op: RandomTransform, images: list[Any], *, generator: torch.G
     else:
         params = _check_params(op, params, len(images))
         params.setdefault("apply", torch.ones(len(images), dtype=torch.bool, device=dev))
-    if getattr(op, "memory_bound", False) and dev.type == "cpu":
+    if getattr(op, "memory_bound", False) and cpu_path(dev):
         with one_op_thread(dev):
             out = fns[1](op, images, params)
     else:
