@@ -252,7 +252,7 @@ class ClassificationDataModule(L.LightningDataModule):
         if split == "train" and self.collate_mixer is not None:
             from torchaug.mixing import MixCollate
 
-            collate = MixCollate(self.collate_mixer)
+            collate = MixCollate(self.collate_mixer, return_params=True)  # params: the module logs mixing_stats
         return DataLoader(
             self._splits[split],
             batch_size=self.batch_size,
