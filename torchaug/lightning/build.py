@@ -119,6 +119,10 @@ def check_config(cfg: DictConfig) -> None:
     check_node(cfg.trainer, "trainer", extra=("logger", "callbacks", "default_root_dir"))
     for key in ("data", "model", "module", "logger"):
         check_node(cfg.get(key), key)
+    grids = cfg.get("batch_grids")
+    if grids is not None and not isinstance(grids, DictConfig):
+        raise ConfigError("batch_grids", f"must be null or {{every_n_epochs: N, max_images: M}}; got {grids!r}.",
+                          "batch_grids.every_n_epochs=10 (or batch_grids=null)")
 
 
 def _label_smoothing(cfg: DictConfig, mixer_factory: Any, module_factory: Any) -> tuple[float, float]:
@@ -219,6 +223,11 @@ def build(cfg: DictConfig, output_dir: Path) -> Run:
         EpochMetricsWriter(output_dir),
         SaveOnInterrupt(output_dir / "checkpoints"),
     ]
+    grids = cfg.get("batch_grids")
+    if grids is not None:
+        callbacks.append(_inst(OmegaConf.create({"_target_": "torchaug.lightning.callbacks.AugmentedBatchGrid",
+                                                 **OmegaConf.to_container(grids, resolve=True)}),
+                               "batch_grids", output_dir=str(output_dir)))
     trainer = _inst(cfg.trainer, "trainer", callbacks=callbacks, default_root_dir=str(output_dir),
                     logger=_logger(cfg, output_dir))
     info = {"num_classes": num_classes, "sample_shape": list(shape), "train_class_counts": datamodule.class_counts(),
