@@ -61,3 +61,21 @@ def write_cifar10_batches(root: Path, *, per_batch: int = 20, test: int = 20) ->
     (folder / "test_batch").write_bytes(pickle.dumps(batch(test)))
     (folder / "batches.meta").write_bytes(pickle.dumps({"label_names": names, "num_cases_per_batch": per_batch}))
     return Path(root)
+
+
+def echo_command(argv: list[str], prog: str = "") -> list[str]:
+    """A ``torchaug`` sub-command for the dispatch test: returns what it was given."""
+    return [prog, *argv]
+
+
+class RaiseOnFitStart:
+    """A Lightning callback that raises ``RuntimeError`` at fit start: a bug, not a configuration mistake."""
+
+    def __new__(cls):
+        import lightning as L
+
+        class _Raise(L.Callback):
+            def on_fit_start(self, trainer, pl_module):
+                raise RuntimeError("boom from a callback")
+
+        return _Raise()
