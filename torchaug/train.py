@@ -164,20 +164,56 @@ def normalize_overrides(overrides: list[str]) -> list[str]:
     ``fast_dev_run`` but the installed ``lightning.Trainer`` takes it (likewise for ``data.*``, ``model.*``,
     ``module.*``, ``logger.*`` and any node with a ``_target_``). A name neither the config nor the target
     knows, an unknown group option or a malformed override raises :class:`torchaug.errors.ConfigError`
-    naming it (with the nearest valid names / the options of the group).
+    naming it (with the nearest valid names / the options of the group). Two compositions: the group
+    choices and prefixed overrides first, then everything.
     """
+    from torchaug.errors import ConfigError
+    from torchaug.lightning.signatures import nearest, settable
+
+    out = list(overrides)
+    kv = [o for o in out if _is_key_value(o)]
+    dotted = [o for o in kv if o[0] not in "+~" and "." in _override_key(o) and not _override_key(o).startswith("hydra.")]
+    base = _compose_or_raise([o for o in kv if o not in dotted])
+    for i, o in enumerate(out):
+        if o not in dotted:
+            continue
+        key = _override_key(o)
+        parent, _, leaf = key.rpartition(".")
+        node = OmegaConf.select(base, parent, default=None)
+        if isinstance(node, DictConfig) and leaf in node:
+            continue
+        target = node.get("_target_") if isinstance(node, DictConfig) else None
+        names = settable(str(target)) if target else []
+        if leaf in names:
+            out[i] = "+" + o
+            continue
+        if not isinstance(node, DictConfig):
+            raise ConfigError(key, f"unknown config key: there is no '{parent}' section in this config.",
+                              "check the spelling (torchaug --help lists the groups)")
+        valid = sorted({*(str(k) for k in node.keys() if not str(k).startswith("_")), *names})
+        hint = nearest(leaf, valid)
+        where = f"{target} has no argument {leaf!r}" if target else f"'{parent}' holds no {leaf!r}"
+        if hint:
+            full = [f"{parent}.{c}" for c in hint.replace("did you mean ", "").rstrip("?").split(" or ")]
+            raise ConfigError(key, f"unknown config key ({where}); did you mean {' or '.join(full)}?",
+                              f"{full[0]}={o.split('=', 1)[1]}")
+        raise ConfigError(key, f"unknown config key ({where}); valid keys under '{parent}': {', '.join(valid)}.",
+                          "use one of them (torchaug --help lists groups and recipes)")
+    _compose_or_raise([o for o in out if _is_key_value(o)])
+    return out
+
+
+def _compose_or_raise(overrides: list[str]) -> DictConfig:
+    """:func:`_compose`, with Hydra's composition errors as :class:`ConfigError` s naming the key."""
     import re
 
     from hydra.errors import ConfigCompositionException, MissingConfigException, OverrideParseException
 
     from torchaug.errors import ConfigError
-    from torchaug.lightning.signatures import nearest, settable
+    from torchaug.lightning.signatures import nearest
 
-    out = list(overrides)
-    kv = [i for i, o in enumerate(out) if _is_key_value(o)]
     try:
-        _compose([out[i] for i in kv])
-        return out
+        return _compose(overrides)
     except MissingConfigException as err:
         msg = str(err)
         found = re.search(r"Could not find '([^']+)'", msg)
@@ -194,34 +230,15 @@ def normalize_overrides(overrides: list[str]) -> list[str]:
                           "write overrides as key=value (quote values with spaces or brackets)") from err
     except ConfigCompositionException as err:
         msg = str(err)
-        found = re.search(r"Could not (?:override|append to|delete from) '([^']+)'", msg) or \
-            re.search(r"Key '([^']+)' is not in struct", msg)
-        key = found.group(1) if found else None
-        hits = [i for i in kv if _override_key(out[i]) == key] if key else []
-        if not hits:
-            raise ConfigError(key or "", msg.strip().splitlines()[0]) from err
-        idx = hits[0]
-    # the override at idx names a key the config lacks: compose the rest, then look at its parent node
-    rest = normalize_overrides([o for i, o in enumerate(out) if i != idx])
-    base = _compose([o for o in rest if _is_key_value(o)])
-    parent, _, leaf = key.rpartition(".")
-    node = OmegaConf.select(base, parent) if parent else base
-    target = node.get("_target_") if isinstance(node, DictConfig) else None
-    names = settable(str(target)) if target else []
-    if leaf in names and not out[idx].startswith("~"):
-        rest.insert(idx, "+" + out[idx].lstrip("+"))
-        return rest
-    valid = sorted({*(str(k) for k in node.keys() if not str(k).startswith("_")), *names}) \
-        if isinstance(node, DictConfig) else []
-    hint = nearest(leaf, valid)
-    where = f"{target} has no argument {leaf!r}" if target else f"'{parent or '<root>'}' holds no {leaf!r}"
-    if hint:
-        close = hint.replace("did you mean ", "").rstrip("?").split(" or ")
-        full = [f"{parent}.{c}" if parent else c for c in close]
-        raise ConfigError(key, f"unknown config key ({where}); did you mean {' or '.join(full)}?",
-                          f"{full[0]}={out[idx].split('=', 1)[1]}")
-    raise ConfigError(key, f"unknown config key ({where}); valid keys under '{parent or '<root>'}': "
-                      f"{', '.join(valid)}.", "use one of them (torchaug --help lists groups and recipes)")
+        found = re.search(r"Could not (?:override|append to|delete from) '([^']+)'", msg)
+        key = found.group(1) if found else ""
+        if key and "." not in key and "not in struct" in msg:  # an unknown top-level key
+            base = _compose([o for o in overrides if _override_key(o) != key])
+            valid = sorted(str(k) for k in base.keys())
+            hint = nearest(key, valid)
+            raise ConfigError(key, f"unknown config key{'; ' + hint if hint else ''} (top-level keys: "
+                              f"{', '.join(valid)}).", f"+{key}=... adds a new key") from err
+        raise ConfigError(key, " ".join(msg.strip().splitlines()[0].split())) from err
 
 
 _FULL_TRACE = "HYDRA_FULL_ERROR=1 shows the full traceback"
