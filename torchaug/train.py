@@ -232,7 +232,7 @@ def _compose_or_raise(overrides: list[str]) -> DictConfig:
         msg = str(err)
         found = re.search(r"Could not (?:override|append to|delete from) '([^']+)'", msg)
         key = found.group(1) if found else ""
-        if key and "." not in key and "not in struct" in msg:  # an unknown top-level key
+        if key and "." not in key and "To append to your config" in msg:  # an unknown top-level key
             base = _compose([o for o in overrides if _override_key(o) != key])
             valid = sorted(str(k) for k in base.keys())
             hint = nearest(key, valid)
