@@ -50,15 +50,15 @@ def _call_with_accepted(factory: Any, key: str = "", *, offered: dict[str, Any] 
     ``offered``: context passed where the target takes it (``num_classes``, ``in_channels``, ...);
     targets that do not need it simply do not list it. ``required``: ``{argument: (config key,
     value)}`` the user configured; a target that does not take one is a :class:`ConfigError` naming
-    the config key (the setting would do nothing). Arguments the partial already holds win.
+    the config key (the setting would do nothing); these replace what the partial holds (the caller has
+    reconciled them, e.g. the top-level ``label_smoothing`` with ``mixer.label_smoothing``). Offered values
+    never replace what the partial holds.
     """
     target = factory.func if isinstance(factory, partial) else factory
     given = factory.keywords if isinstance(factory, partial) else {}
     params, open_ = accepted(target)
     kwargs = {k: v for k, v in (offered or {}).items() if (k in params or open_) and k not in given}
     for arg, (cfg_key, value) in (required or {}).items():
-        if arg in given:
-            continue
         if arg not in params and not open_:
             raise ConfigError(cfg_key, f"{_target_name(factory)} ({key}) does not use {arg}, so this setting "
                               "would do nothing.", f"remove {cfg_key} or choose a {key} that takes it")

@@ -181,11 +181,11 @@ class AugmentedBatchGrid(L.Callback):
         names = list(getattr(getattr(trainer, "datamodule", None), "classes", None) or [])
         epoch = trainer.current_epoch
         grids = []
-        soft = y.ndim == 2
+        collate_mixer = getattr(getattr(trainer, "datamodule", None), "collate_mixer", None)
         if self._before_mix is not None:
             grids.append(("augmented", _to_unit(self._before_mix, None), None))
             grids.append(("mixed", _to_unit(x[:n], pl_module), _label_text(y[:n], names)))
-        elif soft:  # mixed in the workers (mix_in=collate), or a module that hands out soft targets
+        elif collate_mixer is not None and getattr(collate_mixer, "enabled", True):  # mixed in the workers
             grids.append(("mixed", _to_unit(x[:n], pl_module), _label_text(y[:n], names)))
         else:
             grids.append(("augmented", _to_unit(x[:n], pl_module), _label_text(y[:n], names)))
