@@ -168,7 +168,7 @@ def normalize_overrides(overrides: list[str]) -> list[str]:
     choices and prefixed overrides first, then everything.
     """
     from torchaug.errors import ConfigError
-    from torchaug.lightning.signatures import nearest, settable
+    from torchaug._signatures import nearest, settable
 
     out = list(overrides)
     kv = [o for o in out if _is_key_value(o)]
@@ -210,7 +210,7 @@ def _compose_or_raise(overrides: list[str]) -> DictConfig:
     from hydra.errors import ConfigCompositionException, MissingConfigException, OverrideParseException
 
     from torchaug.errors import ConfigError
-    from torchaug.lightning.signatures import nearest
+    from torchaug._signatures import nearest
 
     try:
         return _compose(overrides)

@@ -22,7 +22,7 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
 from torchaug.errors import ConfigError
-from torchaug.lightning.signatures import accepted, check_node
+from torchaug._signatures import accepted, check_node
 
 log = logging.getLogger(__name__)
 

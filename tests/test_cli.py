@@ -1,0 +1,46 @@
+"""The `torchaug` command: sub-commands, plug-ins, --help listing recipes and config groups."""
+
+from __future__ import annotations
+
+import pytest
+
+from torchaug import cli
+
+
+def test_help_lists_commands_recipes_and_groups(capsys):
+    assert cli.main(["--help"]) == 0
+    text = capsys.readouterr().out
+    for word in ("train", "preview", "mixup_cifar", "erm_digits", "logger", "tensorboard", "transforms", "randaugment"):
+        assert word in text
+
+
+def test_builtin_and_plugged_in_commands(monkeypatch):
+    assert cli.resolve("train") == "torchaug.train:main" and cli.resolve("preview") == "torchaug.preview:main"
+    monkeypatch.setitem(cli.COMMANDS, "echo", ("tests_support:echo_command", "test"))
+    assert cli.main(["echo", "a=1", "b"]) == ["torchaug echo", "a=1", "b"]
+    cli.add_command("echo2", "tests_support:echo_command", "x")
+    try:
+        assert cli.main(["echo2"]) == ["torchaug echo2"]
+    finally:
+        cli.COMMANDS.pop("echo2")
+    with pytest.raises(ValueError, match="module:function"):
+        cli.add_command("bad", "no_colon")
+
+
+def test_a_torchaug_module_with_main_is_a_command():
+    assert cli._module_command("preview") == "torchaug.preview:main"
+    assert cli._module_command("seeding") is None  # no main()
+    assert cli._module_command("does_not_exist") is None
+
+
+def test_unknown_command_suggests(capsys):
+    with pytest.raises(SystemExit) as info:
+        cli.main(["trian"])
+    assert info.value.code == 2 and "did you mean 'train'" in capsys.readouterr().err.lower()
+
+
+def test_train_subcommand_reports_config_mistakes_in_one_line(capsys, monkeypatch):
+    with pytest.raises(SystemExit) as info:
+        cli.main(["train", "mixer=nope"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert info.value.code == 2 and len(err) == 1 and err[0].startswith("torchaug train: mixer:")
