@@ -2,9 +2,24 @@
 
 from __future__ import annotations
 
+import sys
+
 import pytest
 
 from torchaug import cli
+
+
+@pytest.fixture(autouse=True)
+def _keep_main_and_argv(monkeypatch):
+    """cli.main sets sys.argv and __main__.__spec__ (for relaunching launchers); undo both after each test."""
+    monkeypatch.setattr(sys, "argv", list(sys.argv))
+    monkeypatch.setattr(sys.modules["__main__"], "__spec__", getattr(sys.modules["__main__"], "__spec__", None))
+
+
+def test_relaunch_sees_the_subcommand_module(monkeypatch):
+    monkeypatch.setitem(cli.COMMANDS, "echo", ("tests_support:echo_command", "test"))
+    cli.main(["echo", "x=1"])
+    assert sys.modules["__main__"].__spec__.name == "tests_support" and sys.argv[1:] == ["x=1"]
 
 
 def test_help_lists_commands_recipes_and_groups(capsys):

@@ -119,6 +119,18 @@ def _wrap(items: list[str], width: int = 100) -> list[str]:
     return out
 
 
+def _present_as_main(module: str) -> None:
+    """Make ``__main__`` look like ``python -m MODULE`` (its ``__spec__``), so tools that relaunch the command
+    line (Lightning's DDP launcher, Hydra) start ``python -m torchaug.train ARGS`` instead of the ``torchaug``
+    script without its sub-command."""
+    main_mod = sys.modules.get("__main__")
+    if main_mod is None or module.endswith("__main__"):
+        return
+    spec = importlib.util.find_spec(module)
+    if spec is not None:
+        main_mod.__spec__ = spec
+
+
 def main(argv: list[str] | None = None) -> Any:
     """Entry point of the ``torchaug`` command."""
     args = sys.argv[1:] if argv is None else list(argv)
@@ -142,7 +154,8 @@ def main(argv: list[str] | None = None) -> Any:
         takes = inspect.signature(func).parameters
     except (TypeError, ValueError):
         takes = {}
-    sys.argv = [prog, *rest]
+    sys.argv = [sys.argv[0], *rest]
+    _present_as_main(target.partition(":")[0])
     if "argv" in takes:
         return func(argv=rest, **({"prog": prog} if "prog" in takes else {}))
     return func()
