@@ -142,9 +142,13 @@ def _label_smoothing(cfg: DictConfig, mixer_factory: Any, module_factory: Any) -
 def _check_transforms(transforms: Any, datamodule: Any) -> None:
     """Run the training transforms once on two training samples: a pipeline sized for other data
     (``transforms=randaugment``'s 32x32 crop on 8x8 digits) fails here, naming the cause."""
-    if transforms is None or datamodule.kind != "image":
+    if transforms is None or getattr(datamodule, "kind", "image") != "image":
         return
-    x = datamodule._splits["train"].x[:2]
+    splits = getattr(datamodule, "_splits", None)
+    x = getattr(splits.get("train"), "x", None) if isinstance(splits, dict) else None
+    if not isinstance(x, torch.Tensor) or x.ndim != 4:  # a datamodule without in-memory images: checked at the first batch
+        return
+    x = x[:2]
     try:
         transforms(x.clone(), generator=torch.Generator().manual_seed(0))
     except (ValueError, TypeError) as err:
