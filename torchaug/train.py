@@ -241,6 +241,32 @@ def _compose_or_raise(overrides: list[str]) -> DictConfig:
         raise ConfigError(key, " ".join(msg.strip().splitlines()[0].split())) from err
 
 
+def _train_stages(cfg: DictConfig, overrides: list[str]) -> dict[str, Any]:
+    root = Path(cfg.output_dir)
+    all_results: dict[str, Any] = {}
+    # unresolved: a stage's overrides may refer to stages that have not run yet
+    stages = OmegaConf.to_container(cfg.stages, resolve=False)
+    token = _RUN_STAGES.set(all_results)  # ${stage:...} reads this run's results, and only during this run
+    try:
+        for name, stage_overrides in stages.items():
+            stage_cfg = compose_config([*overrides, *stage_overrides])
+            with open_dict(stage_cfg):
+                stage_cfg.stages = None
+                stage_cfg.output_dir = str(root / name)
+            log.info("stage %s: %s", name, list(stage_overrides))
+            print(f"\n== stage {name} ==", flush=True)
+            all_results[name] = _train_single(stage_cfg)
+    finally:
+        _RUN_STAGES.reset(token)
+    results = {"stages": all_results, "output_dir": str(root), **{k: v for k, v in all_results[name].items()
+                                                                    if k.startswith("test_")}}
+    from lightning.pytorch.utilities.rank_zero import rank_zero_only
+
+    if rank_zero_only.rank == 0:  # one writer under DDP
+        atomic_write_json(root / "results.json", results)
+    return results
+
+
 _FULL_TRACE = "HYDRA_FULL_ERROR=1 shows the full traceback"
 
 
