@@ -152,7 +152,10 @@ def check_node(node: Any, key: str, *, extra: Sequence[str] = ()) -> None:
         ann = hints.get(k, params[k].annotation)
         if isinstance(ann, str):
             continue
-        plain = OmegaConf.to_container(value, resolve=True) if isinstance(value, (DictConfig, ListConfig)) else value
+        try:
+            plain = OmegaConf.to_container(value, resolve=True) if isinstance(value, (DictConfig, ListConfig)) else value
+        except Exception:  # noqa: BLE001 - an interpolation inside resolved later
+            continue
         if not matches(plain, ann):
             raise ConfigError(f"{key}.{k}", f"{name_of} takes {k} as {_type_text(ann)}; got {value!r} "
                               f"({type(plain).__name__}).", f"pass {key}.{k}=<{_type_text(ann)}>")
