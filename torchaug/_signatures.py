@@ -47,15 +47,28 @@ def accepted(obj: Any) -> tuple[dict[str, inspect.Parameter], bool]:
             sig = inspect.signature(_init_of(item))
         except (TypeError, ValueError):
             return params, True
-        var_kw = False
+        var_kw = None
         for name, p in sig.parameters.items():
             if p.kind is p.VAR_KEYWORD:
-                var_kw = True
+                var_kw = name
             elif p.kind is not p.VAR_POSITIONAL and name not in _SKIP:
                 params.setdefault(name, p)
-        if not var_kw:
+        if var_kw is None:
             return params, False
+        if not (inspect.isclass(item) and _forwards_to_super(_init_of(item), var_kw)):
+            return params, True  # **kwargs go elsewhere (e.g. to another class): no finite list
     return params, True
+
+
+def _forwards_to_super(fn: Any, var_kw: str) -> bool:
+    """Whether ``fn``'s source passes ``**var_kw`` on to ``super().__init__``."""
+    import re
+
+    try:
+        src = inspect.getsource(inspect.unwrap(fn))
+    except (OSError, TypeError):
+        return False
+    return re.search(r"super\(\)\.__init__\([^)]*\*\*" + re.escape(var_kw) + r"\b", src) is not None
 
 
 def _hints(obj: Any) -> dict[str, Any]:
