@@ -235,38 +235,44 @@ def _label_text(y: Any, names: list[str]) -> list[str]:
 
 
 def save_image_grid(images: Any, path: Path, labels: list[str] | None = None, *, ncols: int = 8,
-                    title: str = "") -> Any:
-    """Draw float ``(N, C, H, W)`` images in [0, 1] in a grid (a label under each) to ``path``; return the
-    rendered figure as a uint8 ``(H, W, 3)`` numpy array."""
+                    title: str = "", cell: int = 96) -> Any:
+    """Draw float ``(N, C, H, W)`` images in [0, 1] in a grid (a label under each, a title on top) to ``path``
+    as a PNG; return the picture as a uint8 ``(H, W, 3)`` numpy array. Each image is scaled (nearest
+    neighbour) to about ``cell`` pixels on its long side. PIL only: a few milliseconds per grid."""
     import numpy as np
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
+    import torch
+    import torch.nn.functional as F
+    from PIL import Image, ImageDraw, ImageFont
 
-    n = images.shape[0]
+    n, c, h, w = images.shape
+    scale = max(1, round(cell / max(h, w)))
+    x = images[:, :3] if c >= 3 else images[:, :1].expand(-1, 3, -1, -1)
+    x = F.interpolate(x.float(), scale_factor=scale, mode="nearest") if scale > 1 else x.float()
+    hh, ww = x.shape[-2:]
+    font = ImageFont.load_default()
+    text_h = 14 if labels else 0
+    pad, top = 4, (18 if title else 0)
     cols = min(ncols, n)
     rows = (n + cols - 1) // cols
-    fig = Figure(figsize=(1.6 * cols, 1.75 * rows + 0.4))
-    canvas = FigureCanvasAgg(fig)
-    for i in range(n):
-        ax = fig.add_subplot(rows, cols, i + 1)
-        img = images[i]
-        if img.shape[0] == 1:
-            ax.imshow(img[0].numpy(), cmap="gray", vmin=0, vmax=1, interpolation="nearest")
-        else:
-            ax.imshow(img[:3].permute(1, 2, 0).numpy(), interpolation="nearest")
-        ax.set_xticks([])
-        ax.set_yticks([])
-        if labels:
-            ax.set_title(labels[i], fontsize=6.5)
+    cell_w = max(ww, 8 * max((len(t) for t in labels), default=0) // 1) if labels else ww
+    cell_w = min(cell_w, ww + 80)
+    width, height = pad + cols * (cell_w + pad), top + pad + rows * (hh + text_h + pad)
+    canvas = Image.new("RGB", (width, height), (255, 255, 255))
+    draw = ImageDraw.Draw(canvas)
     if title:
-        fig.suptitle(title, fontsize=9)
-    fig.tight_layout()
-    canvas.draw()
-    array = np.asarray(canvas.buffer_rgba())[..., :3].copy()
+        draw.text((pad, 3), title, fill=(0, 0, 0), font=font)
+    pixels = (x.clamp(0, 1) * 255).round().to(torch.uint8).permute(0, 2, 3, 1).numpy()
+    for i in range(n):
+        r, k = divmod(i, cols)
+        x0 = pad + k * (cell_w + pad) + (cell_w - ww) // 2
+        y0 = top + pad + r * (hh + text_h + pad)
+        canvas.paste(Image.fromarray(pixels[i]), (x0, y0))
+        if labels:
+            draw.text((pad + k * (cell_w + pad), y0 + hh + 1), labels[i], fill=(0, 0, 0), font=font)
     tmp = path.with_suffix(".tmp.png")
-    fig.savefig(tmp, dpi=100)
+    canvas.save(tmp, format="PNG")
     tmp.replace(path)
-    return array
+    return np.asarray(canvas).copy()
 
 
 def _send_to_loggers(trainer: L.Trainer, tag: str, array: Any, path: Path, step: int) -> None:
