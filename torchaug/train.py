@@ -9,7 +9,6 @@ sub-folder of the output folder; a later stage refers to an earlier one's result
 
 from __future__ import annotations
 
-import difflib
 import logging
 import sys
 import time
