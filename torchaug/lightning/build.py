@@ -125,7 +125,7 @@ def check_config(cfg: DictConfig) -> None:
                           "batch_grids.every_n_epochs=10 (or batch_grids=null)")
 
 
-def _label_smoothing(cfg: DictConfig, mixer_factory: Any, module_factory: Any) -> tuple[float, float]:
+def _label_smoothing(cfg: DictConfig, mixer_factory: Any) -> tuple[float, float]:
     """``(for the mixer, for the module)``: the top-level ``label_smoothing`` goes to the mixer when one is
     configured (it smooths before mixing, in the workers with ``mix_in=collate`` as on the device, and
     also in epochs where a schedule disables it), else to the module's one-hot targets."""
@@ -174,7 +174,7 @@ def build(cfg: DictConfig, output_dir: Path) -> Run:
     check_config(cfg)
     mixer_factory = _maybe(cfg.get("mixer"), "mixer")
     module_factory = _inst(cfg.module, "module")
-    mixer_ls, module_ls = _label_smoothing(cfg, mixer_factory, module_factory)
+    mixer_ls, module_ls = _label_smoothing(cfg, mixer_factory)
     datamodule = _inst(cfg.data, "data", resampler=_maybe(cfg.get("resampler"), "resampler"),
                        selector=_maybe(cfg.get("selection"), "selection"))
     datamodule.setup("fit")

@@ -1,5 +1,5 @@
-"""Callbacks for outputs a person reads (per-epoch metrics CSV, loss/accuracy curves) and for not
-losing a run (a checkpoint on Ctrl-C)."""
+"""Callbacks for outputs a person reads (per-epoch metrics CSV, loss/accuracy curves, grids of the
+augmented training batch) and for not losing a run (a checkpoint on Ctrl-C)."""
 
 from __future__ import annotations
 
