@@ -17,9 +17,9 @@ def _keep_main_and_argv(monkeypatch):
 
 
 def test_relaunch_sees_the_subcommand_module(monkeypatch):
-    monkeypatch.setitem(cli.COMMANDS, "echo", ("tests_support:echo_command", "test"))
+    monkeypatch.setitem(cli.COMMANDS, "echo", ("train_support:echo_command", "test"))
     cli.main(["echo", "x=1"])
-    assert sys.modules["__main__"].__spec__.name == "tests_support" and sys.argv[1:] == ["x=1"]
+    assert sys.modules["__main__"].__spec__.name == "train_support" and sys.argv[1:] == ["x=1"]
 
 
 def test_help_lists_commands_recipes_and_groups(capsys):
@@ -31,9 +31,9 @@ def test_help_lists_commands_recipes_and_groups(capsys):
 
 def test_builtin_and_plugged_in_commands(monkeypatch):
     assert cli.resolve("train") == "torchaug.train:main" and cli.resolve("preview") == "torchaug.preview:main"
-    monkeypatch.setitem(cli.COMMANDS, "echo", ("tests_support:echo_command", "test"))
+    monkeypatch.setitem(cli.COMMANDS, "echo", ("train_support:echo_command", "test"))
     assert cli.main(["echo", "a=1", "b"]) == ["torchaug echo", "a=1", "b"]
-    cli.add_command("echo2", "tests_support:echo_command", "x")
+    cli.add_command("echo2", "train_support:echo_command", "x")
     try:
         assert cli.main(["echo2"]) == ["torchaug echo2"]
     finally:

@@ -92,7 +92,7 @@ def test_recipe_composes_and_runs_one_step(recipe, tmp_path):
                      "data.val_fraction=0.3"]
         cfg = make_cfg(tmp_path, f"+recipe={recipe}", *overrides)
     elif cfg.data._target_.endswith("CIFAR10DataModule"):  # the paper-setting recipes: a tiny set in torchvision's format
-        from tests_support import write_cifar10_batches
+        from train_support import write_cifar10_batches
 
         root = write_cifar10_batches(tmp_path / "cifar", per_batch=20, test=20)
         overrides = [f"data.root={root}", "data.download=false", "data.num_workers=0", "data.batch_size=8",

@@ -111,7 +111,7 @@ def test_trainer_datamodule_and_module_arguments_reach_their_objects(tmp_path):
 
 def test_other_exceptions_keep_their_type_and_traceback(tmp_path):
     cfg = _cfg(tmp_path, "trainer.max_epochs=1", "trainer.enable_progress_bar=false", "test=false",
-               "+callbacks.boom={_target_: tests_support.RaiseOnFitStart}")
+               "+callbacks.boom={_target_: train_support.RaiseOnFitStart}")
     with pytest.raises(RuntimeError, match="boom"):
         train(cfg)
     assert not is_config_error(RuntimeError("x"))

@@ -9,7 +9,7 @@ import torch
 import torchaug.data.cifar10 as cifar
 from torchaug.data import CIFAR10DataModule
 from torchaug.errors import ConfigError, DataNotFoundError
-from tests_support import write_cifar10_batches
+from train_support import write_cifar10_batches
 
 
 def test_reads_torchvision_format(tmp_path):
