@@ -79,6 +79,14 @@ CONFIGS: list[tuple[str, dict[str, Any] | None]] = [
 ]
 
 
+DEVICE = torch.device("cpu")
+
+
+def _sync() -> None:
+    if DEVICE.type == "cuda":
+        torch.cuda.synchronize(DEVICE)
+
+
 def _attach(model: nn.Module, spec: dict[str, Any], cfg: dict[str, Any] | None, g: torch.Generator) -> Any:
     if cfg is None:
         return None
@@ -96,17 +104,19 @@ def _op_time(cfg: dict[str, Any] | None, feature: tuple[int, ...], reps: int) ->
     if cfg is None:
         return 0.0
     g = torch.Generator().manual_seed(0)
-    x = torch.randn(feature, generator=g).requires_grad_(True)
-    perm = torch.randperm(feature[0], generator=g)
-    lam = torch.tensor(0.7)
+    x = torch.randn(feature, generator=g).to(DEVICE).requires_grad_(True)
+    perm = torch.randperm(feature[0], generator=g).to(DEVICE)
+    lam = torch.tensor(0.7, device=DEVICE)
     if cfg.get("manifold"):
         op: Callable[[], torch.Tensor] = lambda: torch.lerp(x[perm], x, lam)  # noqa: E731
     else:
         op = lambda: moex(x, perm, cfg["norm"], groups=cfg.get("groups"))  # noqa: E731
     times = []
     for i in range(reps + 2):
+        _sync()
         t0 = time.perf_counter()
         op().sum().backward()
+        _sync()
         if i >= 2:
             times.append(time.perf_counter() - t0)
         x.grad = None
@@ -119,18 +129,19 @@ def bench(name: str, reps: int, warmup: int) -> list[dict[str, Any]]:
     base = spec["build"]()
     state = {k: v.clone() for k, v in base.state_dict().items()}
     g_data = torch.Generator().manual_seed(0)
-    x = torch.rand(spec["shape"], generator=g_data)
-    y = one_hot(torch.randint(0, NUM_CLASSES, (spec["shape"][0],), generator=g_data), NUM_CLASSES)
+    x = torch.rand(spec["shape"], generator=g_data).to(DEVICE)
+    y = one_hot(torch.randint(0, NUM_CLASSES, (spec["shape"][0],), generator=g_data), NUM_CLASSES).to(DEVICE)
     runs = []
     for label, cfg in CONFIGS:
         model = spec["build"]()
         model.load_state_dict(state)
-        model.train()
-        hook = _attach(model, spec, cfg, torch.Generator().manual_seed(1))
+        model.to(DEVICE).train()
+        hook = _attach(model, spec, cfg, torch.Generator(DEVICE).manual_seed(1))
         opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
         runs.append({"label": label, "cfg": cfg, "model": model, "hook": hook, "opt": opt, "times": []})
 
     def step(run: dict[str, Any]) -> float:
+        _sync()
         t0 = time.perf_counter()
         logits = run["model"](x)
         target = run["hook"].mix_targets(y) if run["hook"] is not None else y
@@ -138,6 +149,7 @@ def bench(name: str, reps: int, warmup: int) -> list[dict[str, Any]]:
         run["opt"].zero_grad(set_to_none=True)
         loss.backward()
         run["opt"].step()
+        _sync()
         return time.perf_counter() - t0
 
     for i in range(warmup + reps):
@@ -179,14 +191,17 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--warmup", type=int, default=2)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--out", default=None, help="also write the markdown table to this file")
+    parser.add_argument("--device", default="cpu")
     args = parser.parse_args(argv)
+    global DEVICE
+    DEVICE = torch.device(args.device)
     torch.set_num_threads(args.threads)
     rows: list[dict[str, Any]] = []
     for name in args.models:
         rows += bench(name, args.reps, args.warmup)
     header = (
         f"torch {torch.__version__}, {platform.processor() or platform.machine()}, "
-        f"{args.threads} threads, {args.reps} timed steps per configuration (interleaved), CPU"
+        f"{args.threads} threads, {args.reps} timed steps per configuration (interleaved), {DEVICE}"
     )
     text = header + "\n\n" + table(rows)
     print(text)

@@ -2,6 +2,7 @@
 
     python benchmarks/mixing.py                     # both sizes, markdown table on stdout
     python benchmarks/mixing.py --reps 30 --out docs/mixing_bench.md
+    python benchmarks/mixing.py --device cuda       # float rows on the GPU
 
 Every method runs in the same process with ``torch.set_num_threads(2)``; the methods are timed
 round-robin (one call each, repeated) so that load from other processes hits all of them alike;
@@ -53,7 +54,7 @@ def _peers():
 
 def float_methods(x: torch.Tensor, y: torch.Tensor) -> dict[str, Callable[[], object]]:
     peers = _peers()
-    g = torch.Generator().manual_seed(0)
+    g = torch.Generator(x.device).manual_seed(0)
     work = x.clone()  # for the in-place methods (values stay in [0, 1]: convex combinations)
     m: dict[str, Callable[[], object]] = {"copy (x.clone())": lambda: x.clone()}
 
@@ -110,15 +111,17 @@ def uint8_methods(shape: tuple[int, ...]) -> dict[str, Callable[[], object]]:
     return m
 
 
-def run(methods: dict[str, Callable[[], object]], reps: int, warmup: int = 3) -> dict[str, tuple[float, float]]:
+def run(methods: dict[str, Callable[[], object]], reps: int, warmup: int = 3, sync: Callable[[], None] = lambda: None) -> dict[str, tuple[float, float]]:
     for f in methods.values():
         for _ in range(warmup):
             f()
     times: dict[str, list[float]] = {k: [] for k in methods}
     for _ in range(reps):
         for k, f in methods.items():
+            sync()
             t0 = time.perf_counter()
             f()
+            sync()
             times[k].append(time.perf_counter() - t0)
     return {k: (min(v) * 1e3, statistics.median(v) * 1e3) for k, v in times.items()}
 
@@ -141,7 +144,10 @@ def main() -> None:
     ap.add_argument("--reps", type=int, default=25)
     ap.add_argument("--sizes", default="256x3x32x32,64x3x224x224")
     ap.add_argument("--out", default=None, help="also write the markdown here")
+    ap.add_argument("--device", default="cpu", help="cuda: the float rows on the GPU (the collate rows stay on the CPU)")
     args = ap.parse_args()
+    dev = torch.device(args.device)
+    sync = torch.cuda.synchronize if dev.type == "cuda" else (lambda: None)
     torch.set_num_threads(2)
     parts = [
         f"torch {torch.__version__}, {torch.get_num_threads()} threads, {platform.processor() or platform.machine()}, "
@@ -149,9 +155,11 @@ def main() -> None:
     ]
     for spec in args.sizes.split(","):
         shape = tuple(int(s) for s in spec.split("x"))
-        x = torch.rand(shape)
-        y = torch.arange(shape[0]) % K
-        parts.append(table(f"float32 {spec}", run(float_methods(x, y), args.reps)))
+        x = torch.rand(shape, device=dev)
+        y = torch.arange(shape[0], device=dev) % K
+        parts.append(table(f"float32 {spec} ({dev.type})", run(float_methods(x, y), args.reps, sync=sync)))
+        if dev.type != "cpu":
+            continue
         torch.set_num_threads(1)  # as inside a DataLoader worker (torch runs 1 thread per worker)
         parts.append(table(f"uint8 collate {spec} (1 thread, as in a worker)", run(uint8_methods(shape), args.reps)))
         torch.set_num_threads(2)

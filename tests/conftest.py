@@ -3,8 +3,28 @@ import os
 import pytest
 import torch
 
+from torchaug._devpath import accelerator_path
+
 # Under pytest-xdist each worker gets one thread: more threads than cores makes torch's thread pool spin.
 torch.set_num_threads(1 if os.environ.get("PYTEST_XDIST_WORKER") else max(1, min(2, os.cpu_count() or 1)))
+
+
+#: the devices of the ``device`` fixture: the CPU, the CPU taking the accelerator code path
+#: (``torchaug.accelerator_path``), and CUDA when present; ``TORCHAUG_TEST_DEVICES=cuda`` (a
+#: comma-separated list) narrows it, as the GPU script does
+DEVICES = ["cpu", "cpu:accel"] + (["cuda"] if torch.cuda.is_available() else [])
+if os.environ.get("TORCHAUG_TEST_DEVICES"):
+    DEVICES = [d for d in os.environ["TORCHAUG_TEST_DEVICES"].split(",") if d in DEVICES]
+
+
+@pytest.fixture(params=DEVICES)
+def device(request) -> torch.device:
+    """Every available device; ``cpu:accel`` runs CPU tensors through the code path of GPUs."""
+    if request.param == "cpu:accel":
+        with accelerator_path():
+            yield torch.device("cpu")
+    else:
+        yield torch.device(request.param)
 
 
 @pytest.fixture

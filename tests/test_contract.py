@@ -10,6 +10,7 @@ import pytest
 import torch
 from torch import nn
 
+from tests_support import generator_on, no_host_sync
 from torchaug import registry
 
 registry.load_all()
@@ -61,30 +62,32 @@ def test_registry_is_populated():
     assert MIXERS, "no mixer registered"
 
 
-def _images(dtype, b=3, seed=0):
+def _images(dtype, b=3, seed=0, device="cpu"):
     g = torch.Generator().manual_seed(seed)
-    x = torch.randint(0, 256, (b, 3, 16, 16), generator=g, dtype=torch.uint8)
+    x = torch.randint(0, 256, (b, 3, 16, 16), generator=g, dtype=torch.uint8).to(device)
     return x if dtype == torch.uint8 else x.to(dtype) / 255
 
 
 @pytest.mark.parametrize("entry", TRANSFORMS, ids=_ids(TRANSFORMS))
 @pytest.mark.parametrize("dtype", [torch.uint8, torch.float32])
-def test_transform_contract(entry, dtype):
+def test_transform_contract(entry, dtype, device):
     t = entry.example()
     if isinstance(t, nn.Module):
-        t = t.to("cpu")  # moving the module must keep working (nn.Module._apply is not to be shadowed)
-    x = _images(dtype)
-    out = t(x, generator=torch.Generator().manual_seed(1))
+        t = t.to(device)  # moving the module must keep working (nn.Module._apply is not to be shadowed)
+    x = _images(dtype, device=device)
+    t(x, generator=generator_on(device, 1))  # warm-up: constants are made once per device
+    with no_host_sync(device):  # parameters drawn on the data's device, nothing read back
+        out = t(x, generator=generator_on(device, 1))
     assert isinstance(out, torch.Tensor)
     # a transform that ends the uint8 stage (Normalize) declares float_output and returns float32
     float_output = getattr(t, "float_output", False)
     expected_dtype = torch.float32 if float_output and dtype == torch.uint8 else dtype
     assert out.shape[:2] == x.shape[:2] and out.dtype == expected_dtype and out.device == x.device
-    again = t(x, generator=torch.Generator().manual_seed(1))
+    again = t(x, generator=generator_on(device, 1))
     torch.testing.assert_close(out, again, rtol=0, atol=0)
-    one = t(x[:1], generator=torch.Generator().manual_seed(2))
+    one = t(x[:1], generator=generator_on(device, 2))
     assert one.shape[0] == 1
-    single = t(x[0], generator=torch.Generator().manual_seed(2))
+    single = t(x[0], generator=generator_on(device, 2))
     assert single.ndim == 3
     if dtype.is_floating_point and not float_output:
         assert float(out.min()) >= 0.0 and float(out.max()) <= 1.0 + 1e-6
@@ -103,16 +106,18 @@ def test_transform_bad_input(entry, bad):
 @pytest.mark.parametrize("entry", MIXERS, ids=_ids(MIXERS))
 @pytest.mark.parametrize("dtype", [torch.uint8, torch.float32])
 @pytest.mark.parametrize("b", [1, 5])
-def test_mixer_contract(entry, dtype, b):
-    m = entry.example()
+def test_mixer_contract(entry, dtype, b, device):
+    m = entry.example().to(device)
     k = m.num_classes
-    x = _images(dtype, b=b)
-    y = torch.arange(b) % k
-    xm, ym = m(x, y, generator=torch.Generator().manual_seed(3))
+    x = _images(dtype, b=b, device=device)
+    y = torch.arange(b, device=device) % k
+    m(x, y, generator=generator_on(device, 3))
+    with no_host_sync(device):
+        xm, ym = m(x, y, generator=generator_on(device, 3))
     assert xm.shape == x.shape and xm.dtype == x.dtype and xm.device == x.device
     assert ym.shape == (b, k) and ym.is_floating_point()
-    torch.testing.assert_close(ym.sum(1), torch.ones(b))
-    xm2, ym2 = m(x, y, generator=torch.Generator().manual_seed(3))
+    torch.testing.assert_close(ym.sum(1), torch.ones(b, device=device))
+    xm2, ym2 = m(x, y, generator=generator_on(device, 3))
     assert torch.equal(xm, xm2) and torch.equal(ym, ym2)
 
 
@@ -131,12 +136,15 @@ def test_mixer_bad_input(entry):
 
 
 @pytest.mark.parametrize("entry", HOOKS, ids=_ids(HOOKS))
-def test_hook_contract(entry):
+def test_hook_contract(entry, device):
     model, hook = entry.example()
-    x = torch.rand(4, 3, 16, 16)
+    model.to(device)
+    x = torch.rand(4, 3, 16, 16, device=device)
     model.train()
     torch.manual_seed(0)
-    out = model(x)
+    model(x)
+    with no_host_sync(device):
+        out = model(x)
     assert torch.isfinite(out).all()
     model.eval()
     with torch.no_grad():

@@ -102,3 +102,19 @@ def test_style_augment_config_asks_for_its_checkpoint(tmp_path):
         preview.main(["transforms=style_augment", f"out={tmp_path / 'x.png'}"])
     with pytest.raises(SystemExit, match="chosen group"):
         preview.main(["transforms=none", "resampler.k_neighbors=3"])
+
+
+def test_gallery_renders_registered_transforms(tmp_path):
+    md = preview.main(["--gallery", str(tmp_path), "--only", "MotionBlur,RandomHorizontalFlip"])
+    text = md.read_text()
+    assert "### MotionBlur" in text and "### RandomHorizontalFlip" in text and "### Blur" not in text
+    from PIL import Image
+
+    for name in ("MotionBlur", "RandomHorizontalFlip"):
+        path = tmp_path / "img" / "gallery" / f"{name}.jpg"
+        assert f"](img/gallery/{name}.jpg)" in text
+        assert 2_000 < path.stat().st_size < 60_000  # small pictures
+        w, h = Image.open(path).size
+        assert w > h  # original + 3 draws as columns, 2 photos as rows
+    with pytest.raises(ValueError, match="unknown"):
+        preview.render_gallery(tmp_path, names=["NoSuchTransform"])

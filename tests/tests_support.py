@@ -34,3 +34,70 @@ class StopAfterEpochs:
                     trainer.should_stop = True
 
         return _Stop()
+
+
+# -- the device fixture's helpers --------------------------------------------------------------
+import contextlib  # noqa: E402
+
+from torch.overrides import TorchFunctionMode  # noqa: E402
+
+from torchaug._devpath import emulating  # noqa: E402
+
+#: calls that read a tensor back to the host (on a GPU: wait for the queued work)
+_HOST_READS = {
+    torch.Tensor.item, torch.Tensor.tolist, torch.Tensor.__bool__, torch.Tensor.__int__,
+    torch.Tensor.__float__, torch.Tensor.__index__, torch.Tensor.numpy, torch.Tensor.cpu,
+    torch.Tensor.nonzero, torch.nonzero, torch.argwhere, torch.Tensor.argwhere, torch.masked_select,
+    torch.Tensor.masked_select, torch.unique, torch.Tensor.unique, torch.equal, torch.Tensor.equal,
+    torch.bincount, torch.Tensor.bincount,
+}
+_REPEAT = {torch.repeat_interleave, torch.Tensor.repeat_interleave}
+
+
+class HostReadError(AssertionError):
+    pass
+
+
+class forbid_host_reads(TorchFunctionMode):
+    """Raise :class:`HostReadError` on any call that reads a tensor back to the host (``item``,
+    ``tolist``, ``bool(t)``, ``nonzero``, boolean-mask indexing, ...): on a GPU each is a
+    host-device synchronisation. The CPU stand-in for ``torch.cuda.set_sync_debug_mode("error")``."""
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        kwargs = kwargs or {}
+        if (
+            func in _HOST_READS
+            or (func in (torch.Tensor.__getitem__, torch.Tensor.__setitem__) and _has_bool_index(args[1]))
+            or (func in _REPEAT and not isinstance(args[1] if len(args) > 1 else kwargs.get("repeats", 0), int))
+        ):
+            raise HostReadError(f"host read in a hot path: {getattr(func, '__qualname__', func)}")
+        if func in (torch.tensor, torch.as_tensor) and isinstance(args[0] if args else kwargs.get("data"), (list, tuple, float, int)):
+            raise HostReadError(f"a Python constant copied to the device on every call: {func.__name__}({args[0]!r})")
+        return func(*args, **kwargs)
+
+
+def _has_bool_index(index) -> bool:
+    items = index if isinstance(index, tuple) else (index,)
+    return any(isinstance(i, torch.Tensor) and i.dtype == torch.bool for i in items)
+
+
+@contextlib.contextmanager
+def no_host_sync(device: torch.device):
+    """Around a hot-path call: on CUDA, any synchronising call raises; on CPU under the
+    accelerator path (the ``cpu:accel`` device), any host read raises; plain CPU: nothing."""
+    if device.type == "cuda":
+        old = torch.cuda.get_sync_debug_mode()
+        torch.cuda.set_sync_debug_mode("error")
+        try:
+            yield
+        finally:
+            torch.cuda.set_sync_debug_mode(old)
+    elif emulating():
+        with forbid_host_reads():
+            yield
+    else:
+        yield
+
+
+def generator_on(device: torch.device, seed: int) -> torch.Generator:
+    return torch.Generator(device=device).manual_seed(seed)

@@ -4,7 +4,8 @@ Subpackages are imported lazily: ``torchaug.transforms``, ``torchaug.mixing``,
 ``torchaug.resampling`` and ``torchaug.hooks`` need torch alone (no Lightning, no Hydra).
 """
 
+from torchaug._devpath import accelerator_path
 from torchaug._validation import set_value_checks, value_checks
 
 __version__ = "0.1.0"
-__all__ = ["__version__", "set_value_checks", "value_checks"]
+__all__ = ["__version__", "accelerator_path", "set_value_checks", "value_checks"]

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import torch
 
+from torchaug._devpath import cpu_path
+
 
 class cpu_threads:
     """``with cpu_threads(device, n):`` runs the enclosed torch ops with at most ``n`` intra-op
@@ -21,7 +23,7 @@ class cpu_threads:
     __slots__ = ("_limit", "_restore")
 
     def __init__(self, device: torch.device, n: int | None = 1) -> None:
-        self._limit = n if device.type == "cpu" else None
+        self._limit = n if cpu_path(device) else None
         self._restore = 0
 
     def __enter__(self) -> None:

@@ -19,6 +19,8 @@ from typing import Any, Iterator
 
 import torch
 
+from torchaug._devpath import cpu_path
+
 _VALUE_CHECK_MODES = ("cpu", "always", "never")
 _value_checks = "cpu"
 
@@ -52,7 +54,7 @@ def value_checks_enabled(t: torch.Tensor) -> bool:
     """Whether value checks should read ``t`` (never forces a sync in the default mode)."""
     if _value_checks == "never":
         return False
-    return _value_checks == "always" or t.device.type == "cpu"
+    return _value_checks == "always" or cpu_path(t)
 
 
 def describe(t: Any) -> str:
@@ -78,6 +80,7 @@ def check_images(
     allow_single: bool = True,
     allow_empty: bool = False,
     unit_range: bool = True,
+    allow_uint16: bool = False,
 ) -> tuple[torch.Tensor, bool]:
     """Validate an image batch and return it as ``(B, C, H, W)`` plus whether it was one image.
 
@@ -95,7 +98,12 @@ def check_images(
         single = False
     else:
         raise ValueError(f"{owner}: {name} must be an image tensor of shape {expected}; got {describe(x)}")
-    if x.dtype != torch.uint8 and not x.is_floating_point():
+    if x.dtype == torch.uint16 and not allow_uint16:
+        raise TypeError(
+            f"{owner}: {name} is uint16, which {owner} does not support (its maths is defined here for uint8 in "
+            f"[0, 255] and floating images in [0, 1]); convert with x.float() / 65535; got {describe(x)}"
+        )
+    if x.dtype not in (torch.uint8, torch.uint16) and not x.is_floating_point():
         raise TypeError(f"{owner}: {name} must be uint8 in [0, 255] or floating in [0, 1]; got {describe(x)}")
     if x.shape[0] == 0 and not allow_empty:
         raise ValueError(f"{owner}: {name} must hold at least one image; got an empty batch {describe(x)}")

@@ -23,6 +23,12 @@ Keys of the chosen config are overridden Hydra-style: ``transforms.p=1.0``, ``tr
 
 Other arguments: ``out=`` (default ``preview_<name>.png``), ``n=`` rows, ``draws=`` columns,
 ``seed=``, ``size=`` (photo side in pixels, default 256). Matplotlib's Agg backend; no display.
+
+The gallery of every registered transform (``docs/gallery.md`` and one small JPEG per transform
+in ``docs/img/gallery/``, registry-driven, so new transforms appear by themselves)::
+
+    python -m torchaug.preview --gallery docs
+    python -m torchaug.preview --gallery docs --only Blur,MotionBlur   # a few (the page lists only them)
 """
 
 from __future__ import annotations
@@ -34,7 +40,7 @@ from typing import Any
 import numpy as np
 import torch
 
-__all__ = ["main", "preview_transforms", "preview_resampler", "sample_photos", "sample_digits", "load_config"]
+__all__ = ["main", "preview_transforms", "preview_resampler", "render_gallery", "sample_photos", "sample_digits", "load_config"]
 
 _KEYS = {"transforms", "resampler", "out", "n", "draws", "seed", "source", "size", "boxes"}
 
@@ -193,6 +199,153 @@ def preview_resampler(resampler: Any, path: str | Path, *, title: str | None = N
     return Path(save_resampling_scatter(resampler, X, y, path, title=title))
 
 
+def _first_doc_line(obj: Any) -> str:
+    doc = (type(obj).__doc__ or "").strip().split("\n\n")[0]
+    return " ".join(doc.split())
+
+
+def _display(out: torch.Tensor, cell: int) -> torch.Tensor:
+    """An output batch as uint8 RGB ``(n, 3, cell, cell)`` for the picture: floats outside [0, 1]
+    (Normalize) are min-max rescaled per image, grey expanded, other sizes resized (nearest)."""
+    import torch.nn.functional as F
+
+    o = out.detach().cpu()
+    if o.dtype != torch.uint8:
+        o = o.float()
+        lo, hi = o.amin(dim=(1, 2, 3), keepdim=True), o.amax(dim=(1, 2, 3), keepdim=True)
+        outside = (lo < 0) | (hi > 1)
+        o = torch.where(outside, (o - lo) / (hi - lo).clamp_min(1e-6), o)
+        o = (o.clamp(0, 1) * 255).round().to(torch.uint8)
+    if o.shape[1] == 1:
+        o = o.expand(-1, 3, -1, -1)
+    elif o.shape[1] != 3:
+        o = o[:, :3]
+    if o.shape[-2:] != (cell, cell):
+        o = F.interpolate(o.float(), size=(cell, cell), mode="nearest").round().to(torch.uint8)
+    return o
+
+
+def _gallery_grid(columns: list[torch.Tensor], gap: int = 2) -> torch.Tensor:
+    """Cells ``(n, 3, s, s)`` per column -> one uint8 ``(3, H, W)`` picture on a white background."""
+    n, _, s, _ = columns[0].shape
+    cols = len(columns)
+    grid = torch.full((3, n * s + (n - 1) * gap, cols * s + (cols - 1) * gap), 255, dtype=torch.uint8)
+    for c, col in enumerate(columns):
+        for r in range(n):
+            grid[:, r * (s + gap) : r * (s + gap) + s, c * (s + gap) : c * (s + gap) + s] = col[r]
+    return grid
+
+
+def render_gallery(
+    out_dir: str | Path = "docs",
+    *,
+    names: list[str] | None = None,
+    n: int = 2,
+    draws: int = 3,
+    size: int = 96,
+    seed: int = 0,
+    quality: int = 80,
+) -> Path:
+    """Render one small JPEG per registered transform into ``<out_dir>/img/gallery/<Name>.jpg``
+    (``n`` sample photos as rows, the original then ``draws`` calls as columns, ``size`` pixels a
+    cell) and write ``<out_dir>/gallery.md`` linking them. Returns the markdown path.
+
+    Registry-driven: every ``registry.register("transform", example=...)`` entry is drawn with its
+    registered example (``p`` set to 1 so every draw shows the op), in name order; ``names``
+    restricts it to some. A transform that cannot run on the photos is listed with its error.
+    """
+    import copy
+
+    from PIL import Image
+
+    from torchaug import registry
+
+    registry.load_all()
+    entries = registry.registered("transform")
+    if names is not None:
+        known = {e.name: e for e in entries}
+        missing = sorted(set(names) - set(known))
+        if missing:
+            raise ValueError(f"render_gallery: names must be registered transforms; unknown: {missing}")
+        entries = [known[k] for k in names]
+    out_dir = Path(out_dir)
+    img_dir = out_dir / "img" / "gallery"
+    img_dir.mkdir(parents=True, exist_ok=True)
+    x, _ = sample_photos(n, size)
+    lines = [
+        "# Gallery: every registered transform",
+        "",
+        "Made by `python -m torchaug.preview --gallery docs` from scikit-learn's two sample photos "
+        f"({size}x{size} crops). Each picture: the original on the left, then {draws} draws of the "
+        "registered example (the one the contract tests use) with `p=1`; each row is one photo, each "
+        "draw is one call on the batch, so each cell shows its sample's own parameters.",
+        "",
+    ]
+    failed: list[str] = []
+    index: list[str] = []
+    body: list[str] = []
+    small, _ = sample_photos(n, 16)
+
+    def draw(t: Any, imgs: torch.Tensor) -> list[torch.Tensor]:
+        g = torch.Generator().manual_seed(seed)
+        cols = [_display(imgs, size)]
+        for _ in range(draws):
+            try:
+                out = t(imgs.clone(), generator=g)
+            except TypeError:
+                out = t(imgs.clone())
+            cols.append(_display(out, size))
+        return cols
+
+    for e in entries:
+        try:
+            torch.manual_seed(seed)
+            t = copy.deepcopy(e.example())
+            if isinstance(getattr(t, "p", None), float):
+                t.p = 1.0
+            try:
+                cols = draw(t, x)
+            except (ValueError, RuntimeError):  # an example sized for the 16x16 contract images
+                cols = draw(t, small)
+        except Exception as err:  # noqa: BLE001 - listed on the page, not hidden
+            failed.append(f"- `{e.name}`: not rendered ({type(err).__name__}: {err})")
+            continue
+        grid = _gallery_grid(cols)
+        path = img_dir / f"{e.name}.jpg"
+        Image.fromarray(grid.permute(1, 2, 0).numpy()).save(path, quality=quality, optimize=True)
+        anchor = e.name.lower()
+        index.append(f"[{e.name}](#{anchor})")
+        rel = path.relative_to(out_dir).as_posix()
+        body += [f"### {e.name}", "", f"`{type(t).__name__}({t.extra_repr()})`" if hasattr(t, "extra_repr") else "",
+                 "", _first_doc_line(t), "", f"![{e.name}]({rel})", ""]
+    lines += [" · ".join(index), "", *body]
+    if failed:
+        lines += ["## Not rendered", "", *failed, ""]
+    md = out_dir / "gallery.md"
+    md.write_text("\n".join(lines))
+    return md
+
+
+def _gallery_main(argv: list[str]) -> Path:
+    out = "docs"
+    only: list[str] | None = None
+    it = iter(argv)
+    for a in it:
+        if a == "--gallery":
+            out = next(it, "docs")
+        elif a.startswith("--gallery="):
+            out = a.split("=", 1)[1]
+        elif a == "--only":
+            only = [s for s in next(it, "").split(",") if s]
+        elif a.startswith("--only="):
+            only = [s for s in a.split("=", 1)[1].split(",") if s]
+        else:
+            raise SystemExit(f"preview: --gallery takes [DIR] [--only A,B]; got {a!r}")
+    md = render_gallery(out, names=only)
+    print(f"wrote {md}")
+    return md
+
+
 def _parse(argv: list[str]) -> tuple[dict[str, str], list[str]]:
     """``(arguments, Hydra overrides)``: ``transforms.KEY=V`` / ``resampler.KEY=V`` go to the config."""
     args: dict[str, str] = {}
@@ -222,7 +375,10 @@ def main(argv: list[str] | None = None) -> Path:
     import matplotlib
 
     matplotlib.use("Agg")
-    args, overrides = _parse(sys.argv[1:] if argv is None else list(argv))
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if any(a == "--gallery" or a.startswith("--gallery=") for a in argv):
+        return _gallery_main(argv)
+    args, overrides = _parse(argv)
     seed = int(args.get("seed", 0))
     if "resampler" in args:
         name = args["resampler"]

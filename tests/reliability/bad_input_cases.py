@@ -165,7 +165,8 @@ def _other_batch_params(t: Any) -> Any:
 
 TRANSFORM_CASES: list[Case] = [
     Case("rank2", _t(lambda: torch.rand(H, W)), ValueError, "x"),
-    Case("rank5", _t(lambda: torch.rand(1, 2, 3, H, W)), ValueError, "x"),
+    # (B, T, C, H, W) is a batch of video clips (issue 18); one more dimension is no image
+    Case("rank6", _t(lambda: torch.rand(1, 1, 2, 3, H, W)), ValueError, "x"),
     Case("int64_image", _t(lambda: images().mul(255).long()), TypeError, "x"),
     Case("int32_image", _t(lambda: images().mul(255).int()), TypeError, "x"),
     Case("bool_image", _t(lambda: images() > 0.5), TypeError, "x"),
@@ -739,6 +740,13 @@ CTOR_CASES: dict[str, list[tuple[dict[str, Any], type[Exception], str]]] = {
     "DistanceFilter": [({"k": 0}, V, "k"), ({"k": 2.5}, T, "k"), ({"quantile": 1.5}, V, "quantile"),
                        ({"quantile": -0.1}, V, "quantile"), *_SELECTOR],
 }
+
+
+# issue #23 part A (blur, filters, noise, quality): its own table, merged here
+import cases_pixel as _cases_pixel  # noqa: E402
+
+BASE_KWARGS.update(_cases_pixel.BASE_KWARGS)
+CTOR_CASES.update(_cases_pixel.CTOR_CASES)
 
 
 def case_for(name: str, case: Case) -> Case:

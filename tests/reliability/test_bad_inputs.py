@@ -19,7 +19,8 @@ import pytest
 import torch
 
 import bad_input_cases as C
-from torchaug import registry
+from torchaug import accelerator_path, registry
+from torchaug._validation import value_checks
 
 registry.load_all()
 ENTRIES = registry.registered()
@@ -81,11 +82,18 @@ def _assert_error(info: pytest.ExceptionInfo, owner: str, exc: type[Exception], 
     assert arg in msg, f"the message does not name the argument {arg!r}: {msg}"
 
 
+@pytest.mark.parametrize("path", ["cpu", "accel"])
 @pytest.mark.parametrize(("entry", "case"), _input_params())
-def test_bad_input(entry: registry.Entry, case: C.Case) -> None:
+def test_bad_input(entry: registry.Entry, case: C.Case, path: str) -> None:
+    """Each case on the CPU path and on the accelerator path (``torchaug.accelerator_path``: the
+    branches a GPU takes, value checks as on a GPU, i.e. under ``set_value_checks("always")``)."""
     if case.needs_cuda and not torch.cuda.is_available():
         pytest.skip("needs a CUDA device")
-    _run_case(entry, case)
+    if path == "cpu":
+        _run_case(entry, case)
+        return
+    with accelerator_path(), value_checks("always"):
+        _run_case(entry, case)
 
 
 def _run_case(entry: registry.Entry, case: C.Case) -> None:

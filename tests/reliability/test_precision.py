@@ -98,26 +98,28 @@ def test_fp16_autocast_training_step_with_grad_scaler(hook):
 
 
 @pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float16], ids=["bf16", "fp16"])
-def test_augmenters_inside_autocast_keep_dtype_and_stay_finite(dtype):
+def test_augmenters_inside_autocast_keep_dtype_and_stay_finite(dtype, device):
     g = torch.Generator().manual_seed(0)
-    x = torch.rand(4, 3, 16, 16, generator=g)
-    y = torch.arange(4) % 10
+    x = torch.rand(4, 3, 16, 16, generator=g).to(device)
+    y = torch.arange(4, device=device) % 10
     for entry in registry.registered("transform"):
         t = entry.example()
+        if isinstance(t, torch.nn.Module):
+            t = t.to(device)
         for inp in (x, (x * 255).to(torch.uint8), x.to(dtype)):
-            with torch.autocast("cpu", dtype=dtype):
-                out = t(inp, generator=torch.Generator().manual_seed(1))
+            with torch.autocast(device.type, dtype=dtype):
+                out = t(inp, generator=torch.Generator(device).manual_seed(1))
             expected = torch.float32 if entry.name == "Normalize" and inp.dtype == torch.uint8 else inp.dtype
             assert out.dtype == expected and out.shape[0] == 4, (entry.name, inp.dtype)
             assert torch.isfinite(out.float()).all(), (entry.name, inp.dtype)
     for entry in registry.registered("mixer"):
-        m = entry.example()
+        m = entry.example().to(device)
         for inp in (x, x.to(dtype)):
-            with torch.autocast("cpu", dtype=dtype):
-                xm, ym = m(inp, y, generator=torch.Generator().manual_seed(1))
+            with torch.autocast(device.type, dtype=dtype):
+                xm, ym = m(inp, y, generator=torch.Generator(device).manual_seed(1))
             assert xm.dtype == inp.dtype and torch.isfinite(xm.float()).all(), entry.name
             assert ym.dtype == torch.float32
-            torch.testing.assert_close(ym.sum(1), torch.ones(4))
+            torch.testing.assert_close(ym.sum(1), torch.ones(4, device=device))
 
 
 @pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float16], ids=["bf16", "fp16"])

@@ -152,3 +152,33 @@ def test_masked_path_equals_gather_path(monkeypatch, dtype):
     monkeypatch.setattr(policies, "_GATHER_ON_CPU", False)
     masked = t(x, params=p)
     torch.testing.assert_close(masked, out, rtol=0, atol=0)
+
+
+@pytest.mark.parametrize("make", [lambda: RandAugment(2, 9), lambda: TrivialAugmentWide(), lambda: AutoAugment("svhn")],
+                         ids=["RandAugment", "TrivialAugmentWide", "AutoAugment"])
+def test_policies_move_masks_boxes_and_keypoints_with_their_geometric_ops(make):
+    """Issue 17 item 3: with a sampled ShearX/Y, TranslateX/Y or Rotate the targets move too."""
+    from torchaug.transforms.policies import OPS, op_matrix  # noqa: F401  (public helper)
+
+    b, h, w = 32, 32, 32
+    x = torch.zeros(b, 3, h, w, dtype=torch.uint8)
+    x[:, :, 8:20, 10:22] = 255
+    m = torch.zeros(b, h, w, dtype=torch.uint8)
+    m[:, 8:20, 10:22] = 1
+    boxes = torch.tensor([[10.0, 8.0, 22.0, 20.0]]).expand(b, 1, 4).clone()
+    t = make()
+    out, params = t({"image": x, "mask": m, "boxes": boxes, "keypoints": torch.tensor([[[16.0, 14.0]]]).expand(b, 1, 2)},
+                    generator=torch.Generator().manual_seed(0), return_params=True)
+    geo = {OPS.index(n) for n in ("ShearX", "ShearY", "TranslateX", "TranslateY", "Rotate")}
+    moved = [i for i in range(b) if any(int(o) in geo for o in params["op"][i]) and not torch.equal(out["mask"][i], m[i])]
+    assert moved, "the seed drew no geometric op that moved the square"
+    # replay the image alone with a mask-like image: the mask equals the image's geometry exactly
+    probe = t(m.unsqueeze(1).expand(b, 3, h, w).mul(255).contiguous(), params=params)
+    for i in moved:
+        same = (probe[i, 0] > 0) == (out["mask"][i] == 1)
+        if not ({int(o) for o in params["op"][i]} - geo - {OPS.index("Identity")}):  # geometric ops only
+            assert bool(same.all()), i
+        ys, xs = torch.nonzero(out["mask"][i], as_tuple=True)
+        if len(xs):
+            bx = out["boxes"][i, 0]
+            assert xs.min() >= bx[0] - 1 and xs.max() + 1 <= bx[2] + 1 and ys.min() >= bx[1] - 1 and ys.max() + 1 <= bx[3] + 1

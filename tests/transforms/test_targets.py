@@ -193,7 +193,9 @@ def test_bad_targets_raise():
         t({"image": x, "boxes": boxes[:, :, :3]})
     with pytest.raises(ValueError, match="RandomHorizontalFlip: mask"):
         t({"image": x, "mask": mask[:, :5]})
-    with pytest.raises(ValueError, match="RandomHorizontalFlip: a dict input"):
-        t({"img": x})
+    # torchvision's rule: without an explicit image the first plain tensor is the image, under any key
+    assert torch.equal(RandomHorizontalFlip(p=1.0)({"img": x})["img"], x.flip(-1))
+    with pytest.raises(TypeError, match="RandomHorizontalFlip: x must be an image"):
+        t({"name": "no tensor here"})
     with pytest.raises(ValueError, match="RandomHorizontalFlip: keypoints"):
         t({"image": x, "keypoints": pts[..., :1]})

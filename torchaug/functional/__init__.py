@@ -6,5 +6,13 @@ from torchaug.functional.geometry import *  # noqa: F401,F403
 from torchaug.functional.geometry import __all__ as _geometry
 from torchaug.functional.noise import *  # noqa: F401,F403
 from torchaug.functional.noise import __all__ as _noise
+from torchaug.functional.blur import *  # noqa: F401,F403
+from torchaug.functional.blur import __all__ as _blur
+from torchaug.functional.filters import *  # noqa: F401,F403
+from torchaug.functional.filters import __all__ as _filters
+from torchaug.functional.pixel_noise import *  # noqa: F401,F403
+from torchaug.functional.pixel_noise import __all__ as _pixel_noise
+from torchaug.functional.quality import *  # noqa: F401,F403
+from torchaug.functional.quality import __all__ as _quality
 
-__all__ = [*_color, *_geometry, *_noise]
+__all__ = [*_color, *_geometry, *_noise, *_blur, *_filters, *_pixel_noise, *_quality]

@@ -22,6 +22,8 @@ from typing import TypeVar
 
 import torch
 
+from torchaug._devpath import cpu_path
+
 T = TypeVar("T")
 
 _LOCK = threading.Lock()
@@ -72,7 +74,7 @@ class one_op_thread:
         self._budget = None
 
     def __enter__(self) -> None:
-        if self._device.type != "cpu" or getattr(_LOCAL, "budget", None) is not None:
+        if not cpu_path(self._device) or getattr(_LOCAL, "budget", None) is not None:
             return
         current = torch.get_num_threads()
         _LOCAL.budget = self._budget = current
@@ -99,7 +101,7 @@ PARALLEL_MIN_BYTES = 3 << 20
 def thread_budget(device: torch.device, work_bytes: int | None = None) -> int:
     """How many threads :func:`parallel_for` would use on ``device`` (1 off the CPU, or for
     loops doing less than :data:`PARALLEL_MIN_BYTES` of work when ``work_bytes`` is given)."""
-    if device.type != "cpu" or (work_bytes is not None and work_bytes < PARALLEL_MIN_BYTES):
+    if not cpu_path(device) or (work_bytes is not None and work_bytes < PARALLEL_MIN_BYTES):
         return 1
     return getattr(_LOCAL, "budget", None) or torch.get_num_threads()
 
@@ -119,7 +121,7 @@ def parallel_for(
     current = torch.get_num_threads()
     n = min(thread_budget(device, work_bytes), len(items))  # inside one_op_thread: the caller's count
     nested = getattr(_LOCAL, "active", False)
-    if device.type == "cpu" and current > 1:
+    if cpu_path(device) and current > 1:
         torch.set_num_threads(1)
     try:
         if n < 2 or len(items) < min_items or nested:

@@ -13,6 +13,8 @@ import threading
 
 import torch
 
+from torchaug._devpath import cpu_path, poisoned_empty
+
 _WORKSPACE = threading.local()
 
 
@@ -25,8 +27,8 @@ def scratch(name: str, shape: tuple[int, ...], dtype: torch.dtype, device: torch
     must not be asked for again while its previous view is still in use. Never returned to the
     caller. Other devices use their caching allocator.
     """
-    if device.type != "cpu":
-        return torch.empty(shape, dtype=dtype, device=device)
+    if not cpu_path(device):
+        return poisoned_empty(shape, dtype, device)
     views = getattr(_WORKSPACE, "views", None)
     if views is None:
         views = _WORKSPACE.views = {}
@@ -54,3 +56,16 @@ def constant(values: tuple, device: torch.device, dtype: torch.dtype | None = No
     call costs a dispatch, and on a GPU a host-to-device copy that waits for the queued work.
     Shared: never write to it."""
     return torch.tensor(values, device=device, dtype=dtype)
+
+
+def _frozen(v):
+    return tuple(_frozen(e) for e in v) if isinstance(v, (list, tuple)) else v
+
+
+def as_device_tensor(v, device: torch.device, dtype: torch.dtype | None = None) -> torch.Tensor:
+    """``torch.as_tensor(v, device=device)`` (then ``dtype``) without a copy per call: a tensor is
+    moved (a no-op where it already is), a number or (nested) sequence is made once per device
+    and dtype (:func:`constant`). Shared: never write to the result."""
+    if isinstance(v, torch.Tensor):
+        return v.to(device=device, dtype=dtype) if dtype is not None else v.to(device)
+    return constant(_frozen(v), device, dtype)

@@ -24,8 +24,10 @@ import math
 import torch
 import torch.nn.functional as F
 
+from torchaug._devpath import cpu_path
 from torchaug._validation import describe, value_checks_enabled
 from torchaug.functional._parallel import parallel_for, thread_budget
+from torchaug.functional._workspace import as_device_tensor
 from torchaug.functional._workspace import constant as _constant
 from torchaug.functional._workspace import scratch as _scratch
 
@@ -57,7 +59,7 @@ def _per_sample(v: torch.Tensor | float | int, x: torch.Tensor, dtype: torch.dty
     """A per-sample parameter as a ``(B, 1, 1, 1)`` tensor on ``x``'s device."""
     dtype = dtype or (x.dtype if x.is_floating_point() else torch.float32)
     if not isinstance(v, torch.Tensor):
-        v = torch.tensor(float(v), device=x.device)
+        v = _constant(float(v), x.device)
     v = v.to(device=x.device, dtype=dtype)
     if v.ndim == 0:
         v = v.expand(x.shape[0])
@@ -302,7 +304,7 @@ def color_jitter(
     _check_rgb(x, "color_jitter")
     _check_out(out, x, "color_jitter")
     B = x.shape[0]
-    if x.device.type != "cpu" or B == 0:
+    if not cpu_path(x) or B == 0:
         res = _color_jitter(x, brightness_factor, contrast_factor, saturation_factor, hue_factor, order)
         return res if out is None else out.copy_(res)
     plan = _jitter_plan(x, brightness_factor, contrast_factor, saturation_factor, hue_factor, order)
@@ -486,16 +488,15 @@ def _jitter_rows_(y: torch.Tensor, plan: _JitterPlan, s: int, r0: int, r1: int, 
         if y.shape[1] == 3:
             n, _, h, w = y.shape
             r, g, b = y.unbind(1)
-            gray3 = torch.mul(r, _GRAY[0], out=_scratch("cj_gray", (n, h, w), y.dtype, y.device))
-            gray3.add_(g, alpha=_GRAY[1]).add_(b, alpha=_GRAY[2])
-            gray = _scratch("cj_gray", (n, 1, h, w), y.dtype, y.device)  # the same memory as (N, 1, H, W)
+            gray = torch.mul(r, _GRAY[0], out=_scratch("cj_gray", (n, h, w), y.dtype, y.device)).unsqueeze(1)
+            gray.add_(g.unsqueeze(1), alpha=_GRAY[1]).add_(b.unsqueeze(1), alpha=_GRAY[2])
             if plan.integer:
                 gray.floor_()
         else:
-            gray = y
+            gray = y  # one channel: the image is its own grey plane, never written below
         ref = con * gray.mean(dim=(-2, -1), keepdim=True) if has_con else None
         if has_sat:  # gray * 1 + 0 or gray * 0 + mean: exact (two binary ops beat one addcmul here)
-            scaled = gray.mul_(sat)  # saturation slots have three channels: gray is a scratch plane
+            scaled = gray.mul_(sat) if gray is not y else gray * sat  # in place only on the scratch plane
             ref = scaled if ref is None else scaled.add_(ref)
         y.mul_(a)
         torch.addcmul(y, ref, one_minus, out=y)
@@ -638,7 +639,7 @@ def posterize(x: torch.Tensor, bits: torch.Tensor | int) -> torch.Tensor:
     (torchvision's float formula).
     """
     if not isinstance(bits, torch.Tensor):
-        bits = torch.tensor(int(bits), device=x.device)
+        bits = _constant(int(bits), x.device)
     bits = bits.to(device=x.device, dtype=torch.int32)
     if bits.ndim == 0:
         bits = bits.expand(x.shape[0])
@@ -679,7 +680,7 @@ def adjust_sharpness(x: torch.Tensor, sharpness_factor: torch.Tensor | float) ->
         return x.clone()
     xf, bound, integer = _to_work(x)
     a, b = 1.0 / 13.0, 5.0 / 13.0
-    k = torch.tensor([[a, a, a], [a, b, a], [a, a, a]], dtype=xf.dtype, device=x.device).expand(C, 1, 3, 3)
+    k = _constant(((a, a, a), (a, b, a), (a, a, a)), x.device, xf.dtype).expand(C, 1, 3, 3)
     blurred = F.conv2d(xf, k, groups=C)
     if integer:
         blurred = blurred.round_()
@@ -737,6 +738,6 @@ def normalize(
     """``(x - mean) / std`` per channel (not clamped). ``uint8`` input is first scaled to
     ``float32`` in [0, 1]; floating input keeps its dtype."""
     xf = x.to(torch.float32).mul_(1.0 / 255.0) if x.dtype == torch.uint8 else x
-    m = torch.as_tensor(mean, dtype=xf.dtype, device=x.device).view(1, -1, 1, 1)
-    s = torch.as_tensor(std, dtype=xf.dtype, device=x.device).view(1, -1, 1, 1)
+    m = as_device_tensor(mean, x.device, xf.dtype).view(1, -1, 1, 1)
+    s = as_device_tensor(std, x.device, xf.dtype).view(1, -1, 1, 1)
     return _keep_format((xf - m).div_(s), x)

@@ -33,6 +33,8 @@ from typing import Union
 import torch
 import torch.nn.functional as F
 
+from torchaug._devpath import cpu_path
+from torchaug.functional._workspace import as_device_tensor, constant
 from torchaug.functional._parallel import parallel_for
 
 __all__ = [
@@ -77,7 +79,7 @@ def _hp(device: torch.device) -> torch.dtype:
 
 def _per_sample(v: Number | torch.Tensor, b: int, device: torch.device, dtype: torch.dtype, *tail: int) -> torch.Tensor:
     """Broadcast a number or tensor to ``(b, *tail)`` on ``device``."""
-    t = torch.as_tensor(v, device=device).to(dtype)
+    t = as_device_tensor(v, device, dtype if not isinstance(v, torch.Tensor) else None).to(dtype)
     if t.ndim == 0 or (t.shape[0] == 1 and b != 1 and t.ndim == len(tail) + 1):
         return t.expand(b, *tail) if t.ndim else t.view(*([1] * (len(tail) + 1))).expand(b, *tail)
     return t.expand(b, *tail) if tail else t.reshape(b)
@@ -134,9 +136,9 @@ def _fill_tensor(fill: Fill, c: int, dtype: torch.dtype, device: torch.device, o
     if isinstance(fill, torch.Tensor):
         vals = fill.to(device=device, dtype=dtype).flatten()
     elif isinstance(fill, (int, float)):
-        vals = torch.tensor([float(fill)], dtype=dtype, device=device)
+        vals = constant((float(fill),), device, dtype)
     else:
-        vals = torch.tensor([float(v) for v in fill], dtype=dtype, device=device)
+        vals = constant(tuple(float(v) for v in fill), device, dtype)
     if vals.numel() not in (1, c):
         raise ValueError(f"{owner}: fill must be a number or one value per channel ({c}); got {vals.numel()} values")
     return vals.view(1, -1, 1, 1)
@@ -204,12 +206,12 @@ def affine_matrix(
     h, w = size
     ang = _per_sample(angle, b, dev, dt)
     sc = _per_sample(scale, b, dev, dt)
-    tr = torch.as_tensor(translate, device=dev).to(dt).reshape(-1, 2).expand(b, 2)
-    sh = torch.as_tensor(shear, device=dev).to(dt).reshape(-1, 2).expand(b, 2)
+    tr = as_device_tensor(translate, dev).to(dt).reshape(-1, 2).expand(b, 2)
+    sh = as_device_tensor(shear, dev).to(dt).reshape(-1, 2).expand(b, 2)
     if center is None:
-        cen = torch.tensor([w * 0.5, h * 0.5], dtype=dt, device=dev).expand(b, 2)
+        cen = constant((w * 0.5, h * 0.5), dev, dt).expand(b, 2)
     else:
-        cen = torch.as_tensor(center, device=dev).to(dt).reshape(-1, 2).expand(b, 2)
+        cen = as_device_tensor(center, dev).to(dt).reshape(-1, 2).expand(b, 2)
     rot = torch.deg2rad(ang)
     sx, sy = torch.deg2rad(sh[:, 0]), torch.deg2rad(sh[:, 1])
     a = torch.cos(rot - sy) / torch.cos(sy)
@@ -261,13 +263,13 @@ def affine(
     m = m.expand(b, 2, 3)
     inv = m if inverse else _invert_affine(m)
     # to a frame centred on the image centre (torchvision's theta): p_in_c = A p_out_c + t'
-    cin = torch.tensor([w * 0.5, h * 0.5], dtype=inv.dtype, device=x.device)
-    cout = torch.tensor([ow * 0.5, oh * 0.5], dtype=inv.dtype, device=x.device)
+    cin = constant((w * 0.5, h * 0.5), x.device, inv.dtype)
+    cout = constant((ow * 0.5, oh * 0.5), x.device, inv.dtype)
     lin = inv[:, :, :2]
     t = (lin @ cout) + inv[:, :, 2] - cin
     gdt = x.dtype if x.dtype in (torch.float32, torch.float64) else torch.float32
     theta = torch.cat([lin, t.unsqueeze(-1)], dim=2).to(gdt)
-    rescaled = theta / torch.tensor([0.5 * w, 0.5 * h], dtype=gdt, device=x.device).view(1, 2, 1)  # (B, 2, 3)
+    rescaled = theta / constant((0.5 * w, 0.5 * h), x.device, gdt).view(1, 2, 1)  # (B, 2, 3)
     base = _centered_base_grid(oh, ow, gdt, x.device).view(1, oh * ow, 3)
     # elementwise (a stride-0 batched bmm is very slow on CPU): grid = base @ rescaled^T
     bx, by = base[..., 0], base[..., 1]  # (1, HW)
@@ -467,7 +469,7 @@ def _native_uint8(x: torch.Tensor, interpolation: str) -> bool:
         return False
     if interpolation == "nearest":
         return True
-    return x.device.type == "cpu" and torch.backends.cpu.get_cpu_capability() in ("AVX2", "AVX512")
+    return cpu_path(x) and torch.backends.cpu.get_cpu_capability() in ("AVX2", "AVX512")
 
 
 def resize(
@@ -588,7 +590,7 @@ def resized_crop(
         cols = torch.minimum(cols, width.unsqueeze(1) - 1) + left.unsqueeze(1)
         return _same_format(_gather(x, rows.clamp(0, h - 1), cols.clamp(0, w - 1)), x)
     if method == "auto":
-        method = "loop" if x.device.type == "cpu" else "separable"
+        method = "loop" if cpu_path(x) else "separable"
     if method == "loop":
         boxes = torch.stack([top, left, height, width], dim=1).tolist()
         native = _native_uint8(x, interpolation) or x.dtype in (torch.float32, torch.float64)
@@ -667,7 +669,7 @@ def gaussian_kernel1d(kernel_size: int, sigma: float | torch.Tensor, *, device=N
     """Normalised 1-D Gaussian (torchvision's ``_get_gaussian_kernel1d``); ``sigma`` may be ``(B,)``."""
     half = (kernel_size - 1) * 0.5
     xs = torch.linspace(-half, half, steps=kernel_size, device=device, dtype=dtype)
-    sig = torch.as_tensor(sigma, device=device, dtype=dtype)
+    sig = as_device_tensor(sigma, device, dtype)
     pdf = torch.exp(-0.5 * (xs / sig.unsqueeze(-1)) ** 2) if sig.ndim else torch.exp(-0.5 * (xs / sig) ** 2)
     return pdf / pdf.sum(-1, keepdim=True)
 
@@ -734,7 +736,7 @@ def elastic_points(points: torch.Tensor, displacement: torch.Tensor) -> torch.Te
     ix = p[..., 0].floor().long().clamp(0, w - 1)
     iy = p[..., 1].floor().long().clamp(0, h - 1)
     d = displacement.reshape(b, h * w, 2).gather(1, (iy * w + ix).unsqueeze(-1).expand(-1, -1, 2))
-    d = d.to(p.dtype) * torch.tensor([w * 0.5, h * 0.5], device=p.device, dtype=p.dtype)
+    d = d.to(p.dtype) * constant((w * 0.5, h * 0.5), p.device, p.dtype)
     return p - d
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from torchaug.functional._workspace import as_device_tensor, constant
 from torchaug.functional.color import _from_work, _keep_format, _to_work
 
 __all__ = ["box_mask", "erase", "add_noise", "salt_and_pepper", "gaussian_kernels", "gaussian_blur"]
@@ -59,7 +60,7 @@ def box_mask(
 
 def _fill(value: torch.Tensor | float | tuple[float, ...], x: torch.Tensor) -> torch.Tensor:
     """A fill value as a tensor broadcastable to ``x`` (``(C,)`` -> ``(1, C, 1, 1)``), in ``x``'s dtype."""
-    v = torch.as_tensor(value, device=x.device)
+    v = as_device_tensor(value, x.device)
     if v.ndim == 1:
         v = v.view(1, -1, 1, 1)
     if x.dtype == torch.uint8 and v.is_floating_point():
@@ -108,8 +109,8 @@ def salt_and_pepper(x: torch.Tensor, salt: torch.Tensor, pepper: torch.Tensor) -
     ``salt``/``pepper`` are boolean masks broadcastable to ``x`` (``(B, 1, H, W)``: every channel
     of a pixel; ``(B, C, H, W)``: channels independently). Salt wins where both are set.
     """
-    hi = torch.tensor(255 if x.dtype == torch.uint8 else 1.0, dtype=x.dtype, device=x.device)
-    lo = torch.zeros((), dtype=x.dtype, device=x.device)
+    hi = constant(255 if x.dtype == torch.uint8 else 1.0, x.device, x.dtype)
+    lo = constant(0, x.device, x.dtype)
     out = torch.where(pepper, lo, x)
     return _keep_format(torch.where(salt, hi, out), x)
 

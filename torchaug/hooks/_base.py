@@ -27,6 +27,7 @@ import torch
 from torch import nn
 from torch.utils.hooks import RemovableHandle
 
+from torchaug._devpath import cpu_path
 from torchaug._validation import check_finite, check_generator, check_labels, check_number, describe, value_checks_enabled
 from torchaug.mixing.targets import mix_targets as _mix_targets
 from torchaug.mixing.targets import one_hot
@@ -37,7 +38,7 @@ _HOST_BRANCH_ON_CPU = True
 
 
 def _host_branch(device: torch.device) -> bool:
-    return _HOST_BRANCH_ON_CPU and device.type == "cpu"
+    return _HOST_BRANCH_ON_CPU and cpu_path(device)
 
 
 def select(cond: torch.Tensor, compute: Callable[[], torch.Tensor], x: torch.Tensor) -> torch.Tensor:

@@ -8,6 +8,7 @@ from typing import Any, Callable, NamedTuple
 import torch
 from torch import nn
 
+from torchaug._devpath import cpu_path
 from torchaug._threads import cpu_threads
 from torchaug._validation import (
     check_choice,
@@ -21,6 +22,7 @@ from torchaug._validation import (
     debug_checks_enabled,
     describe,
 )
+from torchaug.functional.color import _keep_format as keep_format
 from torchaug.mixing import _kernels as K
 from torchaug.mixing._random import HostRandom, pair_ids, sample_pairing, shift_on_host, shift_perm
 from torchaug.mixing.targets import mix_targets, one_hot
@@ -181,7 +183,7 @@ class Mixer(nn.Module):
         ``"shift"`` pairing and ``p = 1``."""
         return (
             type(self).draw_on_host is not Mixer.draw_on_host
-            and x.device.type == "cpu"
+            and cpu_path(x)
             and self.mode == "batch"
             and self.pairing == "shift"
             and self.p >= 1.0
@@ -259,7 +261,7 @@ class Mixer(nn.Module):
         host = params.get("_host")
         if host is not None:
             return host.r, host.leftover
-        if x.device.type != "cpu" or "offset" not in params or x.shape[0] < 2:
+        if not cpu_path(x) or "offset" not in params or x.shape[0] < 2:
             return None
         r = int(params["offset"])
         b = x.shape[0]
@@ -268,16 +270,18 @@ class Mixer(nn.Module):
 
     @staticmethod
     def _finish(x: torch.Tensor, out: torch.Tensor, inplace: bool) -> torch.Tensor:
+        """``out`` written into ``x`` (``inplace``), or returned in ``x``'s memory format: the
+        generic kernels' ``lerp``/``where`` over a gathered partner return NCHW."""
         if inplace and out is not x:
             x.copy_(out)
             return x
-        return out
+        return keep_format(out, x)
 
     def _apply_generic(self, x: torch.Tensor, params: Params, inplace: bool) -> torch.Tensor:
         b, _, h, w = x.shape
         w_self = params["image_lam"].view(b, 1, 1, 1)
         box = params["box"]
-        if bool((box[:, 1] > box[:, 0]).any()) if x.device.type == "cpu" else True:
+        if bool((box[:, 1] > box[:, 0]).any()) if cpu_path(x) else True:
             w_self = w_self * (~K.box_mask(box, h, w)).to(w_self.dtype)
         return self._finish(x, K.blend_generic(x, params["perm"], w_self), inplace)
 
@@ -296,7 +300,7 @@ class Mixer(nn.Module):
         off = out.get("offset")
         if off is not None and not (isinstance(off, torch.Tensor) and off.numel() == 1 and not off.is_floating_point()):
             del out["offset"]
-        if "offset" in out and x.device.type == "cpu":
+        if "offset" in out and cpu_path(x):
             # keep the fast path only if the offset really describes this pairing
             r = int(out["offset"])
             idx = torch.arange(b)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import torch
 
+from torchaug._devpath import cpu_path
 from torchaug._validation import check_number, check_probability
 from torchaug.mixing import _kernels as K
 from torchaug.mixing._base import Mixer, Params
@@ -77,7 +78,7 @@ class MixUpCutMix(Mixer):
         return self._base_params(x, perm, offset, lam=lam, image_lam=mix_lam, box=box, mixed=mixed, cutmix=use_cut)
 
     def apply(self, x: torch.Tensor, params: Params, inplace: bool) -> torch.Tensor:
-        if x.device.type == "cpu" and self.mode == "batch" and "cutmix" in params:
+        if cpu_path(x) and self.mode == "batch" and "cutmix" in params:
             if bool(params["cutmix"][0]):  # CPU tensor: no device sync
                 return paste(self, x, params, inplace, shared_box=self.p >= 1.0)
             return blend(self, x, params, inplace)

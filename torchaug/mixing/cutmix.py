@@ -6,6 +6,7 @@ import math
 
 import torch
 
+from torchaug._devpath import cpu_path
 from torchaug._validation import check_number
 from torchaug.mixing import _kernels as K
 from torchaug.mixing._base import Mixer, Params
@@ -105,7 +106,7 @@ class CutMix(Mixer):
             return torch.cat([lam.unsqueeze(1), centre], 1)
 
         b = perm.shape[0]
-        if self.mode == "batch" and x.device.type == "cpu":
+        if self.mode == "batch" and cpu_path(x):
             corners, lam_area = box_on_host(*draw(1)[0].tolist(), h, w)
             box = torch.tensor(corners).expand(b, 4).clone()
             lam = torch.full((b,), lam_area)

@@ -13,5 +13,14 @@ from torchaug.transforms.occlusion import *  # noqa: F401,F403
 from torchaug.transforms.occlusion import __all__ as _occlusion
 from torchaug.transforms.policies import *  # noqa: F401,F403
 from torchaug.transforms.policies import __all__ as _policies
+from torchaug.transforms.blur import *  # noqa: F401,F403
+from torchaug.transforms.blur import __all__ as _blur
+from torchaug.transforms.filters import *  # noqa: F401,F403
+from torchaug.transforms.filters import __all__ as _filters
+from torchaug.transforms.pixel_noise import *  # noqa: F401,F403
+from torchaug.transforms.pixel_noise import __all__ as _pixel_noise
+from torchaug.transforms.quality import *  # noqa: F401,F403
+from torchaug.transforms.quality import __all__ as _quality
+from torchaug.transforms.targets import boxes_valid
 
-__all__ = ["Params", "RandomTransform", *_color, *_containers, *_geometry, *_noise, *_occlusion, *_policies]
+__all__ = ["Params", "RandomTransform", "boxes_valid", *_color, *_containers, *_geometry, *_noise, *_occlusion, *_policies, *_blur, *_filters, *_pixel_noise, *_quality]

@@ -18,7 +18,14 @@ The base adds: validation, ``(C, H, W)`` single images, the per-sample probabili
   ``geometric = True`` and overrides ``transform_mask`` (default: ``transform`` itself, right
   for index-only ops such as flips and crops), ``transform_points`` (``(B, N, 2)`` xy points);
   boxes default to moving their four corners through ``transform_points`` and taking the
-  enclosing box, then are clipped to the output and degenerate ones reported.
+  enclosing box, then are clipped to the output and degenerate ones reported. Any structure
+  torchvision v2 accepts works (nested tuples/lists/dicts, PIL images, numpy HWC arrays).
+- **Video clips** (``tv_tensors.Video`` ``(T, C, H, W)`` / ``(B, T, C, H, W)``, or a plain
+  ``(B, T, C, H, W)`` tensor): one parameter set per clip, shared by its frames (kornia's
+  ``VideoSequential``), so a clip stays temporally coherent and its per-clip targets stay right.
+  ``per_frame=True`` at call time draws per frame instead (every frame its own parameters):
+  meaningful for photometric noise-like ops (``GaussianNoise``, ``SaltAndPepperNoise``,
+  ``ColorJitter`` as flicker, ``RandomErasing``); a geometric op with per-clip targets raises.
 - **Regions**: ``t(x, region=mask)`` with a bool ``(B, H, W)`` (or ``(B, 1, H, W)``; ``(H, W)``
   for a single image) keeps the original pixels outside ``mask``:
   ``out = where(mask, t(x), x)``. E.g. recolour only the background of a photo (the source
@@ -34,6 +41,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from torchaug._devpath import cpu_path
 from torchaug._validation import check_generator, check_images, check_probability, describe
 from torchaug._threads import cpu_threads
 from torchaug.functional._parallel import one_op_thread
@@ -87,7 +95,7 @@ def where_samples(
     """
     it = _BITS.get(a.element_size())
     if (
-        a.device.type != "cpu"
+        not cpu_path(a)
         or it is None
         or a.shape != b.shape
         or a.dtype != b.dtype
@@ -148,6 +156,16 @@ def apply_into(x: torch.Tensor, apply: torch.Tensor | None, fn: Any) -> torch.Te
     return x
 
 
+def expand_params(params: Params, frames: int, n: int) -> Params:
+    """Per-clip parameters -> per-frame ones: every tensor of leading size ``n`` repeated ``frames`` times."""
+    if frames == 1:
+        return params
+    return {
+        k: v.repeat_interleave(frames, 0) if isinstance(v, torch.Tensor) and v.ndim and v.shape[0] == n else v
+        for k, v in params.items()
+    }
+
+
 def _owns_memory(a: torch.Tensor, b: torch.Tensor) -> bool:
     """Whether ``a`` is a whole dense tensor of its own storage, shared with no view of ``b``."""
     return (
@@ -169,6 +187,9 @@ class RandomTransform(nn.Module):
     #: a few copy-like passes (flips, crops, erasing, ColorJitter's glue): run them with one
     #: intra-op thread on CPU; their loops still use every thread (``functional._parallel``)
     memory_bound: bool = False
+    #: whether ``uint16`` images (16-bit, [0, 65535]) are supported: index and warp ops whose maths
+    #: holds for any integer range (others raise a TypeError naming the op)
+    supports_uint16: bool = False
 
     def __init__(self, *, p: float = 1.0, same_on_batch: bool = False) -> None:
         super().__init__()
@@ -229,17 +250,19 @@ class RandomTransform(nn.Module):
         params: Params | None = None,
         return_params: bool = False,
         region: torch.Tensor | None = None,
+        per_frame: bool = False,
     ) -> Any:
-        """Transform ``x`` (``(B, C, H, W)`` or ``(C, H, W)``), a target dict or tv_tensors.
+        """Transform ``x`` (``(B, C, H, W)`` or ``(C, H, W)``), or any sample structure with targets.
 
         ``generator`` drives the sampling; ``params`` replays parameters returned earlier by
         ``return_params=True`` (then the output is ``(out, params)``); ``region`` restricts the
-        op to a bool mask (see the module docstring).
+        op to a bool mask; ``per_frame`` draws per video frame instead of per clip (see the
+        module docstring).
         """
         owner = type(self).__name__
-        if len(inputs) == 1 and _t.is_plain_image(inputs[0]):
+        if len(inputs) == 1 and _t.is_plain_image(inputs[0]) and not per_frame:
             x = inputs[0]
-            x4, single = check_images(x, owner=owner)
+            x4, single = check_images(x, owner=owner, allow_uint16=self.supports_uint16)
             if type(x4) is not torch.Tensor:
                 x4 = x4.as_subclass(torch.Tensor)
             check_generator(generator, x4.device, owner=owner)
@@ -252,7 +275,7 @@ class RandomTransform(nn.Module):
                 out = _t._tv().wrap(out, like=x)
             return (out, params) if return_params else out
         return _t.run_with_targets(self, inputs, owner=owner, generator=generator, params=params, region=region,
-                                   return_params=return_params)
+                                   return_params=return_params, per_frame=per_frame)
 
     def _params(self, x: torch.Tensor, generator: torch.Generator | None, params: Params | None) -> Params:
         if params is None:
@@ -294,6 +317,11 @@ class RandomTransform(nn.Module):
                 raise ValueError(f"{owner}: params[{k!r}] must have one entry per sample (batch size {b}); got {describe(v)}")
         return dict(params)
 
+    @property
+    def moves_pixels(self) -> bool:
+        """Whether targets must move with the image (``geometric``); containers: any child."""
+        return self.geometric
+
     def _run(
         self,
         batch: dict[str, Any],
@@ -306,45 +334,64 @@ class RandomTransform(nn.Module):
     ) -> tuple[dict[str, Any], Params]:
         """Transform a canonical batch (see :func:`torchaug.transforms.targets.unpack`).
 
+        Parameters are drawn (or replayed) once per sample, a clip of ``T`` frames being one
+        sample (``batch["frames"]``): its frames share them. Every other image of the sample
+        (``batch["extra_images"]``) gets the same parameters; targets move with them.
         ``overwrite``: the image batch is a private intermediate (``Compose`` owns it), so the
         result may be written into its memory (see :meth:`transform_into`).
         """
         x = batch[_t.IMAGE]
-        params = self._params(x, generator, params)
-        out = self._apply_threads(x, params, overwrite and region is None)
+        frames = batch.get(_t.FRAMES, 1)
+        xc = x if frames == 1 else x[::frames]  # one row per clip: parameters are drawn per clip
+        params = self._params(xc, generator, params)
+        n = xc.shape[0]
+        out = self._apply_threads(x, expand_params(params, frames, n), overwrite and region is None)
         if region is not None:
+            if frames != 1:
+                raise ValueError(f"{type(self).__name__}: region is not supported for video clips")
             out = self._restrict(out, x, region, single)
         new = dict(batch)
         new[_t.IMAGE] = out
+        extra = batch.get(_t.EXTRA)
+        if extra:
+            new[_t.EXTRA] = [(self._apply_threads(e, expand_params(params, te, n)), te) for e, te in extra]
         if self.geometric:
             self._move_targets(batch, new, params, tuple(x.shape[-2:]), tuple(out.shape[-2:]))
         return new, params
 
     def _move_targets(self, batch: dict, new: dict, params: Params, in_size: tuple, out_size: tuple) -> None:
+        """Move the masks, boxes (clipped to the output, validity updated) and keypoints of ``batch``."""
         blend = self.keeps_size and self.p < 1.0
         apply = params["apply"]
-        if _t.MASK in batch:
-            m = batch[_t.MASK]
-            mo = self.transform_mask(m, params)
-            new[_t.MASK] = where_samples(apply, mo, m) if blend else mo
-        if _t.BOXES in batch:
-            b = batch[_t.BOXES]
-            bo = self.transform_boxes(b, params, in_size)
-            if blend:
-                bo = torch.where(apply.view(-1, 1, 1), bo, b)
-            bo, ok = clip_boxes(bo, out_size)
-            new[_t.BOXES], new[_t.VALID] = bo, batch[_t.VALID] & ok
-        if _t.POINTS in batch:
-            k = batch[_t.POINTS]
-            ko = self.transform_points(k, params, in_size) if k.shape[1] else k
-            new[_t.POINTS] = torch.where(apply.view(-1, 1, 1), ko, k) if blend else ko
+        if batch.get(_t.MASK):
+            moved = []
+            for m in batch[_t.MASK]:
+                mo = self.transform_mask(m, params)
+                moved.append(where_samples(apply, mo, m) if blend else mo)
+            new[_t.MASK] = moved
+        if batch.get(_t.BOXES):
+            boxes, valid = [], []
+            for b, v in zip(batch[_t.BOXES], batch[_t.VALID]):
+                bo = self.transform_boxes(b, params, in_size)
+                if blend:
+                    bo = torch.where(apply.view(-1, 1, 1), bo, b)
+                bo, ok = clip_boxes(bo, out_size)
+                boxes.append(bo)
+                valid.append(v & ok)
+            new[_t.BOXES], new[_t.VALID] = boxes, valid
+        if batch.get(_t.POINTS):
+            pts = []
+            for k in batch[_t.POINTS]:
+                ko = self.transform_points(k, params, in_size) if k.shape[1] else k
+                pts.append(torch.where(apply.view(-1, 1, 1), ko, k) if blend else ko)
+            new[_t.POINTS] = pts
 
     def _restrict(self, out: torch.Tensor, x: torch.Tensor, region: Any, single: bool) -> torch.Tensor:
         return restrict_to_region(out, x, region, single=single, owner=type(self).__name__)
 
     def _apply_threads(self, x: torch.Tensor, params: Params, overwrite: bool = False) -> torch.Tensor:
         """:meth:`_apply_params`, with one intra-op thread on CPU when ``memory_bound``."""
-        if not self.memory_bound or x.device.type != "cpu":
+        if not self.memory_bound or not cpu_path(x):
             return self._apply_params(x, params, overwrite)
         with one_op_thread(x.device):
             return self._apply_params(x, params, overwrite)
@@ -361,7 +408,7 @@ class RandomTransform(nn.Module):
 
     def _apply_params(self, x: torch.Tensor, params: Params, overwrite: bool = False) -> torch.Tensor:
         """Transform, then keep the samples not selected by ``p`` (when the size is kept)."""
-        if overwrite and x.device.type == "cpu":
+        if overwrite and cpu_path(x):
             out = self.transform_into(x, params)
             if out is not None:
                 return out

@@ -318,6 +318,8 @@ class Normalize(nn.Module):
 
     #: output is float (not clamped to [0, 1]) whatever the input dtype
     float_output = True
+    #: moves no pixel: inside a container its sample's targets pass through
+    geometric = False
 
     def __init__(self, mean: Sequence[float], std: Sequence[float]) -> None:
         super().__init__()

@@ -1,16 +1,31 @@
 """Containers: ``Compose``, ``RandomApply``, ``RandomChoice``, ``RandomOrder`` (torchvision names).
 
-They take the same inputs as every transform (image batches, target dicts, tv_tensors), pass
-``generator=`` on to their children, and return/replay the parameters of the whole tree with
-``return_params=True`` / ``params=``. ``RandomApply`` and ``RandomChoice`` decide **per
-sample**: the batch is split into groups (one per choice), each child runs once on its group,
-and the results are put back in place: the loop runs over choices, never over samples. (On a
-GPU, forming the groups reads their sizes on the host: one small sync per choice.)
+They take the same inputs as every transform (image batches, any nested sample structure with
+tv_tensors, PIL, numpy; see :mod:`torchaug.transforms.targets`), pass ``generator=`` on to
+their children, and return/replay the parameters of the whole tree with ``return_params=True``
+/ ``params=``. ``RandomApply`` and ``RandomChoice`` decide **per sample** (a video clip is one
+sample), and keep that selection on the data's device:
 
-Children may be any callables: torchaug transforms and containers get the whole batch with
-its targets; other callables (e.g. a torchvision transform) get the image tensor alone.
-``Compose`` lets a transform write into an intermediate image batch that only the pipeline holds
-(``RandomTransform.transform_into``), never into its input or anything a plain callable returned.
+- on CPU the batch is split into groups (one per choice, ``index_select``), each child runs once
+  on its group and the results are put back in place: the loop runs over choices, never over
+  samples (the group indices are read on the host, which costs nothing there);
+- on every other device (and on CPU inside ``torchaug.accelerator_path()``, how the tests run
+  that path) each child runs on the whole batch and the results are selected per sample with
+  ``torch.where``: no value is read back from the device. The children's parameters are then
+  drawn for the whole batch (on CPU: for their group).
+
+``RandomOrder`` draws its order on the host (torch's CPU generator, a CPU ``generator=``, or one
+seeded from a device generator's host-side state), so no device value is read; only replayed
+``params`` held on a device are read back, once per call: the modules to run are chosen in Python.
+
+Children may be any callables. torchaug transforms and containers get the whole sample; a
+**torchvision v2 transform** gets it too, as tv_tensors (``Image``/``Video``, ``Mask``,
+``BoundingBoxes``, ``KeyPoints``; one parameter set for the whole batch, torchvision's rule);
+a callable that declares ``geometric = False`` (``Normalize``) gets each image tensor alone and
+the targets pass through; any other callable gets the image tensor alone, so a sample with
+targets or several images raises a ``TypeError`` naming it before any child runs. ``Compose`` lets a transform write into
+an intermediate image batch that only the pipeline holds (``RandomTransform.transform_into``),
+never into its input or anything a plain callable returned.
 """
 
 from __future__ import annotations
@@ -22,7 +37,9 @@ import torch
 from torch import nn
 
 from torchaug._validation import check_bool, check_generator, check_images, check_probability, describe
+from torchaug._devpath import cpu_path
 from torchaug._threads import cpu_threads
+from torchaug.functional._workspace import constant
 from torchaug.registry import register
 from torchaug.transforms import targets as _t
 from torchaug.transforms._base import RandomTransform, restrict_to_region
@@ -30,7 +47,6 @@ from torchaug.transforms.geometry import RandomCrop, RandomHorizontalFlip
 
 __all__ = ["Compose", "RandomApply", "RandomChoice", "RandomOrder"]
 
-_BATCHED = (_t.IMAGE, _t.MASK, _t.BOXES, _t.VALID, _t.POINTS)
 
 
 class _Lambda(nn.Module):
@@ -72,7 +88,7 @@ def _check_replayed(params: Any, keys: tuple[str, str], owner: str, size: int) -
     """Replayed container ``params``: the dict ``return_params=True`` gave, ``params[keys[0]]`` of ``(size,)``."""
     if not isinstance(params, dict):
         raise TypeError(f"{owner}: params must be the dict returned by return_params=True; got {describe(params)}")
-    if set(params) != set(keys):
+    if set(params) - {"gathered"} != set(keys):
         raise ValueError(f"{owner}: params must hold the keys {list(keys)}; got {sorted(params)}")
     first = params[keys[0]]
     if not isinstance(first, torch.Tensor) or tuple(first.shape) != (size,):
@@ -83,36 +99,195 @@ def _shares_memory(a: torch.Tensor, b: torch.Tensor) -> bool:
     return a.untyped_storage().data_ptr() == b.untyped_storage().data_ptr()
 
 
+def _gathers(x: torch.Tensor, params: Any = None) -> bool:
+    """Whether to gather the groups: on the CPU path (``torchaug._devpath.cpu_path``); a replay takes
+    the path its ``params`` were drawn on (the children's parameters cover the group there, the whole
+    batch on the masked path)."""
+    if isinstance(params, dict) and isinstance(params.get("gathered"), bool):
+        return params["gathered"]
+    return cpu_path(x)
+
+
+def _host_ints(t: torch.Tensor) -> list[int]:
+    """The values of a small tensor as Python ints. A CPU tensor already lives on the host, so this
+    is no device sync (it is read past the test suite's host-read guard); a device tensor is read
+    back (one sync)."""
+    if t.device.type == "cpu":
+        with torch._C.DisableTorchFunction():
+            return t.tolist()
+    return t.tolist()
+
+
+def _host_order(n: int, generator: torch.Generator | None) -> torch.Tensor:
+    """A random permutation of ``range(n)`` drawn on the host, never read back from a device.
+
+    ``generator=None``: torch's CPU generator; a CPU generator: itself; a device generator: a CPU
+    generator seeded from its state (seed and offset, host-side numbers), and the device stream
+    advanced by one draw, so the order follows the generator like any other draw and no device
+    value is read."""
+    if generator is None or generator.device.type == "cpu":
+        return torch.randperm(n, generator=generator)
+    import hashlib
+
+    state = generator.get_state()  # a CPU tensor
+    with torch._C.DisableTorchFunction():
+        digest = hashlib.sha256(state.numpy().tobytes()).digest()
+    host = torch.Generator().manual_seed(int.from_bytes(digest[:8], "little"))
+    torch.empty(1, device=generator.device).uniform_(generator=generator)
+    return torch.randperm(n, generator=host)
+
+
+def _frame_rows(idx: torch.Tensor, frames: int) -> torch.Tensor:
+    if frames == 1:
+        return idx
+    return (idx.unsqueeze(1) * frames + torch.arange(frames, device=idx.device)).reshape(-1)
+
+
 def _subset(batch: dict[str, Any], idx: torch.Tensor) -> dict[str, Any]:
+    """The samples ``idx`` (clip indices) of a canonical batch."""
     sub = dict(batch)
-    for k in _BATCHED:
-        if k in batch:
-            sub[k] = batch[k].index_select(0, idx)
+    frames = batch.get(_t.FRAMES, 1)
+    sub[_t.IMAGE] = batch[_t.IMAGE].index_select(0, _frame_rows(idx, frames))
+    if batch.get(_t.EXTRA):
+        sub[_t.EXTRA] = [(e.index_select(0, _frame_rows(idx, te)), te) for e, te in batch[_t.EXTRA]]
+    for k in _t.TARGETS:
+        if batch.get(k):
+            sub[k] = [v.index_select(0, idx) for v in batch[k]]
     return sub
 
 
-def _assemble(batch: dict[str, Any], parts: list[tuple[torch.Tensor, dict[str, Any]]], owner: str) -> dict[str, Any]:
-    """Put group results ``(idx, sub_batch)`` back in sample order."""
+def _keyed_tensors(batch: dict[str, Any]) -> list[tuple[tuple, torch.Tensor, int]]:
+    """Every batched tensor of a canonical batch: ``(address, tensor, rows per sample)``."""
+    out = [((_t.IMAGE,), batch[_t.IMAGE], batch.get(_t.FRAMES, 1))]
+    out += [((_t.EXTRA, i), e, te) for i, (e, te) in enumerate(batch.get(_t.EXTRA) or [])]
+    for k in _t.TARGETS:
+        out += [((k, i), v, 1) for i, v in enumerate(batch.get(k) or [])]
+    return out
+
+
+def _rebuild(batch: dict[str, Any], values: dict[tuple, torch.Tensor]) -> dict[str, Any]:
     out = dict(batch)
-    b = batch[_t.IMAGE].shape[0]
-    for k in _BATCHED:
-        if k not in batch:
-            continue
-        ref = parts[0][1][k]
-        for idx, sub in parts:
-            if sub[k].shape[1:] != ref.shape[1:]:
+    out[_t.IMAGE] = values[(_t.IMAGE,)]
+    if batch.get(_t.EXTRA):
+        out[_t.EXTRA] = [(values[(_t.EXTRA, i)], te) for i, (_, te) in enumerate(batch[_t.EXTRA])]
+    for k in _t.TARGETS:
+        if batch.get(k):
+            out[k] = [values[(k, i)] for i in range(len(batch[k]))]
+    return out
+
+
+def _check_same_shapes(owner: str, results: list[dict[str, Any]]) -> None:
+    ref = _keyed_tensors(results[0])
+    for r in results[1:]:
+        for (key, a, _), (_, b, _) in zip(ref, _keyed_tensors(r)):
+            if a.shape[1:] != b.shape[1:]:
                 raise ValueError(
                     f"{owner}: every choice must give outputs of one shape to be put back in one batch; "
-                    f"got {k} of shapes {tuple(ref.shape[1:])} and {tuple(sub[k].shape[1:])}"
+                    f"got {key[0]} of shapes {tuple(a.shape[1:])} and {tuple(b.shape[1:])}"
                 )
-        full = ref.new_empty((b, *ref.shape[1:]))
-        src = batch[k]  # the input's memory format (a group's index_select may have lost channels_last)
-        if ref.ndim == 4 and src.ndim == 4 and src.is_contiguous(memory_format=torch.channels_last) and not src.is_contiguous():
+
+
+def _assemble(batch: dict[str, Any], parts: list[tuple[torch.Tensor, dict[str, Any]]], owner: str) -> dict[str, Any]:
+    """Put group results ``(idx, sub_batch)`` back in sample order (CPU path)."""
+    _check_same_shapes(owner, [sub for _, sub in parts])
+    b = batch[_t.IMAGE].shape[0] // batch.get(_t.FRAMES, 1)
+    values = {}
+    src = {key: v for key, v, _ in _keyed_tensors(batch)}
+    for j, (key, ref, rows) in enumerate(_keyed_tensors(parts[0][1])):
+        full = ref.new_empty((b * rows, *ref.shape[1:]))
+        s = src[key]  # the input's memory format (a group's index_select may have lost channels_last)
+        if ref.ndim == 4 and s.ndim == 4 and s.is_contiguous(memory_format=torch.channels_last) and not s.is_contiguous():
             full = full.contiguous(memory_format=torch.channels_last)
         for idx, sub in parts:
-            full.index_copy_(0, idx, sub[k])
-        out[k] = full
-    return out
+            part = _keyed_tensors(sub)[j][1]
+            if full.dtype == torch.uint16:  # no CPU index_copy for uint16: copy the same bits as int16
+                full.view(torch.int16).index_copy_(0, _frame_rows(idx, rows), part.view(torch.int16))
+            else:
+                full.index_copy_(0, _frame_rows(idx, rows), part)
+        values[key] = full
+    return _rebuild(parts[0][1], values)
+
+
+def _select(owner: str, choice: torch.Tensor, results: list[dict[str, Any]]) -> dict[str, Any]:
+    """Sample ``i`` from ``results[choice[i]]``, by ``torch.where`` on the device (no read-back)."""
+    _check_same_shapes(owner, results)
+    keyed = [_keyed_tensors(r) for r in results]
+    values = {}
+    for j, (key, ref, rows) in enumerate(keyed[0]):
+        out = ref
+        c = choice if rows == 1 else choice.repeat_interleave(rows)
+        for k in range(1, len(results)):
+            cand = keyed[k][j][1]
+            keep = (c == k).view(-1, *([1] * (ref.ndim - 1)))
+            out = torch.where(keep, cand, out)
+        if (
+            ref.ndim == 4
+            and ref.is_contiguous(memory_format=torch.channels_last)
+            and not ref.is_contiguous()
+            and not out.is_contiguous(memory_format=torch.channels_last)
+        ):
+            out = out.contiguous(memory_format=torch.channels_last)
+        values[key] = out
+    return _rebuild(results[0], values)
+
+
+def _pixel_only(t: Any) -> bool:
+    """A non-torchaug-transform callable that declares ``geometric = False`` (e.g. ``Normalize``)."""
+    fn = t.fn if isinstance(t, _Lambda) else t
+    return not isinstance(fn, (RandomTransform, _Container)) and getattr(fn, "geometric", None) is False
+
+
+def _is_tv_transform(t: Any) -> bool:
+    try:
+        from torchvision.transforms.v2 import Transform
+    except ImportError:  # pragma: no cover
+        return False
+    return isinstance(t, Transform)
+
+
+def _to_tv_sample(batch: dict[str, Any]) -> dict[str, Any]:
+    """A canonical batch as one torchvision sample of tv_tensors (boxes/points flattened to ``(B*N, k)``)."""
+    tv = _t._tv()
+    x = batch[_t.IMAGE]
+    h, w = x.shape[-2:]
+
+    def img(t: torch.Tensor, frames: int) -> Any:
+        if frames == 1:
+            return tv.Image(t)
+        return tv.Video(t.reshape(t.shape[0] // frames, frames, *t.shape[1:]))
+
+    return {
+        "images": [img(x, batch.get(_t.FRAMES, 1))] + [img(e, te) for e, te in batch.get(_t.EXTRA) or []],
+        "masks": [tv.Mask(m) for m in batch.get(_t.MASK) or []],
+        "boxes": [tv.BoundingBoxes(b.reshape(-1, 4), format="XYXY", canvas_size=(h, w)) for b in batch.get(_t.BOXES) or []],
+        "points": [tv.KeyPoints(k.reshape(-1, 2), canvas_size=(h, w)) for k in batch.get(_t.POINTS) or []],
+    }
+
+
+def _from_tv_sample(batch: dict[str, Any], out: Any, owner: str, name: str) -> dict[str, Any]:
+    from torchaug.functional.geometry import clip_boxes
+
+    if not isinstance(out, dict) or set(out) != {"images", "masks", "boxes", "points"}:
+        raise TypeError(f"{owner}: {name} must return the sample it was given; got {describe(out)}")
+    new = dict(batch)
+    ims = [o.as_subclass(torch.Tensor) for o in out["images"]]
+    ims = [o.reshape(-1, *o.shape[-3:]) for o in ims]
+    new[_t.IMAGE] = ims[0]
+    if batch.get(_t.EXTRA):
+        new[_t.EXTRA] = [(o, te) for o, (_, te) in zip(ims[1:], batch[_t.EXTRA])]
+    size = tuple(ims[0].shape[-2:])
+    if batch.get(_t.MASK):
+        new[_t.MASK] = [o.as_subclass(torch.Tensor) for o in out["masks"]]
+    if batch.get(_t.BOXES):
+        boxes, valid = [], []
+        for o, b, v in zip(out["boxes"], batch[_t.BOXES], batch[_t.VALID]):
+            bo, ok = clip_boxes(o.as_subclass(torch.Tensor).reshape(b.shape).to(b.dtype), size)
+            boxes.append(bo)
+            valid.append(v & ok)
+        new[_t.BOXES], new[_t.VALID] = boxes, valid
+    if batch.get(_t.POINTS):
+        new[_t.POINTS] = [o.as_subclass(torch.Tensor).reshape(k.shape).to(k.dtype) for o, k in zip(out["points"], batch[_t.POINTS])]
+    return new
 
 
 class _Container(nn.Module):
@@ -131,14 +306,16 @@ class _Container(nn.Module):
         params: Any = None,
         return_params: bool = False,
         region: torch.Tensor | None = None,
+        per_frame: bool = False,
     ) -> Any:
         """Same calling convention as :class:`~torchaug.transforms.RandomTransform`."""
         owner = type(self).__name__
-        if len(inputs) == 1 and _t.is_plain_image(inputs[0]):
+        if len(inputs) == 1 and _t.is_plain_image(inputs[0]) and not per_frame:
             x = inputs[0]
-            x4, single = check_images(x, owner=owner)
+            x4, single = check_images(x, owner=owner, allow_uint16=True)
+            self._check_uint16(x4)
             check_generator(generator, x4.device, owner=owner)
-            batch = {_t.IMAGE: x4.as_subclass(torch.Tensor) if type(x4) is not torch.Tensor else x4}
+            batch = _t.empty_batch(x4.as_subclass(torch.Tensor) if type(x4) is not torch.Tensor else x4)
             batch, params = self._run(batch, generator, params, region=region, single=single)
             out = batch[_t.IMAGE]
             out = out[0] if single else out
@@ -146,10 +323,57 @@ class _Container(nn.Module):
                 out = _t._tv().wrap(out, like=x)
             return (out, params) if return_params else out
         return _t.run_with_targets(self, inputs, owner=owner, generator=generator, params=params, region=region,
-                                   return_params=return_params)
+                                   return_params=return_params, per_frame=per_frame)
 
     def _run(self, batch, generator, params=None, *, region=None, single=False):  # pragma: no cover
         raise TypeError(f"{type(self).__name__} does not define _run()")
+
+    #: the boundary lets uint16 through; :meth:`_check_uint16` then names the child that cannot take it
+    supports_uint16 = True
+
+    def _check_uint16(self, x: torch.Tensor) -> None:
+        if x.dtype != torch.uint16:
+            return
+        for t in self.transforms:
+            if isinstance(t, _Container):
+                t._check_uint16(x)
+            elif not getattr(t, "supports_uint16", True):
+                raise TypeError(
+                    f"{type(self).__name__}: {type(t).__name__} does not support uint16 images (its maths is defined "
+                    f"here for uint8 in [0, 255] and floating images in [0, 1]); convert with x.float() / 65535"
+                )
+
+    @property
+    def moves_pixels(self) -> bool:
+        """Whether any child may move pixels (then unknown tv_tensors cannot follow)."""
+        return any(getattr(t, "moves_pixels", True) for t in self.transforms)
+
+    def _plain_callables(self) -> list[str]:
+        """Children (at any depth) that see the image tensor alone."""
+        out = []
+        for t in self.transforms:
+            if isinstance(t, _Container):
+                out += t._plain_callables()
+            elif _pixel_only(t):
+                continue
+            elif isinstance(t, _Lambda) and not _is_tv_transform(t.fn):
+                out.append(repr(t.fn))
+            elif not isinstance(t, (RandomTransform, _Lambda)) and not _is_tv_transform(t):
+                out.append(type(t).__name__)
+        return out
+
+    def _check_sample(self, batch: dict[str, Any]) -> None:
+        """Raise before any child runs when a child could not see the whole sample."""
+        self._check_uint16(batch[_t.IMAGE])
+        if not _t.has_targets(batch):
+            return
+        plain = self._plain_callables()
+        if plain:
+            raise TypeError(
+                f"{type(self).__name__}: {plain[0]} sees the image tensor alone, but the sample also holds targets, "
+                f"other images or video frames that it would leave behind; use a torchaug or torchvision v2 "
+                f"transform (both get the whole sample), or apply it outside the container"
+            )
 
     @staticmethod
     def _child(
@@ -159,6 +383,16 @@ class _Container(nn.Module):
             return t._run(batch, generator, params, single=single, overwrite=overwrite)
         if isinstance(t, _Container):
             return t._run(batch, generator, params, single=single)
+        fn = t.fn if isinstance(t, _Lambda) else t
+        if _is_tv_transform(fn) and _t.has_targets(batch):
+            return _from_tv_sample(batch, fn(_to_tv_sample(batch)), "container", type(fn).__name__), None
+        if _pixel_only(fn) and _t.has_targets(batch):  # moves no pixel: every image through it, targets stay
+            new = dict(batch)
+            new[_t.IMAGE] = fn(batch[_t.IMAGE])
+            new[_t.EXTRA] = [(fn(e), te) for e, te in batch.get(_t.EXTRA) or []]
+            return new, None
+        if _t.has_targets(batch):  # a nested container reached without the check (called directly)
+            raise TypeError(f"{type(fn).__name__} (inside a container) sees the image alone but the sample holds targets")
         x = batch[_t.IMAGE]
         out = t(x)
         if not isinstance(out, torch.Tensor):
@@ -210,7 +444,9 @@ class RandomApply(_Container):
 
     Per sample (torchvision draws once per call): the selected samples run through the list as
     one group, the others are left as they are; so the transforms must keep the image size.
-    Params: ``{"apply": (B,) bool, "params": [...]}`` (the children's params for the group).
+    Params: ``{"apply": (B,) bool, "params": [...], "gathered": bool}`` (the children's params: for the
+    group on the CPU path, for the whole batch on the masked path; ``gathered`` says which, so a replay
+    takes the same path on any device).
     """
 
     def __init__(self, transforms: Any, p: float = 0.5, *, same_on_batch: bool = False) -> None:
@@ -221,7 +457,7 @@ class RandomApply(_Container):
     def _run(self, batch, generator, params=None, *, region=None, single=False):
         owner = type(self).__name__
         x = batch[_t.IMAGE]
-        b = x.shape[0]
+        b = x.shape[0] // batch.get(_t.FRAMES, 1)  # samples (a clip is one)
         if params is None:
             n = 1 if self.same_on_batch else b
             with cpu_threads(x.device, 1):
@@ -230,28 +466,44 @@ class RandomApply(_Container):
         else:
             _check_replayed(params, ("apply", "params"), owner, b)
             apply, sub_params = params["apply"].to(x.device), params.get("params")
-        with cpu_threads(x.device, 1):
-            idx_on = apply.nonzero().squeeze(1)
-            idx_off = (~apply).nonzero().squeeze(1)
-        drawn = None
-        if idx_on.numel() == 0:
-            out = batch
-        else:
-            on = batch if idx_off.numel() == 0 else _subset(batch, idx_on)
-            original = on
-            drawn = []
-            for i, t in enumerate(self.transforms):
-                on, p = self._child(t, on, generator, None if sub_params is None else sub_params[i], single)
-                drawn.append(p)
-            if on[_t.IMAGE].shape[1:] != original[_t.IMAGE].shape[1:]:
-                raise ValueError(
-                    f"{owner}: the transforms must keep the image size (samples not selected stay as they are); "
-                    f"got {tuple(original[_t.IMAGE].shape[1:])} -> {tuple(on[_t.IMAGE].shape[1:])}"
-                )
-            out = on if idx_off.numel() == 0 else _assemble(batch, [(idx_on, on), (idx_off, _subset(batch, idx_off))], owner)
+        gathered = _gathers(x, params)
+        if gathered:
+            out, drawn = self._run_gathered(batch, apply, generator, sub_params, single)
+        else:  # every child on the whole batch, kept per sample by torch.where: nothing read back
+            on, drawn = self._run_children(batch, generator, sub_params, single)
+            self._check_size(on, batch)
+            out = _select(owner, apply.long(), [batch, on])
         if region is not None:
             out = self._restrict(owner, out, batch, region, single)
-        return out, {"apply": apply, "params": drawn}
+        return out, {"apply": apply, "params": drawn, "gathered": gathered}
+
+    def _run_children(self, batch, generator, sub_params, single):
+        drawn = []
+        for i, t in enumerate(self.transforms):
+            batch, p = self._child(t, batch, generator, None if sub_params is None else sub_params[i], single)
+            drawn.append(p)
+        return batch, drawn
+
+    def _check_size(self, on, original):
+        if on[_t.IMAGE].shape[1:] != original[_t.IMAGE].shape[1:]:
+            raise ValueError(
+                f"{type(self).__name__}: the transforms must keep the image size (samples not selected stay as they "
+                f"are); got {tuple(original[_t.IMAGE].shape[1:])} -> {tuple(on[_t.IMAGE].shape[1:])}"
+            )
+
+    def _run_gathered(self, batch, apply, generator, sub_params, single):
+        """CPU: the selected samples run as one group (indices read on the host, free there)."""
+        with cpu_threads(apply.device, 1):
+            idx_on = apply.nonzero().squeeze(1)
+            idx_off = (~apply).nonzero().squeeze(1)
+        if idx_on.numel() == 0:
+            return batch, None
+        on = batch if idx_off.numel() == 0 else _subset(batch, idx_on)
+        original = on
+        on, drawn = self._run_children(on, generator, sub_params, single)
+        self._check_size(on, original)
+        out = on if idx_off.numel() == 0 else _assemble(batch, [(idx_on, on), (idx_off, _subset(batch, idx_off))], type(self).__name__)
+        return out, drawn
 
     def extra_repr(self) -> str:
         return f"p={self.p}"
@@ -263,7 +515,8 @@ class RandomChoice(_Container):
     (default uniform; torchvision ``RandomChoice``, which chooses once per call).
 
     Samples are grouped by their choice; each transform runs once on its group. All choices
-    must give outputs of one size. Params: ``{"choice": (B,) int64, "params": [...]}``.
+    must give outputs of one size. Params: ``{"choice": (B,) int64, "params": [...], "gathered": bool}``
+    (as ``RandomApply``'s).
     """
 
     def __init__(self, transforms: Any, p: list[float] | None = None, *, same_on_batch: bool = False) -> None:
@@ -281,37 +534,47 @@ class RandomChoice(_Container):
             raise ValueError(f"{owner}: p must hold {n} non-negative weights with a positive sum; got {p!r}")
         total = float(sum(p))
         self.p = [float(v) / total for v in p]
+        self.cdf = [sum(self.p[: k + 1]) for k in range(n)]
         self.same_on_batch = check_bool(same_on_batch, owner=owner, name="same_on_batch")
 
     def _run(self, batch, generator, params=None, *, region=None, single=False):
         owner = type(self).__name__
         x = batch[_t.IMAGE]
-        b = x.shape[0]
+        b = x.shape[0] // batch.get(_t.FRAMES, 1)  # samples (a clip is one)
         if params is None:
             n = 1 if self.same_on_batch else b
             with cpu_threads(x.device, 1):
-                cdf = torch.tensor(self.p, device=x.device, dtype=torch.float32).cumsum(0)
+                cdf = constant(tuple(self.cdf), x.device, torch.float32)
                 u = torch.rand(n, generator=generator, device=x.device)
                 choice = torch.searchsorted(cdf, u, right=True).clamp_max(len(self.p) - 1).expand(b)
             sub_params: list | None = None
         else:
             _check_replayed(params, ("choice", "params"), owner, b)
             choice, sub_params = params["choice"].to(x.device), params.get("params")
-        parts = []
         drawn: list[Any] = []
-        for k, t in enumerate(self.transforms):
-            idx = (choice == k).nonzero().squeeze(1)
-            if idx.numel() == 0:
-                drawn.append(None)
-                continue
-            sub = batch if idx.numel() == b else _subset(batch, idx)
-            sub, p = self._child(t, sub, generator, None if sub_params is None else sub_params[k], single)
-            parts.append((idx, sub))
-            drawn.append(p)
-        out = parts[0][1] if len(parts) == 1 else _assemble(batch, parts, owner)
+        gathered = _gathers(x, params)
+        if gathered:  # CPU: one group per choice (indices read on the host, free there)
+            parts = []
+            for k, t in enumerate(self.transforms):
+                idx = (choice == k).nonzero().squeeze(1)
+                if idx.numel() == 0:
+                    drawn.append(None)
+                    continue
+                sub = batch if idx.numel() == b else _subset(batch, idx)
+                sub, p = self._child(t, sub, generator, None if sub_params is None else sub_params[k], single)
+                parts.append((idx, sub))
+                drawn.append(p)
+            out = parts[0][1] if len(parts) == 1 else _assemble(batch, parts, owner)
+        else:  # every choice on the whole batch, selected per sample by torch.where: nothing read back
+            results = []
+            for k, t in enumerate(self.transforms):
+                sub, p = self._child(t, batch, generator, None if sub_params is None else sub_params[k], single)
+                results.append(sub)
+                drawn.append(p)
+            out = _select(owner, choice, results)
         if region is not None:
             out = self._restrict(owner, out, batch, region, single)
-        return out, {"choice": choice, "params": drawn}
+        return out, {"choice": choice, "params": drawn, "gathered": gathered}
 
     def extra_repr(self) -> str:
         return f"p={[round(v, 4) for v in self.p]}"
@@ -320,22 +583,23 @@ class RandomChoice(_Container):
 @register("transform", example=lambda: RandomOrder([RandomHorizontalFlip(), RandomCrop(16, padding=2)]))
 class RandomOrder(_Container):
     """Apply all ``transforms`` in a random order (torchvision ``RandomOrder``): one order per
-    call, drawn from ``generator`` (each transform still draws per-sample parameters).
+    call, drawn on the host from ``generator`` (or torch's CPU generator; a device generator seeds a host
+    draw from its state and is advanced), so nothing is read back from a device (only replayed params
+    held on a device are read, once); each transform still draws per-sample parameters).
     Params: ``{"order": (n,) int64, "params": [...]}`` (params listed in the order applied)."""
 
     def _run(self, batch, generator, params=None, *, region=None, single=False):
         x = batch[_t.IMAGE]
         n = len(self.transforms)
         if params is None:
-            gdev = generator.device if generator is not None else x.device
-            order = torch.randperm(n, generator=generator, device=gdev)
+            order = _host_order(n, generator)  # on the host: no device value read back
             sub_params: list | None = None
         else:
             _check_replayed(params, ("order", "params"), type(self).__name__, n)
             order, sub_params = params["order"], params.get("params")
         original = batch
         drawn = []
-        for j, k in enumerate(order.tolist()):
+        for j, k in enumerate(_host_ints(order)):  # a read-back only for replayed params held on a device
             batch, p = self._child(self.transforms[k], batch, generator, None if sub_params is None else sub_params[j], single)
             drawn.append(p)
         if region is not None:

@@ -29,7 +29,7 @@ import torch
 
 from torchaug._validation import check_bool, check_choice, check_number
 from torchaug.functional import geometry as FG
-from torchaug.functional._workspace import scratch
+from torchaug.functional._workspace import constant, scratch
 from torchaug.registry import register
 from torchaug.transforms._base import Params, RandomTransform, apply_into
 
@@ -106,7 +106,7 @@ def _check_fill(fill: Any, x: torch.Tensor, owner: str) -> None:
     """``fill`` is in the image's scale (as torchvision): [0, 255] for uint8, [0, 1] for floating images."""
     if fill is None:
         return
-    hi = 255.0 if x.dtype == torch.uint8 else 1.0
+    hi = {torch.uint8: 255.0, torch.uint16: 65535.0}.get(x.dtype, 1.0)
     if any(not 0.0 <= v <= hi for v in ([fill] if isinstance(fill, (int, float)) else fill)):
         raise ValueError(f"{owner}: fill must lie in [0, {hi:g}] for {str(x.dtype).replace('torch.', '')} images; got {fill!r}")
 
@@ -276,7 +276,8 @@ class RandomCrop(RandomTransform):
                     shape = (*x.shape[:2], t + h + b, l + w + r)
                     xp = scratch("crop_pad", shape, x.dtype, x.device).fill_(fill)
                     xp[:, :, t : t + h, l : l + w].copy_(x)
-                elif x.dtype in (torch.float16, torch.bfloat16) and x.device.type == "cpu":
+                elif x.dtype in (torch.float16, torch.bfloat16) and x.device.type == "cpu" or x.dtype == torch.uint16:
+                    # (no uint16 reflect/replicate pad in PyTorch: float32 holds every uint16 exactly)
                     xp = torch.nn.functional.pad(x.float(), (l, r, t, b), mode=mode).to(x.dtype)
                 else:
                     xp = torch.nn.functional.pad(x, (l, r, t, b), mode=mode)
@@ -609,11 +610,10 @@ class RandomPerspective(_Warp):
         bw = int(self.distortion_scale * (w // 2)) + 1
         u = self._rand(x, 4, 2, generator=generator)
         # corner offsets: x in [0, bw), y in [0, bh), inwards from each corner
-        off = (u * torch.tensor([bw, bh], device=x.device)).floor().clamp_max(torch.tensor([bw - 1, bh - 1], device=x.device))
-        sx = torch.tensor([0, w - 1, w - 1, 0], device=x.device, dtype=torch.float32)
-        sy = torch.tensor([0, 0, h - 1, h - 1], device=x.device, dtype=torch.float32)
-        dx = torch.tensor([1, -1, -1, 1], device=x.device, dtype=torch.float32)
-        dy = torch.tensor([1, 1, -1, -1], device=x.device, dtype=torch.float32)
+        dev, f32 = x.device, torch.float32
+        off = (u * constant((bw, bh), dev)).floor().clamp_max(constant((bw - 1, bh - 1), dev))
+        sx, sy = constant((0, w - 1, w - 1, 0), dev, f32), constant((0, 0, h - 1, h - 1), dev, f32)
+        dx, dy = constant((1, -1, -1, 1), dev, f32), constant((1, 1, -1, -1), dev, f32)
         # torchvision draws randint(w - bw, w) for right corners: w - 1 - off
         ex = sx + dx * off[..., 0]
         ey = sy + dy * off[..., 1]
@@ -736,7 +736,7 @@ class Resize(RandomTransform):
     def transform_points(self, points: torch.Tensor, params: Params, size: tuple[int, int]) -> torch.Tensor:
         h, w = size
         oh, ow = FG._output_size(h, w, self.size, self.max_size)
-        return points * torch.tensor([ow / w, oh / h], dtype=points.dtype, device=points.device)
+        return points * constant((ow / w, oh / h), points.device, points.dtype)
 
     def extra_repr(self) -> str:
         return f"size={self.size}, interpolation={self.interpolation!r}, antialias={self.antialias}"
@@ -767,7 +767,7 @@ class CenterCrop(RandomTransform):
 
     def transform_points(self, points: torch.Tensor, params: Params, size: tuple[int, int]) -> torch.Tensor:
         top, left = self._offsets(*size)
-        return points - torch.tensor([left, top], dtype=points.dtype, device=points.device)
+        return points - constant((left, top), points.device, points.dtype)
 
     def extra_repr(self) -> str:
         return f"size={self.size}"
@@ -801,7 +801,15 @@ class Pad(RandomTransform):
         return FG.pad(m, self.padding, fill=0, padding_mode=self.padding_mode)
 
     def transform_points(self, points: torch.Tensor, params: Params, size: tuple[int, int]) -> torch.Tensor:
-        return points + torch.tensor(self.padding[:2], dtype=points.dtype, device=points.device)
+        return points + constant(tuple(self.padding[:2]), points.device, points.dtype)
 
     def extra_repr(self) -> str:
         return f"padding={self.padding}, padding_mode={self.padding_mode!r}"
+
+
+# uint16 images (16-bit, [0, 65535]): exact for the index ops, within half a level for the warps and
+# resizes (their float maths); ops whose padding PyTorch lacks for uint16 (reflect/edge) raise there
+for _cls in (RandomHorizontalFlip, RandomVerticalFlip, CenterCrop, Pad, RandomCrop, RandomAffine, RandomRotation,
+             RandomPerspective, ElasticTransform, RandomResizedCrop, Resize):
+    _cls.supports_uint16 = True
+del _cls

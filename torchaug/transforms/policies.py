@@ -11,6 +11,10 @@ applied in one pass over the batch:
 - Sharpness, Posterize, Solarize, AutoContrast, Equalize and Invert are batched kernels of
   :mod:`torchaug.functional.color` with per-sample parameters.
 
+Masks, boxes and keypoints move with the geometric ops: the same per-sample affine map
+(:func:`op_matrix`) warps the masks (nearest, fill 0) and moves points and box corners exactly;
+the colour ops leave them alone (issue 17: they used to stay behind).
+
 Each kernel runs on the samples that chose it: on CPU it gathers them (``index_select``, a loop
 over the ~14 ops, never over samples); on accelerators, where reading which samples chose an op
 would force a host-device sync, it runs on the whole batch and keeps the result with
@@ -19,18 +23,21 @@ would force a host-device sync, it runs on the whole batch and keeps the result 
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 from typing import Any
 
 import torch
 
+from torchaug._devpath import cpu_path
 from torchaug._validation import check_choice, check_number, describe
 from torchaug.functional import color as FC
 from torchaug.functional import geometry as FG
+from torchaug.functional._workspace import constant
 from torchaug.registry import register
 from torchaug.transforms._base import Params, RandomTransform
 
-__all__ = ["OPS", "apply_op", "RandAugment", "TrivialAugmentWide", "AutoAugment"]
+__all__ = ["OPS", "apply_op", "op_matrix", "RandAugment", "TrivialAugmentWide", "AutoAugment"]
 
 #: the operation table; policies' ``op`` parameters index into it
 OPS = (
@@ -66,7 +73,7 @@ def _run_on(
 
     ``fn(sub, idx)`` gets the selected samples and their indices (``None``: the whole batch).
     """
-    if y.device.type == "cpu" and _GATHER_ON_CPU:
+    if cpu_path(y) and _GATHER_ON_CPU:
         idx = mask.nonzero().squeeze(1)
         n = idx.numel()
         if n == 0:
@@ -75,6 +82,39 @@ def _run_on(
             return fn(y, None)
         return out.index_copy(0, idx, fn(y.index_select(0, idx), idx))
     return torch.where(mask.view(-1, 1, 1, 1), fn(y, None), out)
+
+
+def _is_geometric(op: torch.Tensor) -> torch.Tensor:
+    m = torch.zeros(op.shape, dtype=torch.bool, device=op.device)
+    for n in _GEOMETRIC:
+        m |= op == _ID[n]
+    return m
+
+
+def op_matrix(op: torch.Tensor, magnitude: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+    """Forward ``(B, 2, 3)`` pixel-coordinate maps of the geometric ops (identity for the others).
+
+    ``op`` ``(B,)`` indices into :data:`OPS`, ``magnitude`` ``(B,)`` signed, torchvision's meaning
+    (see :func:`apply_op`); ``size=(H, W)``. The image warp, the mask warp and the point moves all
+    use these maps, so images and targets move together.
+    """
+    H, W = size
+    dev = op.device
+    B = op.shape[0]
+    mag = magnitude.to(device=dev, dtype=torch.float64)
+    zero = torch.zeros_like(mag)
+    shear_deg = torch.rad2deg(torch.atan(mag))
+    sx = torch.where(op == _ID["ShearX"], shear_deg, zero)
+    sy = torch.where(op == _ID["ShearY"], shear_deg, zero)
+    tx = torch.where(op == _ID["TranslateX"], torch.trunc(mag), zero)
+    ty = torch.where(op == _ID["TranslateY"], torch.trunc(mag), zero)
+    angle = torch.where(op == _ID["Rotate"], -mag, zero)  # rotate: counter-clockwise
+    shear_op = (op == _ID["ShearX"]) | (op == _ID["ShearY"])
+    centre = constant((W * 0.5, H * 0.5), dev, mag.dtype).expand(B, 2)
+    centre = torch.where(shear_op[:, None], torch.zeros_like(centre), centre)  # shears: about (0, 0)
+    return FG.affine_matrix(
+        angle, torch.stack([tx, ty], 1), 1.0, torch.stack([sx, sy], 1), size=(H, W), center=centre, batch_size=B, device=dev
+    )
 
 
 def apply_op(
@@ -111,19 +151,7 @@ def apply_op(
 
     # geometric: one affine map per sample (identity for the others)
     geo = is_(_GEOMETRIC)
-    zero = torch.zeros_like(mag)
-    shear_deg = torch.rad2deg(torch.atan(mag))
-    sx = torch.where(op == _ID["ShearX"], shear_deg, zero)
-    sy = torch.where(op == _ID["ShearY"], shear_deg, zero)
-    tx = torch.where(op == _ID["TranslateX"], torch.trunc(mag), zero)
-    ty = torch.where(op == _ID["TranslateY"], torch.trunc(mag), zero)
-    angle = torch.where(op == _ID["Rotate"], -mag, zero)  # rotate: counter-clockwise
-    shear_op = (op == _ID["ShearX"]) | (op == _ID["ShearY"])
-    centre = torch.tensor([W * 0.5, H * 0.5], dtype=mag.dtype, device=dev).expand(B, 2)
-    centre = torch.where(shear_op[:, None], torch.zeros_like(centre), centre)  # shears: about (0, 0)
-    matrix = FG.affine_matrix(
-        angle, torch.stack([tx, ty], 1), 1.0, torch.stack([sx, sy], 1), size=(H, W), center=centre, batch_size=B, device=dev
-    )
+    matrix = op_matrix(op, mag, (H, W))
     out = _run_on(x, out, geo, lambda s, i: FG.affine(s, sel(matrix, i), interpolation=interpolation, fill=fill))
 
     # brightness / saturation / contrast: x * f + ref * (1 - f)
@@ -192,8 +220,12 @@ def _space(kind: str, num_bins: int, height: int, width: int) -> dict[str, tuple
     return s
 
 
-def _table(space: dict[str, tuple[torch.Tensor | None, bool]], num_bins: int, device: torch.device) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Per-op tensors: global op ids ``(K,)``, magnitude bins ``(K, num_bins)`` and signed ``(K,)``."""
+@functools.lru_cache(maxsize=64)
+def _table(kind: str, num_bins: int, height: int, width: int, device: torch.device) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Per-op tensors of :func:`_space`: global op ids ``(K,)``, magnitude bins ``(K, num_bins)``
+    and signed ``(K,)``; made once per image size and device (no host-to-device copy per call).
+    Shared: never write to them."""
+    space = _space(kind, num_bins, height, width)
     ids = torch.tensor([_ID[n] for n in space], device=device)
     mags = torch.stack(
         [torch.zeros(num_bins) if m is None else m.to(torch.float64) for m, _ in space.values()]
@@ -202,8 +234,26 @@ def _table(space: dict[str, tuple[torch.Tensor | None, bool]], num_bins: int, de
     return ids, mags, signed
 
 
+@functools.lru_cache(maxsize=16)
+def _auto_table(policy: str, device: torch.device) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """AutoAugment's sub-policies on ``device``, made once: op index into the "auto" space and
+    global op id ``(25, 2)``, probabilities ``(25, 2)`` and magnitude bins ``(25, 2)`` (-1: none)."""
+    subs = _AUTO_POLICIES[policy]
+    names = list(_space("auto", 10, 32, 32))  # the op names do not depend on the image size
+    local = torch.tensor([[names.index(step[0]) for step in sub] for sub in subs], device=device)
+    gid = torch.tensor([[_ID[step[0]] for step in sub] for sub in subs], device=device)
+    probs = torch.tensor([[step[1] for step in sub] for sub in subs], dtype=torch.float32, device=device)
+    bins = torch.tensor([[-1 if step[2] is None else step[2] for step in sub] for sub in subs], device=device)
+    return local, gid, probs, bins
+
+
 class _PolicyBase(RandomTransform):
+    """Shared by the policies. Masks, boxes and keypoints move with the geometric ops (ShearX/Y,
+    TranslateX/Y, Rotate) of each sample: masks by the same affine map (nearest, fill 0), points
+    and box corners by it exactly; colour ops leave them alone."""
+
     __torchaug_public__ = False
+    geometric = True
 
     def __init__(self, *, interpolation: str, fill: Any, p: float, same_on_batch: bool) -> None:
         super().__init__(p=p, same_on_batch=same_on_batch)
@@ -241,6 +291,22 @@ class _PolicyBase(RandomTransform):
             x = apply_op(x, op[:, k], mag[:, k], interpolation=self.interpolation, fill=fill)
         return x
 
+    def transform_mask(self, m: torch.Tensor, params: Params) -> torch.Tensor:
+        op, mag = params["op"].to(m.device), params["magnitude"]
+        size = tuple(m.shape[-2:])
+        for k in range(op.shape[1]):
+            geo = _is_geometric(op[:, k])
+            matrix = op_matrix(op[:, k], mag[:, k], size)
+            m = _run_on(m, m, geo, lambda s, i: FG.affine(s, matrix if i is None else matrix.index_select(0, i),
+                                                          interpolation="nearest", fill=0))
+        return m
+
+    def transform_points(self, points: torch.Tensor, params: Params, size: tuple[int, int]) -> torch.Tensor:
+        op, mag = params["op"].to(points.device), params["magnitude"]
+        for k in range(op.shape[1]):
+            points = FG.affine_points(points, op_matrix(op[:, k], mag[:, k], size))
+        return points
+
 
 @register("transform", example=lambda: RandAugment(num_ops=2, magnitude=9))
 class RandAugment(_PolicyBase):
@@ -275,7 +341,7 @@ class RandAugment(_PolicyBase):
 
     def make_params(self, x: torch.Tensor, generator: torch.Generator | None) -> Params:
         H, W = x.shape[-2:]
-        ids, mags, signed = _table(_space("rand", self.num_magnitude_bins, H, W), self.num_magnitude_bins, x.device)
+        ids, mags, signed = _table("rand", self.num_magnitude_bins, H, W, x.device)
         k = (self._rand(x, self.num_ops, generator=generator) * len(ids)).floor().long().clamp_max(len(ids) - 1)
         m = self._signed(x, mags[k, self.magnitude], signed[k], generator)
         return {"op": ids[k], "magnitude": m}
@@ -312,7 +378,7 @@ class TrivialAugmentWide(_PolicyBase):
     def make_params(self, x: torch.Tensor, generator: torch.Generator | None) -> Params:
         H, W = x.shape[-2:]
         nb = self.num_magnitude_bins
-        ids, mags, signed = _table(_space("wide", nb, H, W), nb, x.device)
+        ids, mags, signed = _table("wide", nb, H, W, x.device)
         k = (self._rand(x, 1, generator=generator) * len(ids)).floor().long().clamp_max(len(ids) - 1)
         b = (self._rand(x, 1, generator=generator) * nb).floor().long().clamp_max(nb - 1)
         m = self._signed(x, mags[k, b], signed[k], generator)
@@ -434,22 +500,16 @@ class AutoAugment(_PolicyBase):
         self.policy = check_choice(policy, tuple(_AUTO_POLICIES), owner=type(self).__name__, name="policy")
         subs = _AUTO_POLICIES[self.policy]
         self._names = [[step[0] for step in sub] for sub in subs]
-        self._probs = torch.tensor([[step[1] for step in sub] for sub in subs], dtype=torch.float32)
-        self._bins = torch.tensor([[-1 if step[2] is None else step[2] for step in sub] for sub in subs])
 
     def make_params(self, x: torch.Tensor, generator: torch.Generator | None) -> Params:
         H, W = x.shape[-2:]
-        dev = x.device
-        space = _space("auto", 10, H, W)
-        names = list(space)
-        _, mags, signed = _table(space, 10, dev)
-        local = torch.tensor([[names.index(n) for n in sub] for sub in self._names], device=dev)  # (25, 2)
-        gid = torch.tensor([[_ID[n] for n in sub] for sub in self._names], device=dev)
+        _, mags, signed = _table("auto", 10, H, W, x.device)
+        local, gid, probs, bins_of = _auto_table(self.policy, x.device)
         n_sub = len(self._names)
         pol = (self._rand(x, generator=generator) * n_sub).floor().long().clamp_max(n_sub - 1)  # (B,)
-        fire = self._rand(x, 2, generator=generator) <= self._probs.to(dev)[pol]
+        fire = self._rand(x, 2, generator=generator) <= probs[pol]
         k = local[pol]  # (B, 2)
-        bins = self._bins.to(dev)[pol].clamp_min(0)
+        bins = bins_of[pol].clamp_min(0)
         m = self._signed(x, mags[k, bins], signed[k], generator)
         op = torch.where(fire, gid[pol], _ID["Identity"])
         m = torch.where(fire, m, torch.zeros_like(m))
