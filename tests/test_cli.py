@@ -59,3 +59,12 @@ def test_train_subcommand_reports_config_mistakes_in_one_line(capsys, monkeypatc
         cli.main(["train", "mixer=nope"])
     err = capsys.readouterr().err.strip().splitlines()
     assert info.value.code == 2 and len(err) == 1 and err[0].startswith("torchaug train: mixer:")
+
+
+def test_gallery_command_runs_the_preview_gallery(monkeypatch):
+    import torchaug.preview as preview
+
+    seen = []
+    monkeypatch.setattr(preview, "main", lambda argv=None: seen.append(argv) or "ok")
+    assert cli.main(["gallery", "--only", "Blur"]) == "ok" and cli.main(["gallery", "out"]) == "ok"
+    assert seen == [["--gallery", "docs", "--only", "Blur"], ["--gallery", "out"]]

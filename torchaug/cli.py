@@ -29,7 +29,18 @@ from typing import Any
 COMMANDS: dict[str, tuple[str, str]] = {
     "train": ("torchaug.train:main", "train with augmentation (Hydra: +recipe=NAME, group=option, key=value)"),
     "preview": ("torchaug.preview:main", "draw what a transform pipeline or a resampler does into a PNG"),
+    "gallery": ("torchaug.cli:gallery", "one picture per registered transform + docs/gallery.md ([DIR] [--only A,B])"),
 }
+
+
+def gallery(argv: list[str]) -> Any:
+    """``torchaug gallery [DIR] [--only A,B]`` = ``python -m torchaug.preview --gallery [DIR] [--only A,B]``."""
+    from torchaug.preview import main as preview_main
+
+    rest = list(argv)
+    if not rest or rest[0].startswith("--"):
+        rest.insert(0, "docs")
+    return preview_main(["--gallery", *rest])
 
 
 def add_command(name: str, target: str, help: str = "") -> None:
@@ -89,7 +100,7 @@ def overview() -> str:
     lines = ["torchaug: PyTorch-native training-time data augmentation", "",
              "Usage: torchaug COMMAND [ARGS ...]   (torchaug COMMAND --help for one command)", "", "Commands:"]
     lines += [f"  {n:<12} {h}" for n, (_, h) in sorted(commands.items())]
-    lines.append("  NAME         any torchaug.NAME module with a main() (e.g. a corruptions or gallery command)")
+    lines.append("  NAME         any torchaug.NAME module with a main() (e.g. torchaug corruptions ... once it exists)")
     root = config_dir()
     recipes = sorted(p.stem for p in (root / "recipe").glob("*.yaml"))
     lines += ["", "Recipes (torchaug train +recipe=NAME):"]
