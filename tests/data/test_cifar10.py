@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 import torch
 
@@ -72,3 +74,36 @@ def test_failed_download_and_download_off(tmp_path, monkeypatch):
 def test_online_probe_honours_offline_switch(monkeypatch):
     monkeypatch.setenv("TORCHAUG_OFFLINE", "1")
     assert cifar.online("https://www.cs.toronto.edu/x.tar.gz") is False
+
+
+def test_a_second_process_waits_for_the_first_download(tmp_path, monkeypatch):
+    import threading
+
+    root = tmp_path / "cache"
+    root.mkdir()
+    lock = root / ".download.lock"
+    lock.write_text(str(os.getpid()))  # another rank (alive) is downloading
+    monkeypatch.setattr(cifar, "online", lambda url, timeout=3.0: True)
+    monkeypatch.setattr(cifar, "download_archive", lambda *a: pytest.fail("only the lock holder downloads"))
+    monkeypatch.setattr(cifar, "LOCK_POLL_S", 0.05)
+
+    def other_rank_finishes():
+        write_cifar10_batches(root, per_batch=20, test=10)
+        lock.unlink()
+
+    timer = threading.Timer(0.3, other_rank_finishes)
+    timer.start()
+    dm = CIFAR10DataModule(root=str(root), download=True, val_fraction=0.2)
+    dm.setup()
+    timer.join()
+    assert len(dm._splits["test"]) == 10 and not lock.exists()
+
+
+def test_a_stale_lock_is_taken_over(tmp_path, monkeypatch):
+    root = tmp_path / "cache"
+    root.mkdir()
+    (root / ".download.lock").write_text("999999999")  # no such process
+    monkeypatch.setattr(cifar, "online", lambda url, timeout=3.0: True)
+    monkeypatch.setattr(cifar, "download_archive", lambda url, r, f, m: write_cifar10_batches(r, per_batch=20, test=10))
+    CIFAR10DataModule(root=str(root), download=True, val_fraction=0.2).setup()
+    assert not (root / ".download.lock").exists()

@@ -12,11 +12,13 @@ JPEG copy.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import pickle
 import socket
 import threading
+import time
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
@@ -75,6 +77,57 @@ def online(url: str, timeout: float = PROBE_TIMEOUT_S) -> bool:
     return bool(ok)
 
 
+#: how long a process waits for another one's download (seconds), and how often it looks
+LOCK_WAIT_S, LOCK_POLL_S = 3600.0, 1.0
+
+
+@contextlib.contextmanager
+def _download_lock(root: Path):
+    """Yield True to the one process that holds ``root/.download.lock`` (created atomically), after
+    waiting for another holder to finish; the lock file is removed when the holder is done."""
+    lock = root / ".download.lock"
+    start = time.monotonic()
+    while True:
+        try:
+            fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+        except FileExistsError:
+            if _stale(lock):  # left by a download that was killed (its process is gone)
+                lock.unlink(missing_ok=True)
+                continue
+            if time.monotonic() - start > LOCK_WAIT_S:
+                raise DataNotFoundError("data.root", f"waited {LOCK_WAIT_S:.0f} s for another process's CIFAR-10 "
+                                        f"download into {root} ({lock} exists).",
+                                        f"remove {lock} if no download is running") from None
+            time.sleep(LOCK_POLL_S)
+            if not lock.exists():
+                yield False  # the other process finished: the caller checks the files
+                return
+            continue
+        try:
+            os.write(fd, str(os.getpid()).encode())
+            os.close(fd)
+            yield True
+        finally:
+            lock.unlink(missing_ok=True)
+        return
+
+
+def _stale(lock: Path) -> bool:
+    try:
+        pid = int(lock.read_text().strip() or "0")
+    except (OSError, ValueError):
+        return False
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except OSError:  # exists, owned by someone else
+        return False
+    return False
+
+
 def _missing(folder: Path) -> list[str]:
     return [n for n in (*TRAIN_FILES, *TEST_FILES, META_FILE) if not (folder / n).is_file()]
 
@@ -122,13 +175,15 @@ class CIFAR10DataModule(ClassificationDataModule):
         if not online(url):
             raise DataNotFoundError("data.root", f"{looked} and it cannot be downloaded: "
                                     f"{urlparse(url).hostname} is unreachable (offline).", self._ways_out())
-        log.info("CIFAR10DataModule: downloading %s into %s", url, self.root)
         os.makedirs(self.root, exist_ok=True)
-        try:
-            download_archive(url, self.root, filename, md5)
-        except Exception as err:  # noqa: BLE001 - a failed download is the same dead end as offline
-            raise DataNotFoundError("data.root", f"{looked}; the download from {url} failed ({err}).",
-                                    self._ways_out()) from err
+        with _download_lock(Path(self.root)) as mine:
+            if mine and _missing(folder):  # several processes (DDP ranks): one downloads, the others wait
+                log.info("CIFAR10DataModule: downloading %s into %s", url, self.root)
+                try:
+                    download_archive(url, self.root, filename, md5)
+                except Exception as err:  # noqa: BLE001 - a failed download is the same dead end as offline
+                    raise DataNotFoundError("data.root", f"{looked}; the download from {url} failed ({err}).",
+                                            self._ways_out()) from err
         still = _missing(folder)
         if still:
             raise DataNotFoundError("data.root", f"the download into {self.root} did not produce {', '.join(still)}.",
