@@ -98,6 +98,15 @@ def test_recipe_composes_and_runs_one_step(recipe, tmp_path):
                      "data.subset=null", "data.num_workers=0", "data.batch_size=8",
                      "data.val_fraction=0.3", *size]
         cfg = make_cfg(tmp_path, f"+recipe={recipe}", *overrides)
+    elif cfg.data._target_.endswith("CIFAR10DataModule"):  # the paper-setting recipes: a tiny set in torchvision's format
+        from train_support import write_cifar10_batches
+
+        root = write_cifar10_batches(tmp_path / "cifar", per_batch=20, test=20)
+        overrides = [f"data.root={root}", "data.download=false", "data.num_workers=0", "data.batch_size=8",
+                     "data.val_fraction=0.2"]
+        cfg = make_cfg(tmp_path, f"+recipe={recipe}", *overrides)
+    else:
+        overrides = []
     with open_dict(cfg):
         if cfg.get("stages"):
             stages = OmegaConf.to_container(cfg.stages, resolve=False)
@@ -107,8 +116,7 @@ def test_recipe_composes_and_runs_one_step(recipe, tmp_path):
             cfg.trainer.fast_dev_run = True
             cfg.trainer.accelerator = "cpu"
             cfg.trainer.enable_progress_bar = False
-    overrides = [f"+recipe={recipe}", *(overrides if folder else [])]
-    results = train(cfg, overrides=overrides)
+    results = train(cfg, overrides=[f"+recipe={recipe}", *overrides])
     assert "output_dir" in results
 
 

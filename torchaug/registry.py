@@ -48,9 +48,37 @@ def register(kind: str, example: Callable[[], Any] | None = None) -> Callable[[T
         if name in _REGISTRY and _REGISTRY[name].cls is not cls:
             raise ValueError(f"register: an augmenter named {name!r} is already registered")
         _REGISTRY[name] = Entry(name, cls, kind, example if example is not None else cls)
+        _record_init_args(cls)
         return cls
 
     return deco
+
+
+def _record_init_args(cls: type) -> None:
+    """Wrap ``cls.__init__`` so an instance keeps the arguments it was built with (for
+    :func:`torchaug.config_io.to_config`); recorded only when ``cls`` is the instance's own class."""
+    import functools
+    import inspect
+
+    init = cls.__init__
+    if getattr(init, "__torchaug_records__", None) is cls:
+        return
+    sig = inspect.signature(init)
+
+    @functools.wraps(init)
+    def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
+        init(self, *args, **kwargs)
+        if type(self) is cls:
+            try:
+                bound = sig.bind(self, *args, **kwargs)
+            except TypeError:  # pragma: no cover - init accepted what the signature does not describe
+                return
+            arguments = dict(bound.arguments)
+            arguments.pop(next(iter(sig.parameters)), None)  # self
+            object.__setattr__(self, "_torchaug_init_args", arguments)
+
+    __init__.__torchaug_records__ = cls  # type: ignore[attr-defined]
+    cls.__init__ = __init__  # type: ignore[misc]
 
 
 def registered(kind: str | None = None) -> list[Entry]:

@@ -9,10 +9,10 @@ sub-folder of the output folder; a later stage refers to an earlier one's result
 
 from __future__ import annotations
 
-import difflib
 import logging
 import sys
 import time
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
@@ -23,14 +23,19 @@ from torchaug.io import atomic_write_json, atomic_write_text
 
 log = logging.getLogger("torchaug.train")
 
-_STAGES: dict[str, dict[str, Any]] = {}
+# the results of the stages that have run, for ${stage:...}; set by _train_stages for the duration of one
+# multi-stage run (a context variable, so two runs in one process never see each other's stages)
+_RUN_STAGES: ContextVar[dict[str, dict[str, Any]] | None] = ContextVar("torchaug_run_stages", default=None)
 
 
 def _stage_resolver(ref: str) -> Any:
     name, _, key = ref.partition(".")
-    if name not in _STAGES:
-        raise KeyError(f"${{stage:{ref}}}: stage {name!r} has not run yet (finished stages: {sorted(_STAGES)})")
-    value: Any = _STAGES[name]
+    stages = _RUN_STAGES.get()
+    if stages is None:
+        raise KeyError(f"${{stage:{ref}}} is only defined inside a multi-stage run (a recipe with stages:)")
+    if name not in stages:
+        raise KeyError(f"${{stage:{ref}}}: stage {name!r} has not run yet (finished stages: {sorted(stages)})")
+    value: Any = stages[name]
     for part in key.split(".") if key else []:
         value = value[part]
     return value
@@ -53,6 +58,9 @@ def _train_single(cfg: DictConfig) -> dict[str, Any]:
 
     from torchaug.lightning.build import build, resolved_config
 
+    from torchaug.lightning.build import check_config
+
+    check_config(cfg)  # before seeding and any data: a configuration mistake stops the run at once
     start = time.perf_counter()
     output_dir = Path(cfg.output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
@@ -130,19 +138,125 @@ def _compose(overrides: list[str]) -> DictConfig:
         return compose(config_name="train", overrides=overrides)
 
 
+def compose_config(overrides: list[str]) -> DictConfig:
+    """Compose ``train.yaml`` with command-line style ``overrides`` (normalised by :func:`normalize_overrides`)."""
+    return _compose(normalize_overrides(overrides))
+
+
+def _override_key(o: str) -> str:
+    return o.split("=", 1)[0].lstrip("+~")
+
+
+def _is_key_value(o: str) -> bool:
+    return "=" in o and not o.startswith("-")
+
+
+def _group_options(group: str) -> list[str]:
+    folder = config_dir() / group
+    return sorted(p.stem for p in folder.glob("*.yaml")) if folder.is_dir() else []
+
+
+def normalize_overrides(overrides: list[str]) -> list[str]:
+    """Make every argument of a node's ``_target_`` settable as ``KEY.NAME=value``, and check the rest.
+
+    ``trainer.fast_dev_run=true`` becomes ``+trainer.fast_dev_run=true`` when the config does not list
+    ``fast_dev_run`` but the installed ``lightning.Trainer`` takes it (likewise for ``data.*``, ``model.*``,
+    ``module.*``, ``logger.*`` and any node with a ``_target_``). A name neither the config nor the target
+    knows, an unknown group option or a malformed override raises :class:`torchaug.errors.ConfigError`
+    naming it (with the nearest valid names / the options of the group). Two compositions: the group
+    choices and prefixed overrides first, then everything.
+    """
+    from torchaug.errors import ConfigError
+    from torchaug._signatures import nearest, settable
+
+    out = list(overrides)
+    kv = [o for o in out if _is_key_value(o)]
+    dotted = [o for o in kv if o[0] not in "+~" and "." in _override_key(o) and not _override_key(o).startswith("hydra.")]
+    base = _compose_or_raise([o for o in kv if o not in dotted])
+    for i, o in enumerate(out):
+        if o not in dotted:
+            continue
+        key = _override_key(o)
+        parent, _, leaf = key.rpartition(".")
+        node = OmegaConf.select(base, parent, default=None)
+        if isinstance(node, DictConfig) and leaf in node:
+            continue
+        target = node.get("_target_") if isinstance(node, DictConfig) else None
+        names = settable(str(target)) if target else []
+        if leaf in names:
+            out[i] = "+" + o
+            continue
+        if not isinstance(node, DictConfig):
+            raise ConfigError(key, f"unknown config key: there is no '{parent}' section in this config.",
+                              "check the spelling (torchaug --help lists the groups)")
+        valid = sorted({*(str(k) for k in node.keys() if not str(k).startswith("_")), *names})
+        hint = nearest(leaf, valid)
+        where = f"{target} has no argument {leaf!r}" if target else f"'{parent}' holds no {leaf!r}"
+        if hint:
+            full = [f"{parent}.{c}" for c in hint.replace("did you mean ", "").rstrip("?").split(" or ")]
+            raise ConfigError(key, f"unknown config key ({where}); did you mean {' or '.join(full)}?",
+                              f"{full[0]}={o.split('=', 1)[1]}")
+        raise ConfigError(key, f"unknown config key ({where}); valid keys under '{parent}': {', '.join(valid)}.",
+                          "use one of them (torchaug --help lists groups and recipes)")
+    _compose_or_raise([o for o in out if _is_key_value(o)])
+    return out
+
+
+def _compose_or_raise(overrides: list[str]) -> DictConfig:
+    """:func:`_compose`, with Hydra's composition errors as :class:`ConfigError` s naming the key."""
+    import re
+
+    from hydra.errors import ConfigCompositionException, MissingConfigException, OverrideParseException
+
+    from torchaug.errors import ConfigError
+    from torchaug._signatures import nearest
+
+    try:
+        return _compose(overrides)
+    except MissingConfigException as err:
+        msg = str(err)
+        found = re.search(r"Could not find '([^']+)'", msg)
+        path = found.group(1) if found else ""
+        group, _, option = path.rpartition("/")
+        options = _group_options(group) if group else []
+        if not options:
+            options = re.findall(r"^\t(\S+)$", msg, flags=re.M)
+        raise ConfigError(group or path, f"{option or path!r} is not an option of the {group or 'config'} group; "
+                          f"choose one of: {', '.join(options) or '(none found)'}.",
+                          f"{group}=<one of them>, or add {group}/{option}.yaml on hydra.searchpath") from err
+    except OverrideParseException as err:
+        raise ConfigError("", f"cannot parse an override: {str(err).strip().splitlines()[0]}",
+                          "write overrides as key=value (quote values with spaces or brackets)") from err
+    except ConfigCompositionException as err:
+        msg = str(err)
+        found = re.search(r"Could not (?:override|append to|delete from) '([^']+)'", msg)
+        key = found.group(1) if found else ""
+        if key and "." not in key and "To append to your config" in msg:  # an unknown top-level key
+            base = _compose([o for o in overrides if _override_key(o) != key])
+            valid = sorted(str(k) for k in base.keys())
+            hint = nearest(key, valid)
+            raise ConfigError(key, f"unknown config key{'; ' + hint if hint else ''} (top-level keys: "
+                              f"{', '.join(valid)}).", f"+{key}=... adds a new key") from err
+        raise ConfigError(key, " ".join(msg.strip().splitlines()[0].split())) from err
+
+
 def _train_stages(cfg: DictConfig, overrides: list[str]) -> dict[str, Any]:
     root = Path(cfg.output_dir)
     all_results: dict[str, Any] = {}
     # unresolved: a stage's overrides may refer to stages that have not run yet
     stages = OmegaConf.to_container(cfg.stages, resolve=False)
-    for name, stage_overrides in stages.items():
-        stage_cfg = _compose([*overrides, *stage_overrides])
-        with open_dict(stage_cfg):
-            stage_cfg.stages = None
-            stage_cfg.output_dir = str(root / name)
-        log.info("stage %s: %s", name, list(stage_overrides))
-        print(f"\n== stage {name} ==", flush=True)
-        _STAGES[name] = all_results[name] = _train_single(stage_cfg)
+    token = _RUN_STAGES.set(all_results)  # ${stage:...} reads this run's results, and only during this run
+    try:
+        for name, stage_overrides in stages.items():
+            stage_cfg = compose_config([*overrides, *stage_overrides])
+            with open_dict(stage_cfg):
+                stage_cfg.stages = None
+                stage_cfg.output_dir = str(root / name)
+            log.info("stage %s: %s", name, list(stage_overrides))
+            print(f"\n== stage {name} ==", flush=True)
+            all_results[name] = _train_single(stage_cfg)
+    finally:
+        _RUN_STAGES.reset(token)
     results = {"stages": all_results, "output_dir": str(root), **{k: v for k, v in all_results[name].items()
                                                                     if k.startswith("test_")}}
     from lightning.pytorch.utilities.rank_zero import rank_zero_only
@@ -152,41 +266,69 @@ def _train_stages(cfg: DictConfig, overrides: list[str]) -> dict[str, Any]:
     return results
 
 
-def _check_overrides(argv: list[str]) -> None:
-    """Fail fast with the valid choices when an override names an unknown key."""
-    from hydra.errors import ConfigCompositionException, MissingConfigException
-
-    overrides = [a for a in argv if "=" in a and not a.startswith(("-", "hydra.", "+hydra", "~"))]
-    try:
-        _compose(overrides)
-    except MissingConfigException:
-        return  # Hydra's own message lists the available options of the group
-    except ConfigCompositionException as err:
-        msg = str(err)
-        key = next((o.split("=", 1)[0].lstrip("+") for o in overrides if f"'{o.split('=', 1)[0]}'" in msg), None)
-        if key is None:
-            return
-        parent, _, leaf = key.rpartition(".")
-        base = _compose([o for o in overrides if not o.startswith(key + "=")])
-        node = OmegaConf.select(base, parent) if parent else base
-        valid = sorted(node.keys()) if isinstance(node, DictConfig) else []
-        close = difflib.get_close_matches(leaf, valid, n=3)
-        hint = f" Did you mean {', '.join((parent + '.' if parent else '') + c for c in close)}?" if close else ""
-        sys.stderr.write(f"torchaug.train: unknown config key '{key}'.{hint}\n"
-                         f"Valid keys under '{parent or '<root>'}': {', '.join(valid)}\n"
-                         f"(use +{key}=... to add a new key)\n")
-        sys.exit(2)
+_FULL_TRACE = "HYDRA_FULL_ERROR=1 shows the full traceback"
 
 
-def main() -> None:
+def config_error_line(err: BaseException) -> str:
+    """One line for a configuration mistake (a ConfigError, a Hydra or an OmegaConf error)."""
+    from omegaconf.errors import MissingMandatoryValue, OmegaConfBaseException
+
+    from torchaug.errors import ConfigError
+
+    if isinstance(err, ConfigError):
+        return err.line()
+    if isinstance(err, MissingMandatoryValue):
+        key = getattr(err, "full_key", None) or "?"
+        return ConfigError(key, "is required and has no value (???).", f"pass {key}=<value>").line()
+    text = " ".join(str(err).strip().split("\n")[0].split())
+    if isinstance(err, OmegaConfBaseException) and getattr(err, "full_key", None):
+        return f"{err.full_key}: {text}"
+    return text
+
+
+def is_config_error(err: BaseException) -> bool:
+    from hydra.errors import HydraException
+    from omegaconf.errors import OmegaConfBaseException
+
+    from torchaug.errors import ConfigError
+
+    return isinstance(err, (ConfigError, HydraException, OmegaConfBaseException))
+
+
+def _fail(err: BaseException, prog: str = "torchaug.train") -> None:
+    sys.stderr.write(f"{prog}: {config_error_line(err)}  [{_FULL_TRACE}]\n")
+    sys.exit(2)
+
+
+def main(argv: list[str] | None = None, prog: str = "torchaug.train") -> None:
+    """``python -m torchaug.train [+recipe=NAME] [key=value ...]`` (also ``torchaug train ...``).
+
+    Configuration mistakes end with one line naming the key and the fix, and exit status 2
+    (``HYDRA_FULL_ERROR=1`` shows the traceback); other errors keep their traceback.
+    """
+    import os
+
     import hydra
 
-    if not any(a in ("-m", "-h", "-c") or a.startswith("--") for a in sys.argv[1:]):  # multirun, help, --cfg...
-        _check_overrides(sys.argv[1:])
+    args = sys.argv[1:] if argv is None else list(argv)
+    full = os.environ.get("HYDRA_FULL_ERROR") == "1"
+    if not any(a in ("-m", "-h", "-c") or a.startswith("--") for a in args):  # multirun, help, --cfg...
+        try:
+            args = normalize_overrides(args)
+        except Exception as err:  # noqa: BLE001 - config mistakes become one line, the rest re-raised
+            if full or not is_config_error(err):
+                raise
+            _fail(err, prog)
+    sys.argv = [sys.argv[0], *args]
 
     @hydra.main(config_path=str(config_dir()), config_name="train", version_base="1.3")
     def _main(cfg: DictConfig) -> float | None:
-        results = train(cfg)
+        try:
+            results = train(cfg)
+        except Exception as err:  # noqa: BLE001
+            if full or not is_config_error(err):
+                raise
+            _fail(err, prog)
         return results.get("test_acc")
 
     _main()

@@ -270,7 +270,8 @@ class ClassificationDataModule(L.LightningDataModule):
         if split == "train" and (self.collate_mixer is not None or self.collate_transforms is not None):
             from torchaug.mixing import AugmentCollate
 
-            return AugmentCollate(self.collate_transforms, self.collate_mixer)
+            # with a mixer, its params come last: the module logs mixing_stats from them
+            return AugmentCollate(self.collate_transforms, self.collate_mixer, return_params=self.collate_mixer is not None)
         return default_collate
 
     def _loader_kwargs(self, split: str) -> dict[str, Any]:

@@ -12,6 +12,7 @@ import torch
 from sklearn.model_selection import train_test_split
 
 from torchaug.data.base import ClassificationDataModule
+from torchaug.errors import DataNotFoundError
 
 log = logging.getLogger(__name__)
 
@@ -89,13 +90,14 @@ class ImageFolderDataModule(ClassificationDataModule):
         self.test_files_per_class = test_files_per_class
 
     def load(self) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
+        fix = "pass data.root=<folder holding train/<class>/*.jpg and test/<class>/*.jpg>"
         for split in ("train", "test"):
             if not (self.root / split).is_dir():
-                raise FileNotFoundError(
-                    f"ImageFolderDataModule: root must contain {split}/<class>/*.jpg; {self.root / split} does not exist")
+                raise DataNotFoundError("data.root", f"ImageFolderDataModule: root must contain {split}/<class>/*.jpg; "
+                                        f"{self.root / split} does not exist.", fix)
         self.classes = sorted(p.name for p in (self.root / "train").iterdir() if p.is_dir())
         if not self.classes:
-            raise FileNotFoundError(f"ImageFolderDataModule: no class folders in {self.root / 'train'}")
+            raise DataNotFoundError("data.root", f"ImageFolderDataModule: no class folders in {self.root / 'train'}.", fix)
         labels = self.resolve_classes(self.classes) if self.class_subset is not None else None
         train = _decode_folder(self.root / "train", self.classes, self.image_size, "decode train", self.files_per_class,
                                labels)
@@ -104,33 +106,7 @@ class ImageFolderDataModule(ClassificationDataModule):
         return {"train": train, "test": test}
 
 
-class CIFAR10DataModule(ClassificationDataModule):
-    """CIFAR-10 through torchvision's loader (python pickle format) at ``root``.
-
-    ``download=True`` fetches it when online. Offline and missing, raises a clear error saying how
-    to supply it (or to use the JPEG tree with ``data=imagefolder``).
-    """
-
-    def __init__(self, *, root: str = "~/.cache/torchaug/cifar10", download: bool = False, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.root, self.download = os.path.expanduser(root), download
-
-    def load(self) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
-        from torchvision.datasets import CIFAR10
-
-        out = {}
-        for split, train in (("train", True), ("test", False)):
-            try:
-                ds = CIFAR10(self.root, train=train, download=self.download)
-            except (RuntimeError, OSError) as err:
-                raise FileNotFoundError(
-                    f"CIFAR10DataModule: CIFAR-10 not found under {self.root} ({err}). Put the extracted "
-                    "'cifar-10-batches-py' folder there, pass data.download=true when online, or use a JPEG tree "
-                    "with data=imagefolder data.root=/path/to/cifar10") from err
-            out[split] = (torch.from_numpy(ds.data).permute(0, 3, 1, 2).contiguous(),
-                          torch.tensor(ds.targets, dtype=torch.int64))
-            self.classes = list(ds.classes)
-        return out
+from torchaug.data.cifar10 import CIFAR10DataModule  # noqa: E402 - kept importable from here
 
 
 class TabularDataModule(ClassificationDataModule):

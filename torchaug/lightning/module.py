@@ -24,7 +24,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from torchaug.mixing import SoftTargetCrossEntropy, one_hot
+from torchaug.mixing import SoftTargetCrossEntropy, mixing_stats, one_hot
 from torchaug.seeding import make_generator, per_rank_state, rank_state
 
 log = logging.getLogger(__name__)
@@ -115,7 +115,12 @@ class ClassifierModule(L.LightningModule):
         return self.prepare(x), y
 
     def on_after_batch_transfer(self, batch: Any, dataloader_idx: int) -> Any:
-        x, y = batch
+        if len(batch) == 3 and isinstance(batch[2], Mapping):  # mixed in the workers: AugmentCollate(return_params=True)
+            x, y, params = batch
+            if "mixed" in params and "lam" in params:
+                self._accumulate(mixing_stats(params), "mixer")
+        else:
+            x, y = batch
         training = self._trainer is not None and self._trainer.training
         if isinstance(x, list):  # a ragged or encoded batch (streaming image folders, shards)
             x = self.images_from_list(x, training)
@@ -240,8 +245,8 @@ class ClassifierModule(L.LightningModule):
         if self._pending_rng is not None:
             state = rank_state(self._pending_rng, self.global_rank, self.trainer.world_size)
             if state is not None:
-                self.aug_generator.set_state(state["augment"])
-                torch.set_rng_state(state["torch"])
+                restore_rng_state(state, self.aug_generator, seed=self.seed, rank=self.global_rank,
+                                  epoch=self.trainer.current_epoch)
             else:
                 log.warning("ClassifierModule: the checkpoint's random state was saved by %s process(es), this run "
                             "has %d: rank %d starts a fresh augmentation stream", self._pending_rng.get("world_size"),
@@ -249,11 +254,8 @@ class ClassifierModule(L.LightningModule):
             self._pending_rng = None
 
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
-        rng = {"torch": torch.get_rng_state()}
-        if self.aug_generator is not None:
-            rng["augment"] = self.aug_generator.get_state()
         # every rank's state (one all_gather under DDP): a resumed run continues each rank's own stream
-        checkpoint["torchaug_rng"] = per_rank_state(rng)
+        checkpoint["torchaug_rng"] = per_rank_state(capture_rng_state(self.aug_generator))
         checkpoint["torchaug_aug_totals"] = {k: (v.cpu() if isinstance(v, Tensor) else v) for k, v in self._aug_totals.items()}
 
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
@@ -261,3 +263,77 @@ class ClassifierModule(L.LightningModule):
         if rng is not None and ("augment" in rng or "ranks" in rng):
             self._pending_rng = rng
         self._aug_totals = dict(checkpoint.get("torchaug_aug_totals", {}))
+
+
+# a CPU generator's state (mt19937) is 5056 bytes; CUDA's (Philox seed + offset) is 16
+_CPU_GENERATOR_STATE_BYTES = torch.Generator().get_state().numel()
+
+
+def capture_rng_state(aug_generator: torch.Generator | None) -> dict[str, Any]:
+    """The random state a checkpoint carries for one process.
+
+    ``torch``: the global CPU RNG; ``cuda``: every visible GPU's global RNG
+    (``torch.cuda.get_rng_state_all``; dropout and other ``torch.*`` draws on the GPU), only when CUDA
+    has been initialised in this process; ``augment`` and ``augment_device``: the augmentation
+    generator's state and the device type it lives on.
+    """
+    rng: dict[str, Any] = {"torch": torch.get_rng_state()}
+    if torch.cuda.is_available() and torch.cuda.is_initialized():
+        rng["cuda"] = [s.cpu() for s in torch.cuda.get_rng_state_all()]
+    if aug_generator is not None:
+        rng["augment"] = aug_generator.get_state()
+        rng["augment_device"] = torch.device(aug_generator.device).type
+    return rng
+
+
+def _saved_device(state: dict[str, Any]) -> str:
+    dev = state.get("augment_device")
+    if dev is not None:
+        return str(dev)
+    # checkpoints written before the device was recorded: tell the generator kinds apart by state size
+    return "cpu" if state["augment"].numel() == _CPU_GENERATOR_STATE_BYTES else "cuda"
+
+
+def restore_rng_state(state: dict[str, Any], aug_generator: Any, *, seed: int = 0, rank: int = 0,
+                      epoch: int = 0) -> dict[str, str]:
+    """Restore :func:`capture_rng_state`'s ``state`` into this process; returns what happened per part.
+
+    - ``torch`` (global CPU RNG): always restored.
+    - ``augment``: restored when the checkpoint's generator lived on the same device type as
+      ``aug_generator``. A CPU generator's state cannot become a CUDA one (different algorithms), so
+      across devices (a CPU checkpoint resumed on a GPU, or the reverse) the augmentation stream
+      is re-seeded from ``(seed, "augment", rank, "resumed", epoch)``: reproducible, but not the
+      stream an uninterrupted run would have drawn.
+    - ``cuda``: restored on every GPU when CUDA is available and the checkpoint holds one state per
+      visible GPU (the first ``n`` when the counts differ, with a warning); skipped on a CPU-only
+      machine and when the checkpoint has none (a CPU checkpoint).
+    """
+    done: dict[str, str] = {}
+    torch.set_rng_state(state["torch"].cpu())
+    done["torch"] = "restored"
+    if "augment" in state and aug_generator is not None:
+        saved, here = _saved_device(state), torch.device(aug_generator.device).type
+        if saved == here:
+            aug_generator.set_state(state["augment"].cpu())
+            done["augment"] = "restored"
+        else:
+            from torchaug.seeding import derive_seed
+
+            aug_generator.manual_seed(derive_seed(seed, "augment", rank, "resumed", epoch))
+            done["augment"] = f"re-seeded (saved on {saved}, resumed on {here})"
+            log.warning("ClassifierModule: the checkpoint's augmentation generator was on %s, this run augments on "
+                        "%s; its state cannot move between device types, so the augmentation stream is re-seeded "
+                        "from (seed, rank, epoch): reproducible, not bit-exact with an uninterrupted run", saved, here)
+    cuda_states = state.get("cuda")
+    if cuda_states:
+        if torch.cuda.is_available():
+            n = torch.cuda.device_count()
+            if len(cuda_states) != n:
+                log.warning("ClassifierModule: the checkpoint holds CUDA random states for %d GPU(s), this process "
+                            "sees %d: restoring the first %d", len(cuda_states), n, min(n, len(cuda_states)))
+            for i, s in enumerate(cuda_states[:n]):
+                torch.cuda.set_rng_state(s.cpu(), i)
+            done["cuda"] = "restored"
+        else:
+            done["cuda"] = "skipped (no CUDA here)"
+    return done
