@@ -75,9 +75,8 @@ def corrupt_batch(x4: torch.Tensor, name: str, sev: torch.Tensor, levels: tuple[
     """:func:`corrupt` on a validated ``(B, C, H, W)`` batch with an int64 ``(B,)`` severity."""
     table = (K.CIFAR if which == "cifar" else K.IMAGENET)[name]
     integer = x4.dtype == torch.uint8
-    xf = x4.to(torch.float32)
-    if integer:
-        xf = xf / 255
+    # uint8: the exact float64 x / 255 of the references, then float32 (float64 where it decides ties)
+    xf = (x4.to(torch.float64) / 255).to(torch.float32) if integer else x4.to(torch.float32)
     grey = xf.shape[1] == 1
     if grey:
         xf = xf.expand(-1, 3, -1, -1)
@@ -91,7 +90,9 @@ def corrupt_batch(x4: torch.Tensor, name: str, sev: torch.Tensor, levels: tuple[
     if grey:
         out = (0.299 * out[:, 0:1] + 0.587 * out[:, 1:2] + 0.114 * out[:, 2:3]).clamp(0, 1)
     if integer:
-        out = torch.floor(out * 255 + 1e-4).clamp(0, 255).to(torch.uint8)
+        # float64 results (the HSV ones) are the references' own numbers: no tie margin
+        eps = 0.0 if out.dtype == torch.float64 else 1e-4
+        out = torch.floor(out * 255 + eps).clamp(0, 255).to(torch.uint8)
     else:
         out = out.to(x4.dtype)
     if x4.is_contiguous(memory_format=torch.channels_last) and not x4.is_contiguous():

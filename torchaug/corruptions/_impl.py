@@ -43,6 +43,14 @@ def _lv(table: list, levels: tuple[int, ...], j: int | None = None) -> list:
     return [table[s - 1] if j is None else table[s - 1][j] for s in levels]
 
 
+def _exact64(x: torch.Tensor) -> torch.Tensor:
+    """``x`` in float64, values that are float32 roundings of ``k / 255`` snapped back to ``k / 255``
+    (the references compute ``uint8 / 255.`` in float64; HSV's branches and ties depend on it)."""
+    xd = x.double()
+    k = torch.round(xd * 255)
+    return torch.where((xd * 255 - k).abs() < 1e-4, k / 255, xd)
+
+
 def _q_trunc(x: torch.Tensor) -> torch.Tensor:
     """``np.uint8(clip(x, 0, 1) * 255) / 255``: an intermediate truncated to 8 bits."""
     return torch.floor(x.clamp(0, 1) * 255 + 1e-4) / 255
@@ -336,8 +344,8 @@ def fog(x, sev, table, levels, g, cifar):
 
 def brightness(x, sev, table, levels, g, cifar):
     """HSV value ``+ c`` (scikit-image's HSV)."""
-    hsv = O.rgb_to_hsv(x)
-    v = (hsv[:, 2:] + _v(_col(table, sev))).clamp(0, 1)
+    hsv = O.rgb_to_hsv(_exact64(x))
+    v = (hsv[:, 2:] + _col(table, sev).view(-1, 1, 1, 1)).clamp(0, 1)
     return O.hsv_to_rgb(torch.cat([hsv[:, :2], v], 1))
 
 
@@ -349,8 +357,8 @@ def contrast(x, sev, table, levels, g, cifar):
 
 def saturate(x, sev, table, levels, g, cifar):
     """HSV saturation ``s c0 + c1`` (scikit-image's HSV)."""
-    hsv = O.rgb_to_hsv(x)
-    s = (hsv[:, 1:2] * _v(_col(table, sev, 0)) + _v(_col(table, sev, 1))).clamp(0, 1)
+    hsv = O.rgb_to_hsv(_exact64(x))
+    s = (hsv[:, 1:2] * _col(table, sev, 0).view(-1, 1, 1, 1) + _col(table, sev, 1).view(-1, 1, 1, 1)).clamp(0, 1)
     return O.hsv_to_rgb(torch.cat([hsv[:, :1], s, hsv[:, 2:]], 1))
 
 
