@@ -13,5 +13,7 @@ from torchaug.transforms.occlusion import *  # noqa: F401,F403
 from torchaug.transforms.occlusion import __all__ as _occlusion
 from torchaug.transforms.policies import *  # noqa: F401,F403
 from torchaug.transforms.policies import __all__ as _policies
+from torchaug.transforms.weather import *  # noqa: F401,F403
+from torchaug.transforms.weather import __all__ as _weather
 
-__all__ = ["Params", "RandomTransform", *_color, *_containers, *_geometry, *_noise, *_occlusion, *_policies]
+__all__ = ["Params", "RandomTransform", *_color, *_containers, *_geometry, *_noise, *_occlusion, *_policies, *_weather]
