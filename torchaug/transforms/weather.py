@@ -207,9 +207,11 @@ class RandomRain(RandomTransform):
         m = torch.zeros(B, H * W + 1, device=dev)
         m.scatter_(1, idx, 1.0)
         m = m[:, : H * W].view(B, 1, H, W)
-        if self.drop_width > 1:
-            k = self.drop_width
-            m = F.max_pool2d(F.pad(m, ((k - 1) // 2, k // 2, (k - 1) // 2, k // 2)), k, 1)
+        if self.drop_width > 1:  # OpenCV's thick lines: the 1-pixel line dilated by a disc of radius (w + 1) // 2
+            r = (self.drop_width + 1) // 2
+            a = torch.arange(-r, r + 1, device=dev, dtype=torch.float32)
+            disc = ((a.view(-1, 1) ** 2 + a.view(1, -1) ** 2) <= r * r).float().view(1, 1, 2 * r + 1, 2 * r + 1)
+            m = (F.conv2d(m, disc, padding=r) > 0.5).float()
         return m
 
     def transform(self, x: torch.Tensor, params: Params) -> torch.Tensor:
@@ -660,6 +662,23 @@ class RandomShadow(RandomTransform):
 # -- spatter --------------------------------------------------------------------------------------
 
 
+def spatter_rain_drops(liquid: torch.Tensor, intensity: torch.Tensor, color: torch.Tensor) -> torch.Tensor:
+    """albumentations' ``get_rain_params``: drops ``(B, 3, H, W)`` ([0, 1] scale) from a cut liquid
+    layer ``(B, 1, H, W)``, per-sample ``intensity`` ``(B,)`` and ``color`` ``(1, 3, 1, 1)`` in [0, 1]."""
+    b, dev = liquid.shape[0], liquid.device
+    lq = torch.floor((liquid * 255).clamp(0, 255))
+    edges = O.canny(lq, 50.0, 150.0)
+    dist = O.chamfer_distance(edges, 20.0)
+    dist = torch.floor(_cv_gaussian_blur(dist, 3, torch.ones(b, device=dev), "replicate").clamp(0, 255))
+    dist = O.equalize_hist(dist)
+    ker = torch.tensor([[-2.0, -1, 0], [-1, 1, 1], [0, 1, 2]], device=dev).expand(b, 3, 3)
+    dist = _r8(O.filter2d(dist, ker))
+    dist = _r8(_cv_gaussian_blur(dist, 5, torch.full((b,), 1.5, device=dev), "replicate"))
+    m = lq * dist
+    m = m / m.amax((2, 3), keepdim=True).clamp_min(1e-12)
+    return m * color * (intensity.view(-1, 1, 1, 1) * 0.9)
+
+
 @register("transform", example=lambda: Spatter(p=1.0))
 class Spatter(RandomTransform):
     """Rain or mud spatter (albumentations ``Spatter``; Hendrycks & Dietterich's ImageNet-C spatter).
@@ -721,17 +740,7 @@ class Spatter(RandomTransform):
         color = torch.tensor(self.color, device=dev, dtype=torch.float32).view(1, 3, 1, 1) / 255
         out = {"mean": mean, "std": std, "sigma": sigma, "cutout_threshold": thr, "intensity": inten}
         if self.mode == "rain":
-            lq = torch.floor((liquid * 255).clamp(0, 255))
-            edges = O.canny(lq, 50.0, 150.0)
-            dist = O.chamfer_distance(edges, 20.0)
-            dist = torch.floor(_cv_gaussian_blur(dist, 3, torch.ones(b, device=dev), "replicate").clamp(0, 255))
-            dist = O.equalize_hist(dist)
-            ker = torch.tensor([[-2.0, -1, 0], [-1, 1, 1], [0, 1, 2]], device=dev).expand(b, 3, 3)
-            dist = _r8(O.filter2d(dist, ker))
-            dist = _r8(_cv_gaussian_blur(dist, 5, torch.full((b,), 1.5, device=dev), "replicate"))
-            m = lq * dist
-            m = m / m.amax((2, 3), keepdim=True).clamp_min(1e-12)
-            out["drops"] = m * color * (inten.view(-1, 1, 1, 1) * 0.9)
+            out["drops"] = spatter_rain_drops(liquid, inten, color)
         else:
             mask = (liquid > thr.view(-1, 1, 1, 1)).float()
             fallback = (torch.rand(mask.shape, generator=generator, device=dev) < 0.1).float()
