@@ -75,8 +75,8 @@ def corrupt_batch(x4: torch.Tensor, name: str, sev: torch.Tensor, levels: tuple[
     """:func:`corrupt` on a validated ``(B, C, H, W)`` batch with an int64 ``(B,)`` severity."""
     table = (K.CIFAR if which == "cifar" else K.IMAGENET)[name]
     integer = x4.dtype == torch.uint8
-    # uint8: the exact float64 x / 255 of the references, then float32 (float64 where it decides ties)
-    xf = (x4.to(torch.float64) / 255).to(torch.float32) if integer else x4.to(torch.float32)
+    # uint8: float32(k) / 255 is the float32 nearest to the references' float64 k / 255.
+    xf = x4.to(torch.float32).div_(255) if integer else x4.to(torch.float32)
     grey = xf.shape[1] == 1
     if grey:
         xf = xf.expand(-1, 3, -1, -1)

@@ -51,6 +51,11 @@ def _exact64(x: torch.Tensor) -> torch.Tensor:
     return torch.where((xd * 255 - k).abs() < 1e-4, k / 255, xd)
 
 
+def _one(t: torch.Tensor, levels: tuple[int, ...]) -> torch.Tensor:
+    """``t[:1]`` when every sample has the same severity (shared kernels run as one plain convolution)."""
+    return t[:1] if len(levels) == 1 else t
+
+
 def _q_trunc(x: torch.Tensor) -> torch.Tensor:
     """``np.uint8(clip(x, 0, 1) * 255) / 255``: an intermediate truncated to 8 bits."""
     return torch.floor(x.clamp(0, 1) * 255 + 1e-4) / 255
@@ -100,7 +105,7 @@ def speckle_noise(x, sev, table, levels, g, cifar):
 def gaussian_blur(x, sev, table, levels, g, cifar):
     """scikit-image ``gaussian(x, sigma=c, channel_axis=-1)``: scipy kernel, truncate 4, nearest border."""
     r = O.gaussian_radius(_lv(table, levels), 4.0)
-    return O.gaussian_filter(x, _col(table, sev), r)
+    return O.gaussian_filter(x, _one(_col(table, sev), levels), r)
 
 
 def glass_blur(x, sev, table, levels, g, cifar):
@@ -113,7 +118,7 @@ def glass_blur(x, sev, table, levels, g, cifar):
     run at once over the batch: the same distribution of local displacements, not the same
     permutation (tested by statistics).
     """
-    sig = _col(table, sev, 0)
+    sig = _one(_col(table, sev, 0), levels)
     delta = _col(table, sev, 1).long()
     iters = _col(table, sev, 2).long()
     r = O.gaussian_radius(_lv(table, levels, 0), 4.0)
@@ -166,7 +171,7 @@ def defocus_blur(x, sev, table, levels, g, cifar):
     sub = tuple(tuple(table[s - 1]) for s in levels)
     kernels = _disks(sub, str(x.device))
     pos = torch.tensor([levels.index(s) if s in levels else 0 for s in range(1, 6)], device=x.device)
-    return O.filter2d(x, kernels[pos[sev - 1]])
+    return O.filter2d(x, kernels[_one(pos[sev - 1], levels)])
 
 
 def motion_blur(x, sev, table, levels, g, cifar):
@@ -322,8 +327,9 @@ def frost(x, sev, table, levels, g, cifar):
     rows = (y0.view(-1, 1) + torch.arange(H, device=x.device)).view(B, 1, H, 1)
     cols = (x0.view(-1, 1) + torch.arange(W, device=x.device)).view(B, 1, 1, W)
     Hm, Wm = stack.shape[-2:]
-    flat = stack.reshape(5, 3, Hm * Wm)[idx]
-    fr = flat.gather(2, (rows * Wm + cols).view(B, 1, H * W).expand(B, 3, H * W)).view(B, 3, H, W)
+    chan = torch.arange(3, device=x.device).view(1, 3, 1, 1)
+    flat_idx = ((idx.view(-1, 1, 1, 1) * 3 + chan) * Hm + rows) * Wm + cols  # (B, 3, H, W) into the stack
+    fr = stack.reshape(-1)[flat_idx.reshape(-1)].view(B, 3, H, W)
     c0, c1 = _v(_col(table, sev, 0)), _v(_col(table, sev, 1))
     return (c0 * torch.floor(x * 255 + 1e-4) + c1 * fr) / 255
 
@@ -492,7 +498,7 @@ def spatter(x, sev, table, levels, g, cifar):
     modes = {int(t) for t in _lv(table, levels, 5)}
     liquid = torch.randn((B, 1, H, W), generator=g, device=dev) * _v(scale) + _v(loc)
     r = O.gaussian_radius(_lv(table, levels, 2), 4.0)
-    liquid = O.gaussian_filter(liquid, sig, r)
+    liquid = O.gaussian_filter(liquid, _one(sig, levels), r)
     liquid = torch.where(liquid < _v(thr), torch.zeros_like(liquid), liquid)
     out_water = out_mud = None
     if 0 in modes:

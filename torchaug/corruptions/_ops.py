@@ -72,15 +72,17 @@ def gaussian_radius(sigmas: list[float], truncate: float) -> int:
 
 def sep_filter(x: torch.Tensor, ky: torch.Tensor, kx: torch.Tensor, mode: str) -> torch.Tensor:
     """Correlate each sample of ``x`` ``(B, C, H, W)`` with its separable kernel ``ky`` ``(B, Ky)``
-    (rows) and ``kx`` ``(B, Kx)`` (columns), odd lengths, borders by ``mode``; one grouped conv per axis."""
+    (rows) and ``kx`` ``(B, Kx)`` (columns; leading size 1: shared), odd lengths, borders by
+    ``mode``; one depthwise (grouped) convolution per axis, which on CPU is ~15x faster than the
+    same kernel as a plain one-channel convolution over ``B * C`` images (measured, 1 thread)."""
     B, C, H, W = x.shape
     ry, rx = ky.shape[1] // 2, kx.shape[1] // 2
     y = x.reshape(1, B * C, H, W)
     if ry:
-        wy = ky.to(x.dtype).repeat_interleave(C, 0).view(B * C, 1, -1, 1)
+        wy = ky.to(x.dtype).expand(B, -1).repeat_interleave(C, 0).view(B * C, 1, -1, 1)
         y = F.conv2d(pad2d(y, ry, 0, mode), wy, groups=B * C)
     if rx:
-        wx = kx.to(x.dtype).repeat_interleave(C, 0).view(B * C, 1, 1, -1)
+        wx = kx.to(x.dtype).expand(B, -1).repeat_interleave(C, 0).view(B * C, 1, 1, -1)
         y = F.conv2d(pad2d(y, 0, rx, mode), wx, groups=B * C)
     return y.view(B, C, H, W)
 
@@ -94,10 +96,11 @@ def gaussian_filter(x: torch.Tensor, sigma: torch.Tensor, radius: int, *, trunca
 
 
 def filter2d(x: torch.Tensor, kernel: torch.Tensor, mode: str = "reflect101") -> torch.Tensor:
-    """OpenCV ``filter2D`` (correlation) of each sample with its own ``kernel`` ``(B, K, K)``."""
+    """OpenCV ``filter2D`` (correlation) of each sample with its own ``kernel`` ``(B, K, K)`` (leading
+    size 1: shared), as one depthwise convolution."""
     B, C, H, W = x.shape
     r = kernel.shape[-1] // 2
-    w = kernel.to(x.dtype).repeat_interleave(C, 0).unsqueeze(1)
+    w = kernel.to(x.dtype).expand(B, -1, -1).repeat_interleave(C, 0).unsqueeze(1)
     return F.conv2d(pad2d(x.reshape(1, B * C, H, W), r, r, mode), w, groups=B * C).view(B, C, H, W)
 
 
