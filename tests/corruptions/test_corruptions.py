@@ -275,3 +275,16 @@ def test_disk_kernel_matches_imagecorruptions():
 
     for r, a in K.IMAGENET["defocus_blur"] + K.CIFAR["defocus_blur"]:
         np.testing.assert_allclose(O.disk_kernel(r, a).numpy(), disk(radius=r, alias_blur=a), atol=1e-6)
+
+
+@pytest.mark.parametrize("name", ["corruptions", "weather"])
+def test_config_entries_build_and_run(name):
+    from hydra.utils import instantiate
+    from omegaconf import OmegaConf
+
+    from torchaug._paths import config_dir
+
+    t = instantiate(OmegaConf.load(config_dir() / "transforms" / f"{name}.yaml"))
+    x = _photos(32, 32, n=4)
+    out = t(x, generator=torch.Generator().manual_seed(0))
+    assert out.shape == x.shape and out.dtype == torch.uint8

@@ -86,12 +86,11 @@ def shot_noise(x, sev, table, levels, g, cifar):
 
 def impulse_noise(x, sev, table, levels, g, cifar):
     """scikit-image ``random_noise(mode='s&p', amount=c)``: each value (channel by channel) is
-    replaced with probability ``c``, by 1 or 0 with equal chance."""
+    replaced with probability ``c``, by 1 or 0 with equal chance (one uniform draw decides both)."""
     c = _v(_col(table, sev))
-    flipped = torch.rand(x.shape, generator=g, device=x.device) <= c
-    salted = torch.rand(x.shape, generator=g, device=x.device) <= 0.5
-    out = torch.where(flipped & salted, torch.ones_like(x), x)
-    return torch.where(flipped & ~salted, torch.zeros_like(x), out)
+    u = torch.rand(x.shape, generator=g, device=x.device)  # one draw: u < c/2 salt, c/2 <= u < c pepper
+    out = torch.where(u < c * 0.5, torch.ones_like(x), x)
+    return torch.where((u >= c * 0.5) & (u < c), torch.zeros_like(x), out)
 
 
 def speckle_noise(x, sev, table, levels, g, cifar):
@@ -427,50 +426,45 @@ def elastic_transform(x, sev, table, levels, g, cifar):
 
 
 @functools.lru_cache(maxsize=32)
-def _pixelate_taps(n: int, table: tuple, cifar: bool, device: str):
-    """Per severity: PIL BOX down taps ``(5, O, T)`` to ``int(n c)`` and up taps back to ``n``
-    (NEAREST for ImageNet-C, BOX for CIFAR-10-C), padded to common sizes."""
-    downs, ups = [], []
-    for c in table:
-        m = max(1, int(n * c))
-        downs.append(O.pil_box_taps(n, m, torch.device("cpu")))
+def _pixelate_mats(n: int, table: tuple, cifar: bool, device: str) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per severity, dense resampling matrices: PIL BOX down ``(5, O, n)`` to ``int(n c)`` (rows
+    beyond it zero) and up ``(5, n, O)`` back to ``n`` (NEAREST for ImageNet-C, BOX for CIFAR-10-C)."""
+    cpu = torch.device("cpu")
+    ms = [max(1, int(n * c)) for c in table]
+    om = max(ms)
+    down = torch.zeros(len(table), om, n)
+    up = torch.zeros(len(table), n, om)
+    for k, m in enumerate(ms):
+        i, w = O.pil_box_taps(n, m, cpu)
+        down[k, :m].scatter_add_(1, i, w)
         if cifar:
-            ups.append(O.pil_box_taps(m, n, torch.device("cpu")))
+            i, w = O.pil_box_taps(m, n, cpu)
+            up[k].scatter_add_(1, i, w)
         else:
-            i = O.pil_nearest_idx(m, n, torch.device("cpu")).view(-1, 1)
-            ups.append((i, torch.ones(n, 1)))
-
-    def pack(lst, rows):
-        T = max(i.shape[1] for i, _ in lst)
-        idx = torch.zeros(len(lst), rows, T, dtype=torch.long)
-        w = torch.zeros(len(lst), rows, T)
-        for k, (i, ww) in enumerate(lst):
-            idx[k, : i.shape[0], : i.shape[1]] = i
-            w[k, : i.shape[0], : i.shape[1]] = ww
-        return idx.to(device), w.to(device)
-
-    om = max(i.shape[0] for i, _ in downs)
-    return pack(downs, om), pack(ups, n)
+            up[k, torch.arange(n), O.pil_nearest_idx(m, n, cpu)] = 1.0
+    return down.to(device), up.to(device)
 
 
 def pixelate(x, sev, table, levels, g, cifar, *, integer: bool = True):
     """PIL ``resize`` to ``int(size c)`` with ``BOX``, then back with ``NEAREST`` (CIFAR-10-C: ``BOX``).
 
-    Width pass first, then height, each rounded to 8 bits for uint8 images (as PIL does)."""
-    B, C, H, W = x.shape
+    Width pass first, then height, each rounded to 8 bits for uint8 images (as PIL does); each
+    pass is one (batched) matrix product with the resampling matrix of the sample's severity."""
     q = _q_half_up if integer else (lambda t: t)
     tab = tuple(float(c) for c in table)
-    (diy, dwy), (uiy, uwy) = _pixelate_taps(H, tab, cifar, str(x.device))
-    (dix, dwx), (uix, uwx) = _pixelate_taps(W, tab, cifar, str(x.device))
+    dy, uy = _pixelate_mats(x.shape[-2], tab, cifar, str(x.device))
+    dx, ux = _pixelate_mats(x.shape[-1], tab, cifar, str(x.device))
     s = sev - 1
     if len(levels) == 1:
-        s = s[:1]
-    y = q(O.gather_taps(x, 3, dix[s], dwx[s]))
-    y = q(O.gather_taps(y, 2, diy[s], dwy[s]))
-    y = O.gather_taps(y, 3, uix[s], uwx[s])
+        dy, uy, dx, ux = (m[levels[0] - 1] for m in (dy, uy, dx, ux))
+    else:
+        dy, uy, dx, ux = (m[s].unsqueeze(1) for m in (dy, uy, dx, ux))  # (B, 1, ., .)
+    y = q(torch.matmul(x, dx.transpose(-1, -2)))
+    y = q(torch.matmul(dy, y))
+    y = torch.matmul(y, ux.transpose(-1, -2))
     if cifar:
         y = q(y)
-    y = O.gather_taps(y, 2, uiy[s], uwy[s])
+    y = torch.matmul(uy, y)
     return q(y) if cifar else y
 
 

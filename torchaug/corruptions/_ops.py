@@ -411,8 +411,11 @@ def canny(img: torch.Tensor, low: float, high: float, iterations: int = 24) -> t
     weak = nms & (mag > low)
     edges = (nms & (mag > high)).float()
     weakf = weak.float()
-    for _ in range(iterations):
-        edges = torch.maximum(edges, F.max_pool2d(edges, 3, 1, 1) * weakf)
+    for _ in range(iterations):  # 3x3 dilation as a separable max of shifted slices (max_pool2d is slower)
+        p = F.pad(edges, (1, 1, 1, 1))
+        r = torch.maximum(torch.maximum(p[..., :-2], p[..., 1:-1]), p[..., 2:])
+        d = torch.maximum(torch.maximum(r[..., :-2, :], r[..., 1:-1, :]), r[..., 2:, :])
+        edges = torch.maximum(edges, d * weakf)
     return edges > 0
 
 
