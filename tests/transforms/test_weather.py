@@ -51,7 +51,7 @@ def test_rain_matches_albumentations_given_the_drops(kw):
                           t.brightness_coefficient, prm["drops"][i].numpy().astype(np.int32))
         # the segments are rasterised by rounding along the line, OpenCV's LINE_4 walks its own
         # error term: the drops land on the same pixels or the next column, then the box blur spreads that
-        _close(out[i], ref, mean=4.0 if t.drop_width > 1 else 2.0, frac=0.35)
+        _close(out[i], ref, mean=5.0 if t.drop_width > 1 else 2.0, frac=0.35)
         assert abs(float(out[i].float().mean()) - float(ref.mean())) < (2.5 if t.drop_width > 1 else 1.5)
 
 
