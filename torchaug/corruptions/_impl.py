@@ -195,7 +195,10 @@ def zoom_blur(x, sev, table, levels, g, cifar):
     z, m = z.to(x.device)[sev - 1], m.to(x.device)[sev - 1]
     out = x.clone()
     for k in range(K):
-        out.addcmul_(O.clipped_zoom(x, z[:, k], centered=cifar), _v(m[:, k]))
+        if len(levels) == 1:  # one factor for the whole batch: shared resampling matrices
+            out.add_(O.clipped_zoom(x, z[:1, k], centered=cifar))
+        else:
+            out.addcmul_(O.clipped_zoom(x, z[:, k], centered=cifar), _v(m[:, k]))
     return out / _v(m.sum(1) + 1)
 
 

@@ -217,11 +217,30 @@ def linear_zoom_taps(n: int, zoom: torch.Tensor, centered: bool) -> tuple[torch.
     return idx, w
 
 
+def taps_matrix(idx: torch.Tensor, w: torch.Tensor, n_in: int) -> torch.Tensor:
+    """Dense resampling matrices ``(B, O, n_in)`` of taps ``idx``/``w`` ``(B, O, T)``."""
+    m = torch.zeros(*idx.shape[:2], n_in, device=w.device, dtype=w.dtype)
+    return m.scatter_add_(2, idx, w)
+
+
+#: images up to this side are zoomed by matrix products (BLAS), larger ones by 2-tap gathers
+MATMUL_MAX_SIDE = 64
+
+
 def clipped_zoom(x: torch.Tensor, zoom: torch.Tensor, centered: bool) -> torch.Tensor:
-    """ImageNet-C's ``clipped_zoom`` of each sample by its own factor ``zoom`` ``(B,)``."""
+    """ImageNet-C's ``clipped_zoom`` of each sample by its own factor ``zoom`` ``(B,)`` (all the same
+    when ``zoom`` has one entry)."""
     H, W = x.shape[-2:]
     iy, wy = linear_zoom_taps(H, zoom, centered)
     ix, wx = linear_zoom_taps(W, zoom, centered)
+    if max(H, W) <= MATMUL_MAX_SIDE:
+        ry = taps_matrix(iy, wy, H)  # (B or 1, H, H)
+        rx = taps_matrix(ix, wx, W)
+        if ry.shape[0] == 1:  # shared: two large GEMMs instead of B * C small ones
+            B, C = x.shape[:2]
+            y = (x.reshape(-1, W) @ rx[0].T).view(B, C, H, W)
+            return (y.transpose(-1, -2).reshape(-1, H) @ ry[0].T).view(B, C, W, H).transpose(-1, -2)
+        return torch.matmul(torch.matmul(ry.unsqueeze(1), x), rx.unsqueeze(1).transpose(-1, -2))
     return gather_taps(gather_taps(x, 2, iy, wy), 3, ix, wx)
 
 

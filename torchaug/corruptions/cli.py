@@ -22,6 +22,7 @@ import argparse
 import json
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -84,7 +85,7 @@ def _batches(files: list[tuple[Path, int]], batch: int):
 
 def write(src: Path, dst: Path, *, severities: list[int], names: list[str], split: str = "test",
           constants: str = "auto", batch: int = 256, seed: int = 0, device: str = "cpu",
-          limit: int | None = None, progress: bool = True) -> dict[str, Any]:
+          limit: int | None = None, progress: bool = True, writers: int = 2) -> dict[str, Any]:
     """Write the corrupted copy of ``src/<split>`` into ``dst`` (see the module docstring); returns the manifest."""
     from torchvision.io import encode_png
     from tqdm import tqdm
@@ -100,17 +101,30 @@ def write(src: Path, dst: Path, *, severities: list[int], names: list[str], spli
     total = len(files) * len(names) * len(severities)
     bar = tqdm(total=total, unit="img", desc="corrupt", disable=not progress, file=sys.stderr)
     which = None
-    for x, _, paths in _batches(files, batch):
-        x = x.to(dev)
-        which = which or constants_for(tuple(x.shape[-2:]), constants)
-        for name in names:
-            for s in severities:
-                out = corrupt(x, name, s, generator=g, constants=constants).cpu()
-                for im, p in zip(out, paths):
-                    d = dst / name / str(s) / p.parent.name
-                    d.mkdir(parents=True, exist_ok=True)
-                    (d / (p.stem + ".png")).write_bytes(encode_png(im, compression_level=1).numpy().tobytes())
-                bar.update(len(paths))
+
+    def save(out: torch.Tensor, folder: Path, paths: list[Path]) -> None:
+        for im, p in zip(out, paths):
+            d = folder / p.parent.name
+            d.mkdir(parents=True, exist_ok=True)
+            (d / (p.stem + ".png")).write_bytes(encode_png(im, compression_level=1).numpy().tobytes())
+
+    # PNG encoding and writing (as costly as the corruptions at 32x32) overlap the next batch's
+    # corruption in writer threads (torchvision's encoder releases the GIL)
+    with ThreadPoolExecutor(max_workers=max(1, writers)) as pool:
+        pending: list[Any] = []
+        for x, _, paths in _batches(files, batch):
+            x = x.to(dev)
+            which = which or constants_for(tuple(x.shape[-2:]), constants)
+            for name in names:
+                for s in severities:
+                    out = corrupt(x, name, s, generator=g, constants=constants).cpu()
+                    pending.append(pool.submit(save, out, dst / name / str(s), paths))
+                    while len(pending) > 4 * max(1, writers):
+                        pending.pop(0).result()
+                        bar.update(len(paths))
+        for f in pending:
+            f.result()
+            bar.update(len(paths))
     bar.close()
     manifest = {"source": str(root), "classes": classes, "images": len(files), "corruptions": names,
                 "severities": severities, "constants": which, "seed": seed, "layout": "<corruption>/<severity>/<class>/<stem>.png",
@@ -229,6 +243,7 @@ def main(argv: list[str] | None = None) -> int:
     w.add_argument("--seed", type=int, default=0)
     w.add_argument("--device", default="cpu")
     w.add_argument("--limit", type=int, default=None, help="at most N images per class")
+    w.add_argument("--writers", type=int, default=2, help="threads that encode and write the PNGs")
     e = sub.add_parser("evaluate", help="evaluate a checkpoint on a corrupted tree")
     e.add_argument("ckpt", type=Path)
     e.add_argument("tree", type=Path)
@@ -239,7 +254,7 @@ def main(argv: list[str] | None = None) -> int:
     a = p.parse_args(argv)
     if a.cmd == "write":
         m = write(a.src, a.dst, severities=a.severities, names=a.names, split=a.split, constants=a.constants,
-                  batch=a.batch, seed=a.seed, device=a.device, limit=a.limit)
+                  batch=a.batch, seed=a.seed, device=a.device, limit=a.limit, writers=a.writers)
         print(f"wrote {m['images']} images x {len(m['corruptions'])} corruptions x {len(m['severities'])} severities "
               f"to {a.dst} in {m['seconds']} s (constants: {m['constants']})")
         return 0
