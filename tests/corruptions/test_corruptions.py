@@ -212,7 +212,9 @@ def test_per_sample_severity_equals_per_severity_calls(name):
     out = corrupt(x, name, sev, generator=torch.Generator().manual_seed(0))
     if name in DETERMINISTIC + ("gaussian_blur",):
         for i in range(5):
-            assert torch.equal(out[i], corrupt(x[i : i + 1], name, int(sev[i]))[0]), i
+            one = corrupt(x[i : i + 1], name, int(sev[i]))[0]
+            # a shared kernel runs as other float operations than per-sample ones: ties may round apart
+            assert int((out[i].int() - one.int()).abs().max()) <= (1 if "blur" in name else 0), i
     else:
         assert out.shape == x.shape and not torch.equal(out, x)
 
