@@ -429,46 +429,87 @@ def elastic_transform(x, sev, table, levels, g, cifar):
 
 
 @functools.lru_cache(maxsize=32)
-def _pixelate_mats(n: int, table: tuple, cifar: bool, device: str) -> tuple[torch.Tensor, torch.Tensor]:
-    """Per severity, dense resampling matrices: PIL BOX down ``(5, O, n)`` to ``int(n c)`` (rows
-    beyond it zero) and up ``(5, n, O)`` back to ``n`` (NEAREST for ImageNet-C, BOX for CIFAR-10-C)."""
+def _pixelate_ranges(n: int, table: tuple, cifar: bool, device: str) -> tuple[torch.Tensor, ...]:
+    """Per severity: PIL ``BOX`` down-sampling windows ``[start, end)`` ``(5, O)`` (PIL's box taps are
+    contiguous equal weights) to ``int(n c)`` (padded windows empty), and the way back to ``n``:
+    NEAREST source indices ``(5, n)`` (ImageNet-C) or BOX windows ``(5, n)`` (CIFAR-10-C)."""
     cpu = torch.device("cpu")
     ms = [max(1, int(n * c)) for c in table]
     om = max(ms)
-    down = torch.zeros(len(table), om, n)
-    up = torch.zeros(len(table), n, om)
-    for k, m in enumerate(ms):
-        i, w = O.pil_box_taps(n, m, cpu)
-        down[k, :m].scatter_add_(1, i, w)
+
+    def windows(n_in: int, n_out: int, rows: int) -> tuple[torch.Tensor, torch.Tensor]:
+        i, w = O.pil_box_taps(n_in, n_out, cpu)
+        st = torch.zeros(rows, dtype=torch.long)
+        en = torch.zeros(rows, dtype=torch.long)
+        nz = w > 0
+        st[:n_out] = torch.where(nz, i, torch.full_like(i, n_in)).amin(1)
+        en[:n_out] = torch.where(nz, i, torch.full_like(i, -1)).amax(1) + 1
+        return st, en
+
+    ds, de, us, ue = [], [], [], []
+    for m in ms:
+        a, b = windows(n, m, om)
+        ds.append(a), de.append(b)
         if cifar:
-            i, w = O.pil_box_taps(m, n, cpu)
-            up[k].scatter_add_(1, i, w)
+            a, b = windows(m, n, n)
         else:
-            up[k, torch.arange(n), O.pil_nearest_idx(m, n, cpu)] = 1.0
-    return down.to(device), up.to(device)
+            a = O.pil_nearest_idx(m, n, cpu)
+            b = a + 1
+        us.append(a), ue.append(b)
+    return tuple(torch.stack(v).to(device) for v in (ds, de, us, ue))
+
+
+def _box_pass(x: torch.Tensor, dim: int, st: torch.Tensor, en: torch.Tensor) -> torch.Tensor:
+    """Means of the windows ``[st, en)`` along ``dim`` (``st``/``en``: ``(O,)`` shared or ``(B, O)``),
+    from a cumulative sum (two gathers; exact for integer-valued inputs)."""
+    n = x.shape[dim]
+    shape = list(x.shape)
+    shape[dim] = 1
+    cs = torch.cat([torch.zeros(shape, dtype=x.dtype, device=x.device), x.cumsum(dim)], dim)
+    cnt = (en - st).clamp_min(1).to(x.dtype)
+    if st.ndim == 1:
+        out = (cs.index_select(dim, en) - cs.index_select(dim, st))
+        view = [1] * x.ndim
+        view[dim] = -1
+        return out / cnt.view(view) * (en > st).to(x.dtype).view(view)
+    B = x.shape[0]
+    O_ = st.shape[1]
+    view = [B] + [1] * (x.ndim - 1)
+    view[dim] = O_
+    exp = list(cs.shape)
+    exp[dim] = O_
+    g0 = cs.gather(dim, st.view(view).expand(exp))
+    g1 = cs.gather(dim, en.view(view).expand(exp))
+    return (g1 - g0) / cnt.view(view) * (en > st).to(x.dtype).view(view)
 
 
 def pixelate(x, sev, table, levels, g, cifar, *, integer: bool = True):
     """PIL ``resize`` to ``int(size c)`` with ``BOX``, then back with ``NEAREST`` (CIFAR-10-C: ``BOX``).
 
-    Width pass first, then height, each rounded to 8 bits for uint8 images (as PIL does); each
-    pass is one (batched) matrix product with the resampling matrix of the sample's severity."""
-    q = _q_half_up if integer else (lambda t: t)
+    Width pass first, then height, each rounded to 8 bits for uint8 images (as PIL does). PIL's
+    BOX taps are contiguous windows of equal weight, so each pass is a difference of a cumulative
+    sum (on the 0..255 scale, exact for uint8 images); NEAREST is an index gather."""
+    scale = 255.0 if integer else 1.0
+    q = (lambda t: torch.floor(t + 0.5)) if integer else (lambda t: t)
+    y = torch.round(x * 255) if integer else x
     tab = tuple(float(c) for c in table)
-    dy, uy = _pixelate_mats(x.shape[-2], tab, cifar, str(x.device))
-    dx, ux = _pixelate_mats(x.shape[-1], tab, cifar, str(x.device))
-    s = sev - 1
-    if len(levels) == 1:
-        dy, uy, dx, ux = (m[levels[0] - 1] for m in (dy, uy, dx, ux))
-    else:
-        dy, uy, dx, ux = (m[s].unsqueeze(1) for m in (dy, uy, dx, ux))  # (B, 1, ., .)
-    y = q(torch.matmul(x, dx.transpose(-1, -2)))
-    y = q(torch.matmul(dy, y))
-    y = torch.matmul(y, ux.transpose(-1, -2))
+    dsy, dey, usy, uey = _pixelate_ranges(x.shape[-2], tab, cifar, str(x.device))
+    dsx, dex, usx, uex = _pixelate_ranges(x.shape[-1], tab, cifar, str(x.device))
+    pick = (lambda t: t[levels[0] - 1]) if len(levels) == 1 else (lambda t: t[sev - 1])
+    y = q(_box_pass(y, 3, pick(dsx), pick(dex)))
+    y = q(_box_pass(y, 2, pick(dsy), pick(dey)))
     if cifar:
-        y = q(y)
-    y = torch.matmul(uy, y)
-    return q(y) if cifar else y
+        y = q(_box_pass(y, 3, pick(usx), pick(uex)))
+        y = q(_box_pass(y, 2, pick(usy), pick(uey)))
+    else:
+        ix, iy = pick(usx), pick(usy)
+        if ix.ndim == 1:
+            y = y.index_select(3, ix).index_select(2, iy)
+        else:
+            B, C = y.shape[:2]
+            y = y.gather(3, ix.view(B, 1, 1, -1).expand(B, C, y.shape[2], -1))
+            y = y.gather(2, iy.view(B, 1, -1, 1).expand(B, C, -1, y.shape[3]))
+    return y / scale
 
 
 def jpeg_compression(x, sev, table, levels, g, cifar):
