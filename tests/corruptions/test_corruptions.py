@@ -119,7 +119,9 @@ def test_noise_statistics_match_imagecorruptions(name):
             ours, ref = _stats_pair(name, s, x, lambda a, s: ic.corrupt(a, severity=s, corruption_name=name))
             do, dr = ours - x.float(), ref - x.float()
             assert abs(float(do.mean() - dr.mean())) < 1.0, (s, float(do.mean()), float(dr.mean()))
-            assert float(do.std()) == pytest.approx(float(dr.std()), rel=0.04), s
+            # skimage's random_noise draws from a fresh, unseeded generator: the reference itself varies
+            # (impulse noise: ~3% relative at severity 1, the flipped count's sampling error)
+            assert float(do.std()) == pytest.approx(float(dr.std()), rel=0.08 if name == "impulse_noise" else 0.04), s
 
 
 @pytest.mark.peer
