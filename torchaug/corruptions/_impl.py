@@ -29,10 +29,16 @@ from torchaug.corruptions import _ops as O
 Fn = Callable[..., torch.Tensor]
 
 
+@functools.lru_cache(maxsize=512)
+def _table(vals: tuple, device: str) -> torch.Tensor:
+    return torch.tensor(vals, dtype=torch.float64, device=device)
+
+
 def _col(table: list, sev: torch.Tensor, j: int | None = None) -> torch.Tensor:
-    """Per-sample value ``table[sev - 1][j]`` as a float64 ``(B,)`` tensor on ``sev``'s device."""
-    vals = [float(r if j is None else r[j]) for r in table]
-    return torch.tensor(vals, dtype=torch.float64, device=sev.device)[sev - 1]
+    """Per-sample value ``table[sev - 1][j]`` as a float64 ``(B,)`` tensor on ``sev``'s device (the
+    table is made once per device)."""
+    vals = tuple(float(r if j is None else r[j]) for r in table)
+    return _table(vals, str(sev.device))[sev - 1]
 
 
 def _v(t: torch.Tensor) -> torch.Tensor:
@@ -545,19 +551,19 @@ def spatter(x, sev, table, levels, g, cifar):
         dist = O.chamfer_distance(edges, 20.0)
         dist = torch.floor(O.box_blur3(dist))
         dist = O.equalize_hist(dist)
-        ker = torch.tensor([[-2.0, -1, 0], [-1, 1, 1], [0, 1, 2]], device=dev).expand(B, 3, 3)
+        ker = _table((-2.0, -1, 0, -1, 1, 1, 0, 1, 2), str(dev)).view(1, 3, 3).float()
         dist = torch.round(O.filter2d(dist, ker)).clamp(0, 255)
         dist = O.box_blur3(dist)
         m = lq * dist
         m = m / m.amax((2, 3), keepdim=True).clamp_min(1e-12) * _v(inten)
-        color = torch.tensor([175.0, 238.0, 238.0], device=dev).view(1, 3, 1, 1) / 255
+        color = _table((175.0, 238.0, 238.0), str(dev)).view(1, 3, 1, 1).float() / 255
         out_water = x + m * color
     if 1 in modes:
         m = (liquid > _v(thr)).float()
         rr = O.gaussian_radius([t for t, md in zip(_lv(table, levels, 4), _lv(table, levels, 5)) if int(md) == 1], 4.0)
         m = O.gaussian_filter(m, torch.where(mode == 1, inten, torch.ones_like(inten)), rr)
         m = torch.where(m < 0.8, torch.zeros_like(m), m)
-        color = torch.tensor([63.0, 42.0, 20.0], device=dev).view(1, 3, 1, 1) / 255
+        color = _table((63.0, 42.0, 20.0), str(dev)).view(1, 3, 1, 1).float() / 255
         out_mud = x * (1 - m) + color * m
     if out_water is None:
         return out_mud

@@ -15,6 +15,7 @@ targets pass through. Differences from OpenCV's rasterisers (``LINE_4`` lines, `
 
 from __future__ import annotations
 
+import functools
 import math
 import numbers
 from collections.abc import Sequence
@@ -62,6 +63,12 @@ def _roi(v: Any, *, owner: str, name: str, strict: bool) -> tuple[float, float, 
     if not ok:
         raise ValueError(f"{owner}: {name} must have x_min < x_max and y_min < y_max; got {tuple(v)}")
     return a
+
+
+@functools.lru_cache(maxsize=256)
+def _const(values: tuple, device: str, shape: tuple = (1, 3, 1, 1)) -> torch.Tensor:
+    """A float32 constant made once per device (not copied from Python on every call)."""
+    return torch.tensor(values, dtype=torch.float32, device=device).view(shape)
 
 
 def _to255(x: torch.Tensor) -> torch.Tensor:
@@ -220,7 +227,7 @@ class RandomRain(RandomTransform):
             return x.clone()
         y = _to255(x)
         m = self.rain_mask(params, tuple(x.shape[-2:]))
-        layer = m * torch.tensor(self.drop_color, device=x.device, dtype=torch.float32).view(1, 3, 1, 1)
+        layer = m * _const(self.drop_color, str(x.device))
         if self.blur_value > 1:  # OpenCV blur: anchor at k // 2, reflect-101 border
             k = self.blur_value
             H, W = x.shape[-2:]
@@ -307,7 +314,7 @@ class RandomSnow(RandomTransform):
                                 torch.ones(B, device=x.device), "reflect101")[:, 0]
         depth = torch.linspace(1, 0.2, Hh, device=x.device).view(1, -1, 1)
         layer = tex * depth * 255 * sp
-        tint = torch.tensor([0.6, 0.75, 1.0], device=x.device).view(1, 3, 1, 1)
+        tint = _const((0.6, 0.75, 1.0), str(x.device))
         planes = torch.stack([Hc, S, V], 1) + layer.unsqueeze(1)
         planes = planes * 0.85 + tint * 0.15 * sp.unsqueeze(1)
         planes = torch.floor(planes.clamp(0, 255))
@@ -555,7 +562,7 @@ class RandomSunFlare(RandomTransform):
             radii = torch.linspace(1, self.src_radius, n, device=dev, dtype=torch.float64).floor().float()
             fc = params["flare_center"].to(dev)
             d2 = (gx - fc[:, 0].view(-1, 1, 1, 1)) ** 2 + (gy - fc[:, 1].view(-1, 1, 1, 1)) ** 2
-            src = torch.tensor(self.src_color, device=dev, dtype=torch.float32).view(1, 3, 1, 1)
+            src = _const(self.src_color, str(dev))
             # out_{i+1} = a_i ov_i + (1 - a_i) out_i, ov_i = src inside disc i, else the image before
             # the discs (O0): the recursion is linear, so out = (1 - S_j) O0 + S_j src with
             # S_j = sum_{i >= j} a_i prod_{k > i} (1 - a_k) and j the first disc holding the pixel
@@ -671,7 +678,7 @@ def spatter_rain_drops(liquid: torch.Tensor, intensity: torch.Tensor, color: tor
     dist = O.chamfer_distance(edges, 20.0)
     dist = torch.floor(_cv_gaussian_blur(dist, 3, torch.ones(b, device=dev), "replicate").clamp(0, 255))
     dist = O.equalize_hist(dist)
-    ker = torch.tensor([[-2.0, -1, 0], [-1, 1, 1], [0, 1, 2]], device=dev).expand(b, 3, 3)
+    ker = _const((-2.0, -1, 0, -1, 1, 1, 0, 1, 2), str(dev), (1, 3, 3))
     dist = _r8(O.filter2d(dist, ker))
     dist = _r8(_cv_gaussian_blur(dist, 5, torch.full((b,), 1.5, device=dev), "replicate"))
     m = lq * dist
@@ -737,7 +744,7 @@ class Spatter(RandomTransform):
         k = torch.where(sigma.view(-1, 1) > 0, k / k.sum(1, keepdim=True).clamp_min(1e-12), (t == 0).float())
         liquid = O.sep_filter(liquid, k, k, "replicate")
         liquid = torch.where(liquid < thr.view(-1, 1, 1, 1), torch.zeros_like(liquid), liquid)
-        color = torch.tensor(self.color, device=dev, dtype=torch.float32).view(1, 3, 1, 1) / 255
+        color = _const(self.color, str(dev)) / 255
         out = {"mean": mean, "std": std, "sigma": sigma, "cutout_threshold": thr, "intensity": inten}
         if self.mode == "rain":
             out["drops"] = spatter_rain_drops(liquid, inten, color)
@@ -760,7 +767,7 @@ class Spatter(RandomTransform):
             y = xf + params["drops"].to(x.device)
         else:
             mud = params["mud"].to(x.device)
-            color = torch.tensor(self.color, device=x.device, dtype=torch.float32).view(1, 3, 1, 1) / 255
+            color = _const(self.color, str(x.device)) / 255
             non_mud = torch.where(color > 0, ((color - mud) / color.clamp_min(1e-12)).clamp(0, 1),
                                   1 - mud.amax(1, keepdim=True))
             y = xf * non_mud + mud
