@@ -137,9 +137,9 @@ def glass_blur(x, sev, table, levels, g, cifar):
     d = delta.view(-1, 1)
     for it in range(imax):
         on = (iters > it).view(-1, 1)
-        for rh in reversed(range(S)):
+        for rh in reversed(range(min(S, H))):
             hs = torch.arange(rh, H, S, device=dev)
-            for rw in reversed(range(S)):
+            for rw in reversed(range(min(S, W))):
                 ws = torch.arange(rw, W, S, device=dev)
                 if hs.numel() == 0 or ws.numel() == 0:
                     continue
@@ -411,7 +411,7 @@ def elastic_transform(x, sev, table, levels, g, cifar):
         size = float(H)
         c0, c1, c2 = (_col(table, sev, j) * size for j in range(3))
         cy, cx = (H // 2), (W // 2)
-        sq = min(H, W) // 3
+        sq = max(1, min(H, W) // 3)  # (tiny images: keep the three points apart)
         pts1 = torch.tensor([[cx + sq, cy + sq], [cx + sq, cy - sq], [cx - sq, cy - sq]], dtype=torch.float64, device=dev)
         jit = (torch.rand((B, 3, 2), generator=g, device=dev, dtype=torch.float64) * 2 - 1) * c2.view(-1, 1, 1)
         pts2 = pts1 + jit
@@ -419,7 +419,7 @@ def elastic_transform(x, sev, table, levels, g, cifar):
         A = torch.cat([pts1, torch.ones(3, 1, dtype=torch.float64, device=dev)], 1).expand(B, 3, 3)
         M = torch.linalg.solve(A, pts2).transpose(1, 2)  # (B, 2, 3)
         full = torch.cat([M, torch.tensor([0, 0, 1.0], dtype=torch.float64, device=dev).expand(B, 1, 3)], 1)
-        inv = torch.linalg.inv(full)[:, :2]
+        inv = torch.linalg.pinv(full)[:, :2]  # pinv: a jitter that makes the points collinear does not raise
         yy, xx = torch.meshgrid(torch.arange(H, device=dev, dtype=torch.float64),
                                 torch.arange(W, device=dev, dtype=torch.float64), indexing="ij")
         sx_ = inv[:, 0, 0, None, None] * xx + inv[:, 0, 1, None, None] * yy + inv[:, 0, 2, None, None]
