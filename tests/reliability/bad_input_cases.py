@@ -552,6 +552,9 @@ INPUT_CASES: dict[str, list[Case]] = {
 
 # Entries for which an input case legitimately ends differently: (class, case id) -> Case fields to replace.
 OVERRIDES: dict[tuple[str, str], dict[str, Any]] = {
+    # albumentations' weather ops are RGB-only (non_rgb_error): a grey image is refused, naming x
+    **{(n, "grey_image"): {"expect": ValueError, "arg": "x"}
+       for n in ("RandomRain", "RandomSnow", "RandomFog", "RandomSunFlare", "Spatter")},
     # not RandomTransforms: no region= argument (Python's own TypeError names the class and region)
     ("Normalize", "region_wrong_shape"): {"expect": TypeError},
     ("Normalize", "grey_image"): {"expect": ValueError, "arg": "channels"},
@@ -684,6 +687,27 @@ CTOR_CASES: dict[str, list[tuple[dict[str, Any], type[Exception], str]]] = {
     "GaussianBlur": [({"kernel_size": 4}, V, "kernel_size"), ({"kernel_size": 0}, V, "kernel_size"),
                      ({"kernel_size": 3.0}, T, "kernel_size"), ({"sigma": -1.0}, V, "sigma"),
                      ({"sigma": (2.0, 1.0)}, V, "sigma"), *_P, *_SOB],
+    "RandomRain": [({"slant_range": (10, -10)}, V, "slant_range"), ({"drop_width": 0}, V, "drop_width"),
+                   ({"drop_color": (1, 2)}, T, "drop_color"), ({"blur_value": 0}, V, "blur_value"),
+                   ({"brightness_coefficient": 0}, V, "brightness_coefficient"), ({"rain_type": "hail"}, V, "rain_type"),
+                   ({"drop_length": 0}, V, "drop_length"), *_P, *_SOB],
+    "RandomSnow": [({"brightness_coeff": 0}, V, "brightness_coeff"), ({"snow_point_range": (0.5, 0.1)}, V, "snow_point_range"),
+                   ({"snow_point_range": (0.1, 1.5)}, V, "snow_point_range"), ({"method": "x"}, V, "method"), *_P, *_SOB],
+    "RandomFog": [({"alpha_coef": 1.5}, V, "alpha_coef"), ({"fog_coef_range": (0.9, 0.1)}, V, "fog_coef_range"),
+                  ({"fog_coef_range": "a"}, T, "fog_coef_range"), *_P, *_SOB],
+    "RandomSunFlare": [({"flare_roi": (0.5, 0, 0.1, 1)}, V, "flare_roi"), ({"flare_roi": (0, 0, 1)}, T, "flare_roi"),
+                       ({"src_radius": 1}, V, "src_radius"), ({"src_color": (1, 2)}, T, "src_color"),
+                       ({"angle_range": (0, 2)}, V, "angle_range"), ({"num_flare_circles_range": (0, 3)}, V, "num_flare_circles_range"),
+                       ({"method": "physics_based"}, V, "method"), *_P, *_SOB],
+    "RandomShadow": [({"shadow_roi": (0, 0, 1.5, 1)}, V, "shadow_roi"), ({"num_shadows_limit": (3, 1)}, V, "num_shadows_limit"),
+                     ({"shadow_dimension": 2}, V, "shadow_dimension"), ({"shadow_intensity_range": (0, 2)}, V, "shadow_intensity_range"),
+                     *_P, *_SOB],
+    "Spatter": [({"mean": (0.8, 0.2)}, V, "mean"), ({"std": 1.5}, V, "std"), ({"gauss_sigma": -1}, V, "gauss_sigma"),
+                ({"cutout_threshold": "a"}, T, "cutout_threshold"), ({"intensity": 2}, V, "intensity"),
+                ({"mode": "oil"}, V, "mode"), ({"color": (1, 2)}, T, "color"), *_P, *_SOB],
+    "RandomCorruption": [({"names": ("nosuch",)}, V, "names"), ({"names": "fog"}, T, "names"), ({"names": ()}, T, "names"),
+                         ({"severity": 6}, V, "severity"), ({"severity": (4, 2)}, V, "severity"),
+                         ({"severity": 2.5}, T, "severity"), ({"constants": "mnist"}, V, "constants"), *_P, *_SOB],
     "GaussianNoise": [({"sigma": -0.1}, V, "sigma"), ({"mean": NAN}, V, "mean"), ({"mean": "0"}, T, "mean"),
                       ({"clip": "yes"}, T, "clip"), *_P, *_SOB],
     "ManifoldMixup": [({"layers": ["nosuch"]}, V, "layers"), ({"layers": 5}, T, "layers"),

@@ -259,5 +259,30 @@ def _load_weights(model: torch.nn.Module, path: str) -> None:
     log.info("initialised model weights from %s (%d unexpected keys ignored)", path, len(unexpected))
 
 
+def load_classifier(ckpt: str | Path, *, num_classes: int, sample_shape: tuple[int, ...]) -> tuple[torch.nn.Module, Any, Any]:
+    """The trained network of a ``ClassifierModule`` checkpoint written by ``torchaug.train``, in eval mode,
+    and its normalisation ``(mean, std)`` buffers (``(1, C, 1, 1)`` or None).
+
+    The model is rebuilt from the run's ``config.yaml`` (next to ``checkpoints/``) as :func:`build`
+    does, then its ``model.*`` weights are loaded.
+    """
+    from omegaconf import OmegaConf
+
+    ckpt = Path(ckpt)
+    cfg_path = ckpt.parent.parent / "config.yaml"
+    if not cfg_path.exists():
+        raise FileNotFoundError(f"load_classifier: {cfg_path} not found; pass a checkpoint written by torchaug.train "
+                                f"(RUN/checkpoints/last.ckpt next to RUN/config.yaml)")
+    cfg = OmegaConf.load(cfg_path)
+    model = _call_with_accepted(
+        instantiate(cfg.model), num_classes=num_classes, in_channels=sample_shape[0],
+        in_features=int(torch.Size(sample_shape).numel()), image_size=sample_shape[-1],
+    )
+    _load_weights(model, str(ckpt))
+    state = torch.load(str(ckpt), map_location="cpu", weights_only=False)
+    state = state.get("state_dict", state)
+    return model.eval(), state.get("mean"), state.get("std")
+
+
 def resolved_config(cfg: DictConfig) -> str:
     return OmegaConf.to_yaml(cfg, resolve=True)

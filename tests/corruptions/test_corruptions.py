@@ -1,0 +1,294 @@
+"""torchaug.corruptions against imagecorruptions (ImageNet-C constants), the CIFAR-10-C script's
+formulas (ported in ``corruption_reference``), and its own contract (severity per sample, dtypes,
+generator, bad input)."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+
+import corruption_reference as R
+from torchaug.corruptions import CORRUPTIONS, RandomCorruption, constants_for, corrupt
+from torchaug.corruptions import _constants as K
+from torchaug.corruptions import _ops as O
+
+DETERMINISTIC = ("brightness", "contrast", "saturate", "pixelate", "jpeg_compression", "defocus_blur", "zoom_blur")
+
+
+def _ic():
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return pytest.importorskip("imagecorruptions")
+
+
+def _photos(h: int, w: int, n: int = 3) -> torch.Tensor:
+    """Two real photos (scikit-learn's samples) area-resized to ``h x w``, plus random pixels."""
+    from sklearn.datasets import load_sample_images
+
+    ims = [torch.from_numpy(im).permute(2, 0, 1)[None].float() for im in load_sample_images().images]
+    x = torch.cat([F.interpolate(i, size=(h, w), mode="area") for i in ims]).round().to(torch.uint8)
+    noise = torch.randint(0, 256, (max(0, n - 2), 3, h, w), generator=torch.Generator().manual_seed(0), dtype=torch.uint8)
+    return torch.cat([x, noise])[:n]
+
+
+def _hwc(t: torch.Tensor) -> np.ndarray:
+    return t.permute(1, 2, 0).numpy()
+
+
+def _chw(a: np.ndarray) -> torch.Tensor:
+    return torch.from_numpy(np.ascontiguousarray(a)).permute(2, 0, 1)
+
+
+@pytest.mark.peer
+def test_names_are_imagecorruptions_all():
+    ic = _ic()
+    assert list(CORRUPTIONS) == ic.get_corruption_names("all")
+
+
+@pytest.mark.peer
+@pytest.mark.parametrize("name", DETERMINISTIC)
+def test_deterministic_match_imagecorruptions_within_one_level(name):
+    """Pixel-exact or within one grey level at every severity (ImageNet-C constants, 40x48)."""
+    ic = _ic()
+    x = _photos(40, 48)
+    for s in range(1, 6):
+        ours = corrupt(x, name, s, constants="imagenet")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            ref = torch.stack([_chw(ic.corrupt(_hwc(im), severity=s, corruption_name=name)) for im in x])
+        d = (ours.int() - ref.int()).abs()
+        assert int(d.max()) <= 1, (name, s, int(d.max()))
+        assert float((d > 0).float().mean()) < 0.05, (name, s)  # off-by-one only near ties of the truncation
+
+
+@pytest.mark.peer
+@pytest.mark.parametrize("name", DETERMINISTIC)
+def test_deterministic_match_cifar_script_within_one_level(name):
+    x = _photos(32, 32)
+    ref_fn = R.CIFAR_DETERMINISTIC[name]
+    for s in range(1, 6):
+        ours = corrupt(x, name, s)  # auto -> cifar at 32x32
+        ref = torch.stack([_chw(ref_fn(_hwc(im), s)) for im in x])
+        assert int((ours.int() - ref.int()).abs().max()) <= 1, (name, s)
+
+
+@pytest.mark.peer
+@pytest.mark.parametrize("cifar", [False, True])
+def test_gaussian_blur_matches_ported_reference(cifar):
+    x = _photos(32, 40)
+    for s in range(1, 6):
+        ours = corrupt(x, "gaussian_blur", s, constants="cifar" if cifar else "imagenet")
+        ref = torch.stack([_chw(R.gaussian_blur(_hwc(im), s, cifar)) for im in x])
+        assert int((ours.int() - ref.int()).abs().max()) <= 1
+
+
+@pytest.mark.peer
+def test_motion_blur_kernel_matches_imagecorruptions_port_of_imagemagick():
+    """Given the angle, the motion blur is deterministic: compare with imagecorruptions' _motion_blur."""
+    _ic()
+    from imagecorruptions.corruptions import _motion_blur
+
+    x = _photos(36, 44, n=1).float()
+    for radius, sigma in K.IMAGENET["motion_blur"][::2]:
+        for angle in (-45.0, -17.3, 0.0, 30.0, 44.9):
+            ref = _motion_blur(_hwc(x[0]), radius=radius, sigma=sigma, angle=angle)
+            ours = O.motion_blur(x, torch.tensor([radius]), torch.tensor([sigma]), torch.tensor([angle]), radius)
+            np.testing.assert_allclose(_hwc(ours[0]), ref, atol=2e-3)
+
+
+def _stats_pair(name: str, s: int, x: torch.Tensor, ref_fn) -> tuple[torch.Tensor, torch.Tensor]:
+    ours = corrupt(x, name, s, generator=torch.Generator().manual_seed(s), constants="imagenet").float()
+    ref = torch.stack([_chw(ref_fn(_hwc(im), s)) for im in x]).float()
+    return ours, ref
+
+
+@pytest.mark.peer
+@pytest.mark.parametrize("name", ["gaussian_noise", "shot_noise", "impulse_noise", "speckle_noise"])
+def test_noise_statistics_match_imagecorruptions(name):
+    """Mean shift and noise variance of the corruption, at every severity (64 px, 3 images)."""
+    ic = _ic()
+    x = _photos(64, 64)
+    np.random.seed(0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for s in range(1, 6):
+            ours, ref = _stats_pair(name, s, x, lambda a, s: ic.corrupt(a, severity=s, corruption_name=name))
+            do, dr = ours - x.float(), ref - x.float()
+            assert abs(float(do.mean() - dr.mean())) < 1.0, (s, float(do.mean()), float(dr.mean()))
+            # skimage's random_noise draws from a fresh, unseeded generator: the reference itself varies
+            # (impulse noise: ~3% relative at severity 1, the flipped count's sampling error)
+            assert float(do.std()) == pytest.approx(float(dr.std()), rel=0.08 if name == "impulse_noise" else 0.04), s
+
+
+@pytest.mark.peer
+@pytest.mark.parametrize("name", ["snow", "elastic_transform", "spatter", "motion_blur"])
+def test_random_weather_and_blur_statistics_match_imagecorruptions(name):
+    """Output mean, contrast and mean absolute change, and (blurs) the high-frequency energy."""
+    ic = _ic()
+    x = _photos(64, 64, n=6)
+    np.random.seed(1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for s in (1, 3, 5):
+            ours, ref = _stats_pair(name, s, x, lambda a, s: ic.corrupt(a, severity=s, corruption_name=name))
+            assert float(ours.mean()) == pytest.approx(float(ref.mean()), abs=8.0), s
+            assert float(ours.std()) == pytest.approx(float(ref.std()), abs=8.0), s
+            mo, mr = float((ours - x.float()).abs().mean()), float((ref - x.float()).abs().mean())
+            assert mo == pytest.approx(mr, rel=0.25, abs=1.5), (s, mo, mr)
+            if name == "motion_blur":
+                hf = lambda t: float((t[..., 1:, 1:] - t[..., :-1, :-1]).abs().mean())  # noqa: E731
+                assert hf(ours) == pytest.approx(hf(ref), rel=0.2), s
+
+
+def test_glass_blur_statistics_match_ported_reference():
+    """Glass blur's swaps depend on their order: compare statistics with the sequential reference."""
+    x = _photos(32, 32, n=3)
+    rng = np.random.default_rng(0)
+    for cifar in (True, False):
+        for s in (1, 3, 5):
+            ours = corrupt(x, "glass_blur", s, generator=torch.Generator().manual_seed(s),
+                           constants="cifar" if cifar else "imagenet").float()
+            ref = torch.stack([_chw(R.glass_blur(_hwc(im).copy(), s, rng, cifar)) for im in x]).float()
+            assert float(ours.mean()) == pytest.approx(float(ref.mean()), abs=1.5)
+            mo, mr = float((ours - x.float()).abs().mean()), float((ref - x.float()).abs().mean())
+            assert mo == pytest.approx(mr, rel=0.12), (cifar, s, mo, mr)
+
+
+def test_fog_statistics_match_ported_reference():
+    x = _photos(32, 32, n=3).repeat(16, 1, 1, 1)  # the fractal's coarse levels vary a lot: many draws
+    rng = np.random.default_rng(0)
+    for s in range(1, 6):
+        o = corrupt(x, "fog", s, generator=torch.Generator().manual_seed(s), constants="imagenet").float()
+        r = torch.stack([_chw(R.fog(_hwc(im), s, rng)) for im in x]).float()
+        assert float(o.mean()) == pytest.approx(float(r.mean()), abs=5.0), s
+        assert float(o.std()) == pytest.approx(float(r.std()), rel=0.1), s
+        tex = lambda t: float((t[..., :, 1:] - t[..., :, :-1]).abs().mean())  # noqa: E731
+        assert tex(o) == pytest.approx(tex(r), rel=0.1), s
+
+
+@pytest.mark.peer
+def test_frost_uses_the_photos_at_their_mean_brightness():
+    """On black images frost is ``c1 * crop``: its mean is c1 times the photos' mean (about 164)."""
+    _ic()
+    from torchaug.corruptions import frost_photo_dir
+
+    assert frost_photo_dir() is not None
+    x = torch.zeros(40, 3, 48, 48, dtype=torch.uint8)
+    out = corrupt(x, "frost", 1, generator=torch.Generator().manual_seed(0), constants="imagenet").float()
+    c1 = K.IMAGENET["frost"][0][1]
+    assert float(out.mean()) / c1 == pytest.approx(164.0, rel=0.12)
+    assert len({round(float(m), 1) for m in out.mean((1, 2, 3))}) > 10  # crops differ per sample
+
+
+@pytest.mark.parametrize("name", CORRUPTIONS)
+def test_every_corruption_contract(name):
+    """Shape/dtype kept, same seed same result, float input ~ uint8 input, in range, changes the image."""
+    x = _photos(32, 32, n=3)
+    g = lambda: torch.Generator().manual_seed(5)  # noqa: E731
+    a = corrupt(x, name, 3, generator=g())
+    assert a.dtype == torch.uint8 and a.shape == x.shape
+    assert torch.equal(a, corrupt(x, name, 3, generator=g()))
+    assert not torch.equal(a, x)
+    f = corrupt(x.float() / 255, name, 3, generator=g())
+    assert f.dtype == torch.float32 and float(f.min()) >= 0 and float(f.max()) <= 1
+    if name not in ("glass_blur", "jpeg_compression", "pixelate", "frost"):  # intermediate 8-bit steps
+        assert float((f * 255 - a.float()).abs().mean()) < 1.0
+    h = corrupt(x.half() / 255, name, 2, generator=g())
+    assert h.dtype == torch.float16
+    one = corrupt(x[0], name, 1, generator=g())
+    assert one.shape == x[0].shape
+    grey = corrupt(x[:, :1], name, 2, generator=g())
+    assert grey.shape == (3, 1, 32, 32)
+
+
+@pytest.mark.parametrize("name", CORRUPTIONS)
+def test_per_sample_severity_equals_per_severity_calls(name):
+    """A (B,) severity gives sample i what severity[i] gives it alone (deterministic ones exactly,
+    random ones: the same kind of change, ordered by severity)."""
+    x = _photos(32, 32, n=2).repeat(3, 1, 1, 1)[:5]
+    sev = torch.tensor([1, 2, 3, 4, 5])
+    out = corrupt(x, name, sev, generator=torch.Generator().manual_seed(0))
+    if name in DETERMINISTIC + ("gaussian_blur",):
+        for i in range(5):
+            one = corrupt(x[i : i + 1], name, int(sev[i]))[0]
+            # a shared kernel runs as other float operations than per-sample ones: ties may round apart
+            assert int((out[i].int() - one.int()).abs().max()) <= (1 if "blur" in name else 0), i
+    else:
+        assert out.shape == x.shape and not torch.equal(out, x)
+
+
+def test_constants_auto_and_bad_input():
+    assert constants_for((32, 32)) == "cifar" and constants_for((64, 48)) == "cifar"
+    assert constants_for((65, 64)) == "imagenet" and constants_for((224, 224)) == "imagenet"
+    assert constants_for((32, 32), "imagenet") == "imagenet"
+    x = _photos(32, 32, n=2)
+    with pytest.raises(ValueError, match="name"):
+        corrupt(x, "nosuch", 1)
+    with pytest.raises(TypeError, match="name"):
+        corrupt(x, 3, 1)
+    with pytest.raises(ValueError, match="severity"):
+        corrupt(x, "contrast", 6)
+    with pytest.raises(TypeError, match="severity"):
+        corrupt(x, "contrast", 2.5)
+    with pytest.raises(ValueError, match="severity"):
+        corrupt(x, "contrast", torch.tensor([0, 3]))
+    with pytest.raises(TypeError, match="severity"):
+        corrupt(x, "contrast", torch.tensor([1, 2, 3]))
+    with pytest.raises(ValueError, match="constants"):
+        corrupt(x, "contrast", 1, constants="mnist")
+    with pytest.raises(ValueError, match="channels"):
+        corrupt(torch.zeros(2, 4, 32, 32), "contrast", 1)
+    with pytest.raises(ValueError, match="images"):
+        corrupt(torch.full((1, 3, 8, 8), 2.0), "contrast", 1)
+    with pytest.raises(TypeError, match="images"):
+        corrupt(x.int(), "contrast", 1)
+
+
+def test_channels_last_kept():
+    x = _photos(32, 32, n=2).contiguous(memory_format=torch.channels_last)
+    out = corrupt(x, "gaussian_blur", 2)
+    assert out.is_contiguous(memory_format=torch.channels_last)
+    assert torch.equal(out, corrupt(x.contiguous(), "gaussian_blur", 2))
+
+
+def test_random_corruption_draws_per_sample_and_replays():
+    t = RandomCorruption(names=("contrast", "brightness", "gaussian_noise"), severity=(2, 4))
+    x = _photos(32, 32, n=3).repeat(4, 1, 1, 1)
+    out, params = t(x, generator=torch.Generator().manual_seed(0), return_params=True)
+    assert set(params["corruption"].tolist()) == {0, 1, 2} and set(params["severity"].tolist()) <= {2, 3, 4}
+    assert torch.equal(out, t(x, params=params))
+    for i in range(len(x)):
+        name = t.names[int(params["corruption"][i])]
+        if name != "gaussian_noise":
+            assert torch.equal(out[i], corrupt(x[i : i + 1], name, int(params["severity"][i]))[0])
+    with pytest.raises(ValueError, match="names"):
+        RandomCorruption(names=("nosuch",))
+    with pytest.raises(ValueError, match="severity"):
+        RandomCorruption(severity=(0, 3))
+    with pytest.raises(ValueError, match="constants"):
+        RandomCorruption(constants="x")
+
+
+def test_disk_kernel_matches_imagecorruptions():
+    _ic()
+    from imagecorruptions.corruptions import disk
+
+    for r, a in K.IMAGENET["defocus_blur"] + K.CIFAR["defocus_blur"]:
+        np.testing.assert_allclose(O.disk_kernel(r, a).numpy(), disk(radius=r, alias_blur=a), atol=1e-6)
+
+
+@pytest.mark.parametrize("name", ["corruptions", "weather"])
+def test_config_entries_build_and_run(name):
+    from hydra.utils import instantiate
+    from omegaconf import OmegaConf
+
+    from torchaug._paths import config_dir
+
+    t = instantiate(OmegaConf.load(config_dir() / "transforms" / f"{name}.yaml"))
+    x = _photos(32, 32, n=4)
+    out = t(x, generator=torch.Generator().manual_seed(0))
+    assert out.shape == x.shape and out.dtype == torch.uint8
