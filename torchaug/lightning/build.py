@@ -275,8 +275,9 @@ def load_classifier(ckpt: str | Path, *, num_classes: int, sample_shape: tuple[i
                                 f"(RUN/checkpoints/last.ckpt next to RUN/config.yaml)")
     cfg = OmegaConf.load(cfg_path)
     model = _call_with_accepted(
-        instantiate(cfg.model), num_classes=num_classes, in_channels=sample_shape[0],
-        in_features=int(torch.Size(sample_shape).numel()), image_size=sample_shape[-1],
+        instantiate(cfg.model), "model", offered=dict(
+            num_classes=num_classes, in_channels=sample_shape[0], in_features=int(torch.Size(sample_shape).numel()),
+            image_size=sample_shape[-1]),
     )
     _load_weights(model, str(ckpt))
     state = torch.load(str(ckpt), map_location="cpu", weights_only=False)
