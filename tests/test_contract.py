@@ -186,11 +186,17 @@ def test_mixer_commutes_with_normalisation(entry):
     assert torch.equal(yn_m, ym) and float(xn_m.min()) < 0.0
 
 
+ACCELERATED = ["cpu:accel"] + (["cuda"] if torch.cuda.is_available() else [])
+
+
 @pytest.mark.parametrize("entry", TRANSFORMS, ids=_ids(TRANSFORMS))
 @pytest.mark.parametrize("dtype", [torch.uint8, torch.float32])
-def test_transform_accelerator_path_equals_cpu_path(entry, dtype):
+@pytest.mark.parametrize("target", ACCELERATED)
+def test_transform_accelerator_path_equals_cpu_path(entry, dtype, target):
     """The same drawn parameters give the same images on the CPU path and on the path GPUs take
-    (``torchaug.accelerator_path``: one-pass kernels, masked selection, poisoned scratch memory)."""
+    (``cpu:accel``: ``torchaug.accelerator_path``, one-pass kernels, masked selection, poisoned scratch
+    memory; ``cuda``: the GPU itself). With the CPU path's parity to the peers, this carries every
+    parity test over to the accelerator path."""
     from torchaug import accelerator_path
 
     t = entry.example()
@@ -198,7 +204,22 @@ def test_transform_accelerator_path_equals_cpu_path(entry, dtype):
         pytest.skip(f"{entry.name} draws no replayable parameters")
     x = _images(dtype, b=4, seed=5)
     out, params = t(x, generator=torch.Generator().manual_seed(6), return_params=True)
-    with accelerator_path():
-        acc = t(x, params=params)
+    if target == "cuda":
+        dev = torch.device("cuda")
+        t = t.to(dev) if isinstance(t, nn.Module) else t
+        acc = t(x.to(dev), params=_to(params, dev)).cpu()
+    else:
+        with accelerator_path():
+            acc = t(x, params=params)
     tol = 1.0 if dtype == torch.uint8 else 1e-5
     torch.testing.assert_close(acc.double(), out.double(), atol=tol, rtol=0)
+
+
+def _to(params, device):
+    if isinstance(params, torch.Tensor):
+        return params.to(device)
+    if isinstance(params, dict):
+        return {k: _to(v, device) for k, v in params.items()}
+    if isinstance(params, (list, tuple)):
+        return type(params)(_to(v, device) for v in params)
+    return params

@@ -9,13 +9,20 @@ from torchaug.mixing import CutMix, MixUp
 pytestmark = pytest.mark.peer
 
 
+def _ours(mixer, x, y, params, device):
+    """Our mixer on ``device`` replaying ``params``; results back on the CPU for the comparison."""
+    params = {k: v.to(device) for k, v in params.items()}
+    xo, yo = mixer.to(device)(x.to(device), y.to(device), params=params)
+    return xo.cpu(), yo.cpu()
+
+
 def _batch(b=8, seed=0, h=16, w=16):
     g = torch.Generator().manual_seed(seed)
     return torch.rand(b, 3, h, w, generator=g)
 
 
 @pytest.mark.parametrize("smoothing", [0.0, 0.1])
-def test_mixup_matches_timm_batch_mode(smoothing):
+def test_mixup_matches_timm_batch_mode(smoothing, device):
     mixup = pytest.importorskip("timm.data.mixup")
     k, b = 10, 8
     x, y = _batch(b), torch.arange(b) % k
@@ -27,12 +34,12 @@ def test_mixup_matches_timm_batch_mode(smoothing):
     np.random.rand()  # timm's draw of "apply or not"
     lam = float(np.random.beta(1.0, 1.0))
     params = {"perm": torch.arange(b).flip(0), "lam": torch.full((b,), lam)}
-    xo, yo = MixUp(1.0, num_classes=k, label_smoothing=smoothing)(x, y, params=params)
+    xo, yo = _ours(MixUp(1.0, num_classes=k, label_smoothing=smoothing), x, y, params, device)
     torch.testing.assert_close(xo, xt, rtol=0, atol=1e-6)
     torch.testing.assert_close(yo, yt, rtol=0, atol=1e-6)
 
 
-def test_cutmix_matches_timm_box_and_lambda():
+def test_cutmix_matches_timm_box_and_lambda(device):
     mixup = pytest.importorskip("timm.data.mixup")
     k, b = 10, 6
     x, y = _batch(b, h=20, w=24), torch.arange(b) % k
@@ -50,12 +57,12 @@ def test_cutmix_matches_timm_box_and_lambda():
         "image_lam": torch.ones(b),
         "box": torch.tensor([[yl, yh, xl, xh]] * b),
     }
-    xo, yo = CutMix(1.0, num_classes=k)(x, y, params=params)
+    xo, yo = _ours(CutMix(1.0, num_classes=k), x, y, params, device)
     assert torch.equal(xo, xt)
     torch.testing.assert_close(yo, yt, rtol=0, atol=1e-6)
 
 
-def test_mixup_matches_torchvision_v2():
+def test_mixup_matches_torchvision_v2(device):
     v2 = pytest.importorskip("torchvision.transforms.v2")
     k, b = 5, 7
     x, y = _batch(b), torch.arange(b) % k
@@ -64,12 +71,12 @@ def test_mixup_matches_torchvision_v2():
     torch.manual_seed(0)
     lam = float(torch.distributions.Beta(torch.tensor([1.0]), torch.tensor([1.0])).sample())
     params = {"perm": (torch.arange(b) - 1) % b, "lam": torch.full((b,), lam)}  # roll(1, 0)
-    xo, yo = MixUp(1.0, num_classes=k)(x, y, params=params)
+    xo, yo = _ours(MixUp(1.0, num_classes=k), x, y, params, device)
     torch.testing.assert_close(xo, xt, rtol=0, atol=1e-6)
     torch.testing.assert_close(yo, yt, rtol=0, atol=1e-6)
 
 
-def test_cutmix_matches_torchvision_v2():
+def test_cutmix_matches_torchvision_v2(device):
     v2 = pytest.importorskip("torchvision.transforms.v2")
     k, b, h, w = 5, 6, 20, 24
     x, y = _batch(b, h=h, w=w), torch.arange(b) % k
@@ -86,7 +93,7 @@ def test_cutmix_matches_torchvision_v2():
         "image_lam": torch.ones(b),
         "box": torch.tensor([box] * b),
     }
-    xo, yo = CutMix(1.0, num_classes=k)(x, y, params=params)
+    xo, yo = _ours(CutMix(1.0, num_classes=k), x, y, params, device)
     assert torch.equal(xo, xt)
     torch.testing.assert_close(yo, yt, rtol=0, atol=1e-6)
 

@@ -135,7 +135,7 @@ def test_each_rank_restores_its_own_random_state_from_a_ddp_checkpoint():
     ckpt = {"torchaug_rng": {"world_size": 2, "ranks": [{"augment": a, "torch": t} for a, t in zip(states, torch_states)]}}
     for world, rank, expect in ((2, 1, states[1]), (2, 0, states[0]), (3, 1, None)):
         module = ClassifierModule(SmallCNN(num_classes=10, in_channels=1, width=4), num_classes=10)
-        module._trainer = SimpleNamespace(global_rank=rank, world_size=world)
+        module._trainer = SimpleNamespace(global_rank=rank, world_size=world, current_epoch=0)
         module.on_load_checkpoint(ckpt)
         module.on_fit_start()
         got = module.aug_generator.get_state()

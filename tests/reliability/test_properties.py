@@ -36,7 +36,9 @@ NAMES = {e.name for e in registry.registered()}
 DTYPES = [torch.uint8, torch.float32, torch.float16, torch.bfloat16]
 K = 10
 
-SETTINGS = dict(deadline=None, derandomize=True, database=None, suppress_health_check=[HealthCheck.too_slow])
+# the device fixture is per test, shared by its examples (the accelerator path stays on for all of them)
+SETTINGS = dict(deadline=None, derandomize=True, database=None,
+                suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 
 _EXAMPLES: dict[str, Any] = {}
 
@@ -87,11 +89,13 @@ def _check_image_out(t: Any, x: torch.Tensor, out: Any) -> None:
 
 @settings(max_examples=250, **SETTINGS)
 @given(entry=st.sampled_from(TRANSFORMS), x=batches(), seed=st.integers(0, 2**16))
-def test_transform_keeps_shape_dtype_device_and_range(entry: registry.Entry, x: torch.Tensor, seed: int) -> None:
+def test_transform_keeps_shape_dtype_device_and_range(entry: registry.Entry, x: torch.Tensor, seed: int, device) -> None:
     t = example(entry)
+    t = t.to(device) if isinstance(t, torch.nn.Module) else t
+    x = x.to(device)
     must_work = x.shape[1] == 3 and min(x.shape[-2:]) >= 16  # the size its example was built for
     try:
-        out = t(x, generator=torch.Generator().manual_seed(seed))
+        out = t(x, generator=torch.Generator(device).manual_seed(seed))
     except Exception as err:  # noqa: BLE001 - the property is about which errors
         assert _our_error(err) and not must_work, f"{entry.name} on {tuple(x.shape)} {x.dtype}: {type(err).__name__}: {err}"
         event("refused (ValueError/TypeError of ours)")
@@ -109,11 +113,13 @@ P_TRANSFORMS = [e for e in TRANSFORMS if _has_scalar_p(example(e)) and getattr(e
 
 @settings(max_examples=120, **SETTINGS)
 @given(entry=st.sampled_from(P_TRANSFORMS), x=batches(), seed=st.integers(0, 2**16))
-def test_transform_p0_is_identity(entry: registry.Entry, x: torch.Tensor, seed: int) -> None:
+def test_transform_p0_is_identity(entry: registry.Entry, x: torch.Tensor, seed: int, device) -> None:
     t = example(entry)
+    t = t.to(device) if isinstance(t, torch.nn.Module) else t
     t.p = 0.0
+    x = x.to(device)
     try:
-        out = t(x, generator=torch.Generator().manual_seed(seed))
+        out = t(x, generator=torch.Generator(device).manual_seed(seed))
     except Exception as err:  # noqa: BLE001
         assert _our_error(err), f"{entry.name} on {tuple(x.shape)} {x.dtype}: {type(err).__name__}: {err}"
         return
@@ -169,12 +175,15 @@ _TOL = {torch.uint8: 1.0, torch.float32: 1e-5, torch.float16: 2e-3, torch.bfloat
     seed=st.integers(0, 2**16),
 )
 def test_mixer_properties(name: str, x: torch.Tensor, alpha: float, s: float, mode: str, pairing: str, p: float,
-                          soft: bool, seed: int) -> None:
-    m = MIXER_FACTORIES[name](alpha, num_classes=K, label_smoothing=s, p=p, mode=mode, pairing=pairing)
+                          soft: bool, seed: int, device) -> None:
+    m = MIXER_FACTORIES[name](alpha, num_classes=K, label_smoothing=s, p=p, mode=mode, pairing=pairing).to(device)
     b = x.shape[0]
     y = torch.randint(0, K, (b,), generator=torch.Generator().manual_seed(seed))
     y_in = one_hot(y, K) if soft else y
-    xm, ym, params = m(x, y_in, generator=torch.Generator().manual_seed(seed), return_params=True)
+    xm, ym, params = m(x.to(device), y_in.to(device), generator=torch.Generator(device).manual_seed(seed), return_params=True)
+    assert xm.device.type == device.type and ym.device.type == device.type
+    xm, ym = xm.cpu(), ym.cpu()
+    params = {k: v.cpu() if isinstance(v, torch.Tensor) else v for k, v in params.items()}
 
     # shape, dtype, device, range
     assert xm.shape == x.shape and xm.dtype == x.dtype and xm.device == x.device

@@ -25,7 +25,10 @@ B, H, W, S = 6, 24, 24, 8
 
 #: transforms that by design replace pixels without moving them (torchvision passes targets through
 #: its RandomErasing too): the targets stay, the image's object may be hidden by the patch
-OCCLUDERS = {"Cutout", "RandomErasing"}
+#: hide or recolour parts of the image without moving them (occlusion, weather, corruptions): only the
+#: targets are checked
+OCCLUDERS = {"Cutout", "RandomErasing", "CoarseDropout", "GridDropout", "PixelDropout", "RandomRain", "RandomSnow",
+             "RandomFog", "RandomSunFlare", "RandomShadow", "Spatter", "RandomCorruption"}
 #: degrade the image to a coarser grid (blocks of several pixels): the object keeps its place but
 #: not its one-pixel outline, so only the targets are checked
 DEGRADERS = {"Downscale", "Pixelate"}
