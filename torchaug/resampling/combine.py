@@ -48,11 +48,17 @@ class _Combined(_BaseOverSampler):
         cleaner = getattr(self, self._cleaner_arg)
         cleaner_ = self._default_cleaner() if cleaner is None else clone(cleaner)
         setattr(self, self._cleaner_arg + "_", cleaner_)
-        X_s, y_s = self.smote_.fit_resample(X, y)
-        self.sampling_strategy_ = getattr(self.smote_, "sampling_strategy_", self.sampling_strategy)
-        self.n_features_in_ = getattr(self.smote_, "n_features_in_", None)
-        self.classes_ = getattr(self.smote_, "classes_", None)
-        return cleaner_.fit_resample(X_s, y_s)
+        owner = type(self).__name__
+        try:
+            X_s, y_s = self.smote_.fit_resample(X, y)
+            self.sampling_strategy_ = getattr(self.smote_, "sampling_strategy_", self.sampling_strategy)
+            self.n_features_in_ = getattr(self.smote_, "n_features_in_", None)
+            self.classes_ = getattr(self.smote_, "classes_", None)
+            return cleaner_.fit_resample(X_s, y_s)
+        except (ValueError, TypeError) as err:  # name the combined sampler too
+            if str(err).startswith(owner):
+                raise
+            raise type(err)(f"{owner}: {err}") from err
 
     def fit(self, X: Any, y: Any) -> "_Combined":
         """Check the inputs (as the over-sampling step does); use :meth:`fit_resample`."""

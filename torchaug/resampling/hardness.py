@@ -83,7 +83,7 @@ class InstanceHardnessThreshold(_BaseUnderSampler):
         super()._validate_params()
         owner = type(self).__name__
         e = self.estimator
-        if e is not None and not (is_classifier(e) and hasattr(e, "predict_proba")):
+        if e is not None and not (hasattr(e, "fit") and hasattr(e, "predict_proba") and is_classifier(e)):
             raise TypeError(
                 f"{owner}: estimator must be None or a scikit-learn classifier with predict_proba; got {describe(e)}"
             )
