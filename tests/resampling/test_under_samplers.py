@@ -275,3 +275,22 @@ def test_selections_on_cuda_equal_cpu(name):
     assert Xg.is_cuda and yg.is_cuda and s_gpu.sample_indices_.is_cuda
     if name not in ("RandomUnderSampler", "CNN", "OSS"):  # these draw from the device's generator
         torch.testing.assert_close(s_gpu.sample_indices_.cpu(), s_cpu.sample_indices_)
+
+
+def test_resample_images_with_under_samplers_and_combined():
+    from torchaug.resampling import resample_images
+
+    g = torch.Generator().manual_seed(0)
+    y = torch.tensor([0] * 40 + [1] * 12)
+    imgs = (torch.rand(52, 1, 4, 4, generator=g) * 120 + 60 * y.view(-1, 1, 1, 1)).round().to(torch.uint8)
+    s = TomekLinks(sampling_strategy="all")
+    out, lab = resample_images(s, imgs, y)
+    torch.testing.assert_close(out, imgs[s.sample_indices_], rtol=0, atol=0)
+    torch.testing.assert_close(lab, y[s.sample_indices_])
+    c = SMOTEENN(random_state=0)
+    out, lab = resample_images(c, imgs, y)
+    pos = c.enn_.sample_indices_
+    orig = pos < 52
+    assert out.dtype == torch.uint8 and len(out) == len(lab) == len(pos)
+    torch.testing.assert_close(out[orig], imgs[pos[orig]], rtol=0, atol=0)
+    assert (~orig).any() and (lab[~orig] == 1).all()
