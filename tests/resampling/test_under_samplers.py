@@ -294,3 +294,36 @@ def test_resample_images_with_under_samplers_and_combined():
     assert out.dtype == torch.uint8 and len(out) == len(lab) == len(pos)
     torch.testing.assert_close(out[orig], imgs[pos[orig]], rtol=0, atol=0)
     assert (~orig).any() and (lab[~orig] == 1).all()
+
+
+CONFIGS = {
+    "random_undersampler": "RandomUnderSampler", "tomek_links": "TomekLinks", "enn": "EditedNearestNeighbours",
+    "renn": "RepeatedEditedNearestNeighbours", "allknn": "AllKNN", "nearmiss": "NearMiss",
+    "condensed_nn": "CondensedNearestNeighbour", "one_sided_selection": "OneSidedSelection",
+    "ncr": "NeighbourhoodCleaningRule", "instance_hardness": "InstanceHardnessThreshold",
+    "cluster_centroids": "ClusterCentroids", "svm_smote": "SVMSMOTE", "kmeans_smote": "KMeansSMOTE",
+    "smote_enn": "SMOTEENN", "smote_tomek": "SMOTETomek",
+}
+
+
+@pytest.mark.parametrize("name", list(CONFIGS))
+def test_config_entries_instantiate_and_resample(name):
+    from pathlib import Path
+
+    hydra_utils = pytest.importorskip("hydra.utils")
+    from omegaconf import OmegaConf
+
+    path = Path(__file__).resolve().parents[2] / "configs" / "resampler" / f"{name}.yaml"
+    assert path.read_text().startswith("#") and f"resampler={name}" in path.read_text().splitlines()[0]
+    cfg = OmegaConf.merge({"seed": 3}, {"resampler": OmegaConf.load(path)})
+    if name == "instance_hardness":
+        cfg.resampler.cv = 3
+    obj = hydra_utils.instantiate(cfg.resampler)
+    assert type(obj).__name__ == CONFIGS[name]
+    if "random_state" in obj.get_params():
+        assert obj.random_state == 3
+    X, y = _data((60, 30), d=2, gap=1.0)
+    if name == "kmeans_smote":
+        obj.set_params(kmeans_estimator=2, cluster_balance_threshold=0.1)
+    Xr, yr = obj.fit_resample(torch.from_numpy(X).float(), torch.from_numpy(y))
+    assert isinstance(Xr, torch.Tensor) and len(Xr) == len(yr) and set(yr.tolist()) == {0, 1}
