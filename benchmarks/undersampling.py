@@ -132,8 +132,21 @@ def run(fn: Callable[[], Any], cap_s: float | None) -> tuple[float | None, float
     return wall, (peak - base) if have and base is not None else None, out
 
 
-def _same(a: Any, b: Any) -> bool:
-    return a is not None and b is not None and a[0].shape == b[0].shape and np.array_equal(a[0], b[0]) and np.array_equal(a[1], b[1])
+def _identical(r_imb: Any, r_our: Any) -> str:
+    """'yes', or 'no (m rows selected by only one)' from the two samplers' ``sample_indices_``."""
+    (s_imb, (Xa, ya)), (s_our, (Xb, yb)) = r_imb, r_our
+    if Xa.shape == Xb.shape and np.array_equal(Xa, Xb) and np.array_equal(ya, yb):
+        return "yes"
+    a, b = getattr(s_imb, "sample_indices_", None), getattr(s_our, "sample_indices_", None)
+    if a is None or b is None:
+        return "no"
+    diff = len(set(np.asarray(a).tolist()) ^ set(np.asarray(b).tolist()))
+    return "no (same rows, another order)" if diff == 0 else f"no ({diff} rows selected by only one)"
+
+
+def _fit(mk: Callable[[], Any], X: np.ndarray, y: np.ndarray) -> tuple[Any, Any]:
+    s = mk()
+    return s, s.fit_resample(X, y)
 
 
 def main() -> None:
@@ -166,9 +179,9 @@ def main() -> None:
             if args.names and not any(name.startswith(s) for s in args.names):
                 continue
             with threadpool_limits(args.threads):
-                t_imb, m_imb, r_imb = run(lambda: mk_imb().fit_resample(X, y), args.cap_s)
-                t_our, m_our, r_our = run(lambda: mk_ours().fit_resample(X, y), None)
-            ident = ("yes" if _same(r_imb, r_our) else "no") if deterministic and r_imb is not None else "n/a (random)"
+                t_imb, m_imb, r_imb = run(lambda: _fit(mk_imb, X, y), args.cap_s)
+                t_our, m_our, r_our = run(lambda: _fit(mk_ours, X, y), None)
+            ident = _identical(r_imb, r_our) if deterministic and r_imb is not None else "n/a (random)"
             if deterministic and r_imb is None:
                 ident = "n/a (capped)"
             cap = f"> {args.cap_s:.0f}"
