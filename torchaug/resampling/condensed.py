@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import torch
 
 from torchaug.registry import register
@@ -18,6 +19,7 @@ from torchaug.resampling._under_base import (
     _BaseCleaningSampler,
     check_neighbors,
     class_rows,
+    n_jobs_threads,
     targeted_mask,
     vote,
 )
@@ -72,6 +74,72 @@ class _SeededSelection(_BaseCleaningSampler):
             )
 
 
+def _hart_pass(
+    XS: torch.Tensor,
+    d2: torch.Tensor,
+    lab: torch.Tensor,
+    in_c: torch.Tensor,
+    code: int,
+    k: int,
+    n_classes: int,
+    block: int,
+) -> list[int]:
+    """One pass of Hart's rule over the rows of ``XS`` ``(n, d)`` (float64) in order.
+
+    ``d2``/``lab`` ``(n, k)``: squared distances and class codes of each row's ``k`` nearest store
+    members, sorted; ``in_c``: rows already in the store. Returns the positions added, in order.
+
+    Blocks of ``block`` rows: inside a block the sequential decisions run on small CPU arrays
+    (each row's k nearest merged with the block rows added before it, exact pairwise distances of
+    the block); after the block, every later row's k nearest are updated with the block's
+    additions in one batched distance computation on the device.
+    """
+    n = XS.shape[0]
+    sq = XS.square().sum(1)
+    added: list[int] = []
+    full = np.arange(n_classes)
+    for a in range(0, n, block):
+        b = min(n, a + block)
+        XB = XS[a:b]
+        DB = (sq[a:b, None] + sq[None, a:b] - 2.0 * (XB @ XB.T)).clamp_(min=0.0).cpu().numpy()
+        bd, bl, binc = d2[a:b].cpu().numpy(), lab[a:b].cpu().numpy(), in_c[a:b].cpu().numpy()
+        new: list[int] = []
+        for t in range(b - a):
+            if binc[t]:
+                continue
+            if new:
+                cd = np.concatenate([bd[t], DB[t, new]])
+                cl = np.concatenate([bl[t], np.full(len(new), code, dtype=bl.dtype)])
+                top = cl[np.argsort(cd, kind="stable")[:k]]
+            else:
+                top = bl[t]
+            counts = np.bincount(top, minlength=n_classes)
+            if full[counts.argmax()] != code:  # argmax: first maximum = smallest code on ties
+                new.append(t)
+        if not new:
+            continue
+        pos = torch.tensor(new, dtype=torch.long, device=XS.device) + a
+        added.extend(a + t for t in new)
+        in_c[pos] = True
+        if b == n:
+            break
+        # squared distances of every later row to the block's additions, then their k smallest
+        dn = torch.addmm(sq[b:, None], XS[b:], XS[pos].T, alpha=-2.0).add_(sq[pos])
+        kk = min(k, dn.shape[1])
+        dk = dn.topk(kk, dim=1, largest=False, sorted=True).values.clamp_(min=0.0)
+        if k == 1:
+            closer = dk < d2[b:]
+            d2[b:] = torch.where(closer, dk, d2[b:])
+            lab[b:] = torch.where(closer, torch.full_like(lab[b:], code), lab[b:])
+        else:
+            D = torch.cat([d2[b:], dk], 1)
+            L = torch.cat([lab[b:], torch.full_like(lab[b:, :kk], code)], 1)
+            best = D.argsort(dim=1, stable=True)[:, :k]
+            d2[b:] = D.gather(1, best)
+            lab[b:] = L.gather(1, best)
+    return added
+
+
 @register("resampler", example=lambda: CondensedNearestNeighbour(random_state=0))
 class CondensedNearestNeighbour(_SeededSelection):
     """Condensed nearest neighbour (Hart, IEEE Trans. IT 14, 1968), imbalanced-learn semantics.
@@ -98,6 +166,8 @@ class CondensedNearestNeighbour(_SeededSelection):
         n_jobs, device: torch CPU threads / where to compute.
     """
 
+    _block = 256  # rows decided on the CPU between two batched updates of the later rows
+
     def _select(self, data: _Data, g: torch.Generator | None) -> torch.Tensor:
         k = self._k()
         dev = data.device
@@ -119,28 +189,9 @@ class CondensedNearestNeighbour(_SeededSelection):
             lab = data.codes[C][nn]
             in_c = torch.zeros(idx_c.numel(), dtype=torch.bool, device=dev)
             in_c[torch.searchsorted(idx_c, seeds)] = True
-            XS64 = XS.to(d2.dtype)
-            added = []
-            pos = 0
-            while True:
-                wrong = (vote(lab, n_classes) != code) & ~in_c
-                wrong[:pos] = False
-                if not bool(wrong.any()):
-                    break
-                j = int(wrong.to(torch.uint8).argmax())
-                added.append(j)
-                in_c[j] = True
-                pos = j + 1
-                dn = (XS64 - XS64[j]).square_().sum(1, keepdim=True)
-                if k == 1:
-                    closer = dn < d2
-                    d2 = torch.where(closer, dn, d2)
-                    lab = torch.where(closer, torch.full_like(lab, code), lab)
-                else:
-                    D = torch.cat([d2, dn], 1)
-                    L = torch.cat([lab, torch.full_like(lab[:, :1], code)], 1)
-                    order = D.argsort(dim=1, stable=True)[:, :k]
-                    d2, lab = D.gather(1, order), L.gather(1, order)
+            # the pass is many small, vectorised steps: one thread avoids thread-pool waits on CPU
+            with n_jobs_threads(1 if dev.type == "cpu" else None):
+                added = _hart_pass(XS.to(d2.dtype), d2, lab, in_c, code, k, n_classes, self._block)
             extra = idx_c[torch.tensor(added, dtype=torch.long, device=dev)] if added else idx_c[:0]
             parts.append(torch.cat([seeds, extra]))
         return torch.cat(parts)
