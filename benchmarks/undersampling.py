@@ -186,7 +186,7 @@ def main() -> None:
                 ident = "n/a (capped)"
             cap = f"> {args.cap_s:.0f}"
             imb_cell = f"{t_imb:.2f}" if t_imb is not None else cap
-            ratio = f"{t_imb / t_our:.2f}x" if t_imb is not None else f"> {args.cap_s / t_our:.0f}x"
+            ratio = f"{t_imb / t_our:.2f}x" if t_imb is not None else f"> {args.cap_s / t_our:.2f}x"
             mem = f"{m_imb:.0f} / {m_our:.0f}" if m_imb is not None and m_our is not None else "n/a"
             row = [f"{n:,}", name, imb_cell, f"{t_our:.2f}", ratio, ident, mem]
             if cuda:
