@@ -25,6 +25,7 @@ import numpy as np
 import torch
 
 from torchaug._validation import describe
+from torchaug.resampling.neighbors import _knn
 from torchaug.resampling.samplers import _BaseOverSampler, _Data, _make_generator
 
 _STRINGS = ("auto", "majority", "not minority", "not majority", "all")
@@ -270,3 +271,15 @@ def sklearn_seed(random_state: Any, owner: str) -> int:
         dev = g.device if g is not None else torch.device("cpu")
         return int(torch.randint(0, 2**31 - 1, (), generator=g, device=dev))
     raise TypeError(f"{owner}: random_state must be None, an int or a torch.Generator; got {describe(random_state)}")
+
+
+def search(Q: torch.Tensor, R: torch.Tensor, k: int, exclude: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """Exact kNN (:func:`torchaug.resampling.neighbors._knn`) with cache-sized chunks for small references.
+
+    With fewer than 65,536 reference rows the default chunks (up to 2,048 query rows) make score
+    blocks of several MiB per worker; 256-row chunks keep them in cache (measured 1.5-1.8x faster
+    for 18,000 x 2,000 x 32 on the shared 2-core machine). Larger references keep the
+    memory-budget rule of ``_knn``.
+    """
+    rows = 256 if R.shape[0] < 65536 and R.device.type == "cpu" else None
+    return _knn(Q, R, k, exclude=exclude, chunk_size=rows)

@@ -21,6 +21,7 @@ from sklearn.base import clone
 from torchaug._validation import describe
 from torchaug.registry import register
 from torchaug.resampling._under_base import (
+    search,
     _BaseCleaningSampler,
     check_neighbors,
     class_rows,
@@ -29,7 +30,6 @@ from torchaug.resampling._under_base import (
     targeted_mask,
     vote,
 )
-from torchaug.resampling.neighbors import _knn
 from torchaug.resampling.samplers import _Data
 
 __all__ = [
@@ -53,7 +53,7 @@ def tomek_keep(X: torch.Tensor, codes: torch.Tensor, targeted: torch.Tensor) -> 
     if n < 2:
         return torch.ones(n, dtype=torch.bool, device=X.device)
     ar = torch.arange(n, device=X.device)
-    _, nn = _knn(X, X, 1, exclude=ar)
+    _, nn = search(X, X, 1, exclude=ar)
     nn = nn[:, 0]
     link = (codes[nn] != codes) & (nn[nn] == ar) & targeted[codes]
     return ~link
@@ -74,7 +74,7 @@ def enn_keep(
         return keep
     if k > n - 1:
         raise ValueError(f"{owner}: n_neighbors={k} needs more than {k} samples; got {n}")
-    _, nn = _knn(torch.index_select(X, 0, rows), X, k, exclude=rows)
+    _, nn = search(torch.index_select(X, 0, rows), X, k, exclude=rows)
     lab = codes[nn]
     own = codes[rows]
     if kind_sel == "all":
@@ -375,7 +375,7 @@ class NeighbourhoodCleaningRule(_BaseCleaningSampler):
             raise ValueError(f"{owner}: n_neighbors={k} needs more than {k} samples; got {n}")
         m_code = data.code_of(minority)
         m_rows = class_rows(data, m_code)
-        _, nn = _knn(torch.index_select(data.X, 0, m_rows), data.X, k, exclude=m_rows)
+        _, nn = search(torch.index_select(data.X, 0, m_rows), data.X, k, exclude=m_rows)
         lab = data.codes[nn]
         # the vote of KNeighborsClassifier.predict on the training data: the sample itself first
         own = torch.full((m_rows.numel(), 1), m_code, dtype=lab.dtype, device=dev)

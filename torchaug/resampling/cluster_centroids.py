@@ -15,8 +15,7 @@ from sklearn.cluster import KMeans
 
 from torchaug._validation import describe
 from torchaug.registry import register
-from torchaug.resampling._under_base import _BaseUnderSampler, class_rows, labels_of, sklearn_seed
-from torchaug.resampling.neighbors import _knn
+from torchaug.resampling._under_base import _BaseUnderSampler, class_rows, labels_of, sklearn_seed, search
 
 __all__ = ["ClusterCentroids"]
 
@@ -90,7 +89,7 @@ class ClusterCentroids(_BaseUnderSampler):
                     raise TypeError(f"{owner}: estimator must expose a fitted cluster_centers_ attribute")
                 centers = torch.from_numpy(np.ascontiguousarray(est.cluster_centers_)).to(dev, Xc.dtype)
                 if self.voting_ == "hard":
-                    _, nn = _knn(centers, Xc, 1)
+                    _, nn = search(centers, Xc, 1)
                     Xc = torch.index_select(Xc, 0, nn[:, 0])
                 else:
                     Xc = centers

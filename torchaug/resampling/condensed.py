@@ -16,6 +16,7 @@ import torch
 
 from torchaug.registry import register
 from torchaug.resampling._under_base import (
+    search,
     _BaseCleaningSampler,
     check_neighbors,
     class_rows,
@@ -24,7 +25,6 @@ from torchaug.resampling._under_base import (
     vote,
 )
 from torchaug.resampling.cleaning import tomek_keep
-from torchaug.resampling.neighbors import _knn
 from torchaug.resampling.samplers import _Data
 
 __all__ = ["CondensedNearestNeighbour", "OneSidedSelection"]
@@ -185,7 +185,7 @@ class CondensedNearestNeighbour(_SeededSelection):
             C = torch.cat([m_rows, seeds])
             self._check_fit_size(C.numel())
             XS = torch.index_select(data.X, 0, idx_c)
-            d2, nn = _knn(XS, torch.index_select(data.X, 0, C), k)
+            d2, nn = search(XS, torch.index_select(data.X, 0, C), k)
             lab = data.codes[C][nn]
             in_c = torch.zeros(idx_c.numel(), dtype=torch.bool, device=dev)
             in_c[torch.searchsorted(idx_c, seeds)] = True
@@ -231,7 +231,7 @@ class OneSidedSelection(_SeededSelection):
             rest[pos] = False
             S = idx_c[rest]
             if S.numel():
-                _, nn = _knn(torch.index_select(data.X, 0, S), torch.index_select(data.X, 0, C), k)
+                _, nn = search(torch.index_select(data.X, 0, S), torch.index_select(data.X, 0, C), k)
                 wrong = vote(data.codes[C][nn], n_classes) != code
                 S = S[wrong]
             parts.append(torch.cat([seeds, S]))

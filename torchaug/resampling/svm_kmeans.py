@@ -21,8 +21,7 @@ from sklearn.svm import SVC
 
 from torchaug._validation import describe
 from torchaug.registry import register
-from torchaug.resampling._under_base import check_n_jobs, class_rows, n_jobs_threads, sklearn_seed
-from torchaug.resampling.neighbors import _knn
+from torchaug.resampling._under_base import check_n_jobs, class_rows, n_jobs_threads, sklearn_seed, search
 from torchaug.resampling.samplers import (
     _BaseOverSampler,
     _check_int,
@@ -150,7 +149,7 @@ class SVMSMOTE(_BaseOverSampler):
             raise ValueError(f"{owner}: m_neighbors={m} needs more than {m} samples in X; got {n}")
         support = self._support(data)
         sv = support[data.codes[support] == code]
-        _, nn_m = _knn(_rows(data.X, sv), data.X, m, exclude=sv)
+        _, nn_m = search(_rows(data.X, sv), data.X, m, exclude=sv)
         n_other = (data.codes[nn_m] != code).sum(1)
         noise = n_other == m
         sv, n_other = sv[~noise], n_other[~noise]
@@ -174,7 +173,7 @@ class SVMSMOTE(_BaseOverSampler):
             base = sv[sel]
             if base.numel() == 0 or count <= 0:
                 continue
-            _, nn = _knn(_rows(data.X, base), Xc, k, exclude=local[sel])
+            _, nn = search(_rows(data.X, base), Xc, k, exclude=local[sel])
             parts.append(_smote_from(data, base, idx_c, nn, count, step, g))
         if not parts:
             return None
@@ -323,7 +322,7 @@ class KMeansSMOTE(_BaseOverSampler):
             if count == 0:
                 continue
             Xcc = _rows(data.X, idx)
-            _, nn = _knn(Xcc, Xcc, k, exclude=torch.arange(idx.numel(), device=data.device))
+            _, nn = search(Xcc, Xcc, k, exclude=torch.arange(idx.numel(), device=data.device))
             parts.append(_smote_from(data, idx, idx, nn, count, 1.0, g))
         if not parts:
             return None

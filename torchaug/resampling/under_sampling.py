@@ -15,8 +15,8 @@ import torch
 
 from torchaug._validation import describe
 from torchaug.registry import register
-from torchaug.resampling._under_base import _BaseUnderSampler, check_neighbors, class_rows
-from torchaug.resampling.neighbors import DEFAULT_MEMORY_BUDGET, _knn
+from torchaug.resampling._under_base import _BaseUnderSampler, check_neighbors, class_rows, search
+from torchaug.resampling.neighbors import DEFAULT_MEMORY_BUDGET
 from torchaug.resampling.samplers import _Data
 
 __all__ = ["RandomUnderSampler", "NearMiss"]
@@ -171,7 +171,7 @@ class NearMiss(_BaseUnderSampler):
             n_keep = int(self.sampling_strategy_[label])
             Xc = torch.index_select(data.X, 0, idx_c)
             if self.version == 1:
-                d2, _ = _knn(Xc, Xm, k)
+                d2, _ = search(Xc, Xm, k)
                 score = d2.sqrt().sum(1)
                 order = torch.sort(score, stable=True).indices
             elif self.version == 2:
@@ -184,9 +184,9 @@ class NearMiss(_BaseUnderSampler):
                         f"{owner}: n_neighbors_ver3={k3} needs at least {k3} samples in class {label!r}; "
                         f"got {idx_c.numel()}"
                     )
-                _, nn3 = _knn(Xm, Xc, k3)
+                _, nn3 = search(Xm, Xc, k3)
                 cand = torch.unique(nn3.reshape(-1))
-                d2, _ = _knn(torch.index_select(Xc, 0, cand), Xm, k)
+                d2, _ = search(torch.index_select(Xc, 0, cand), Xm, k)
                 score = d2.sqrt().sum(1)
                 order = cand[torch.sort(score, descending=True, stable=True).indices]
             if order.numel() < n_keep:
