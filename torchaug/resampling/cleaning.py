@@ -176,8 +176,42 @@ class EditedNearestNeighbours(_BaseCleaningSampler):
         return grouped(keep, data.codes)
 
 
+def _alive_neighbours(
+    X: torch.Tensor, cand: torch.Tensor, alive: torch.Tensor, q: torch.Tensor, k: int
+) -> torch.Tensor:
+    """``(len(q), k)``: the ``k`` nearest *alive* rows of each row ``q`` (self excluded), sorted.
+
+    ``cand`` ``(n, K)`` holds every row's ``K`` nearest rows of the full set, sorted. The first
+    ``k`` alive entries of a row's list are its ``k`` nearest alive rows (any alive row outside
+    the list is farther than all of it); rows with fewer than ``k`` alive candidates are searched
+    again among the alive rows.
+    """
+    c = cand[q]
+    m = alive[c]
+    cs = m.cumsum(1)
+    enough = cs[:, -1] >= k
+    nn = torch.empty(q.numel(), k, dtype=torch.long, device=X.device)
+    good = enough.nonzero().squeeze(1)
+    if good.numel():
+        cg = c[good]
+        nn[good] = cg[m[good] & (cs[good] <= k)].view(-1, k)
+    bad = (~enough).nonzero().squeeze(1)
+    if bad.numel():
+        rows = alive.nonzero().squeeze(1)
+        qb = q[bad]
+        _, nb = search(torch.index_select(X, 0, qb), torch.index_select(X, 0, rows), k,
+                       exclude=torch.searchsorted(rows, qb))
+        nn[bad] = rows[nb]
+    return nn
+
+
 class _IteratedENN(_BaseCleaningSampler):
-    """ENN applied repeatedly to what is left (shared loop of RENN and AllKNN)."""
+    """ENN applied repeatedly to what is left (shared loop of RENN and AllKNN).
+
+    One kNN search over the whole set with ``K = max(k) + max(8, max(k))`` candidates serves every
+    pass: a pass reads each examined row's nearest rows still present from that list (exact, see
+    :func:`_alive_neighbours`); only rows that lost too many candidates are searched again.
+    """
 
     __torchaug_public__ = False
 
@@ -187,29 +221,44 @@ class _IteratedENN(_BaseCleaningSampler):
         start = data.stats
         minority = min(start, key=start.get)
         n_minority = start[minority]
-        cur = torch.arange(data.X.shape[0], device=data.device)
         X, codes = data.X, data.codes
+        n = X.shape[0]
+        alive = torch.ones(n, dtype=torch.bool, device=data.device)
+        n_alive = n
+        cand = None
         n_iter = 0
         for k in ks:
             n_iter += 1
-            stats = _stats_of(data, codes)
+            stats = _stats_of(data, codes[alive])
             strategy = resolve_reduction_strategy(
                 self.sampling_strategy, data.y_np, stats, kind="clean-sampling", owner=owner
             )
             targeted = targeted_mask(data, strategy)
-            keep = enn_keep(X, codes, targeted, k, self.kind_sel, n_classes, owner)
-            local = grouped(keep, codes)
-            converged = local.numel() == cur.numel()
-            cur = cur[local]
-            X = torch.index_select(X, 0, local)
-            codes = codes[local]
-            after = _stats_of(data, codes)
-            shrunk = any(n < n_minority for c, n in after.items() if c != minority) and not allow_minority
+            q = (alive & targeted[codes]).nonzero().squeeze(1)
+            removed = 0
+            if q.numel():
+                if k > n_alive - 1:
+                    raise ValueError(f"{owner}: n_neighbors={k} needs more than {k} samples; got {n_alive}")
+                if cand is None:
+                    K = min(n - 1, max(ks) + max(8, max(ks)))
+                    _, cand = search(X, X, K, exclude=torch.arange(n, device=X.device))
+                nn = _alive_neighbours(X, cand, alive, q, k)
+                lab = codes[nn]
+                own = codes[q]
+                ok = (lab == own.unsqueeze(1)).all(1) if self.kind_sel == "all" else vote(lab, n_classes) == own
+                gone = q[~ok]
+                removed = gone.numel()
+                alive[gone] = False
+                n_alive -= removed
+            converged = removed == 0
+            after = _stats_of(data, codes[alive])
+            shrunk = any(m < n_minority for c, m in after.items() if c != minority) and not allow_minority
             lost_class = len(after) < len(start)
             if (stop_on_convergence and converged) or shrunk or lost_class:
                 break
         self.n_iter_ = n_iter
-        return cur
+        # every pass keeps the class-grouped, ascending order of the one before (ENN's output order)
+        return grouped(alive, codes)
 
 
 @register("resampler", example=lambda: RepeatedEditedNearestNeighbours(max_iter=5))
