@@ -166,8 +166,15 @@ def test_resampler_contract(entry):
     X = np.concatenate([rng.normal(0, 1, (40, 4)), rng.normal(3, 1, (12, 4))]).astype(np.float32)
     y = np.array([0] * 40 + [1] * 12)
     Xr, yr = s.fit_resample(X, y)
-    assert isinstance(Xr, np.ndarray) and Xr.shape[1] == 4 and len(Xr) == len(yr) >= len(X)
-    np.testing.assert_array_equal(Xr[: len(X)], X)
+    assert isinstance(Xr, np.ndarray) and Xr.shape[1] == 4 and len(Xr) == len(yr)
+    if hasattr(s, "sample_indices_"):  # selections (under-samplers, cleaners, RandomOverSampler)
+        np.testing.assert_array_equal(Xr, X[s.sample_indices_])
+        np.testing.assert_array_equal(yr, y[s.sample_indices_])
+    if getattr(s, "_sampling_type", "over-sampling") != "over-sampling":  # under-samplers and cleaners
+        assert len(Xr) <= len(X) and set(np.unique(yr)) == {0, 1}
+    elif not hasattr(s, "smote_"):  # over-samplers: original rows first (combined samplers clean them)
+        assert len(Xr) >= len(X)
+        np.testing.assert_array_equal(Xr[: len(X)], X)
     with pytest.raises((ValueError, TypeError)):
         s.fit_resample(X, y[:-1])
 

@@ -422,6 +422,14 @@ def _resampled_ok(torch_out: bool = False) -> Callable[[Any, Any], None]:
         if torch_out:
             assert isinstance(Xr, torch.Tensor) and isinstance(yr, torch.Tensor)
             Xr, yr = Xr.numpy(), yr.numpy()
+        if getattr(obj, "_sampling_type", "over-sampling") != "over-sampling":  # under-samplers, cleaners
+            assert len(Xr) == len(yr) <= len(X0) and np.isfinite(Xr).all() and set(np.unique(yr)) == {0, 1}
+            if hasattr(obj, "sample_indices_"):
+                np.testing.assert_allclose(Xr, X0[np.asarray(obj.sample_indices_)])
+            return
+        if hasattr(obj, "smote_"):  # SMOTE + cleaning: the cleaner's output
+            assert len(Xr) == len(yr) and np.isfinite(Xr).all() and set(np.unique(yr)) == {0, 1}
+            return
         assert len(Xr) == len(yr) > len(X0) and np.isfinite(Xr).all()
         np.testing.assert_allclose(Xr[: len(X0)], X0)
         counts = np.bincount(yr.astype(np.int64))
@@ -445,6 +453,9 @@ def _rows_copied(res: Any, obj: Any = None) -> None:
     Xr, yr = (t.numpy() if isinstance(t, torch.Tensor) else np.asarray(t) for t in res)
     assert np.bincount(yr.astype(np.int64)).tolist() == [30, 30] and Xr.shape[0] == 60
     assert Xr.shape[1] == 3
+def _two_classes_left(res: Any) -> None:
+    Xr, yr = res
+    assert len(Xr) == len(yr) and np.isfinite(Xr).all() and set(np.unique(yr)) == {0, 1}
 
 
 RESAMPLER_CASES: list[Case] = [
@@ -581,6 +592,13 @@ OVERRIDES: dict[tuple[str, str], dict[str, Any]] = {
     **{(n, c): {"expect": WORKS, "check": _rows_copied} for n, c in [
         *(("RandomOverSampler", c) for c in ("X_int", "X_bool", "X_strings", "X_int_tensor", "X_nan", "X_inf")),
         *(("SMOTEN", c) for c in ("X_int", "X_bool", "X_strings", "X_int_tensor"))]},
+    # under-samplers and cleaners whose neighbourhoods do not need a larger minority class
+    **{(n, "minority_smaller_than_k"): {"expect": WORKS, "check": lambda res, obj: _two_classes_left(res)}
+       for n in ("RandomUnderSampler", "TomekLinks", "EditedNearestNeighbours", "RepeatedEditedNearestNeighbours",
+                 "AllKNN", "NeighbourhoodCleaningRule", "CondensedNearestNeighbour", "OneSidedSelection",
+                 "ClusterCentroids")},
+    # stratified folds need cv samples per class
+    ("InstanceHardnessThreshold", "minority_smaller_than_k"): {"arg": "cv"},
 }
 
 
@@ -612,6 +630,12 @@ def _flip() -> list[nn.Module]:
 
 
 # required constructor arguments (callables are called per case, so models are fresh)
+def _small_forest() -> Any:
+    from sklearn.ensemble import RandomForestClassifier
+
+    return RandomForestClassifier(n_estimators=5, random_state=0)
+
+
 BASE_KWARGS: dict[str, dict[str, Any]] = {
     "SMOTENC": {"categorical_features": [0]},
     "CenterCrop": {"size": 8},
@@ -637,6 +661,8 @@ BASE_KWARGS: dict[str, dict[str, Any]] = {
     "Resize": {"size": 8},
     "SamplePairing": {"num_classes": K},
     "StyleAugment": {"model": _style_model},
+    "InstanceHardnessThreshold": {"estimator": _small_forest, "cv": 3},
+    "KMeansSMOTE": {"kmeans_estimator": 2, "cluster_balance_threshold": 0.1},
 }
 
 V, T = ValueError, TypeError
@@ -662,6 +688,10 @@ _RESAMPLER = [
     ({"sampling_strategy": "nosuch"}, V, "sampling_strategy"), ({"sampling_strategy": -0.5}, V, "sampling_strategy"),
     ({"sampling_strategy": {7: 50}}, V, "sampling_strategy"), ({"random_state": "seed"}, T, "random_state"),
     ({"device": 5}, T, "device"),
+]
+_UNDER = [  # resamplers without random_state
+    ({"sampling_strategy": "nosuch"}, V, "sampling_strategy"), ({"sampling_strategy": -0.5}, V, "sampling_strategy"),
+    ({"sampling_strategy": {7: 50}}, V, "sampling_strategy"), ({"device": 5}, T, "device"),
 ]
 _SELECTOR = [({"keep_fraction": 0.0}, V, "keep_fraction"), ({"keep_fraction": 1.5}, V, "keep_fraction"),
              ({"random_state": "seed"}, T, "random_state"), ({"random_state": 1.5}, T, "random_state")]
@@ -788,6 +818,31 @@ CTOR_CASES: dict[str, list[tuple[dict[str, Any], type[Exception], str]]] = {
                 ({"categorical_features": "auto"}, V, "categorical_features"),
                 ({"k_neighbors": 0}, V, "k_neighbors"), ({"k_neighbors": 2.5}, T, "k_neighbors"), *_RESAMPLER],
     "SMOTEN": [({"k_neighbors": 0}, V, "k_neighbors"), ({"k_neighbors": "5"}, T, "k_neighbors"), *_RESAMPLER],
+    # under-samplers and cleaners (issue 28)
+    "RandomUnderSampler": [({"replacement": "yes"}, T, "replacement"), *_RESAMPLER],
+    "NearMiss": [({"version": 4}, V, "version"), ({"n_neighbors": 0}, V, "n_neighbors"),
+                 ({"n_neighbors_ver3": 2.5}, T, "n_neighbors_ver3"), ({"n_jobs": 0}, V, "n_jobs"), *_UNDER],
+    "TomekLinks": [({"n_jobs": "2"}, T, "n_jobs"), ({"sampling_strategy": {0: 5}}, V, "sampling_strategy"), *_UNDER],
+    "EditedNearestNeighbours": [({"n_neighbors": 0}, V, "n_neighbors"), ({"n_neighbors": 2.5}, T, "n_neighbors"),
+                                ({"kind_sel": "nosuch"}, V, "kind_sel"), *_UNDER],
+    "RepeatedEditedNearestNeighbours": [({"max_iter": 0}, V, "max_iter"), ({"kind_sel": "nosuch"}, V, "kind_sel"),
+                                        ({"n_neighbors": "3"}, T, "n_neighbors"), *_UNDER],
+    "AllKNN": [({"allow_minority": "yes"}, T, "allow_minority"), ({"n_neighbors": 0}, V, "n_neighbors"), *_UNDER],
+    "NeighbourhoodCleaningRule": [({"threshold_cleaning": 0.0}, V, "threshold_cleaning"),
+                                  ({"threshold_cleaning": "x"}, T, "threshold_cleaning"),
+                                  ({"edited_nearest_neighbours": 5}, T, "edited_nearest_neighbours"), *_UNDER],
+    "CondensedNearestNeighbour": [({"n_neighbors": 0}, V, "n_neighbors"), ({"n_seeds_S": 0}, V, "n_seeds_S"),
+                                  ({"n_neighbors": 50}, V, "n_neighbors"), *_RESAMPLER],
+    "OneSidedSelection": [({"n_neighbors": 0}, V, "n_neighbors"), ({"n_seeds_S": 1.5}, T, "n_seeds_S"), *_RESAMPLER],
+    "InstanceHardnessThreshold": [({"cv": 1}, V, "cv"), ({"estimator": 5}, T, "estimator"), *_RESAMPLER],
+    "ClusterCentroids": [({"voting": "nosuch"}, V, "voting"), ({"estimator": 5}, T, "estimator"), *_RESAMPLER],
+    "SVMSMOTE": [({"k_neighbors": 0}, V, "k_neighbors"), ({"m_neighbors": 0}, V, "m_neighbors"),
+                 ({"out_step": 1.5}, V, "out_step"), ({"svm_estimator": 5}, T, "svm_estimator"), *_RESAMPLER],
+    "KMeansSMOTE": [({"k_neighbors": 0}, V, "k_neighbors"), ({"kmeans_estimator": 0}, V, "kmeans_estimator"),
+                    ({"kmeans_estimator": "x"}, T, "kmeans_estimator"), ({"density_exponent": "x"}, T, "density_exponent"),
+                    ({"cluster_balance_threshold": 5.0}, V, "cluster_balance_threshold"), *_RESAMPLER],
+    "SMOTEENN": [({"smote": 5}, T, "smote"), ({"enn": 5}, T, "enn"), *_RESAMPLER],
+    "SMOTETomek": [({"smote": 5}, T, "smote"), ({"tomek": 5}, T, "tomek"), *_RESAMPLER],
     # selectors
     "ConfidenceFilter": [({"tau": 1.5}, V, "tau"), ({"tau": "x"}, T, "tau"),
                          ({"drop_duplicates_within": -1.0}, V, "drop_duplicates_within"), *_CLASSIFIER, *_SELECTOR],

@@ -43,6 +43,31 @@ def _in_batches(fn: Any, x: torch.Tensor, batch_size: int) -> torch.Tensor:
     return torch.cat([fn(x[i : i + batch_size]) for i in range(0, x.shape[0], batch_size)])
 
 
+def _original_positions(sampler: Any, n: int) -> Any:
+    """Positions of the output rows among the original rows (>= n: synthetic), or None (originals first)."""
+    if getattr(sampler, "_sampling_type", "over-sampling") != "over-sampling":
+        return getattr(sampler, "sample_indices_", None)
+    cleaner = getattr(sampler, "enn_", None) or getattr(sampler, "tomek_", None)
+    if hasattr(sampler, "smote_") and cleaner is not None:
+        return getattr(cleaner, "sample_indices_", None)
+    return None
+
+
+def _decode_rows(codec: Any, new: torch.Tensor, images: torch.Tensor, batch_size: int, owner: str) -> torch.Tensor:
+    c, h, w = images.shape[1:]
+    if codec is None:
+        if images.dtype == torch.uint8:
+            return new.clamp(0, 255).round().to(torch.uint8).reshape(-1, c, h, w).to(images.device)
+        return new.clamp(0, 1).to(images.dtype).reshape(-1, c, h, w).to(images.device)
+    with torch.no_grad():
+        dec = _in_batches(codec.decode, new, batch_size)
+    if dec.shape[1:] != images.shape[1:]:
+        raise ValueError(f"{owner}: codec.decode must return (m, {c}, {h}, {w}) images; got {describe(dec)}")
+    dec = dec.clamp(0, 1)
+    out = (dec * 255).round().to(torch.uint8) if images.dtype == torch.uint8 else dec.to(images.dtype)
+    return out.to(images.device)
+
+
 def resample_images(
     sampler: Any,
     images: torch.Tensor,
@@ -62,7 +87,9 @@ def resample_images(
 
     Returns:
         ``(images_res, labels_res)``: the ``N`` original images first (unchanged), then the
-        synthetic ones, in ``images``' dtype and device.
+        synthetic ones, in ``images``' dtype and device. For under-samplers and cleaners the
+        selected original images (``images[sampler.sample_indices_]``); for SMOTEENN / SMOTETomek
+        the cleaner's rows, original images unchanged and synthetic ones decoded.
     """
     owner = "resample_images"
     if not hasattr(sampler, "fit_resample"):
@@ -85,6 +112,16 @@ def resample_images(
         if rows.ndim != 2 or rows.shape[0] != n:
             raise ValueError(f"{owner}: codec.encode must return ({n}, D) codes; got {describe(rows)}")
     rows_res, labels_res = sampler.fit_resample(rows, labels)
+    picked = _original_positions(sampler, n)
+    if picked is not None:
+        # under-samplers / cleaners (and the cleaning step of SMOTEENN / SMOTETomek): the output
+        # rows are original images where the position is < n, decoded synthetic rows elsewhere
+        idx = torch.as_tensor(picked, dtype=torch.long).to(images.device)
+        out = images[idx.clamp(max=n - 1)].clone()
+        synth = (idx >= n).nonzero().squeeze(1)
+        if synth.numel():
+            out[synth] = _decode_rows(codec, rows_res[synth.to(rows_res.device)], images, batch_size, owner)
+        return out, labels_res.to(labels.device)
     new = rows_res[n:]
     if codec is None:
         if is_uint8:
