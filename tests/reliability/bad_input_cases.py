@@ -438,14 +438,14 @@ def _resampled_ok(torch_out: bool = False) -> Callable[[Any, Any], None]:
     return check
 
 
-def _column_ok(res: Any) -> None:
+def _column_ok(res: Any, obj: Any = None) -> None:
     assert res[1].shape[1:] == (1,), res[1].shape  # an (n, 1) column back
-    _resampled_ok()((res[0], res[1].reshape(-1)))
+    _resampled_ok()((res[0], res[1].reshape(-1)), obj)
 
 
-def _lists_ok(res: Any) -> None:
+def _lists_ok(res: Any, obj: Any = None) -> None:
     assert isinstance(res[0], list) and isinstance(res[1], list)
-    _resampled_ok()((np.asarray(res[0]), np.asarray(res[1])))
+    _resampled_ok()((np.asarray(res[0]), np.asarray(res[1])), obj)
 
 
 def _rows_copied(res: Any, obj: Any = None) -> None:
@@ -475,7 +475,7 @@ RESAMPLER_CASES: list[Case] = [
     # (n, 1) columns and one-vs-all (n, K) indicators are imbalanced-learn target forms (#27); a
     # multilabel indicator is not
     Case("y_multilabel", _r(y=lambda: np.stack([_tab()[1], np.ones(40, np.int64)], 1)), ValueError, "y"),
-    Case("y_column", _r(y=lambda: _tab()[1][:, None]), WORKS, check=lambda res, obj: _column_ok(res)),
+    Case("y_column", _r(y=lambda: _tab()[1][:, None]), WORKS, check=_column_ok),
     Case("y_non_integer_floats", _r(y=lambda: _tab()[1] + 0.5), ValueError, "y"),
     Case("y_nan", _r(y=lambda: np.where(np.arange(40) == 0, np.nan, _tab()[1])), ValueError, "y"),
     Case("y_single_class", _r(y=lambda: np.zeros(40, np.int64)), ValueError, "y"),
@@ -485,7 +485,7 @@ RESAMPLER_CASES: list[Case] = [
     Case("torch_inputs", _r(X=lambda: torch.from_numpy(_tab()[0]), y=lambda: torch.from_numpy(_tab()[1])), WORKS,
          check=_resampled_ok(torch_out=True)),
     Case("float64_list_of_lists", _r(X=lambda: _tab()[0].astype(np.float64).tolist(), y=lambda: _tab()[1].tolist()),
-         WORKS, check=lambda res, obj: _lists_ok(res)),  # lists in, lists out
+         WORKS, check=_lists_ok),  # lists in, lists out
     Case("X_fortran_order", _r(X=lambda: np.asfortranarray(_tab()[0])), WORKS, same_as=_r(), check=_resampled_ok()),
     Case("X_non_contiguous_tensor", _r(X=lambda: _strided(torch.from_numpy(_tab()[0])), y=lambda: torch.from_numpy(_tab()[1])),
          WORKS, same_as=_r(X=lambda: torch.from_numpy(_tab()[0]), y=lambda: torch.from_numpy(_tab()[1]))),

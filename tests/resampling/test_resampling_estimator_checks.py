@@ -17,7 +17,9 @@ import pytest
 
 imblearn_checks = pytest.importorskip("imblearn.utils.estimator_checks")
 pytest.importorskip("pandas")
+import imblearn.combine as imb_combine  # noqa: E402
 import imblearn.over_sampling as imb  # noqa: E402
+import imblearn.under_sampling as imb_under  # noqa: E402
 
 import torchaug.resampling as ours  # noqa: E402
 
@@ -35,6 +37,18 @@ PAIRS = {
     "SMOTENC": (lambda: ours.SMOTENC(categorical_features=[0], random_state=0),
                 lambda: imb.SMOTENC(categorical_features=[0], random_state=0)),
     "SMOTEN": (lambda: ours.SMOTEN(random_state=0), lambda: imb.SMOTEN(random_state=0)),
+    "SVMSMOTE": (lambda: ours.SVMSMOTE(random_state=0), lambda: imb.SVMSMOTE(random_state=0)),
+    "KMeansSMOTE": (lambda: ours.KMeansSMOTE(random_state=0, cluster_balance_threshold=0.1),
+                    lambda: imb.KMeansSMOTE(random_state=0, cluster_balance_threshold=0.1)),
+    # issue 28: under-samplers, cleaners and combinations
+    **{name: (lambda name=name, kw=kw: getattr(ours, name)(**kw), lambda name=name, kw=kw: getattr(imb_under, name)(**kw))
+       for name, kw in (("RandomUnderSampler", {"random_state": 0}), ("TomekLinks", {}), ("EditedNearestNeighbours", {}),
+                        ("RepeatedEditedNearestNeighbours", {}), ("AllKNN", {}), ("NearMiss", {}),
+                        ("CondensedNearestNeighbour", {"random_state": 0}), ("OneSidedSelection", {"random_state": 0}),
+                        ("NeighbourhoodCleaningRule", {}), ("InstanceHardnessThreshold", {"random_state": 0}),
+                        ("ClusterCentroids", {"random_state": 0}))},
+    "SMOTEENN": (lambda: ours.SMOTEENN(random_state=0), lambda: imb_combine.SMOTEENN(random_state=0)),
+    "SMOTETomek": (lambda: ours.SMOTETomek(random_state=0), lambda: imb_combine.SMOTETomek(random_state=0)),
 }
 
 
@@ -60,10 +74,16 @@ def _run(est, name):
     raise AssertionError(f"imbalanced-learn yields no check {name} for {type(est).__name__}")
 
 
+#: checks imbalanced-learn yields for its sampler that ours does not take: our RandomUnderSampler selects
+#: rows of float X only (string and NaN X are refused with a TypeError/ValueError naming X)
+NOT_YIELDED = {"RandomUnderSampler": {"check_samplers_nan", "check_samplers_string"}}
+
+
 def test_same_checks_as_imblearn():
     """The tags make imbalanced-learn yield the same checks for ours as for its own sampler."""
     for pair, (mk_ours, mk_imb) in PAIRS.items():
-        assert sorted(_names(mk_ours())) == sorted(_names(mk_imb())), pair
+        expected = sorted(set(_names(mk_imb())) - NOT_YIELDED.get(pair, set()))
+        assert sorted(_names(mk_ours())) == expected, pair
 
 
 @pytest.mark.parametrize(("pair", "name"), _cases())
@@ -80,7 +100,8 @@ def test_imblearn_sampler_check(pair, name):
         raise
 
 
-@pytest.mark.parametrize("pair", list(PAIRS))
+@pytest.mark.parametrize("pair", [p for p in PAIRS if getattr(PAIRS[p][0](), "_sampling_type", "") == "over-sampling"
+                                  and p not in ("SMOTEENN", "SMOTETomek")])  # combined: the cleaner removes rows
 def test_over_sampler_count_assertions(pair):
     """imbalanced-learn's check_samplers_fit_resample and check_samplers_sampling_strategy_fit_resample
     assert counts only for subclasses of its own BaseOverSampler; the same assertions for ours."""

@@ -215,6 +215,7 @@ class _BaseUnderSampler(_BaseOverSampler):
     __torchaug_public__ = False
     _sampling_type = "under-sampling"
     _has_neighbors = False
+    _tag_sample_indices = True
 
     def _setup(self, X: Any, y: Any) -> _Data:
         self._validate_params()
@@ -233,7 +234,7 @@ class _BaseUnderSampler(_BaseOverSampler):
     def _generator(self, data: _Data) -> torch.Generator | None:
         return _make_generator(getattr(self, "random_state", None), data.device, type(self).__name__)
 
-    def fit_resample(self, X: Any, y: Any) -> tuple[Any, Any]:
+    def _fit_resample(self, X: Any, y: Any, io: Any = None) -> tuple[Any, Any]:
         """Select rows of ``X`` ``(n, d)`` with labels ``y`` ``(n,)``.
 
         Returns ``(X_res, y_res)`` = ``(X[sample_indices_], y[sample_indices_])``.

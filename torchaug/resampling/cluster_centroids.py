@@ -40,6 +40,8 @@ class ClusterCentroids(_BaseUnderSampler):
         device: where the data and outputs live (k-means runs on the CPU).
     """
 
+    _tag_sample_indices = False  # centroids are new rows (imbalanced-learn has no sample_indices_ either)
+
     def __init__(
         self,
         sampling_strategy: Any = "auto",
@@ -66,7 +68,7 @@ class ClusterCentroids(_BaseUnderSampler):
                 f"cluster_centers_; got {describe(e)}"
             )
 
-    def fit_resample(self, X: Any, y: Any) -> tuple[Any, Any]:
+    def _fit_resample(self, X: Any, y: Any, io: Any = None) -> tuple[Any, Any]:
         """Under-sample ``X`` ``(n, d)``: returns ``(X_res, y_res)`` grouped by class."""
         data = self._setup(X, y)
         owner = type(self).__name__

@@ -35,7 +35,7 @@ class _Combined(_BaseOverSampler):
             if v is not None and not hasattr(v, "fit_resample"):
                 raise TypeError(f"{owner}: {name} must be None or a sampler with fit_resample; got {describe(v)}")
 
-    def fit_resample(self, X: Any, y: Any) -> tuple[Any, Any]:
+    def _fit_resample(self, X: Any, y: Any, io: Any = None) -> tuple[Any, Any]:
         """Over-sample with ``smote_`` then clean with the cleaner; returns ``(X_res, y_res)``.
 
         The output is the cleaner's: not the original rows first (some are removed).
