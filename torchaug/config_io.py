@@ -79,9 +79,31 @@ def _value(v: Any, where: str) -> Any:
         return [_value(x, f"{where}[{i}]") for i, x in enumerate(v)]
     if hasattr(v, "_torchaug_init_args"):
         return _node(v, where)
+    if _is_sklearn_estimator(v):  # scikit-learn's own constructor record: its get_params
+        cls = type(v)
+        defaults = cls().get_params(deep=False)
+        return {"_target_": f"{cls.__module__.split('._')[0]}.{cls.__name__}" if _importable(cls) else _target(cls),
+                **{k: _value(x, f"{where}.{k}") for k, x in v.get_params(deep=False).items() if not _same(x, defaults.get(k))}}
     raise TypeError(f"to_config: {where} holds a {type(v).__qualname__} object, which has no config form "
                     "(only registered augmenters, numbers, strings, lists, dicts and small tensors have one); "
                     "build it from a path (e.g. a checkpoint file) to save this pipeline")
+
+
+def _is_sklearn_estimator(v: Any) -> bool:
+    try:
+        from sklearn.base import BaseEstimator
+    except ImportError:  # pragma: no cover
+        return False
+    return isinstance(v, BaseEstimator) and not hasattr(v, "_torchaug_init_args")
+
+
+def _importable(cls: type) -> bool:
+    """Whether ``cls`` is importable from its package's public module (``sklearn.cluster.KMeans``)."""
+    mod = cls.__module__.split("._")[0]
+    try:
+        return getattr(importlib.import_module(mod), cls.__name__, None) is cls
+    except ImportError:
+        return False
 
 
 def _node(obj: Any, where: str) -> dict[str, Any]:
