@@ -45,6 +45,7 @@ def pytest_collection_modifyitems(config, items):
 def pytest_runtest_makereport(item, call):
     outcome = yield
     report = outcome.get_result()
-    if report.skipped and item.get_closest_marker("peer_must_run") is not None:
+    # an expected failure (xfail: the peer's own sampler fails the check too) is no skipped peer
+    if report.skipped and not hasattr(report, "wasxfail") and item.get_closest_marker("peer_must_run") is not None:
         report.outcome = "failed"
         report.longrepr = f"peer test skipped in CI (the bench extra must be installed): {report.longrepr}"
