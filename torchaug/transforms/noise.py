@@ -6,32 +6,22 @@ vectorised call of a :mod:`torchaug.functional.noise` kernel.
 
 from __future__ import annotations
 
-import numbers
+import functools
 from collections.abc import Sequence
-from typing import Any
 
 import torch
 
 from torchaug._validation import check_number, describe
 from torchaug.functional import noise as FN
 from torchaug.registry import register
+from torchaug.transforms._args import float_range
 from torchaug.transforms._base import Params, RandomTransform
 
 __all__ = ["GaussianNoise", "SaltAndPepperNoise", "GaussianBlur"]
 
 
-def _num_or_range(v: Any, *, owner: str, name: str, low: float = 0.0, high: float | None = None) -> tuple[float, float]:
-    """A number ``v`` -> ``(v, v)``; a ``(min, max)`` pair checked and returned."""
-    if isinstance(v, numbers.Number) and not isinstance(v, bool):
-        f = float(check_number(v, owner=owner, name=name, low=low, high=high))
-        return f, f
-    if isinstance(v, Sequence) and not isinstance(v, str) and len(v) == 2:
-        lo = float(check_number(v[0], owner=owner, name=name, low=low, high=high))
-        hi = float(check_number(v[1], owner=owner, name=name, low=low, high=high))
-        if lo > hi:
-            raise ValueError(f"{owner}: {name} must be an increasing (min, max) pair; got {tuple(v)}")
-        return lo, hi
-    raise TypeError(f"{owner}: {name} must be a number or a (min, max) pair; got {describe(v)}")
+#: a number ``v`` -> ``(v, v)``, a ``(min, max)`` pair checked; non-negative unless ``low`` says otherwise
+_num_or_range = functools.partial(float_range, low=0.0)
 
 
 @register("transform", example=lambda: GaussianNoise(sigma=0.1))
