@@ -152,3 +152,18 @@ def test_worker_pool_equals_serial_and_restores_threads():
     finally:
         torch.set_num_threads(before)
     assert torch.equal(i1, i2) and torch.equal(d1, d2)
+
+
+@pytest.mark.parametrize("n, C", [(2048, 7), (1024, 4), (4096, 16), (2560, 30)])
+def test_grouped_selection_equals_plain_topk(n, C):
+    # the two-stage selection (groups of 64, whole groups gathered by index_select) keeps exactly
+    # the C smallest entries of each row, with ties and +inf padding columns present
+    g = torch.Generator().manual_seed(n + C)
+    S = torch.randint(0, 50, (33, n), generator=g).float()
+    S[:, -64:] = float("inf")
+    for gs in (1, 64):
+        vals, idx = knn_mod._smallest(S, C, gs)
+        assert torch.equal(S.gather(1, idx), vals)
+        assert torch.equal(vals.sort(1).values, S.topk(C, 1, largest=False).values.sort(1).values)
+        assert all(len(set(r)) == C for r in idx.tolist())
+    assert knn_mod._group_size(2048, 7) == 64 and knn_mod._group_size(1024, 7) == 1

@@ -115,7 +115,7 @@ def _exact_topk(
     """
     rd = _rerank_dtype(Q.device)
     cand, _ = cand.sort(dim=1)
-    diff = R[cand].to(rd) - Q.to(rd).unsqueeze(1)
+    diff = R.index_select(0, cand.reshape(-1)).view(*cand.shape, R.shape[1]).to(rd) - Q.to(rd).unsqueeze(1)
     d2 = diff.square_().sum(-1)
     d2, order = d2.sort(dim=1, stable=True)
     return d2[:, :k], cand.gather(1, order[:, :k])
@@ -264,11 +264,12 @@ def _knn(
 
 
 def _group_size(n: int, C: int) -> int:
-    """Group width for the two-stage selection (1 = plain ``topk``)."""
-    for g in (64, 32):
-        if n >= 8 * g * C:
-            return g
-    return 1
+    """Group width for the two-stage selection (1 = plain ``topk``).
+
+    Groups of 64 once there are at least ``4 C`` of them: the second ``topk`` then runs over
+    ``64 C >= 256`` gathered columns, where CPU ``topk`` is in its fast (partial selection) regime,
+    and the first over few group minima (measured in docs/resampling.md)."""
+    return 64 if n >= 256 * C else 1
 
 
 def _smallest(S: torch.Tensor, C: int, g: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -284,7 +285,8 @@ def _smallest(S: torch.Tensor, C: int, g: int) -> tuple[torch.Tensor, torch.Tens
     r, n = S.shape
     Sv = S.view(r, n // g, g)
     _, gidx = Sv.amin(-1).topk(C, dim=1, largest=False, sorted=False)
-    sel = Sv.gather(1, gidx.unsqueeze(-1).expand(r, C, g)).reshape(r, C * g)
+    rows = gidx + torch.arange(0, r * (n // g), n // g, device=S.device).unsqueeze(1)
+    sel = Sv.reshape(r * (n // g), g).index_select(0, rows.reshape(-1)).view(r, C * g)  # whole groups: much cheaper than gather
     vals, pos = sel.topk(C, dim=1, largest=False, sorted=False)
     return vals, gidx.gather(1, pos // g) * g + pos % g
 
