@@ -5,6 +5,7 @@
         --seeds 0 1 --set data.root=/scratch/cifar10
     python benchmarks/compare_recipes.py --recipes smote_digits --variant none=resampler=none \
         --variant ros=resampler=random_oversampler --variant smote=
+    python benchmarks/compare_recipes.py --recipes erm_cifar mixup_cifar --seeds 0   # a GPU: ours beside the paper's
 
 Each run writes its usual outputs under ``--out/<recipe>/seed<k>``. "minority recall" is the mean test
 recall of the classes the recipe cuts with ``data.class_fractions`` (shown when there are any).
@@ -20,7 +21,7 @@ import time
 from pathlib import Path
 
 from hydra import compose, initialize_config_dir
-from omegaconf import open_dict
+from omegaconf import OmegaConf, open_dict
 
 from torchaug._paths import config_dir
 from torchaug._report import mean_std
@@ -34,6 +35,7 @@ def run(recipe: str, seed: int, extra: list[str], out: Path) -> dict:
         with open_dict(cfg):
             cfg.output_dir = str(out / recipe / f"seed{seed}")
         results = train(cfg, overrides=overrides)
+        results["paper"] = OmegaConf.to_container(cfg.paper) if cfg.get("paper") else None
     minority = sorted(int(k) for k in (cfg.data.get("class_fractions") or {}))
     if minority and "test_per_class_recall" in results:
         results["minority_recall"] = statistics.mean(results["test_per_class_recall"][c] for c in minority)
@@ -67,7 +69,9 @@ def main(argv: list[str] | None = None) -> None:
     (args.out).mkdir(parents=True, exist_ok=True)
     (args.out / "summary.json").write_text(json.dumps({r: runs for r, runs in rows}, indent=2, default=str))
     has_minority = any("minority_recall" in x for _, runs in rows for x in runs)
-    head = "| recipe | test accuracy | balanced accuracy |" + (" minority recall |" if has_minority else "") + " epochs | s / run |"
+    has_paper = any(runs[0].get("paper") for _, runs in rows)
+    head = ("| recipe | test accuracy | balanced accuracy |" + (" minority recall |" if has_minority else "") + " epochs | s / run |"
+            + (" test error % (ours) | paper's test error % | paper's row |" if has_paper else ""))
     print(f"\nseeds {args.seeds}; extra overrides {args.set or 'none'}\n")
     print(head)
     print("|" + "|".join("---" for _ in range(head.count("|") - 1)) + "|")
@@ -76,6 +80,11 @@ def main(argv: list[str] | None = None) -> None:
         if has_minority:
             cells.append(mean_std([x["minority_recall"] for x in runs if "minority_recall" in x], 4))
         cells += [str(runs[0]["epochs"]), f"{statistics.mean(x['wall'] for x in runs):.0f}"]
+        if has_paper:
+            paper = runs[0].get("paper") or {}
+            note = "" if paper.get("same_network", True) else " (another network: a reference, not a target)"
+            cells += [mean_std([100 * (1 - x["test_acc"]) for x in runs], 2), str(paper.get("test_error", "")),
+                      f"{paper.get('source', '')}: {paper.get('row', '')}{note}" if paper else ""]
         print(f"| `{recipe}` | " + " | ".join(cells) + " |")  # noqa: B023
 
 
