@@ -23,9 +23,13 @@ from pathlib import Path
 from hydra import compose, initialize_config_dir
 from omegaconf import OmegaConf, open_dict
 
-from torchaug._paths import config_dir
-from torchaug._report import mean_std
-from torchaug.train import train
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from experiments._report import mean_std  # noqa: E402
+from torchaug._paths import config_dir  # noqa: E402
+from torchaug.train import train  # noqa: E402
 
 
 def run(recipe: str, seed: int, extra: list[str], out: Path) -> dict:

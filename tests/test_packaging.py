@@ -45,8 +45,16 @@ def test_wheel_ships_configs_and_runs_outside_the_source_tree(tmp_path):
     assert "test accuracy" in run.stdout and (work / "out" / "results.json").is_file()
 
 
-def test_augmenter_packages_import_without_lightning_or_hydra():
-    code = ("import sys, torchaug.transforms, torchaug.mixing, torchaug.resampling, torchaug.hooks, torchaug.functional;"
-            "bad = [m for m in ('lightning', 'pytorch_lightning', 'hydra') if m in sys.modules]; print(bad)")
+def test_augmenter_packages_import_without_lightning_hydra_or_matplotlib():
+    code = ("import sys, torchaug.transforms, torchaug.mixing, torchaug.resampling, torchaug.hooks, torchaug.selection, "
+            "torchaug.functional, torchaug.corruptions;"
+            "bad = [m for m in ('lightning', 'pytorch_lightning', 'hydra', 'omegaconf', 'matplotlib') if m in sys.modules];"
+            "print(bad)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
     assert out.stdout.strip() == "[]"
+
+
+def test_evaluation_scripts_live_outside_the_package():
+    package = ROOT / "torchaug"
+    assert not list(package.rglob("evaluate.py")) and not (package / "_report.py").exists()
+    assert (ROOT / "experiments" / "generative_evaluate.py").is_file() and (ROOT / "experiments" / "selection_evaluate.py").is_file()

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from torchaug.generative.evaluate import _density_coverage
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+from experiments.generative_evaluate import _density_coverage  # noqa: E402
 
 
 def test_density_coverage_of_identical_and_distant_sets():

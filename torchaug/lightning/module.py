@@ -1,6 +1,6 @@
 """``ClassifierModule``: a LightningModule that owns device-side augmentation.
 
-Data flow per training batch (DESIGN.md): ``on_after_batch_transfer`` runs :meth:`augment`
+Data flow per training batch: ``on_after_batch_transfer`` runs :meth:`augment`
 (transforms on the uint8 batch, conversion to float, the mixer, normalisation), then
 ``training_step`` runs the model (feature hooks fire inside it), lets the hook mix the targets
 (mixer first, hook second) and computes soft-target cross-entropy.

@@ -1,4 +1,4 @@
-"""Offline evaluation of the generators on scikit-learn's digits: ``python -m torchaug.generative.evaluate``.
+"""Offline evaluation of the generators on scikit-learn's digits: ``python experiments/generative_evaluate.py``.
 
 Per seed (the data split, the training and the sampling change with it):
 
@@ -32,7 +32,11 @@ from typing import Any
 import numpy as np
 import torch
 
-from torchaug._report import emit, mean_std
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from experiments._report import emit, mean_std  # noqa: E402
 
 MINORITY = (3, 5, 8)
 
@@ -157,7 +161,7 @@ def imbalance(kinds: list[str], seed: int, epochs: dict[str, int], root: Path) -
 
 
 def main(argv: list[str] | None = None) -> str:
-    p = argparse.ArgumentParser(prog="python -m torchaug.generative.evaluate", description=__doc__.split("\n")[0])
+    p = argparse.ArgumentParser(prog="python experiments/generative_evaluate.py", description=__doc__.split("\n")[0])
     p.add_argument("--models", default="cvae,cdcgan", help="comma list of cvae, cdcgan, acgan")
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     p.add_argument("--vae-epochs", type=int, default=60)

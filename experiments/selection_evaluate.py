@@ -1,4 +1,4 @@
-"""Does filtering synthetic samples help? ``python -m torchaug.selection.evaluate --seeds 0 1 2``.
+"""Does filtering synthetic samples help? ``python experiments/selection_evaluate.py --seeds 0 1 2``.
 
 Two imbalanced problems, a logistic regression (scikit-learn, ``max_iter=2000``) as the classifier:
 
@@ -31,7 +31,11 @@ from typing import Any
 import numpy as np
 import torch
 
-from torchaug._report import emit, mean_std
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from experiments._report import emit, mean_std  # noqa: E402
 
 DIGITS_MINORITY = (3, 5, 8)
 
@@ -137,7 +141,7 @@ def run_seed(name: str, seed: int, *, vae_epochs: int, root: Path) -> dict[str, 
 
 
 def main(argv: list[str] | None = None) -> str:
-    p = argparse.ArgumentParser(prog="python -m torchaug.selection.evaluate", description=__doc__.split("\n")[0])
+    p = argparse.ArgumentParser(prog="python experiments/selection_evaluate.py", description=__doc__.split("\n")[0])
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     p.add_argument("--datasets", nargs="+", default=["digits", "cancer"], choices=["digits", "cancer"])
     p.add_argument("--vae-epochs", type=int, default=30, help="0 skips the generator rows")
