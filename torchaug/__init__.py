@@ -5,7 +5,8 @@ Subpackages are imported lazily: ``torchaug.transforms``, ``torchaug.mixing``,
 """
 
 from torchaug._devpath import accelerator_path
+from torchaug._threads import cpu_threading, set_cpu_threading
 from torchaug._validation import set_value_checks, value_checks
 
 __version__ = "0.1.0"
-__all__ = ["__version__", "accelerator_path", "set_value_checks", "value_checks"]
+__all__ = ["__version__", "accelerator_path", "cpu_threading", "set_cpu_threading", "set_value_checks", "value_checks"]

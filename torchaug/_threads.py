@@ -1,10 +1,41 @@
-"""Intra-op thread limit around small CPU kernels."""
+"""The CPU thread policy: intra-op thread limits around small kernels, and the switch that turns
+every such limit off.
+
+torchaug's CPU kernels change ``torch.set_num_threads`` for the duration of a call (one intra-op
+thread around tiny parameter ops, :func:`torchaug.functional._parallel.parallel_for` splitting a
+loop over Python threads with one intra-op thread each) and always restore the caller's setting
+before returning, also when the call raises. ``torch.set_num_threads`` also sets the process-wide
+value that threads started later inherit, so a thread the user starts *during* such a call begins
+with the lowered count. Applications that manage threads themselves turn the policy off with
+:func:`set_cpu_threading`: then torchaug never calls ``torch.set_num_threads`` and runs every
+loop on the calling thread.
+"""
 
 from __future__ import annotations
 
 import torch
 
 from torchaug._devpath import cpu_path
+
+_ENABLED = True
+
+
+def set_cpu_threading(enabled: bool) -> None:
+    """Turn torchaug's CPU thread policy on (default) or off.
+
+    Off: no ``torch.set_num_threads`` call anywhere in torchaug, no helper threads; every kernel runs
+    on the calling thread with the caller's intra-op thread count (results are identical either
+    way). For applications that pin threads themselves, or run torchaug inside their own pools.
+    """
+    global _ENABLED
+    if not isinstance(enabled, bool):
+        raise TypeError(f"set_cpu_threading: enabled must be True or False; got {enabled!r}")
+    _ENABLED = enabled
+
+
+def cpu_threading() -> bool:
+    """Whether the CPU thread policy is on (see :func:`set_cpu_threading`)."""
+    return _ENABLED
 
 
 class cpu_threads:
@@ -23,7 +54,7 @@ class cpu_threads:
     __slots__ = ("_limit", "_restore")
 
     def __init__(self, device: torch.device, n: int | None = 1) -> None:
-        self._limit = n if cpu_path(device) else None
+        self._limit = n if _ENABLED and cpu_path(device) else None
         self._restore = 0
 
     def __enter__(self) -> None:

@@ -22,6 +22,7 @@ from typing import TypeVar
 
 import torch
 
+from torchaug import _threads
 from torchaug._devpath import cpu_path
 
 T = TypeVar("T")
@@ -75,7 +76,7 @@ class one_op_thread:
         self._budget = None
 
     def __enter__(self) -> None:
-        if not cpu_path(self._device) or getattr(_LOCAL, "budget", None) is not None:
+        if not _threads._ENABLED or not cpu_path(self._device) or getattr(_LOCAL, "budget", None) is not None:
             return
         current = torch.get_num_threads()
         _LOCAL.budget = self._budget = current
@@ -100,9 +101,10 @@ PARALLEL_MIN_BYTES = 3 << 20
 
 
 def thread_budget(device: torch.device, work_bytes: int | None = None) -> int:
-    """How many threads :func:`parallel_for` would use on ``device`` (1 off the CPU, or for
-    loops doing less than :data:`PARALLEL_MIN_BYTES` of work when ``work_bytes`` is given)."""
-    if not cpu_path(device) or (work_bytes is not None and work_bytes < PARALLEL_MIN_BYTES):
+    """How many threads :func:`parallel_for` would use on ``device`` (1 off the CPU, with the thread
+    policy off, or for loops doing less than :data:`PARALLEL_MIN_BYTES` of work when ``work_bytes``
+    is given)."""
+    if not _threads._ENABLED or not cpu_path(device) or (work_bytes is not None and work_bytes < PARALLEL_MIN_BYTES):
         return 1
     return getattr(_LOCAL, "budget", None) or torch.get_num_threads()
 
@@ -119,6 +121,10 @@ def parallel_for(
     non-CPU device, or when called from inside another ``parallel_for``, the loop runs here
     (with one intra-op thread on CPU). Exceptions from any item are raised here.
     """
+    if not _threads._ENABLED:
+        for item in items:
+            fn(item)
+        return
     current = torch.get_num_threads()
     n = min(thread_budget(device, work_bytes), len(items))  # inside one_op_thread: the caller's count
     nested = getattr(_LOCAL, "active", False)

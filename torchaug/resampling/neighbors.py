@@ -37,7 +37,6 @@ from __future__ import annotations
 
 import math
 import threading
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import Any, Iterator
 
@@ -45,6 +44,7 @@ import numpy as np
 import torch
 
 from torchaug._validation import check_finite, describe
+from torchaug.functional._parallel import parallel_for, thread_budget
 
 __all__ = ["knn", "DEFAULT_MEMORY_BUDGET"]
 
@@ -189,9 +189,9 @@ def _knn(
             + 256
         )
         per_row = per_row * 3 // 2  # allocator slack
-        # CPU: chunks go to a pool of single-threaded workers (one parallel region per call
+        # CPU: chunks go to parallel_for's single-threaded workers (one parallel region per call
         # instead of one per op: robust on busy machines); other devices: one stream of chunks
-        workers = torch.get_num_threads() if device.type == "cpu" else 1
+        workers = thread_budget(device)
         if chunk_size is None:
             rows = max(1, min(_MAX_AUTO_ROWS, (int(memory_budget) - fixed) // (per_row * workers)))
             if workers > 1:
@@ -200,8 +200,6 @@ def _knn(
             rows = int(chunk_size)
         rows = min(rows, nq)
         starts = range(0, nq, rows)
-        if len(starts) < 2:
-            workers = 1
 
         out_d = torch.empty(nq, k, dtype=rd, device=device)
         out_i = torch.empty(nq, k, dtype=torch.long, device=device)
@@ -240,18 +238,7 @@ def _knn(
             if bar is not None:
                 bar.update(r)
 
-        if workers > 1:
-            previous = torch.get_num_threads()
-            torch.set_num_threads(1)
-            try:
-                with ThreadPoolExecutor(max_workers=workers) as pool:
-                    for _ in pool.map(run, starts):
-                        pass
-            finally:
-                torch.set_num_threads(previous)
-        else:
-            for a in starts:
-                run(a)
+        parallel_for(run, list(starts), device)
         if bar is not None:
             bar.close()
         del local, RaT
