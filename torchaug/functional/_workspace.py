@@ -10,12 +10,46 @@ from __future__ import annotations
 import functools
 import math
 import threading
+import weakref
 
 import torch
 
 from torchaug._devpath import cpu_path, poisoned_empty
 
 _WORKSPACE = threading.local()
+
+
+class _Space:
+    """One thread's buffers (``bufs``: flat tensor per name and dtype) and cached views of them."""
+
+    __slots__ = ("views", "bufs", "__weakref__")
+
+    def __init__(self) -> None:
+        self.views: dict = {}
+        self.bufs: dict = {}
+
+
+_SPACES: "weakref.WeakSet[_Space]" = weakref.WeakSet()  # every live thread's space; gone with its thread
+_SPACES_LOCK = threading.Lock()
+
+
+def free_cpu_scratch() -> int:
+    """Drop every thread's CPU scratch buffers; returns the bytes released.
+
+    The buffers grow to the largest batch seen (e.g. after a large evaluation batch) and are kept
+    for reuse; this hands them back (a kernel running at that moment keeps its views until it
+    returns; the next call allocates afresh)."""
+    with _SPACES_LOCK:
+        freed = cpu_scratch_bytes()
+        for space in list(_SPACES):
+            space.views.clear()
+            space.bufs.clear()
+    return freed
+
+
+def cpu_scratch_bytes() -> int:
+    """Bytes held in CPU scratch buffers, over all threads."""
+    return sum(t.numel() * t.element_size() for space in list(_SPACES) for t in list(space.bufs.values()))
 
 
 def scratch(name: str, shape: tuple[int, ...], dtype: torch.dtype, device: torch.device) -> torch.Tensor:
@@ -29,15 +63,17 @@ def scratch(name: str, shape: tuple[int, ...], dtype: torch.dtype, device: torch
     """
     if not cpu_path(device):
         return poisoned_empty(shape, dtype, device)
-    views = getattr(_WORKSPACE, "views", None)
-    if views is None:
-        views = _WORKSPACE.views = {}
-        _WORKSPACE.bufs = {}
+    space = getattr(_WORKSPACE, "space", None)
+    if space is None:
+        space = _WORKSPACE.space = _Space()
+        with _SPACES_LOCK:
+            _SPACES.add(space)
+    views = space.views
     key = (name, shape, dtype)
     v = views.get(key)
     if v is not None:  # the view itself is cached: no tensor operation at all
         return v
-    bufs = _WORKSPACE.bufs
+    bufs = space.bufs
     n = math.prod(shape)
     t = bufs.get((name, dtype))
     if t is None or t.numel() < n:
