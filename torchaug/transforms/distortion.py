@@ -53,7 +53,8 @@ class _MapWarp(_Warp):
     __torchaug_public__ = False
 
     def _sampling(self, interpolation: Any, fill: Any, owner: str) -> None:
-        self._sampling(interpolation, fill, owner)
+        self.interpolation = _interp(interpolation, owner)
+        self.fill = _fill(fill, owner)
 
     def backward_map(self, params: Params, size: tuple[int, int]) -> torch.Tensor:
         raise TypeError(f"{type(self).__name__} does not define backward_map()")  # pragma: no cover
