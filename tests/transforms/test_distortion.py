@@ -272,3 +272,12 @@ def test_bad_arguments_raise():
             ThinPlateSpline(num_control_points=1)
         with pytest.raises(ValueError, match="fill"):
             ThinPlateSpline(fill=300, p=1.0)(torch.zeros(1, 3, 8, 8, dtype=torch.uint8))
+
+
+@pytest.mark.parametrize("t", OPS, ids=IDS)
+def test_grid_units_map_is_the_pixel_map_converted(t):
+    """The image path samples with the map built in grid_sample units; targets use pixel units."""
+    params = t.make_params(torch.zeros(3, 3, H, W), _gen(4))
+    pix = t.backward_map(params, (H, W))
+    grid = t.backward_map(params, (H, W), "grid")
+    assert (FD.pixel_to_grid(pix) - grid).abs().max().item() < 1e-5

@@ -28,6 +28,7 @@ from torchaug.functional._workspace import constant
 from torchaug.functional.geometry import _restore, _work
 
 __all__ = [
+    "pixel_to_grid",
     "remap",
     "grid_distortion_map",
     "normalize_grid_steps",
@@ -47,20 +48,28 @@ def _pixel_grid(h: int, w: int, device: torch.device, dtype: torch.dtype = torch
     return ys, xs
 
 
-def remap(x: torch.Tensor, maps: torch.Tensor, *, interpolation: str = "bilinear", fill=0) -> torch.Tensor:
+def pixel_to_grid(maps: torch.Tensor) -> torch.Tensor:
+    """Pixel-index maps ``(B, H, W, 2)`` -> ``grid_sample`` units (``align_corners=False``): ``(2 m + 1) / size - 1``."""
+    h, w = maps.shape[1:3]
+    scale = constant((2.0 / w, 2.0 / h), maps.device, maps.dtype)
+    shift = constant((1.0 / w - 1.0, 1.0 / h - 1.0), maps.device, maps.dtype)
+    return torch.addcmul(shift, maps, scale)
+
+
+def remap(x: torch.Tensor, maps: torch.Tensor, *, interpolation: str = "bilinear", fill=0, units: str = "pixel") -> torch.Tensor:
     """``cv2.remap`` over a batch with a constant border: ``out[b, :, i, j] = x[b, :, maps[b, i, j, 1],
     maps[b, i, j, 0]]`` (bilinear or nearest); positions outside the image read ``fill``.
 
-    ``maps (B, H', W', 2)`` xy in pixel-index units. ``fill`` is a number or one per channel, in the
-    image's scale. Samples of ``x - fill`` with zero padding, plus ``fill``: the same blend as
+    ``maps (B, H', W', 2)`` xy in pixel-index units (``units="pixel"``) or already in
+    ``grid_sample``'s normalised units (``units="grid"``). ``fill`` is a number or one per channel,
+    in the image's scale. Samples ``x - fill`` with zero padding, plus ``fill``: the same blend as
     OpenCV's ``BORDER_CONSTANT`` (each out-of-image tap counts as ``fill``). uint8 is rounded.
     """
-    b, c, h, w = x.shape
+    c = x.shape[1]
     xf = _work(x)
-    m = maps.to(device=x.device, dtype=xf.dtype)
-    gx = (m[..., 0] * 2 + 1) / w - 1
-    gy = (m[..., 1] * 2 + 1) / h - 1
-    grid = torch.stack((gx, gy), dim=-1)
+    grid = maps.to(device=x.device, dtype=xf.dtype)
+    if units == "pixel":
+        grid = pixel_to_grid(grid)
     if fill is None or (isinstance(fill, (int, float)) and fill == 0):
         out = F.grid_sample(xf, grid, mode=interpolation, padding_mode="zeros", align_corners=False)
     else:
@@ -70,6 +79,14 @@ def remap(x: torch.Tensor, maps: torch.Tensor, *, interpolation: str = "bilinear
         ft = constant(tuple(fv), x.device, xf.dtype).view(1, -1, 1, 1)
         out = F.grid_sample(xf - ft, grid, mode=interpolation, padding_mode="zeros", align_corners=False).add_(ft)
     return _restore(out, x)
+
+
+def _pack(mx: torch.Tensor, my: torch.Tensor, b: int, h: int, w: int) -> torch.Tensor:
+    """Broadcastable x and y maps -> one contiguous ``(B, H, W, 2)`` float32 tensor."""
+    out = torch.empty(b, h, w, 2, device=mx.device, dtype=torch.float32)
+    out[..., 0] = mx
+    out[..., 1] = my
+    return out
 
 
 # ---------------------------------------------------------------------------------------------
@@ -103,10 +120,12 @@ def _axis_map(steps: torch.Tensor, n: int, num_steps: int) -> torch.Tensor:
 
 
 def grid_distortion_map(
-    steps_x: torch.Tensor, steps_y: torch.Tensor, size: tuple[int, int], num_steps: int, *, normalized: bool = True
+    steps_x: torch.Tensor, steps_y: torch.Tensor, size: tuple[int, int], num_steps: int, *, normalized: bool = True,
+    units: str = "pixel",
 ) -> torch.Tensor:
     """Backward map ``(B, H, W, 2)`` of albumentations' ``GridDistortion``: ``steps_x``/``steps_y``
-    ``(B, num_steps + 1)`` are the drawn factors ``1 + U(distort_limit)``; separable in x and y."""
+    ``(B, num_steps + 1)`` are the drawn factors ``1 + U(distort_limit)``; separable in x and y.
+    ``units="grid"`` returns it in ``grid_sample`` units (converted per axis, before expanding)."""
     h, w = size
     if w < num_steps or h < num_steps:
         raise ValueError(f"GridDistortion: the image ({h}x{w}) must be at least num_steps={num_steps} pixels on each side")
@@ -115,14 +134,15 @@ def grid_distortion_map(
         sx, sy = normalize_grid_steps(sx, w, num_steps), normalize_grid_steps(sy, h, num_steps)
     xx = _axis_map(sx, w, num_steps).float()
     yy = _axis_map(sy, h, num_steps).float()
-    b = xx.shape[0]
-    return torch.stack((xx[:, None, :].expand(b, h, w), yy[:, :, None].expand(b, h, w)), dim=-1)
+    if units == "grid":
+        xx, yy = (2 * xx + 1) / w - 1, (2 * yy + 1) / h - 1
+    return _pack(xx[:, None, :], yy[:, :, None], xx.shape[0], h, w)
 
 
 # ---------------------------------------------------------------------------------------------
 # OpticalDistortion (albumentations 2.0.8 get_camera_matrix_distortion_maps / get_fisheye_...)
 # ---------------------------------------------------------------------------------------------
-def optical_distortion_map(k: torch.Tensor, size: tuple[int, int], mode: str = "camera") -> torch.Tensor:
+def optical_distortion_map(k: torch.Tensor, size: tuple[int, int], mode: str = "camera", *, units: str = "pixel") -> torch.Tensor:
     """Backward map ``(B, H, W, 2)`` of albumentations' ``OpticalDistortion`` for coefficients ``k (B,)``.
 
     ``"camera"``: OpenCV's ``initUndistortRectifyMap`` with camera matrix ``[[W, 0, W/2], [0, H, H/2]]``,
@@ -130,36 +150,40 @@ def optical_distortion_map(k: torch.Tensor, size: tuple[int, int], mode: str = "
     ``((W-1)/2, (H-1)/2)``): ``x = (u - (W-1)/2) / W``, ``r^2 = x^2 + y^2``,
     ``map_x = W x (1 + k r^2 + k r^4) + W/2`` (y alike). ``"fisheye"``:
     ``map = c + (u - c) (1 + k r^2 / r_max^2)`` with ``c = (W/2, H/2)``, ``r_max = |c|``.
+    ``units="grid"``: in ``grid_sample`` units (the affine conversion folded into the formula).
     """
     h, w = size
-    kk = k.double().view(-1, 1, 1)
+    b = k.shape[0]
+    kk = k.float().view(-1, 1, 1)
     ys, xs = _pixel_grid(h, w, k.device, torch.float64)
     if mode == "camera":
         x = ((xs - (w - 1) * 0.5) / w).view(1, 1, w)
         y = ((ys - (h - 1) * 0.5) / h).view(1, h, 1)
         r2 = x * x + y * y
-        kr = 1 + kk * r2 + kk * r2 * r2
-        mx = w * x * kr + w * 0.5
-        my = h * y * kr + h * 0.5
+        q = (r2 * (1 + r2)).float()  # k r^2 + k r^4 = k q
+        # pixel: W x (1 + k q) + W/2; grid: 2 x (1 + k q) + 1/W
+        sx, sy, ox, oy = (w, h, w * 0.5, h * 0.5) if units == "pixel" else (2.0, 2.0, 1.0 / w, 1.0 / h)
     elif mode == "fisheye":
         cx, cy = w * 0.5, h * 0.5
         x = (xs - cx).view(1, 1, w)
         y = (ys - cy).view(1, h, 1)
-        r2n = (x * x + y * y) / (cx * cx + cy * cy)
-        f = 1 + kk * r2n
-        mx = x * f + cx
-        my = y * f + cy
+        q = ((x * x + y * y) / (cx * cx + cy * cy)).float()
+        # pixel: c + x (1 + k q); grid: 2 x (1 + k q) / W + 1/W
+        sx, sy, ox, oy = (1.0, 1.0, cx, cy) if units == "pixel" else (2.0 / w, 2.0 / h, 1.0 / w, 1.0 / h)
     else:
         raise ValueError(f"OpticalDistortion: mode must be 'camera' or 'fisheye'; got {mode!r}")
-    b = k.shape[0]
-    return torch.stack((mx.expand(b, h, w), my.expand(b, h, w)), dim=-1).float()
+    f = (kk * q).add_(1)  # (B, H, W): 1 + k q
+    out = torch.empty(b, h, w, 2, device=k.device, dtype=torch.float32)
+    torch.mul(f, (sx * x).float(), out=out[..., 0]).add_(ox)
+    torch.mul(f, (sy * y).float(), out=out[..., 1]).add_(oy)
+    return out
 
 
 # ---------------------------------------------------------------------------------------------
 # PiecewiseAffine (albumentations 2.0.8 create_piecewise_affine_maps)
 # ---------------------------------------------------------------------------------------------
 def piecewise_affine_map(
-    jitter: torch.Tensor, rows: torch.Tensor, cols: torch.Tensor, size: tuple[int, int]
+    jitter: torch.Tensor, rows: torch.Tensor, cols: torch.Tensor, size: tuple[int, int], *, units: str = "pixel"
 ) -> torch.Tensor:
     """Backward map ``(B, H, W, 2)`` of albumentations 2.0.8's ``PiecewiseAffine``.
 
@@ -195,7 +219,7 @@ def piecewise_affine_map(
         out[:, i0 : i0 + rows_per, :, 1] = (wt * dy.view(b, 1, 1, -1)).sum(-1) / norm
     out[..., 0].clamp_(0, w - 1)
     out[..., 1].clamp_(0, h - 1)
-    return out
+    return pixel_to_grid(out) if units == "grid" else out
 
 
 # ---------------------------------------------------------------------------------------------
@@ -241,31 +265,40 @@ def tps_weights(points_from: torch.Tensor, points_to: torch.Tensor) -> tuple[tor
 
 
 def tps_points(points: torch.Tensor, centers: torch.Tensor, kernel_w: torch.Tensor, affine_w: torch.Tensor) -> torch.Tensor:
-    """kornia's ``warp_points_tps``: ``f(v) = a_0 + A v + sum_j w_j U(|v - c_j|)`` for ``(B, M, 2)`` points."""
-    k = _tps_kernel(_sqdist(points, centers))
-    return k @ kernel_w + points @ affine_w[:, 1:] + affine_w[:, :1]
+    """kornia's ``warp_points_tps``: ``f(v) = a_0 + A v + sum_j w_j U(|v - c_j|)`` for ``(B, M, 2)`` points.
+
+    Squared distances by one batched matmul (``|v|^2 + |c|^2 - 2 v.c``, clamped at 0), then
+    ``0.5 d2 log d2`` (0 at ``d2 = 0``) and a second matmul with the kernel weights.
+    """
+    v = points.to(kernel_w.dtype)
+    c = centers.to(kernel_w.dtype)
+    d2 = torch.baddbmm((c * c).sum(-1).unsqueeze(1), v, c.transpose(1, 2), alpha=-2.0)
+    d2.add_((v * v).sum(-1, keepdim=True)).clamp_(min=0)
+    k = d2.clamp(min=1e-30).log_().mul_(d2).mul_(0.5)
+    return torch.baddbmm(affine_w[:, :1], v, affine_w[:, 1:]).add_(torch.bmm(k, kernel_w))
 
 
-def tps_map(control: torch.Tensor, displaced: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+def tps_map(control: torch.Tensor, displaced: torch.Tensor, size: tuple[int, int], *, units: str = "pixel") -> torch.Tensor:
     """Backward map ``(B, H, W, 2)`` of a thin-plate spline taking output control points ``control``
     to input points ``displaced`` (both ``(B, N, 2)`` in the image-extent frame ``[0, 1]^2``).
 
     The maths runs in ``grid_sample``'s normalised frame (``u = 2 p - 1``; pixel ``j``'s centre at
     ``(2 j + 1) / W - 1``), exactly kornia's ``warp_image_tps(image, displaced, *get_tps_transform(
-    control, displaced))`` with ``align_corners=False``.
+    control, displaced))`` with ``align_corners=False``. ``units="grid"`` returns that frame.
     """
     h, w = size
     c = control.float() * 2 - 1
     d = displaced.float() * 2 - 1
     kw, aw = tps_weights(c, d)
     ys, xs = _pixel_grid(h, w, control.device)
-    gx = (2 * xs + 1) / w - 1
-    gy = (2 * ys + 1) / h - 1
-    pts = torch.stack((gx.view(1, w).expand(h, w), gy.view(h, 1).expand(h, w)), dim=-1).reshape(1, -1, 2)
+    pts = _pack(((2 * xs + 1) / w - 1).view(1, w), ((2 * ys + 1) / h - 1).view(h, 1), 1, h, w).view(1, -1, 2)
     b = control.shape[0]
     out = tps_points(pts.expand(b, -1, -1), d, kw, aw).view(b, h, w, 2)
+    if units == "grid":
+        return out
     # normalised -> pixel index units
-    return torch.stack(((out[..., 0] + 1) * w * 0.5 - 0.5, (out[..., 1] + 1) * h * 0.5 - 0.5), dim=-1)
+    return torch.addcmul(constant((-0.5 + w * 0.5, -0.5 + h * 0.5), out.device, out.dtype), out,
+                         constant((w * 0.5, h * 0.5), out.device, out.dtype))
 
 
 # ---------------------------------------------------------------------------------------------

@@ -56,12 +56,14 @@ class _MapWarp(_Warp):
         self.interpolation = _interp(interpolation, owner)
         self.fill = _fill(fill, owner)
 
-    def backward_map(self, params: Params, size: tuple[int, int]) -> torch.Tensor:
+    def backward_map(self, params: Params, size: tuple[int, int], units: str = "pixel") -> torch.Tensor:
+        """The per-sample map ``(B, H, W, 2)``: output pixel -> input position, in OpenCV pixel-index
+        units (``units="pixel"``, albumentations' ``map_x``/``map_y``) or ``grid_sample``'s (``"grid"``)."""
         raise TypeError(f"{type(self).__name__} does not define backward_map()")  # pragma: no cover
 
     def _warp(self, x: torch.Tensor, params: Params, interpolation: str, fill: Any) -> torch.Tensor:
-        maps = self.backward_map(params, (x.shape[-2], x.shape[-1]))
-        return FD.remap(x, maps, interpolation=interpolation, fill=fill)
+        grid = self.backward_map(params, (x.shape[-2], x.shape[-1]), "grid")
+        return FD.remap(x, grid, interpolation=interpolation, fill=fill, units="grid")
 
     def transform_points(self, points: torch.Tensor, params: Params, size: tuple[int, int]) -> torch.Tensor:
         return FD.forward_points(self.backward_map(params, size), points)
@@ -111,8 +113,8 @@ class GridDistortion(_MapWarp):
         s = 1 + self._uniform(x, lo, hi, 2, self.num_steps + 1, generator=generator)
         return {"steps_x": s[:, 0], "steps_y": s[:, 1]}
 
-    def backward_map(self, params: Params, size: tuple[int, int]) -> torch.Tensor:
-        return FD.grid_distortion_map(params["steps_x"], params["steps_y"], size, self.num_steps, normalized=self.normalized)
+    def backward_map(self, params: Params, size: tuple[int, int], units: str = "pixel") -> torch.Tensor:
+        return FD.grid_distortion_map(params["steps_x"], params["steps_y"], size, self.num_steps, normalized=self.normalized, units=units)
 
     def extra_repr(self) -> str:
         return f"num_steps={self.num_steps}, distort_limit={self.distort_limit}, normalized={self.normalized}, " + super().extra_repr()
@@ -152,8 +154,8 @@ class OpticalDistortion(_MapWarp):
     def make_params(self, x: torch.Tensor, generator: torch.Generator | None) -> Params:
         return {"k": self._uniform(x, *self.distort_limit, generator=generator)}
 
-    def backward_map(self, params: Params, size: tuple[int, int]) -> torch.Tensor:
-        return FD.optical_distortion_map(params["k"], size, self.mode)
+    def backward_map(self, params: Params, size: tuple[int, int], units: str = "pixel") -> torch.Tensor:
+        return FD.optical_distortion_map(params["k"], size, self.mode, units=units)
 
     def extra_repr(self) -> str:
         return f"distort_limit={self.distort_limit}, mode={self.mode!r}, " + super().extra_repr()
@@ -215,8 +217,8 @@ class PiecewiseAffine(_MapWarp):
         z = self._expand(z, x.shape[0])
         return {"jitter": z * sd.view(-1, 1, 1, 1), "rows": rows, "cols": cols}
 
-    def backward_map(self, params: Params, size: tuple[int, int]) -> torch.Tensor:
-        return FD.piecewise_affine_map(params["jitter"], params["rows"], params["cols"], size)
+    def backward_map(self, params: Params, size: tuple[int, int], units: str = "pixel") -> torch.Tensor:
+        return FD.piecewise_affine_map(params["jitter"], params["rows"], params["cols"], size, units=units)
 
     def extra_repr(self) -> str:
         return (
@@ -267,10 +269,10 @@ class ThinPlateSpline(_MapWarp):
         z = self._expand(torch.randn((self._batch(x), n, 2), generator=generator, device=x.device), x.shape[0])
         return {"displacement": z * s.view(-1, 1, 1)}
 
-    def backward_map(self, params: Params, size: tuple[int, int]) -> torch.Tensor:
+    def backward_map(self, params: Params, size: tuple[int, int], units: str = "pixel") -> torch.Tensor:
         d = params["displacement"]
         c = FD.tps_control_points(self.num_control_points, d.device).expand(d.shape[0], -1, -1)
-        return FD.tps_map(c, c + d, size)
+        return FD.tps_map(c, c + d, size, units=units)
 
     def extra_repr(self) -> str:
         return f"scale_range={self.scale_range}, num_control_points={self.num_control_points}, " + super().extra_repr()
