@@ -21,6 +21,7 @@ Timings are not tests: run on a quiet machine before reading a goal off the tabl
 from __future__ import annotations
 
 import argparse
+import importlib
 import os
 import random
 import statistics
@@ -37,24 +38,26 @@ from benchmarks._timing import markdown_table  # noqa: E402
 SLOW_PEER = {"PiecewiseAffine"}
 
 
+def _peer(module: str):
+    """The peer module, or None where it is not installed (then its column shows '-')."""
+    try:
+        return importlib.import_module(module)
+    except ImportError:  # pragma: no cover - the bench extra is missing
+        return None
+
+
 def _ops():
     """name -> (torchaug factory, albumentations factory or None, kornia factory or None)."""
     import torchaug.transforms as T
 
-    try:
-        import albumentations as A
-    except ImportError:  # pragma: no cover - the bench extra is missing
-        A = None
-    try:
-        import kornia.augmentation as K
-    except ImportError:  # pragma: no cover
-        K = None
+    peers = {"A": _peer("albumentations"), "K": _peer("kornia.augmentation")}
+    A, K = peers["A"], peers["K"]
 
-    def a(fn):
-        return (lambda: fn(A)) if A is not None else None
+    def a(fn):  # noqa: E306 - a factory only where albumentations is there
+        return None if A is None else (lambda: fn(A))
 
     def k(fn):
-        return (lambda: fn(K)) if K is not None else None
+        return None if K is None else (lambda: fn(K))
 
     return {
         "GridDistortion": (lambda: T.GridDistortion(num_steps=5, distort_limit=0.3, p=1.0),
