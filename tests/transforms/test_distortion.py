@@ -281,3 +281,9 @@ def test_grid_units_map_is_the_pixel_map_converted(t):
     pix = t.backward_map(params, (H, W))
     grid = t.backward_map(params, (H, W), "grid")
     assert (FD.pixel_to_grid(pix) - grid).abs().max().item() < 1e-5
+
+
+def test_piecewise_affine_without_jitter_is_the_identity():
+    """albumentations returns no map for scale 0 (the image is left as it is); so does a zero jitter here."""
+    x = _smooth(2)
+    assert torch.equal(PiecewiseAffine(scale=(0.0, 0.0), p=1.0)(x, generator=_gen()), x)

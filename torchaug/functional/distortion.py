@@ -192,7 +192,8 @@ def piecewise_affine_map(
     entries beyond ``rows[b]``/``cols[b]`` ignored) move to ``clip(grid + jitter)``; every pixel
     maps to the inverse-squared-distance weighted mean of the moved points
     (``w = 1 / (d^2 + 1e-8)``), clipped to the image: albumentations 2.0.8's formula, evaluated for
-    all pixels and control points at once instead of its per-pixel Python loop.
+    all pixels and control points at once instead of its per-pixel Python loop. A sample whose
+    jitter is all zero (``scale`` 0) gets the identity map, as albumentations skips the warp then.
     """
     h, w = size
     b, rmax, cmax, _ = jitter.shape
@@ -219,6 +220,10 @@ def piecewise_affine_map(
         out[:, i0 : i0 + rows_per, :, 1] = (wt * dy.view(b, 1, 1, -1)).sum(-1) / norm
     out[..., 0].clamp_(0, w - 1)
     out[..., 1].clamp_(0, h - 1)
+    # albumentations returns no map (the identity) for scale 0: a sample without jitter is left as it is
+    still = (jitter.reshape(b, -1) == 0).all(dim=1).view(b, 1, 1, 1)
+    ident = _pack(xs.view(1, 1, w), ys.view(1, h, 1), 1, h, w)
+    out = torch.where(still, ident, out)
     return pixel_to_grid(out) if units == "grid" else out
 
 
