@@ -311,3 +311,13 @@ def test_thin_plate_spline_against_albumentations_kernel():
             ref = fg.tps_transform(pix / [w, h], src, wts, aff) * [w, h]
             ours = FD.tps_map(s, d, (h, w))[0].reshape(-1, 2).numpy()
             assert np.abs(ref - ours).max() < 1.0
+
+
+def test_distortion_config_composes_and_runs():
+    from torchaug.preview import load_config
+
+    t = load_config("transforms", "distortion")
+    x = _smooth(4, 24, 24)
+    out = t(x, generator=_gen(8))
+    assert out.shape == x.shape and out.dtype == torch.uint8
+    assert torch.equal(out, t(x, generator=_gen(8)))
