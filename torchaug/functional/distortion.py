@@ -361,17 +361,20 @@ def box_extent(maps: torch.Tensor, boxes: torch.Tensor) -> torch.Tensor:
     sx = src[..., 0].view(b, 1, h, w)
     sy = src[..., 1].view(b, 1, h, w)
     bx = boxes.float()
-    x1, y1, x2, y2 = (bx[..., i].view(b, n, 1, 1) for i in range(4))
-    inside = (sx >= x1) & (sx <= x2) & (sy >= y1) & (sy <= y2)
-    cols = inside.any(dim=2)  # (B, N, W)
-    rows = inside.any(dim=3)  # (B, N, H)
-    anyc = cols.any(dim=-1)
     ar_w = torch.arange(w, device=maps.device)
     ar_h = torch.arange(h, device=maps.device)
     big = max(h, w) + 1
-    xmin = torch.where(cols, ar_w, big).amin(-1)
-    xmax = torch.where(cols, ar_w, -1).amax(-1) + 1
-    ymin = torch.where(rows, ar_h, big).amin(-1)
-    ymax = torch.where(rows, ar_h, -1).amax(-1) + 1
-    out = torch.stack((xmin, ymin, xmax, ymax), dim=-1).to(boxes.dtype)
+    parts = []
+    chunk = max(1, (1 << 24) // max(1, b * h * w))  # bounded memory: (B, chunk, H, W) masks at a time
+    for j in range(0, n, chunk):
+        x1, y1, x2, y2 = (bx[:, j : j + chunk, i, None, None] for i in range(4))
+        inside = (sx >= x1) & (sx <= x2) & (sy >= y1) & (sy <= y2)
+        cols = inside.any(dim=2)  # (B, n, W)
+        rows = inside.any(dim=3)  # (B, n, H)
+        parts.append(torch.stack((
+            torch.where(cols, ar_w, big).amin(-1), torch.where(rows, ar_h, big).amin(-1),
+            torch.where(cols, ar_w, -1).amax(-1) + 1, torch.where(rows, ar_h, -1).amax(-1) + 1,
+        ), dim=-1))
+    out = torch.cat(parts, dim=1).to(boxes.dtype)
+    anyc = out[..., 2] > 0
     return torch.where(anyc.unsqueeze(-1), out, torch.zeros_like(out))
