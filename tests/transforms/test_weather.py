@@ -166,9 +166,35 @@ def test_spatter_layer_statistics_match_albumentations(mode):
     a.set_random_seed(0)
     ref = torch.stack([torch.from_numpy(a(image=_hwc(im))["image"]).permute(2, 0, 1) for im in x]).float()
     do, dr = (ours - x.float()).abs().mean(), (ref - x.float()).abs().mean()
-    # every OpenCV stage of get_rain_params matches ours on the same input, yet our drops come out
-    # fainter on average (about 0.75x); mud matches closely
-    assert float(do) == pytest.approx(float(dr), rel=0.45 if mode == "rain" else 0.2), (float(do), float(dr))
+    # different random layers (numpy vs torch streams): the strength matches on average
+    assert float(do) == pytest.approx(float(dr), rel=0.2), (float(do), float(dr))
+
+
+@pytest.mark.peer
+def test_spatter_rain_strength_matches_albumentations_on_the_same_layer():
+    # the peer's get_rain_params on the very liquid layer we cut: the mean absolute change of the
+    # image agrees within 5% (it was about 0.75x before the float32 stages were followed)
+    fp = _fp()
+    import cv2
+
+    from torchaug.transforms.weather import spatter_rain_drops
+
+    rng = np.random.default_rng(0)
+    x = _images(b=4, h=64, w=64)
+    color = np.array((238, 238, 175)) / 255.0
+    for i in range(len(x)):
+        lq = rng.normal(0.65, 0.3, size=(64, 64))
+        cv2.GaussianBlur(lq, (13, 13), 2, dst=lq, sigmaY=2, borderType=cv2.BORDER_REPLICATE)
+        lq[lq < 0.68] = 0
+        ref_drops = fp.get_rain_params(lq, color, 0.6)["drops"]
+        ours = spatter_rain_drops(torch.from_numpy(lq).float()[None, None], torch.tensor([0.6]),
+                                  torch.tensor(color, dtype=torch.float32).view(1, 3, 1, 1))
+        ref = fp.spatter_rain(_hwc(x[i]), ref_drops.astype(np.float32))
+        out = Spatter(p=1.0).transform(x[i:i + 1], {"drops": ours})[0]
+        do = (out.float() - x[i].float()).abs().mean()
+        dr = np.abs(ref.astype(float) - _hwc(x[i]).astype(float)).mean()
+        assert float(do) == pytest.approx(dr, rel=0.05), (float(do), dr)
+        assert np.abs(ours[0].permute(1, 2, 0).numpy() - ref_drops).mean() < 2e-3  # a few Canny edge pixels differ
 
 
 @pytest.mark.parametrize("t", [RandomRain(p=1.0), RandomSnow(p=1.0), RandomSnow(method="texture", p=1.0), RandomFog(p=1.0),

@@ -670,19 +670,29 @@ class RandomShadow(RandomTransform):
 
 
 def spatter_rain_drops(liquid: torch.Tensor, intensity: torch.Tensor, color: torch.Tensor) -> torch.Tensor:
-    """albumentations' ``get_rain_params``: drops ``(B, 3, H, W)`` ([0, 1] scale) from a cut liquid
-    layer ``(B, 1, H, W)``, per-sample ``intensity`` ``(B,)`` and ``color`` ``(1, 3, 1, 1)`` in [0, 1]."""
+    """albumentations 2.0.8 ``get_rain_params``: drops ``(B, 3, H, W)`` ([0, 1] scale) from a cut liquid
+    layer ``(B, 1, H, W)``, per-sample ``intensity`` ``(B,)`` and ``color`` ``(1, 3, 1, 1)`` in [0, 1].
+
+    The dtypes follow the peer's as it runs, not as its comments read: after the first blur the
+    distance map stays float32 (``clip(dist, np.uint8, inplace=True)`` only clips to [0, 255]), so
+    ``equalize`` (``@uint8_io``) sees it as a [0, 1] float image: ``rint(d * 255)`` saturated to
+    uint8, equalised, divided by 255. The emboss ``filter2D`` then runs in float and is clipped to
+    [0, 1] (``convolve`` is ``@clipped``, float32's range), and the last blur runs in float (no
+    rounding). Quantising those stages to uint8 instead (as an earlier
+    version did) made the drops about 0.75x as strong as the peer's.
+    """
     b, dev = liquid.shape[0], liquid.device
     lq = torch.floor((liquid * 255).clamp(0, 255))
     edges = O.canny(lq, 50.0, 150.0)
     dist = O.chamfer_distance(edges, 20.0)
-    dist = torch.floor(_cv_gaussian_blur(dist, 3, torch.ones(b, device=dev), "replicate").clamp(0, 255))
-    dist = O.equalize_hist(dist)
+    dist = _cv_gaussian_blur(dist, 3, torch.ones(b, device=dev), "replicate").clamp(0, 255)
+    dist = O.equalize_hist(torch.round(dist * 255).clamp(0, 255)) / 255
     ker = _const((-2.0, -1, 0, -1, 1, 1, 0, 1, 2), str(dev), (1, 3, 3))
-    dist = _r8(O.filter2d(dist, ker))
-    dist = _r8(_cv_gaussian_blur(dist, 5, torch.full((b,), 1.5, device=dev), "replicate"))
+    dist = O.filter2d(dist, ker).clamp(0, 1)  # the peer's convolve is @clipped: [0, 1] for float32
+    dist = _cv_gaussian_blur(dist, 5, torch.full((b,), 1.5, device=dev), "replicate")
     m = lq * dist
-    m = m / m.amax((2, 3), keepdim=True).clamp_min(1e-12)
+    mx = m.amax((2, 3), keepdim=True)
+    m = torch.where(mx > 0, m / mx.clamp_min(1e-12), torch.zeros_like(m))
     return m * color * (intensity.view(-1, 1, 1, 1) * 0.9)
 
 
