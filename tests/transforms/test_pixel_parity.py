@@ -319,6 +319,22 @@ def test_image_compression_matches_albumentations_up_to_its_channel_order():
         assert _diff(ref, out[i]).mean() < 8
 
 
+@pytest.mark.parametrize("channels", [3, 1, 2, 4])
+def test_image_compression_webp_matches_albumentations_bit_for_bit(channels):
+    from torchaug.preview import sample_photos
+
+    x, _ = sample_photos(3, 40)
+    x = torch.cat([x, x.flip(2)], 1)[:, :channels].contiguous()
+    t = T.ImageCompression(compression_type="webp", quality_range=(5, 95), p=1.0)
+    out, p = t(x, generator=_gen(19), return_params=True)
+    assert out.shape == x.shape and out.dtype == torch.uint8 and not torch.equal(out, x)
+    for i in range(3):
+        ref = AP.image_compression(_hwc(x[i]), int(p["quality"][i]), ".webp")
+        assert _diff(ref.reshape(40, 40, channels), out[i]).max() == 0  # Pillow's libwebp codes what cv2 codes
+    f = t(x.float() / 255, params=p)
+    assert f.dtype == torch.float32 and torch.equal((f * 255).round().to(torch.uint8), out)
+
+
 @pytest.mark.parametrize("pair", [("nearest", "nearest"), ("linear", "linear"), ("nearest", "linear"), ("linear", "nearest")])
 def test_downscale_matches_albumentations(pair):
     x = _batch()
