@@ -106,6 +106,15 @@ def test_fog_particle_counts_follow_albumentations():
     assert int(r.min()) >= min(ref["radiuses"]) and int(r.max()) <= max(ref["radiuses"])
 
 
+def _flare_circles(prm, i, size_type):
+    """Our drawn flare circles of sample ``i`` as albumentations' ``circles`` list."""
+    return [
+        (float(prm["circle_alpha"][i, k]), (int(prm["circle_center"][i, k, 0]), int(prm["circle_center"][i, k, 1])),
+         size_type(prm["circle_radius"][i, k]), tuple(int(c) for c in prm["circle_color"][i, k]))
+        for k in range(prm["circle_alpha"].shape[1]) if bool(prm["circle_valid"][i, k])
+    ]
+
+
 @pytest.mark.peer
 def test_sun_flare_matches_albumentations_given_the_circles():
     fp = _fp()
@@ -113,11 +122,7 @@ def test_sun_flare_matches_albumentations_given_the_circles():
     x = _images(h=64, w=64)
     out, prm = _run(t, x)
     for i in range(len(x)):
-        circles = [
-            (float(prm["circle_alpha"][i, k]), (int(prm["circle_center"][i, k, 0]), int(prm["circle_center"][i, k, 1])),
-             int(prm["circle_radius"][i, k]), tuple(int(c) for c in prm["circle_color"][i, k]))
-            for k in range(prm["circle_alpha"].shape[1]) if bool(prm["circle_valid"][i, k])
-        ]
+        circles = _flare_circles(prm, i, int)
         center = (float(prm["flare_center"][i, 0]), float(prm["flare_center"][i, 1]))
         ref = fp.add_sun_flare_overlay(_hwc(x[i]), center, t.src_radius, t.src_color, circles)
         _close(out[i], ref, mean=2.0, frac=0.15, tol=3)
@@ -133,11 +138,7 @@ def test_sun_flare_physics_based_matches_albumentations_given_the_circles(size):
     over = RandomSunFlare(p=1.0, src_radius=12, num_flare_circles_range=(3, 6))(x, params=prm)
     assert (out.float() - x.float()).abs().mean() > 5 and not torch.equal(out, over)
     for i in range(len(x)):
-        circles = [
-            (float(prm["circle_alpha"][i, k]), (int(prm["circle_center"][i, k, 0]), int(prm["circle_center"][i, k, 1])),
-             float(prm["circle_radius"][i, k]), tuple(int(c) for c in prm["circle_color"][i, k]))
-            for k in range(prm["circle_alpha"].shape[1]) if bool(prm["circle_valid"][i, k])
-        ]
+        circles = _flare_circles(prm, i, float)
         center = (int(prm["flare_center"][i, 0]), int(prm["flare_center"][i, 1]))
         ref = fp.add_sun_flare_physics_based(_hwc(x[i]), center, t.src_radius, t.src_color, circles)
         # the same layer up to a few pixels of OpenCV's diagonal spikes, under a sigma-15 blur: one level at most
