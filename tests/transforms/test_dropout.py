@@ -261,3 +261,17 @@ def test_dropout_boxes_shrink_to_the_visible_rectangle():
         CoarseDropout(min_visibility=1.5)
     with pytest.raises(ValueError, match="min_area"):
         GridDropout(min_area=-1)
+
+
+@pytest.mark.parametrize("t", [CoarseDropout(num_holes_range=(2, 4), hole_height_range=(4, 9), hole_width_range=(4, 9), p=1.0),
+                               GridDropout(ratio=0.5, p=1.0)], ids=["coarse", "grid"])
+def test_dropout_targets_read_nothing_back(t):
+    from tests_support import forbid_host_reads
+
+    x = _batch(b=3, h=24, w=28)
+    _, p = _run(t, x)
+    boxes, kp = _boxes(3, 5, 24, 28), torch.rand(3, 6, 2) * 20
+    with forbid_host_reads():
+        b = t.transform_boxes(boxes, p, (24, 28))
+        k = t.keypoints_in_holes(kp, p, (24, 28))
+    assert b.shape == boxes.shape and k.shape == (3, 6)

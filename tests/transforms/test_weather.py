@@ -256,3 +256,16 @@ def test_weather_bad_arguments():
         Spatter(mode="oil")
     with pytest.raises(TypeError, match="color"):
         Spatter(color=(1, 2))
+
+
+def test_sun_flare_physics_based_reads_nothing_back_and_is_per_sample():
+    from tests_support import forbid_host_reads
+
+    t = RandomSunFlare(p=1.0, src_radius=10, method="physics_based")
+    x = _images(b=3, h=32, w=40)
+    out, prm = _run(t, x)
+    with forbid_host_reads():
+        again = t(x, params=prm)
+    assert torch.equal(again, out)
+    one = t(x[1:2], params={k: v[1:2] for k, v in prm.items()})
+    assert torch.equal(one, out[1:2]) and not torch.equal(out[0], out[1])

@@ -588,7 +588,7 @@ def _glass_blur_impl(x: torch.Tensor, sigma: float, max_delta: int, dxy: torch.T
     hs = torch.arange(max(H - max_delta, max_delta), max_delta, -1, device=x.device)
     ws = torch.arange(max(W - max_delta, max_delta), max_delta, -1, device=x.device)
     if hs.numel() and ws.numel() and mode == "exact":
-        y = _glass_exact_rounds(y, hs, ws, dxy)
+        y = _glass_exact_rounds(y, max_delta, dxy)
     elif hs.numel() and ws.numel():
         h = hs.repeat(ws.numel())  # np.tile
         w = ws.repeat_interleave(hs.numel())  # np.repeat
@@ -610,7 +610,7 @@ def _glass_blur_impl(x: torch.Tensor, sigma: float, max_delta: int, dxy: torch.T
     return _finish(y, x, integer)
 
 
-def _glass_exact_rounds(y: torch.Tensor, hs: torch.Tensor, ws: torch.Tensor, dxy: torch.Tensor) -> torch.Tensor:
+def _glass_exact_rounds(y: torch.Tensor, max_delta: int, dxy: torch.Tensor) -> torch.Tensor:
     """albumentations 2.0.8 ``glass_blur(mode="exact")``'s loop, ``x[h, w], x[h + dy, w + dx] =
     x[h + dy, w + dx], x[h, w]`` over ``(i, h, w)`` in ``product(range(I), hs, ws)``, batched.
 
@@ -629,14 +629,17 @@ def _glass_exact_rounds(y: torch.Tensor, hs: torch.Tensor, ws: torch.Tensor, dxy
     """
     B, C, H, W = y.shape
     dev = y.device
-    nh, nw = hs.numel(), ws.numel()
+    hr, wr = range(H - max_delta, max_delta, -1), range(W - max_delta, max_delta, -1)
+    hs = torch.arange(H - max_delta, max_delta, -1, device=dev)
+    ws = torch.arange(W - max_delta, max_delta, -1, device=dev)
+    nh, nw = len(hr), len(wr)
     P = nh * nw
     h = hs.repeat_interleave(nw)  # product order: h outer
     w = ws.repeat(nh)  # w inner
     pos = (h * W + w).view(1, -1)  # (1, P)
     flat = y.reshape(B, C, H * W).clone()
     if C == 1:
-        pl = pos.view(-1).tolist()  # the loop's own positions: host ints, no read from the data
+        pl = [hh * W + ww for hh in hr for ww in wr]  # the loop's own positions, in Python: no read from the device
         for i in range(dxy.shape[2]):
             q = (h.view(1, -1) + dxy[:, :, i, 0].to(dev, torch.long)) * W + w.view(1, -1) + dxy[:, :, i, 1].to(dev, torch.long)
             for k in range(P):
