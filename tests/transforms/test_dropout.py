@@ -201,3 +201,77 @@ def test_pixel_tone_dropout_config_instantiates_and_runs():
     x = _batch(b=8, h=32, w=32)
     out = t(x, generator=torch.Generator().manual_seed(0))
     assert out.shape == x.shape and out.dtype == torch.uint8 and not torch.equal(out, x)
+
+
+def _boxes(b, n, h, w, seed=0, integer=True):
+    g = torch.Generator().manual_seed(seed)
+    xy = torch.rand(b, n, 2, generator=g) * torch.tensor([w - 2.0, h - 2.0])
+    wh = 1 + torch.rand(b, n, 2, generator=g) * torch.tensor([w / 2.0, h / 2.0])
+    bx = torch.cat([xy, torch.minimum(xy + wh, torch.tensor([float(w), float(h)]))], -1)
+    return bx.floor() if integer else bx
+
+
+@pytest.mark.peer
+@pytest.mark.parametrize("make", [
+    lambda: CoarseDropout(num_holes_range=(2, 5), hole_height_range=(3, 10), hole_width_range=(3, 12), p=1.0),
+    lambda: CoarseDropout(num_holes_range=(3, 6), hole_height_range=(4, 12), hole_width_range=(4, 12), min_area=12,
+                          min_visibility=0.6, p=1.0),
+    lambda: GridDropout(ratio=0.6, holes_number_xy=(3, 2), min_visibility=0.5, p=1.0),
+], ids=["coarse", "coarse-thresholds", "grid"])
+@pytest.mark.parametrize("integer", [True, False], ids=["int-boxes", "float-boxes"])
+def test_dropout_boxes_and_keypoints_match_albumentations(make, integer):
+    fd = pytest.importorskip("albumentations.augmentations.dropout.functional")
+    t = make()
+    x = _batch(b=6, h=30, w=36)
+    boxes = _boxes(6, 7, 30, 36, integer=integer)
+    kp = torch.rand(6, 20, 2, generator=torch.Generator().manual_seed(4)) * torch.tensor([36.0, 30.0])
+    out, p = t({"image": x, "boxes": boxes, "keypoints": kp}, generator=torch.Generator().manual_seed(2), return_params=True)
+    holes = t._index(p, (30, 36)) > 0
+    gone = t.keypoints_in_holes(kp, p, (30, 36))
+    assert torch.equal(out["keypoints"], kp)  # keypoints keep their coordinates; the flag says which the peer drops
+    dropped = 0
+    for i in range(6):
+        ys, xs = np.nonzero(holes[i].numpy())
+        hx = np.stack([xs, ys, xs + 1, ys + 1], 1)  # every hole pixel as a 1x1 hole: the peer's hole mask
+        ref = fd.filter_bboxes_by_holes(boxes[i].double().numpy(), hx, (30, 36), t.min_area, t.min_visibility)
+        valid = out["boxes_valid"][i]
+        dropped += int((~valid).sum())
+        assert int(valid.sum()) == len(ref)
+        got = out["boxes"][i][valid].double().numpy()
+        np.testing.assert_array_equal(got, ref)  # exact, sub-pixel boxes too (both truncate to the pixel grid)
+        ref_kp = fd.filter_keypoints_in_holes(kp[i].double().numpy(), hx)
+        np.testing.assert_allclose(kp[i][~gone[i]].double().numpy(), ref_kp)
+    assert dropped > 0 and gone.any()  # the case is exercised
+
+
+def test_dropout_boxes_shrink_to_the_visible_rectangle():
+    x = _batch(b=1, h=20, w=20)
+    p = {"top": torch.tensor([[0]]), "left": torch.tensor([[0]]), "height": torch.tensor([[20]]), "width": torch.tensor([[6]]),
+         "apply": torch.tensor([True])}
+    boxes = torch.tensor([[[2.0, 3.0, 10.5, 8.0], [1.0, 1.0, 5.0, 5.0], [8.0, 8.0, 12.0, 12.0]]])
+    out = CoarseDropout(min_visibility=0.3, p=1.0)({"image": x, "boxes": boxes}, params=p)
+    torch.testing.assert_close(out["boxes"][0, 0], torch.tensor([6.0, 3.0, 10.0, 8.0]))  # left side cut; pixel grid
+    assert out["boxes_valid"][0].tolist() == [True, False, True]  # the wholly covered box is dropped
+    torch.testing.assert_close(out["boxes"][0, 2], boxes[0, 2])  # untouched (integer)
+    no_apply = dict(p, apply=torch.tensor([False]))
+    t = CoarseDropout(min_visibility=0.3, p=0.5)
+    same = t({"image": x, "boxes": boxes}, params=no_apply)
+    assert torch.equal(same["boxes"], boxes) and same["boxes_valid"].all()
+    with pytest.raises(ValueError, match="min_visibility"):
+        CoarseDropout(min_visibility=1.5)
+    with pytest.raises(ValueError, match="min_area"):
+        GridDropout(min_area=-1)
+
+
+@pytest.mark.parametrize("t", [CoarseDropout(num_holes_range=(2, 4), hole_height_range=(4, 9), hole_width_range=(4, 9), p=1.0),
+                               GridDropout(ratio=0.5, p=1.0)], ids=["coarse", "grid"])
+def test_dropout_targets_read_nothing_back(t):
+    from tests_support import forbid_host_reads
+
+    x = _batch(b=3, h=24, w=28)
+    _, p = _run(t, x)
+    boxes, kp = _boxes(3, 5, 24, 28), torch.rand(3, 6, 2) * 20
+    with forbid_host_reads():
+        b = t.transform_boxes(boxes, p, (24, 28))
+        k = t.keypoints_in_holes(kp, p, (24, 28))
+    assert b.shape == boxes.shape and k.shape == (3, 6)

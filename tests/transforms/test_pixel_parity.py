@@ -122,6 +122,24 @@ def test_glass_blur_matches_albumentations_fast_mode():
         assert d.max() <= 2 and d.mean() < 0.3
 
 
+@pytest.mark.parametrize("channels", [3, 1])
+def test_glass_blur_matches_albumentations_exact_mode(channels):
+    x = _batch()[:, :channels].contiguous()
+    t = T.GlassBlur(sigma=0.7, max_delta=2, iterations=2, mode="exact", p=1.0)
+    out, p = t(x, generator=_gen(6), return_params=True)
+    fast = T.GlassBlur(sigma=0.7, max_delta=2, iterations=2, p=1.0)(x, params=p)
+    assert not torch.equal(out, fast)  # the order-dependent loop is not the all-at-once swap
+    for i in range(4):
+        ref = AB.glass_blur(_hwc(x[i]), 0.7, 2, 2, p["dxy"][i].numpy(), "exact")
+        d = _diff(ref.reshape(20, 23, channels), out[i])
+        # the loop itself is reproduced exactly; OpenCV's fixed-point uint8 Gaussian: a level or two
+        assert d.max() <= 2 and d.mean() < 0.3
+    f = t(x.float() / 255, params=p)
+    for i in range(4):
+        ref = AB.glass_blur(_hwc(x[i]).astype(np.float32) / 255, 0.7, 2, 2, p["dxy"][i].numpy(), "exact")
+        assert np.abs(ref.reshape(20, 23, channels) - _hwc(f[i])).max() < 1e-4  # float: the same up to rounding
+
+
 def test_advanced_blur_kernel_matches_albumentations_formula():
     x = _batch()
     t = T.AdvancedBlur(blur_limit=(3, 7), p=1.0)
@@ -317,6 +335,22 @@ def test_image_compression_matches_albumentations_up_to_its_channel_order():
         # channel-reversed image gives its result bit for bit; ours codes the colours as RGB
         assert _diff(ref, flipped[i]).max() == 0
         assert _diff(ref, out[i]).mean() < 8
+
+
+@pytest.mark.parametrize("channels", [3, 1, 2, 4])
+def test_image_compression_webp_matches_albumentations_bit_for_bit(channels):
+    from torchaug.preview import sample_photos
+
+    x, _ = sample_photos(3, 40)
+    x = torch.cat([x, x.flip(2)], 1)[:, :channels].contiguous()
+    t = T.ImageCompression(compression_type="webp", quality_range=(5, 95), p=1.0)
+    out, p = t(x, generator=_gen(19), return_params=True)
+    assert out.shape == x.shape and out.dtype == torch.uint8 and not torch.equal(out, x)
+    for i in range(3):
+        ref = AP.image_compression(_hwc(x[i]), int(p["quality"][i]), ".webp")
+        assert _diff(ref.reshape(40, 40, channels), out[i]).max() == 0  # Pillow's libwebp codes what cv2 codes
+    f = t(x.float() / 255, params=p)
+    assert f.dtype == torch.float32 and torch.equal((f * 255).round().to(torch.uint8), out)
 
 
 @pytest.mark.parametrize("pair", [("nearest", "nearest"), ("linear", "linear"), ("nearest", "linear"), ("linear", "nearest")])

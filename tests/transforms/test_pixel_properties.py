@@ -154,3 +154,20 @@ def test_pixel_degradations_config_composes_and_runs():
     out = t(x, generator=_gen(8))
     assert out.shape == x.shape and out.dtype == torch.uint8
     assert torch.equal(out, t(x, generator=_gen(8)))
+
+
+@pytest.mark.parametrize("channels", [3, 1])
+def test_glass_blur_exact_mode_is_batched_replayable_and_reads_nothing_back(channels):
+    from tests_support import forbid_host_reads
+
+    x = torch.randint(0, 256, (3, channels, 16, 18), generator=torch.Generator().manual_seed(0), dtype=torch.uint8)
+    t = T.GlassBlur(sigma=0.7, max_delta=2, iterations=2, mode="exact", p=1.0)
+    out, p = t(x, generator=torch.Generator().manual_seed(1), return_params=True)
+    with forbid_host_reads():
+        again = t(x, params=p)
+    assert torch.equal(out, again) and out.shape == x.shape
+    # per sample: each sample alone gives its own row of the batch
+    for i in range(3):
+        assert torch.equal(t(x[i:i + 1], params={"dxy": p["dxy"][i:i + 1], "apply": p["apply"][i:i + 1]}), out[i:i + 1])
+    with pytest.raises(ValueError, match="mode"):
+        T.GlassBlur(mode="slow")

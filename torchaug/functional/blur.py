@@ -563,7 +563,7 @@ def _zoom_blur_impl(x: torch.Tensor, zoom_factors: torch.Tensor, n_factors: torc
 # -- glass -------------------------------------------------------------------------------------------
 
 
-def _glass_blur_impl(x: torch.Tensor, sigma: float, max_delta: int, dxy: torch.Tensor) -> torch.Tensor:
+def _glass_blur_impl(x: torch.Tensor, sigma: float, max_delta: int, dxy: torch.Tensor, mode: str = "fast") -> torch.Tensor:
     """Glass blur, albumentations ``GlassBlur(mode="fast")`` / ImageNet-C semantics.
 
     Gaussian blur (``sigma``, kernel size from OpenCV's rule for ``ksize=0``), then per iteration
@@ -572,6 +572,10 @@ def _glass_blur_impl(x: torch.Tensor, sigma: float, max_delta: int, dxy: torch.T
     displacements in ``[-max_delta, max_delta)``, ``P`` the number of such pixels, in the same
     order as albumentations: ``w`` outer, ``h`` inner), all at once as numpy's fancy assignment
     does (later writes win), then blurred again.
+
+    ``mode="exact"``: albumentations' sequential loop (:func:`_glass_exact_rounds`): positions in
+    the order ``h`` outer, ``w`` inner (both descending), position ``k`` of round ``i`` using
+    ``dxy[:, k, i]``.
     """
     B, C, H, W = x.shape
     xf, integer = _work(x)
@@ -583,7 +587,9 @@ def _glass_blur_impl(x: torch.Tensor, sigma: float, max_delta: int, dxy: torch.T
     # numpy's arange (empty when the image is too small for any swap), which torch's refuses
     hs = torch.arange(max(H - max_delta, max_delta), max_delta, -1, device=x.device)
     ws = torch.arange(max(W - max_delta, max_delta), max_delta, -1, device=x.device)
-    if hs.numel() and ws.numel():
+    if hs.numel() and ws.numel() and mode == "exact":
+        y = _glass_exact_rounds(y, max_delta, dxy)
+    elif hs.numel() and ws.numel():
         h = hs.repeat(ws.numel())  # np.tile
         w = ws.repeat_interleave(hs.numel())  # np.repeat
         base = (h * W + w).view(1, -1)  # (1, P)
@@ -602,6 +608,61 @@ def _glass_blur_impl(x: torch.Tensor, sigma: float, max_delta: int, dxy: torch.T
         y = flat.view(B, C, H, W)
     y = separable_filter(y, g, g)
     return _finish(y, x, integer)
+
+
+def _glass_exact_rounds(y: torch.Tensor, max_delta: int, dxy: torch.Tensor) -> torch.Tensor:
+    """albumentations 2.0.8 ``glass_blur(mode="exact")``'s loop, ``x[h, w], x[h + dy, w + dx] =
+    x[h + dy, w + dx], x[h, w]`` over ``(i, h, w)`` in ``product(range(I), hs, ws)``, batched.
+
+    What the peer's line does depends on the array's rank. For a colour image ``x[h, w]`` is a
+    view of the pixel, so the right-hand side holds two views and the "swap" is a copy: ``x[p] =
+    x[q]`` and then ``x[q] = x[p]`` (already ``x[q]``'s value). Each position ``p_k`` is written once
+    per round with the value ``q_k`` holds at step ``k``: that of the last earlier position ``p_j
+    = q_k`` (``j < k``) or, if none, ``q_k``'s value at the start of the round. These chains are
+    resolved for the whole batch at once by pointer jumping (``ceil(log2 P)`` gathers), exact.
+
+    A single-channel image reaches the loop as a 2-D array (``cv2.GaussianBlur`` drops the
+    channel axis): scalars, so a true swap, and the swaps compose order-dependently (a value can
+    move again at any later step that touches its new place), with no such closed form: that case
+    runs the loop itself, vectorised over the batch but sequential over the ``P`` positions
+    (exact; about ``P * I`` small tensor operations, slow for large images).
+    """
+    B, C, H, W = y.shape
+    dev = y.device
+    hr, wr = range(H - max_delta, max_delta, -1), range(W - max_delta, max_delta, -1)
+    hs = torch.arange(H - max_delta, max_delta, -1, device=dev)
+    ws = torch.arange(W - max_delta, max_delta, -1, device=dev)
+    nh, nw = len(hr), len(wr)
+    P = nh * nw
+    h = hs.repeat_interleave(nw)  # product order: h outer
+    w = ws.repeat(nh)  # w inner
+    pos = (h * W + w).view(1, -1)  # (1, P)
+    flat = y.reshape(B, C, H * W).clone()
+    if C == 1:
+        pl = [hh * W + ww for hh in hr for ww in wr]  # the loop's own positions, in Python: no read from the device
+        for i in range(dxy.shape[2]):
+            q = (h.view(1, -1) + dxy[:, :, i, 0].to(dev, torch.long)) * W + w.view(1, -1) + dxy[:, :, i, 1].to(dev, torch.long)
+            for k in range(P):
+                qk = q[:, k : k + 1].unsqueeze(1)  # (B, 1, 1)
+                a = flat[:, :, pl[k] : pl[k] + 1].clone()
+                flat[:, :, pl[k] : pl[k] + 1] = torch.gather(flat, 2, qk)
+                flat.scatter_(2, qk, a)
+        return flat.view(B, C, H, W)
+    rank = torch.full((H * W,), -1, dtype=torch.long, device=dev)
+    rank[pos.view(-1)] = torch.arange(P, device=dev)
+    k = torch.arange(P, device=dev).view(1, -1)
+    steps = max(1, (P - 1).bit_length())
+    for i in range(dxy.shape[2]):
+        q = (h.view(1, -1) + dxy[:, :, i, 0].to(dev, torch.long)) * W + w.view(1, -1) + dxy[:, :, i, 1].to(dev, torch.long)  # (B, P)
+        parent = rank[q]  # which position writes q (-1: none)
+        ptr = torch.where((parent >= 0) & (parent < k), parent, k.expand(B, -1))
+        for _ in range(steps):
+            ptr = torch.gather(ptr, 1, ptr)
+        src = torch.gather(q, 1, ptr)  # the start-of-round place each written value comes from
+        vals = torch.gather(flat, 2, src.unsqueeze(1).expand(B, C, P))
+        flat = flat.clone()
+        flat[:, :, pos.view(-1)] = vals
+    return flat.view(B, C, H, W)
 
 
 def _scatter_last(dst: torch.Tensor, index: torch.Tensor, src: torch.Tensor) -> None:
@@ -657,8 +718,8 @@ def zoom_blur(x: torch.Tensor, zoom_factors: torch.Tensor, n_factors: torch.Tens
 zoom_blur.__doc__ = _zoom_blur_impl.__doc__
 
 
-def glass_blur(x: torch.Tensor, sigma: float, max_delta: int, dxy: torch.Tensor) -> torch.Tensor:  # noqa: D103 - the docstring is the kernel's
-    return run_chunked(lambda xx, d: _glass_blur_impl(xx, sigma, max_delta, d), x, (dxy,), work_factor=16)
+def glass_blur(x: torch.Tensor, sigma: float, max_delta: int, dxy: torch.Tensor, mode: str = "fast") -> torch.Tensor:  # noqa: D103 - the docstring is the kernel's
+    return run_chunked(lambda xx, d: _glass_blur_impl(xx, sigma, max_delta, d, mode), x, (dxy,), work_factor=16)
 
 
 glass_blur.__doc__ = _glass_blur_impl.__doc__

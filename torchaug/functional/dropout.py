@@ -24,6 +24,8 @@ __all__ = [
     "grid_shuffle",
     "grid_shuffle_points",
     "grid_shuffle_boxes",
+    "filter_boxes_by_holes",
+    "points_in_holes",
 ]
 
 
@@ -241,3 +243,83 @@ def grid_shuffle_boxes(
     ny1 = torch.where(piece, iy1 + dy, -inf).amax(2)
     moved = torch.stack([nx0, ny0, nx1, ny1], -1)
     return torch.where(piece.any(2, keepdim=True), moved, boxes)
+
+
+# -- targets under holes (albumentations 2.0.8 BaseDropout.apply_to_bboxes / apply_to_keypoints) -----
+
+
+def filter_boxes_by_holes(boxes: torch.Tensor, holes: torch.Tensor, *, min_area: float = 0.0,
+                          min_visibility: float = 0.0) -> tuple[torch.Tensor, torch.Tensor]:
+    """Boxes ``(B, N, 4)`` xyxy (pixels) against a bool hole mask ``holes`` ``(B, H, W)``:
+    albumentations 2.0.8 ``filter_bboxes_by_holes`` then ``resize_boxes_to_visible_area``, batched.
+
+    On the pixel grid of the truncated box (``int(x1) .. int(x2)`` as the peer's ``astype(int)``;
+    clamped to the image): ``area`` pixels, ``visible`` = those outside every hole. A box is kept
+    when ``visible >= min_area``, ``visible / area >= min_visibility`` and ``visible > 0`` (a box
+    of no pixel is dropped, as the peer's 0/0). A kept box becomes the bounding rectangle of its
+    visible pixels, in whole pixels (as the peer's: a sub-pixel box that no hole touches is
+    truncated to its pixel grid too). Returns ``(boxes, keep)``: ``keep`` ``(B, N)`` bool; dropped boxes come back as
+    they came in.
+
+    Exact integer counts from an integral image of the holes (one gather per corner), visible
+    rows / columns from row- / column-prefix sums: ``(B, N, H)`` and ``(B, N, W)``, no loop.
+    """
+    B, N, _ = boxes.shape
+    H, W = holes.shape[-2:]
+    dev = boxes.device
+    hm = holes.to(device=dev, dtype=torch.int32)
+    bi = boxes.to(torch.float64).trunc().long()
+    x1, y1 = bi[..., 0].clamp(0, W), bi[..., 1].clamp(0, H)
+    x2, y2 = bi[..., 2].clamp(0, W), bi[..., 3].clamp(0, H)
+    x2, y2 = torch.maximum(x2, x1), torch.maximum(y2, y1)
+    bw, bh = x2 - x1, y2 - y1
+    area = bw * bh
+    ii = torch.zeros(B, H + 1, W + 1, dtype=torch.int64, device=dev)
+    ii[:, 1:, 1:] = hm.to(torch.int64).cumsum(1).cumsum(2)
+    flat = ii.view(B, -1)
+
+    def at(yy: torch.Tensor, xx: torch.Tensor) -> torch.Tensor:
+        return flat.gather(1, yy * (W + 1) + xx)
+
+    covered = at(y2, x2) - at(y1, x2) - at(y2, x1) + at(y1, x1)
+    visible = area - covered
+    ratio = visible.double() / area.clamp_min(1).double()
+    keep = (visible > 0) & (visible.double() >= min_area) & (ratio >= min_visibility)
+    # rows: holes in row r within [x1, x2) from each row's prefix sums; visible if fewer than bw
+    rp = torch.zeros(B, H, W + 1, dtype=torch.int32, device=dev)
+    rp[:, :, 1:] = hm.cumsum(2)
+    in_row = (rp.gather(2, x2.view(B, 1, N).expand(B, H, N)) - rp.gather(2, x1.view(B, 1, N).expand(B, H, N))).transpose(1, 2)
+    r = torch.arange(H, device=dev).view(1, 1, H)
+    vis_r = (in_row < bw.unsqueeze(2)) & (r >= y1.unsqueeze(2)) & (r < y2.unsqueeze(2))  # (B, N, H)
+    cp = torch.zeros(B, H + 1, W, dtype=torch.int32, device=dev)
+    cp[:, 1:, :] = hm.cumsum(1)
+    in_col = cp.gather(1, y2.view(B, N, 1).expand(B, N, W)) - cp.gather(1, y1.view(B, N, 1).expand(B, N, W))
+    c = torch.arange(W, device=dev).view(1, 1, W)
+    vis_c = (in_col < bh.unsqueeze(2)) & (c >= x1.unsqueeze(2)) & (c < x2.unsqueeze(2))  # (B, N, W)
+
+    def first_last(v: torch.Tensor, n: int) -> tuple[torch.Tensor, torch.Tensor]:
+        vi = v.to(torch.uint8)
+        return vi.argmax(-1), n - 1 - vi.flip(-1).argmax(-1)
+
+    fy, ly = first_last(vis_r, H)
+    fx, lx = first_last(vis_c, W)
+    b = boxes
+    nx1, ny1, nx2, ny2 = fx.to(b.dtype), fy.to(b.dtype), (lx + 1).to(b.dtype), (ly + 1).to(b.dtype)
+    shrunk = torch.stack([nx1, ny1, nx2, ny2], -1)
+    return torch.where(keep.unsqueeze(-1), shrunk, boxes), keep
+
+
+def points_in_holes(points: torch.Tensor, holes: torch.Tensor) -> torch.Tensor:
+    """``(B, N)`` bool: whether each xy point of ``points`` ``(B, N, 2)`` (pixels) lies in a hole of
+    ``holes`` ``(B, H, W)`` (albumentations 2.0.8 ``filter_keypoints_in_holes``: ``x1 <= x < x2``,
+    ``y1 <= y < y2`` for a hole ``[x1, y1, x2, y2)``, i.e. the pixel ``floor(x), floor(y)``).
+    Points outside the image are in no hole."""
+    B, N, _ = points.shape
+    H, W = holes.shape[-2:]
+    p = points.to(torch.float64).floor()
+    px, py = p[..., 0], p[..., 1]
+    inside = (px >= 0) & (px < W) & (py >= 0) & (py < H)
+    ix = torch.where(inside, px, torch.zeros_like(px)).long()
+    iy = torch.where(inside, py, torch.zeros_like(py)).long()
+    hit = holes.to(points.device).reshape(B, -1).gather(1, iy * W + ix)
+    return hit & inside

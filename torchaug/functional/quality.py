@@ -1,5 +1,5 @@
 """Batched image-quality degradations with per-sample parameters: JPEG compression (through
-``torchvision.io``), downscale-upscale and pixelation. No randomness.
+``torchvision.io``), WebP compression (through Pillow's libwebp), downscale-upscale and pixelation. No randomness.
 
 ``x`` is ``(B, C, H, W)``, ``uint8`` or floating in [0, 1]; outputs keep its shape, dtype, device
 and memory format. Resampling is separable: per sample, each output row (column) reads one or two
@@ -16,7 +16,7 @@ import torch
 from torchaug.functional._sample_chunks import run_chunked
 from torchaug.functional.color import _keep_format
 
-__all__ = ["jpeg_compress", "downscale", "pixelate"]
+__all__ = ["jpeg_compress", "webp_compress", "downscale", "pixelate"]
 
 
 # -- JPEG --------------------------------------------------------------------------------------------
@@ -64,6 +64,78 @@ def _jpeg_compress(x: torch.Tensor, quality: torch.Tensor) -> torch.Tensor:
     if x.dtype != torch.uint8:
         out = (out.to(torch.float32) / 255.0).to(x.dtype)
     return _keep_format(out, x)
+
+
+# -- WebP --------------------------------------------------------------------------------------------
+
+
+def _webp_roundtrip(planes: "numpy.ndarray", quality: int) -> "numpy.ndarray":  # noqa: F821 - numpy imported lazily
+    """One ``(H, W)`` grey or ``(H, W, 3)`` image through Pillow's lossy WebP encoder and back: colour
+    decoded by ``torchvision.io.decode_webp`` (the same libwebp output, 4x less overhead than
+    Pillow's animation decoder at 32x32), grey by Pillow (its ``L`` conversion is OpenCV's
+    ``IMREAD_GRAYSCALE`` result here, bit for bit)."""
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.fromarray(np.ascontiguousarray(planes)).save(buf, format="WEBP", quality=int(quality))
+    if planes.ndim == 3:
+        from torchvision.io import ImageReadMode, decode_webp
+
+        data = torch.frombuffer(bytearray(buf.getvalue()), dtype=torch.uint8)
+        return decode_webp(data, mode=ImageReadMode.RGB).permute(1, 2, 0).numpy()
+    return np.asarray(Image.open(io.BytesIO(buf.getvalue())).convert("L"))
+
+
+def webp_compress(x: torch.Tensor, quality: torch.Tensor) -> torch.Tensor:
+    """Encode each sample as lossy WebP at its own ``quality`` (``(B,)`` ints in [1, 100]) and decode it
+    (albumentations 2.0.8 ``ImageCompression(compression_type="webp")``: ``cv2.imencode(".webp",
+    img, (IMWRITE_WEBP_QUALITY, q))`` then ``cv2.imdecode``).
+
+    The encoder is Pillow's libwebp (a torchvision dependency; ``torchvision.io`` can decode WebP but
+    not encode it).
+    albumentations hands its RGB array to OpenCV, which reads it as BGR; libwebp's RGB-to-YUV
+    weights differ per channel, so the channels are reversed into the encoder and back out of the
+    decoder to code exactly what the peer codes (bit-exact against it in the tests). Channel
+    layouts as the peer's: 1 channel grey, 2 channels padded with a zero third, 3 as colour, more:
+    the first 3 as colour and each further one as grey. Floating input is quantised to ``uint8``
+    (``round(x * 255)``) and returned as ``out / 255`` in its dtype.
+
+    A host codec: the batch is copied to the host and each sample coded in turn (the peer also
+    codes image by image); the result is copied back to ``x``'s device.
+    """
+    with warnings.catch_warnings():  # torchvision 0.29 flags its image codecs as moving to TorchCodec
+        warnings.simplefilter("ignore", DeprecationWarning)
+        return _webp_compress(x, quality)
+
+
+def _webp_compress(x: torch.Tensor, quality: torch.Tensor) -> torch.Tensor:
+    import numpy as np
+
+    B, C, H, W = x.shape
+    if x.dtype == torch.uint8:
+        u8 = x
+    else:
+        u8 = x.float().mul(255.0).round_().clamp_(0, 255).to(torch.uint8)
+    a = u8.permute(0, 2, 3, 1).to("cpu").contiguous().numpy()  # (B, H, W, C) on the host
+    q = quality.to("cpu", torch.long).view(-1).tolist()  # the codec takes host ints: one read of B small ints
+    out = np.empty_like(a)
+    for i in range(B):  # a host codec, one image per call (as the peer)
+        img = a[i]
+        if C == 1:
+            out[i, ..., 0] = _webp_roundtrip(img[..., 0], q[i])
+            continue
+        colour = img[..., :3] if C >= 3 else np.concatenate([img, np.zeros((H, W, 1), np.uint8)], axis=2)
+        dec = _webp_roundtrip(colour[..., ::-1], q[i])[..., ::-1]  # the peer's array is coded as BGR
+        out[i, ..., : min(C, 3)] = dec[..., : min(C, 3)]
+        for c in range(3, C):
+            out[i, ..., c] = _webp_roundtrip(img[..., c], q[i])
+    y = torch.from_numpy(out).permute(0, 3, 1, 2).to(x.device).contiguous()
+    if x.dtype != torch.uint8:
+        y = (y.to(torch.float32) / 255.0).to(x.dtype)
+    return _keep_format(y, x)
 
 
 # -- separable per-sample resampling -------------------------------------------------------------

@@ -195,7 +195,10 @@ class GlassBlur(RandomTransform):
     """Glass blur: Gaussian blur, local random pixel swaps (``iterations`` rounds, displacements
     in ``[-max_delta, max_delta)``), Gaussian blur again. albumentations 2.0.8 ``GlassBlur`` with
     ``mode="fast"`` (every pixel swapped at once per round); ImageNet-C's glass blur (Hendrycks &
-    Dietterich 2019). ``mode="exact"`` (sequential swaps) is not offered: it is a serial loop.
+    Dietterich 2019). ``mode="exact"``: albumentations' sequential loop, reproduced exactly
+    (colour: the peer's swap of numpy views is a copy, resolved for the whole batch by pointer
+    jumping; one channel: a true sequential swap, run as a loop over positions vectorised over
+    the batch, slow for large images; see :func:`torchaug.functional.blur._glass_exact_rounds`).
 
     Parameters: ``dxy`` (``(B, P, iterations, 2)`` int displacements (int8 for ``max_delta <= 127``),
     ``P = (H - 2 max_delta) * (W - 2 max_delta)``), ``apply``.
@@ -216,7 +219,7 @@ class GlassBlur(RandomTransform):
         self.sigma = float(check_number(sigma, owner=o, name="sigma", low=0.0, low_inclusive=False))
         self.max_delta = int(check_number(max_delta, owner=o, name="max_delta", low=1, integer=True))
         self.iterations = int(check_number(iterations, owner=o, name="iterations", low=1, integer=True))
-        self.mode = check_choice(mode, ["fast"], owner=o, name="mode")
+        self.mode = check_choice(mode, ["fast", "exact"], owner=o, name="mode")
 
     def make_params(self, x: torch.Tensor, generator: torch.Generator | None) -> Params:
         H, W = x.shape[-2:]
@@ -232,10 +235,10 @@ class GlassBlur(RandomTransform):
         if params["dxy"].shape[1] != P:
             raise ValueError(f"{type(self).__name__}: params['dxy'] must hold {P} displacements per sample for "
                              f"{H}x{W} images; got shape {tuple(params['dxy'].shape)}")
-        return FB.glass_blur(x, self.sigma, self.max_delta, params["dxy"])
+        return FB.glass_blur(x, self.sigma, self.max_delta, params["dxy"], self.mode)
 
     def extra_repr(self) -> str:
-        return (f"sigma={self.sigma}, max_delta={self.max_delta}, iterations={self.iterations}, "
+        return (f"sigma={self.sigma}, max_delta={self.max_delta}, iterations={self.iterations}, mode={self.mode!r}, "
                 + super().extra_repr())
 
 

@@ -7,8 +7,14 @@ sample draws its own holes / tiles; the masks are built by broadcasting (no loop
 Fill values are on the [0, 1] scale (multiplied by 255 and rounded for uint8), as
 ``RandomErasing`` and ``Cutout`` take them (albumentations takes them in the image's own scale).
 Masks (``{"image": x, "mask": m}``) get ``fill_mask`` in the holes when it is given (and move
-with the tiles in ``RandomGridShuffle``); boxes and keypoints are left as they are by the
-dropouts (albumentations can also drop boxes a hole covers: not done here).
+with the tiles in ``RandomGridShuffle``). ``CoarseDropout`` and ``GridDropout`` treat boxes as
+albumentations 2.0.8's ``BaseDropout.apply_to_bboxes`` does: a box whose visible area (pixels
+outside every hole) falls below ``min_area`` / ``min_visibility`` (the peer takes them from
+``BboxParams``), or to nothing, is dropped (``boxes_valid`` False: it comes back collapsed to its
+top-left corner, so labels stay aligned), the others shrink to their visible rectangle.
+Keypoints keep their coordinates (the target representation has no keypoint validity);
+:meth:`_HoleFill.keypoints_in_holes` gives the ``(B, N)`` flag of those the peer would remove
+(``KeypointParams(remove_invisible=True)``, its default).
 """
 
 from __future__ import annotations
@@ -90,10 +96,12 @@ class _HoleFill(RandomTransform):
     __torchaug_public__ = False
     geometric = True  # masks get ``fill_mask`` in the holes; boxes / keypoints stay
 
-    def _init_fill(self, fill: Any, fill_mask: Any) -> None:
+    def _init_fill(self, fill: Any, fill_mask: Any, min_area: float = 0.0, min_visibility: float = 0.0) -> None:
         o = type(self).__name__
         self.fill = _check_fill(fill, o, "fill")
         self.fill_mask = _check_mask_fill(fill_mask, o, "fill_mask")
+        self.min_area = float(check_number(min_area, owner=o, name="min_area", low=0.0))
+        self.min_visibility = float(check_number(min_visibility, owner=o, name="min_visibility", low=0.0, high=1.0))
 
     def _fill_params(self, x: torch.Tensor, params: Params, holes: int, generator: torch.Generator | None) -> None:
         if self.fill == "random":
@@ -135,6 +143,27 @@ class _HoleFill(RandomTransform):
     def transform_points(self, points: torch.Tensor, params: Params, size: tuple[int, int]) -> torch.Tensor:
         return points
 
+    def transform_boxes(self, boxes: torch.Tensor, params: Params, size: tuple[int, int]) -> torch.Tensor:
+        """albumentations 2.0.8 ``filter_bboxes_by_holes`` (see
+        :func:`torchaug.functional.dropout.filter_boxes_by_holes`): kept boxes shrink to their
+        visible rectangle, dropped ones collapse to their top-left corner (``boxes_valid`` False).
+        A sample without any hole pixel leaves its boxes as they are (the peer returns early)."""
+        if boxes.shape[1] == 0:
+            return boxes
+        holes = self._index(params, size).to(boxes.device) > 0
+        out, keep = FD.filter_boxes_by_holes(boxes, holes, min_area=self.min_area, min_visibility=self.min_visibility)
+        collapsed = boxes[..., [0, 1, 0, 1]]
+        out = torch.where(keep.unsqueeze(-1), out, collapsed)
+        return torch.where(holes.flatten(1).any(1).view(-1, 1, 1), out, boxes)
+
+    def keypoints_in_holes(self, points: torch.Tensor, params: Params, size: tuple[int, int]) -> torch.Tensor:
+        """``(B, N)`` bool: the keypoints ``(B, N, 2)`` albumentations 2.0.8 removes
+        (``filter_keypoints_in_holes``, when ``remove_invisible``): those inside a hole of
+        their sample, for the samples the op was applied to (``params["apply"]``)."""
+        hit = FD.points_in_holes(points, self._index(params, size).to(points.device) > 0)
+        apply = params.get("apply")
+        return hit if apply is None else hit & apply.to(points.device).view(-1, 1)
+
 
 @register("transform", example=lambda: CoarseDropout(num_holes_range=(1, 3), p=1.0))
 class CoarseDropout(_HoleFill):
@@ -148,8 +177,11 @@ class CoarseDropout(_HoleFill):
     ``fill``: a number or per-channel tuple on the [0, 1] scale, ``"random"`` (an independent
     random value per pixel and channel), ``"random_uniform"`` (one random colour per hole) or
     ``"mean"`` (the sample's channel means). ``fill_mask``: the mask value inside holes (None:
-    masks unchanged). Parameters: ``top``, ``left``, ``height``, ``width`` (``(B, max_holes)``
-    int64; unused holes have height 0), ``noise`` for random fills, ``apply``.
+    masks unchanged). ``min_area`` (pixels) / ``min_visibility`` (fraction): boxes with less
+    visible area left are dropped (albumentations' ``BboxParams`` thresholds; defaults 0: only
+    boxes covered wholly are dropped); see the module notes. Parameters: ``top``, ``left``,
+    ``height``, ``width`` (``(B, max_holes)`` int64; unused holes have height 0), ``noise`` for
+    random fills, ``apply``.
     """
 
     def __init__(
@@ -159,6 +191,8 @@ class CoarseDropout(_HoleFill):
         hole_width_range: Sequence[float] = (0.1, 0.2),
         fill: float | Sequence[float] | str = 0,
         fill_mask: float | None = None,
+        min_area: float = 0.0,
+        min_visibility: float = 0.0,
         *,
         p: float = 0.5,
         same_on_batch: bool = False,
@@ -173,7 +207,7 @@ class CoarseDropout(_HoleFill):
         self.num_holes_range = (lo, hi)
         self.hole_height_range = _int_or_frac_range(hole_height_range, o, "hole_height_range")
         self.hole_width_range = _int_or_frac_range(hole_width_range, o, "hole_width_range")
-        self._init_fill(fill, fill_mask)
+        self._init_fill(fill, fill_mask, min_area, min_visibility)
 
     def _sizes(self, x: torch.Tensor, rng: tuple[float, float], side: int, n: int, generator) -> torch.Tensor:
         u = self._rand(x, n, generator=generator)
@@ -237,7 +271,8 @@ class GridDropout(_HoleFill):
     ``split_uniform_grid``). A cell of side ``c`` has a hole of side ``clip(int(c * ratio), 1,
     c - 1)``, at a random offset within the cell (``random_offset=True``, per cell, as
     albumentations) or at ``shift_xy``. ``fill`` / ``fill_mask`` as :class:`CoarseDropout`
-    (``"random_uniform"``: one colour per sample).
+    (``"random_uniform"``: one colour per sample); boxes and keypoints, ``min_area`` /
+    ``min_visibility`` as :class:`CoarseDropout`.
 
     Parameters: ``row_bounds`` ``(B, R + 1)``, ``col_bounds`` ``(B, K + 1)``, ``offset_y``,
     ``offset_x`` ``(B, R, K)``, ``noise`` for random fills, ``apply``.
@@ -252,6 +287,8 @@ class GridDropout(_HoleFill):
         shift_xy: Sequence[int] = (0, 0),
         fill: float | Sequence[float] | str = 0,
         fill_mask: float | None = None,
+        min_area: float = 0.0,
+        min_visibility: float = 0.0,
         *,
         p: float = 0.5,
         same_on_batch: bool = False,
@@ -265,7 +302,7 @@ class GridDropout(_HoleFill):
             raise ValueError(f"{o}: unit_size_range must be increasing; got {self.unit_size_range}")
         self.holes_number_xy = self._pair(holes_number_xy, o, "holes_number_xy", 1)
         self.shift_xy = self._pair(shift_xy, o, "shift_xy", 0)
-        self._init_fill(fill, fill_mask)
+        self._init_fill(fill, fill_mask, min_area, min_visibility)
 
     @staticmethod
     def _pair(v: Any, o: str, name: str, low: int) -> tuple[int, int] | None:

@@ -23,17 +23,20 @@ __all__ = ["ImageCompression", "Downscale", "Pixelate"]
 class ImageCompression(RandomTransform):
     """JPEG compression artefacts at a per-sample quality from ``quality_range`` (ints in
     [1, 100]; albumentations 2.0.8 ``ImageCompression``), through ``torchvision.io``'s JPEG
-    encoder and decoder (batched on CUDA by nvJPEG). ``compression_type="webp"`` is refused:
-    ``torchvision.io`` can decode WebP but not encode it. Float input is quantised to 8 bits for
-    the codec.
+    encoder and decoder (batched on CUDA by nvJPEG). ``compression_type="webp"``: lossy WebP at the
+    same quality semantics (``cv2.IMWRITE_WEBP_QUALITY`` in [1, 100]), coded on the host by Pillow's
+    libwebp exactly as the peer's OpenCV codes its (BGR-read) array (see
+    :func:`torchaug.functional.quality.webp_compress`; bit-exact in the parity test). Float input is
+    quantised to 8 bits for the codec.
 
     Parameters: ``quality`` (``(B,)`` ints), ``apply``.
 
-    Reads back from the device once per call: the codec takes each quality as a host integer
-    (``reads_back``), so on a GPU this op synchronises.
+    Reads back from the device once per call: the JPEG codec takes each quality as a host integer,
+    and the WebP codec runs on the host over the image itself (``reads_back``), so on a GPU this op
+    synchronises (WebP also copies the batch to the host and back).
     """
 
-    reads_back = "the JPEG codec takes each sample's quality as a host integer"
+    reads_back = "the JPEG codec takes each sample's quality as a host integer; the WebP codec codes on the host"
 
     def __init__(
         self,
@@ -45,10 +48,7 @@ class ImageCompression(RandomTransform):
     ) -> None:
         super().__init__(p=p, same_on_batch=same_on_batch)
         o = type(self).__name__
-        if compression_type == "webp":
-            raise ValueError(f"{o}: compression_type='webp' is not available (torchvision.io cannot encode WebP); "
-                             "use compression_type='jpeg'")
-        self.compression_type = check_choice(compression_type, ["jpeg"], owner=o, name="compression_type")
+        self.compression_type = check_choice(compression_type, ["jpeg", "webp"], owner=o, name="compression_type")
         self.quality_range = int_range(quality_range, owner=o, name="quality_range", low=1, high=100)
 
     def make_params(self, x: torch.Tensor, generator: torch.Generator | None) -> Params:
@@ -56,6 +56,8 @@ class ImageCompression(RandomTransform):
         return {"quality": lo + self._randint(x, hi - lo + 1, generator=generator)}
 
     def transform(self, x: torch.Tensor, params: Params) -> torch.Tensor:
+        if self.compression_type == "webp":
+            return FQ.webp_compress(x, params["quality"])
         return FQ.jpeg_compress(x, params["quality"])
 
     def extra_repr(self) -> str:

@@ -470,6 +470,20 @@ class RandomSunFlare(RandomTransform):
     ``2 pi * angle_range``, blended one after the other; then ``src_radius // 10`` concentric discs
     up to ``src_radius`` with alphas ``linspace(0, min(5 * weighted alpha, 1))^3``.
 
+    ``method="physics_based"`` (albumentations 2.0.8 ``add_sun_flare_physics_based``, the same drawn
+    parameters): a separate float flare layer holds the source disc (``src_radius``, ``src_color``),
+    four diffraction spikes (OpenCV's 2 px lines at 0, 45, 90, 135 degrees from the source, one image
+    side long) and the ghosts (filled discs of radius ``int(circle_radius ** 0.33)`` in their
+    colours, drawn over each other in order); it is blurred (Gaussian, sigma 15), faded by the
+    radial mask ``1 - clip(d / (0.7 max(H, W)), 0, 1)`` (``d`` the distance to the source), given
+    chromatic aberration (channel 0 blurred again with sigma 3, channel 2 with sigma 5, as the
+    peer's ``cv2.split`` order) and screen-blended: ``255 - (255 - x)(255 - flare) / 255``,
+    truncated to uint8 as the peer's ``astype``. OpenCV's Gaussian sizes for float
+    (``round(8 sigma + 1) | 1``), reflect-101 borders. Disc pixels: ``d <= r`` (OpenCV's set for
+    these radii); spike pixels: squared distance to the segment up to 2 (1 beyond its ends), a few
+    pixels off OpenCV's per diagonal spike (the sigma-15 blur
+    leaves that below a level).
+
     Parameters: ``flare_center`` ``(B, 2)``, ``angle`` ``(B,)``, ``circle_alpha``, ``circle_radius``
     ``(B, K)``, ``circle_center`` ``(B, K, 2)``, ``circle_color`` ``(B, K, 3)``, ``circle_valid`` ``(B, K)``.
     """
@@ -494,9 +508,8 @@ class RandomSunFlare(RandomTransform):
         self.angle_range = _pair(angle_range, owner=o, name="angle_range", low=0, high=1)
         lo, hi = _pair(num_flare_circles_range, owner=o, name="num_flare_circles_range", low=1, integer=True)
         self.num_flare_circles_range = (int(lo), int(hi))
-        if method != "overlay":
-            raise ValueError(f"{o}: method must be 'overlay' (albumentations' default; 'physics_based' is not "
-                             f"implemented here); got {method!r}")
+        if method not in ("overlay", "physics_based"):
+            raise ValueError(f"{o}: method must be 'overlay' (albumentations' default) or 'physics_based'; got {method!r}")
         self.method = method
 
     def make_params(self, x: torch.Tensor, generator: torch.Generator | None) -> Params:
@@ -535,6 +548,48 @@ class RandomSunFlare(RandomTransform):
             "circle_valid": torch.arange(K, device=dev).view(1, -1) < num.view(-1, 1),
         }
 
+    def _physics_based(self, y: torch.Tensor, params: Params) -> torch.Tensor:
+        """albumentations 2.0.8 ``add_sun_flare_physics_based`` on ``y`` (``(B, 3, H, W)``, uint8 levels
+        as float32); returns the screen-blended image, truncated to whole levels."""
+        B, C, H, W = y.shape
+        dev = y.device
+        gy, gx = _grid(H, W, dev)
+        fc = params["flare_center"].to(dev).double().trunc()
+        fx, fy = fc[:, 0].view(-1, 1, 1, 1), fc[:, 1].view(-1, 1, 1, 1)
+        src = _const(self.src_color, str(dev))
+        dx, dy = gx.double() - fx, gy.double() - fy
+        d2 = dx * dx + dy * dy
+        on = d2 <= float(self.src_radius) ** 2  # the source disc
+        side = float(max(W, H))
+        for deg in (0, 45, 90, 135):  # diffraction spikes: cv2.line(..., thickness=2)
+            ex = torch.trunc(fx + math.cos(math.radians(deg)) * side) - fx
+            ey = torch.trunc(fy + math.sin(math.radians(deg)) * side) - fy
+            t0 = (dx * ex + dy * ey) / (ex * ex + ey * ey).clamp_min(1e-12)
+            t = t0.clamp(0, 1)
+            # OpenCV's 2 px line covers squared distances up to 2 along it (diagonals come out
+            # wider than axis-parallel ones), up to 1 around its end points
+            reach = torch.where((t0 > 0) & (t0 < 1), 2.0, 1.0)
+            on = on | ((dx - t * ex) ** 2 + (dy - t * ey) ** 2 <= reach)
+        layer = torch.where(on, src, torch.zeros((), device=dev))
+        cen, col, valid = params["circle_center"].to(dev), params["circle_color"].to(dev), params["circle_valid"].to(dev)
+        rad = torch.floor(params["circle_radius"].to(dev).double() ** 0.33)  # int(size ** 0.33)
+        cc = cen.double().trunc()
+        for k in range(cen.shape[1]):  # ghosts, drawn in order (a few per sample)
+            inside = ((gx - cc[:, k, 0].view(-1, 1, 1, 1)) ** 2 + (gy - cc[:, k, 1].view(-1, 1, 1, 1)) ** 2
+                      <= rad[:, k].view(-1, 1, 1, 1) ** 2) & valid[:, k].view(-1, 1, 1, 1)
+            layer = torch.where(inside, col[:, k].view(-1, 3, 1, 1), layer)
+
+        def blur(z: torch.Tensor, sigma: float) -> torch.Tensor:
+            ks = int(round(sigma * 8 + 1)) | 1  # OpenCV's ksize=(0, 0) rule for float images
+            return _cv_gaussian_blur(z, ks, torch.full((z.shape[0],), sigma, device=dev), "reflect101")
+
+        layer = blur(layer, 15.0)
+        fade = 1 - (torch.sqrt(d2) / (side * 0.7)).clamp(0, 1)
+        layer = layer * fade.float()
+        layer = torch.cat([blur(layer[:, :1], 3.0), layer[:, 1:2], blur(layer[:, 2:], 5.0)], 1)
+        out = 255 - (255 - y) * (255 - layer) / 255
+        return torch.floor(out.clamp(0, 255))
+
     def transform(self, x: torch.Tensor, params: Params) -> torch.Tensor:
         _rgb3(x, type(self).__name__)
         B, C, H, W = x.shape
@@ -542,6 +597,8 @@ class RandomSunFlare(RandomTransform):
         y = _to255(x)
         if x.dtype != torch.uint8:
             y = _r8(y)
+        if self.method == "physics_based":
+            return _from255(self._physics_based(y, params), x)
         gy, gx = _grid(H, W, dev)
         overlay, out = y.clone(), y.clone()
         alpha, rad = params["circle_alpha"].to(dev), params["circle_radius"].to(dev)
@@ -580,7 +637,7 @@ class RandomSunFlare(RandomTransform):
     def extra_repr(self) -> str:
         return (f"flare_roi={self.flare_roi}, src_radius={self.src_radius}, src_color={self.src_color}, "
                 f"angle_range={self.angle_range}, num_flare_circles_range={self.num_flare_circles_range}, "
-                + super().extra_repr())
+                f"method={self.method!r}, " + super().extra_repr())
 
 
 # -- shadow ---------------------------------------------------------------------------------------
@@ -670,19 +727,29 @@ class RandomShadow(RandomTransform):
 
 
 def spatter_rain_drops(liquid: torch.Tensor, intensity: torch.Tensor, color: torch.Tensor) -> torch.Tensor:
-    """albumentations' ``get_rain_params``: drops ``(B, 3, H, W)`` ([0, 1] scale) from a cut liquid
-    layer ``(B, 1, H, W)``, per-sample ``intensity`` ``(B,)`` and ``color`` ``(1, 3, 1, 1)`` in [0, 1]."""
+    """albumentations 2.0.8 ``get_rain_params``: drops ``(B, 3, H, W)`` ([0, 1] scale) from a cut liquid
+    layer ``(B, 1, H, W)``, per-sample ``intensity`` ``(B,)`` and ``color`` ``(1, 3, 1, 1)`` in [0, 1].
+
+    The dtypes follow the peer's as it runs, not as its comments read: after the first blur the
+    distance map stays float32 (``clip(dist, np.uint8, inplace=True)`` only clips to [0, 255]), so
+    ``equalize`` (``@uint8_io``) sees it as a [0, 1] float image: ``rint(d * 255)`` saturated to
+    uint8, equalised, divided by 255. The emboss ``filter2D`` then runs in float and is clipped to
+    [0, 1] (``convolve`` is ``@clipped``, float32's range), and the last blur runs in float (no
+    rounding). Quantising those stages to uint8 instead (as an earlier
+    version did) made the drops about 0.75x as strong as the peer's.
+    """
     b, dev = liquid.shape[0], liquid.device
     lq = torch.floor((liquid * 255).clamp(0, 255))
     edges = O.canny(lq, 50.0, 150.0)
     dist = O.chamfer_distance(edges, 20.0)
-    dist = torch.floor(_cv_gaussian_blur(dist, 3, torch.ones(b, device=dev), "replicate").clamp(0, 255))
-    dist = O.equalize_hist(dist)
+    dist = _cv_gaussian_blur(dist, 3, torch.ones(b, device=dev), "replicate").clamp(0, 255)
+    dist = O.equalize_hist(torch.round(dist * 255).clamp(0, 255)) / 255
     ker = _const((-2.0, -1, 0, -1, 1, 1, 0, 1, 2), str(dev), (1, 3, 3))
-    dist = _r8(O.filter2d(dist, ker))
-    dist = _r8(_cv_gaussian_blur(dist, 5, torch.full((b,), 1.5, device=dev), "replicate"))
+    dist = O.filter2d(dist, ker).clamp(0, 1)  # the peer's convolve is @clipped: [0, 1] for float32
+    dist = _cv_gaussian_blur(dist, 5, torch.full((b,), 1.5, device=dev), "replicate")
     m = lq * dist
-    m = m / m.amax((2, 3), keepdim=True).clamp_min(1e-12)
+    mx = m.amax((2, 3), keepdim=True)
+    m = torch.where(mx > 0, m / mx.clamp_min(1e-12), torch.zeros_like(m))
     return m * color * (intensity.view(-1, 1, 1, 1) * 0.9)
 
 
