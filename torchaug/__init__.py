@@ -5,8 +5,8 @@ Subpackages are imported lazily: ``torchaug.transforms``, ``torchaug.mixing``,
 """
 
 from torchaug._devpath import accelerator_path
-from torchaug._threads import cpu_threading, set_cpu_threading
-from torchaug.functional._workspace import cpu_scratch_bytes, free_cpu_scratch
+from torchaug._cpu.threads import cpu_threading, set_cpu_threading
+from torchaug._cpu.scratch import cpu_scratch_bytes, free_cpu_scratch
 from torchaug._validation import set_value_checks, value_checks
 
 __version__ = "0.1.0"

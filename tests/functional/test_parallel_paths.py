@@ -15,8 +15,8 @@ import torchvision.transforms.v2.functional as TF
 
 from torchaug.functional import color as FC
 from torchaug.functional import geometry as FG
-from torchaug.functional import _parallel as P
-from torchaug.functional._parallel import parallel_for
+from torchaug._cpu import parallel as P
+from torchaug._cpu.parallel import parallel_for
 
 
 @pytest.fixture
@@ -160,7 +160,7 @@ def test_resized_crop_loop_is_the_same_with_threads(threads):
 
 
 def test_one_op_thread_keeps_the_loop_budget(threads):
-    from torchaug.functional._parallel import one_op_thread
+    from torchaug._cpu.parallel import one_op_thread
 
     threads(2)
     seen = set()

@@ -1,4 +1,4 @@
-"""The chunked CPU path of the issue-23 part A kernels (``functional._sample_chunks``) equals one
+"""The chunked CPU path of the issue-23 part A kernels (``torchaug._cpu.chunks``) equals one
 plain call of the kernel on the whole batch, bit for bit."""
 
 from __future__ import annotations
@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from torchaug.functional import _parallel
+from torchaug._cpu import parallel as _parallel
 from torchaug.functional import blur as FB
 from torchaug.functional import filters as FF
 from torchaug.functional import pixel_noise as FP

@@ -8,7 +8,7 @@ import threading
 import torch
 
 import torchaug
-from torchaug.functional._workspace import scratch
+from torchaug._cpu.scratch import scratch
 from torchaug.transforms import ColorJitter
 
 

@@ -21,7 +21,7 @@ import torch
 import torch.nn.functional as F
 
 from torchaug._devpath import cpu_path
-from torchaug.functional._sample_chunks import run_chunked
+from torchaug._cpu.chunks import run_chunked
 from torchaug.functional._workspace import constant
 from torchaug.functional.color import _keep_format
 
@@ -687,7 +687,7 @@ def _cv2_auto_ksize(sigma: float, integer: bool) -> int:
     return max(k, 1)
 
 
-# -- public entry points: the kernels above, run on chunks of the batch (see functional._sample_chunks) --
+# -- public entry points: the kernels above, run on chunks of the batch (see torchaug._cpu.chunks) --
 
 
 def filter2d(x: torch.Tensor, kernel: torch.Tensor, *, clamp: bool = True) -> torch.Tensor:  # noqa: D103 - the docstring is the kernel's

@@ -26,10 +26,10 @@ import torch.nn.functional as F
 
 from torchaug._devpath import cpu_path
 from torchaug._validation import describe, value_checks_enabled
-from torchaug.functional._parallel import parallel_for, thread_budget
+from torchaug._cpu.parallel import parallel_for, thread_budget
 from torchaug.functional._workspace import as_device_tensor
 from torchaug.functional._workspace import constant as _constant
-from torchaug.functional._workspace import scratch as _scratch
+from torchaug._cpu.scratch import scratch as _scratch
 
 __all__ = [
     "adjust_brightness",
@@ -297,8 +297,8 @@ def color_jitter(
     into chunks of about 6 MB of float work buffer, so that the ~60 passes over the data stay
     in the core's cache (2-3x faster at 224x224), and the chunks are spread over
     ``torch.get_num_threads()`` Python threads with one intra-op thread each
-    (:func:`torchaug.functional._parallel.parallel_for`; only above
-    :data:`~torchaug.functional._parallel.PARALLEL_MIN_BYTES` of work). On other devices the
+    (:func:`torchaug._cpu.parallel.parallel_for`; only above
+    :data:`~torchaug._cpu.parallel.PARALLEL_MIN_BYTES` of work). On other devices the
     whole batch is one pass over all six slots.
     """
     _check_rgb(x, "color_jitter")

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import torch
 
-from torchaug.functional._sample_chunks import run_chunked
+from torchaug._cpu.chunks import run_chunked
 from torchaug.functional._workspace import constant
 from torchaug.functional.blur import _finish, cv2_gaussian_kernels, filter2d, separable_filter
 
@@ -120,7 +120,7 @@ def convolve(x: torch.Tensor, kernel: torch.Tensor) -> torch.Tensor:
     return filter2d(x, kernel)
 
 
-# -- public entry points: the kernels above, run on chunks of the batch (see functional._sample_chunks) --
+# -- public entry points: the kernels above, run on chunks of the batch (see torchaug._cpu.chunks) --
 
 
 def sharpen_gaussian(x: torch.Tensor, alpha: torch.Tensor, kernel_size: int, sigma: float) -> torch.Tensor:  # noqa: D103 - the docstring is the kernel's

@@ -35,7 +35,7 @@ import torch.nn.functional as F
 
 from torchaug._devpath import cpu_path
 from torchaug.functional._workspace import as_device_tensor, constant
-from torchaug.functional._parallel import parallel_for
+from torchaug._cpu.parallel import parallel_for
 
 __all__ = [
     "affine_matrix",
@@ -523,7 +523,7 @@ def _aa_weights(
 
 def _resize_each(x: torch.Tensor, out: torch.Tensor, boxes: list, oh: int, ow: int, native: bool, antialias: bool) -> None:
     """``out[i] = resize(x[i, :, box_i])`` with PyTorch's bilinear kernel (torchvision's), the
-    samples spread over ``torch.get_num_threads()`` Python threads (see :mod:`._parallel`)."""
+    samples spread over ``torch.get_num_threads()`` Python threads (see :mod:`torchaug._cpu.parallel`)."""
 
     # the kernel F.interpolate dispatches to, called directly with ``out=``: no temporary and no
     # Python argument handling per sample (bit-identical; ~8% faster for 32 crops to 224x224)

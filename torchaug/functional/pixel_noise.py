@@ -11,7 +11,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from torchaug.functional._sample_chunks import run_chunked
+from torchaug._cpu.chunks import run_chunked
 from torchaug.functional.blur import _finish
 
 __all__ = [
@@ -142,7 +142,7 @@ def _iso_noise_impl(x: torch.Tensor, color_shift: torch.Tensor, intensity: torch
     return from_unit((rgb[:, :1] if grey else rgb).clamp_(0.0, 1.0), x)
 
 
-# -- public entry points: the kernels above, run on chunks of the batch (see functional._sample_chunks) --
+# -- public entry points: the kernels above, run on chunks of the batch (see torchaug._cpu.chunks) --
 
 
 def shot_noise(x: torch.Tensor, scale: torch.Tensor, counts: torch.Tensor) -> torch.Tensor:  # noqa: D103 - the docstring is the kernel's

@@ -13,7 +13,7 @@ import warnings
 
 import torch
 
-from torchaug.functional._sample_chunks import run_chunked
+from torchaug._cpu.chunks import run_chunked
 from torchaug.functional.color import _keep_format
 
 __all__ = ["jpeg_compress", "webp_compress", "downscale", "pixelate"]
@@ -262,7 +262,7 @@ def _pixelate_impl(x: torch.Tensor, block: torch.Tensor) -> torch.Tensor:
     return _keep_format(out, x)
 
 
-# -- public entry points: the kernels above, run on chunks of the batch (see functional._sample_chunks) --
+# -- public entry points: the kernels above, run on chunks of the batch (see torchaug._cpu.chunks) --
 
 
 def jpeg_compress(x: torch.Tensor, quality: torch.Tensor) -> torch.Tensor:  # noqa: D103 - the docstring is the kernel's

@@ -7,7 +7,7 @@ pipeline before collation. The parameters are per-sample tensors drawn in one ve
 
 - :func:`resized_crop_list`: on CPU one native PyTorch resize per sample on a view of its box
   (the kernel torchvision calls, so each sample equals ``resized_crop`` on that image alone, bit
-  for bit), spread over threads by :func:`~torchaug.functional._parallel.parallel_for`; on other
+  for bit), spread over threads by :func:`~torchaug._cpu.parallel.parallel_for`; on other
   devices the images are packed once into a zero-padded ``(B, C, Hmax, Wmax)`` batch and resized
   by one batched separable pass (the weights never reach the padding).
 - :func:`crop_list`, :func:`center_crop_list`, :func:`resize_list`: per-sample views or kernels
@@ -25,7 +25,7 @@ import torch.nn.functional as F
 
 from torchaug._devpath import cpu_path
 from torchaug.functional import geometry as FG
-from torchaug.functional._parallel import parallel_for
+from torchaug._cpu.parallel import parallel_for
 
 __all__ = ["is_image_list", "pack", "resized_crop_list", "crop_list", "center_crop_list", "resize_list", "sizes_of"]
 

@@ -9,7 +9,7 @@ import torch
 from torch import nn
 
 from torchaug._devpath import cpu_path
-from torchaug._threads import cpu_threads
+from torchaug._cpu.threads import cpu_threads
 from torchaug._validation import (
     check_choice,
     check_finite,

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import torch
 
-from torchaug.functional._workspace import scratch
+from torchaug._cpu.scratch import scratch
 
 #: bytes of one column tile over all paired rows (measured on the benchmark machine, 1 MiB L2
 #: per core, 32 MiB L3: 2 MiB tiles beat 128 KiB-512 KiB ones and untiled full-batch ops at

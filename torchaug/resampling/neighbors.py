@@ -44,7 +44,7 @@ import numpy as np
 import torch
 
 from torchaug._validation import check_finite, describe
-from torchaug.functional._parallel import parallel_for, thread_budget
+from torchaug._cpu.parallel import parallel_for, thread_budget
 
 __all__ = ["knn", "DEFAULT_MEMORY_BUDGET"]
 

@@ -20,7 +20,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from torchaug._threads import cpu_threads
+from torchaug._cpu.threads import cpu_threads
 from torchaug._validation import check_choice, check_number, check_probability, describe
 
 log = logging.getLogger("torchaug.selection")

@@ -43,8 +43,8 @@ from torch import nn
 
 from torchaug._devpath import cpu_path
 from torchaug._validation import check_generator, check_images, check_probability, describe
-from torchaug._threads import cpu_threads
-from torchaug.functional._parallel import one_op_thread
+from torchaug._cpu.threads import cpu_threads
+from torchaug._cpu.parallel import one_op_thread
 from torchaug.functional.geometry import box_corners, clip_boxes, points_to_boxes
 from torchaug.functional.ragged import is_image_list
 from torchaug.transforms import targets as _t
@@ -186,7 +186,7 @@ class RandomTransform(nn.Module):
     #: whether the op moves pixels (then masks/boxes/keypoints move with them)
     geometric: bool = False
     #: a few copy-like passes (flips, crops, erasing, ColorJitter's glue): run them with one
-    #: intra-op thread on CPU; their loops still use every thread (``functional._parallel``)
+    #: intra-op thread on CPU; their loops still use every thread (``torchaug._cpu.parallel``)
     memory_bound: bool = False
     #: whether ``uint16`` images (16-bit, [0, 65535]) are supported: index and warp ops whose maths
     #: holds for any integer range (others raise a TypeError naming the op)

@@ -38,7 +38,7 @@ from torch import nn
 
 from torchaug._devpath import cpu_path
 from torchaug._validation import check_bool, check_generator, check_images, check_probability, describe
-from torchaug._threads import cpu_threads
+from torchaug._cpu.threads import cpu_threads
 from torchaug.functional._workspace import constant
 from torchaug.functional.ragged import is_image_list
 from torchaug.registry import register

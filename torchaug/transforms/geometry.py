@@ -29,7 +29,8 @@ import torch
 
 from torchaug._validation import check_bool, check_choice, check_number
 from torchaug.functional import geometry as FG
-from torchaug.functional._workspace import constant, scratch
+from torchaug._cpu.scratch import scratch
+from torchaug.functional._workspace import constant
 from torchaug.registry import register
 from torchaug.transforms._base import Params, RandomTransform, apply_into
 

@@ -31,10 +31,10 @@ from typing import Any
 import torch
 
 from torchaug._devpath import cpu_path
-from torchaug._threads import cpu_threads
+from torchaug._cpu.threads import cpu_threads
 from torchaug._validation import check_generator, describe
 from torchaug.functional import ragged as FR
-from torchaug.functional._parallel import one_op_thread
+from torchaug._cpu.parallel import one_op_thread
 from torchaug.transforms._base import Params, RandomTransform
 from torchaug.transforms.geometry import CenterCrop, RandomCrop, RandomResizedCrop, Resize, _check_fill
 

@@ -3,9 +3,9 @@
 The blur/filter/noise/quality kernels treat every sample independently, and are each a chain of
 a few whole-batch passes (cast, pad, convolution, rounding). With several OpenMP threads each
 pass opens a parallel region, and on a busy machine every region waits for a time slice on
-every core (see :mod:`torchaug._threads`): measured on the loaded 2-core machine, a 3x3 sharpen
+every core (see :mod:`torchaug._cpu.threads`): measured on the loaded 2-core machine, a 3x3 sharpen
 of 256x3x32x32 uint8 went from 38,000 img/s with one thread to a few hundred with two. Here the
-batch is split into one chunk per thread (:func:`torchaug.functional._parallel.parallel_for`:
+batch is split into one chunk per thread (:func:`torchaug._cpu.parallel.parallel_for`:
 Python threads, one intra-op thread each; small batches run on one thread), so no pass waits
 for another core. Results are the same as one call on the whole batch (every sample's
 parameters are sliced with it), bit for bit.
@@ -19,7 +19,7 @@ from typing import Any
 import torch
 
 from torchaug._devpath import cpu_path
-from torchaug.functional._parallel import one_op_thread, parallel_for, thread_budget
+from torchaug._cpu.parallel import one_op_thread, parallel_for, thread_budget
 from torchaug.functional.color import _keep_format
 
 

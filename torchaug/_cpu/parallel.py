@@ -4,7 +4,7 @@ Some kernels are a short loop of independent calls: ``RandomResizedCrop``'s per-
 (each box has its own size, so PyTorch's native, torchvision-exact uint8 resize runs once per
 sample) and ``ColorJitter``'s cache-sized chunks. With one intra-op thread the loop uses one
 core; with OpenMP threads every small op opens a parallel region, which on a loaded machine
-waits for a time slice on every core (see :mod:`torchaug._threads`). Instead the loop's items
+waits for a time slice on every core (see :mod:`torchaug._cpu.threads`). Instead the loop's items
 are split over ``torch.get_num_threads()`` Python threads, each running its ops with one
 intra-op thread: PyTorch releases the GIL inside every op, and no item waits for another.
 
@@ -22,7 +22,7 @@ from typing import TypeVar
 
 import torch
 
-from torchaug import _threads
+from torchaug._cpu import threads as _threads
 from torchaug._devpath import cpu_path
 
 T = TypeVar("T")

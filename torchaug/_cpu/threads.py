@@ -2,7 +2,7 @@
 every such limit off.
 
 torchaug's CPU kernels change ``torch.set_num_threads`` for the duration of a call (one intra-op
-thread around tiny parameter ops, :func:`torchaug.functional._parallel.parallel_for` splitting a
+thread around tiny parameter ops, :func:`torchaug._cpu.parallel.parallel_for` splitting a
 loop over Python threads with one intra-op thread each) and always restore the caller's setting
 before returning, also when the call raises. ``torch.set_num_threads`` also sets the process-wide
 value that threads started later inherit, so a thread the user starts *during* such a call begins
