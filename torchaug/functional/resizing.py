@@ -1,0 +1,83 @@
+"""Batched resize kernels with every interpolation the resize family takes, and per-sample sizes.
+
+- :func:`resize_to`: one batch to one ``(h, w)`` with ``"nearest"`` (PyTorch's
+  ``floor(dst * in / out)``, any dtype: also masks), ``"bilinear"``, ``"bicubic"`` (both
+  antialiased when downscaling if ``antialias``, torchvision's tensor maths) or ``"area"``
+  (``F.interpolate(mode="area")``: the mean over each output pixel's footprint, OpenCV's
+  ``INTER_AREA`` for integer factors). uint8 goes through float32 and is rounded and clamped;
+  floating bicubic output is clamped to [0, 1] (cubic weights overshoot, and a floating image
+  here lies in [0, 1]).
+- :func:`resize_choice`: a per-sample choice between interpolations (timm's "random"
+  interpolation): each choice runs once on the batch, the samples are picked by
+  :func:`torchaug.transforms._base.where_samples`-style selection.
+- :func:`resize_each`: every sample to its own size, grouping the samples that share a size
+  (one kernel call per distinct size, not per sample); returns a list.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+import torch.nn.functional as F
+
+from torchaug.functional import geometry as FG
+
+__all__ = ["INTERPOLATIONS", "resize_to", "resize_choice", "resize_each"]
+
+#: the interpolations :func:`resize_to` takes
+INTERPOLATIONS = ("nearest", "bilinear", "bicubic", "area")
+
+
+def resize_to(x: torch.Tensor, size: Sequence[int], interpolation: str = "bilinear", *, antialias: bool = True) -> torch.Tensor:
+    """Resize a ``(B, C, H, W)`` batch to ``size=(h, w)`` (see the module docstring)."""
+    if interpolation not in INTERPOLATIONS:
+        raise ValueError(f"resize_to: interpolation must be one of {list(INTERPOLATIONS)}; got {interpolation!r}")
+    oh, ow = int(size[0]), int(size[1])
+    if oh <= 0 or ow <= 0:
+        raise ValueError(f"resize_to: size must be positive; got {(oh, ow)}")
+    b, _, h, w = x.shape
+    if (oh, ow) == (h, w):
+        return x.clone()
+    if interpolation == "nearest":
+        z = torch.zeros(b, dtype=torch.long, device=x.device)
+        return FG.resized_crop(x, z, z, z + h, z + w, (oh, ow), interpolation="nearest")
+    if interpolation == "bilinear":
+        return FG.resize(x, (oh, ow), interpolation="bilinear", antialias=antialias)
+    xin = x if x.dtype in (torch.float32, torch.float64) else x.float()
+    if interpolation == "bicubic":
+        out = F.interpolate(xin, size=(oh, ow), mode="bicubic", align_corners=False, antialias=antialias)
+        if x.is_floating_point():
+            out = out.clamp_(0.0, 1.0)
+    else:
+        out = F.interpolate(xin, size=(oh, ow), mode="area")
+    return FG._restore(out, x)
+
+
+def resize_choice(
+    x: torch.Tensor, size: Sequence[int], choice: torch.Tensor, interpolations: Sequence[str], *, antialias: bool = True
+) -> torch.Tensor:
+    """Sample ``i`` resized with ``interpolations[choice[i]]`` (``choice``: ``(B,)`` int64), no host read."""
+    out = resize_to(x, size, interpolations[0], antialias=antialias)
+    for k, name in enumerate(interpolations[1:], start=1):
+        other = resize_to(x, size, name, antialias=antialias)
+        out = torch.where((choice == k).view(-1, *([1] * (x.ndim - 1))), other, out)
+    return out
+
+
+def resize_each(x: torch.Tensor, sizes: Sequence[Sequence[int]], fn) -> list[torch.Tensor]:
+    """``[fn(x[i:i+1], sizes[i])[0] for i]``, with one ``fn`` call per distinct size (host ``sizes``).
+
+    ``fn(batch, (h, w), index)`` resizes a sub-batch (``index``: its ``(n,)`` sample indices, to
+    pick per-sample parameters) to ``(h, w)``.
+    """
+    groups: dict[tuple[int, int], list[int]] = {}
+    for i, s in enumerate(sizes):
+        groups.setdefault((int(s[0]), int(s[1])), []).append(i)
+    out: list[torch.Tensor | None] = [None] * len(sizes)
+    for s, idx in groups.items():
+        it = torch.tensor(idx, device=x.device)
+        res = fn(x.index_select(0, it) if len(idx) < x.shape[0] else x, s, it)
+        for j, i in enumerate(idx):
+            out[i] = res[j]
+    return out  # type: ignore[return-value]
