@@ -6,7 +6,8 @@
   (``F.interpolate(mode="area")``: the mean over each output pixel's footprint, OpenCV's
   ``INTER_AREA`` for integer factors). uint8 goes through float32 and is rounded and clamped;
   floating bicubic output is clamped to [0, 1] (cubic weights overshoot, and a floating image
-  here lies in [0, 1]).
+  here lies in [0, 1]). uint8 bicubic on the CPU path uses PyTorch's native uint8 kernel, as
+  torchvision does on CPU (elsewhere float32, as torchvision on GPU).
 - :func:`resize_choice`: a per-sample choice between interpolations (timm's "random"
   interpolation): each choice runs once on the batch, the samples are picked by
   :func:`torchaug.transforms._base.where_samples`-style selection.
@@ -21,6 +22,7 @@ from collections.abc import Sequence
 import torch
 import torch.nn.functional as F
 
+from torchaug._devpath import cpu_path
 from torchaug.functional import geometry as FG
 
 __all__ = ["INTERPOLATIONS", "resize_to", "resize_choice", "resize_each"]
@@ -44,6 +46,10 @@ def resize_to(x: torch.Tensor, size: Sequence[int], interpolation: str = "biline
         return FG.resized_crop(x, z, z, z + h, z + w, (oh, ow), interpolation="nearest")
     if interpolation == "bilinear":
         return FG.resize(x, (oh, ow), interpolation="bilinear", antialias=antialias)
+    if interpolation == "bicubic" and x.dtype == torch.uint8 and cpu_path(x):
+        # torchvision's CPU path: PyTorch's native uint8 antialiased bicubic (its GPU path, like the
+        # accelerator path here, computes in float32; on noise images the two differ by up to ~12 levels)
+        return FG._same_format(F.interpolate(x, size=(oh, ow), mode="bicubic", align_corners=False, antialias=antialias), x)
     xin = x if x.dtype in (torch.float32, torch.float64) else x.float()
     if interpolation == "bicubic":
         out = F.interpolate(xin, size=(oh, ow), mode="bicubic", align_corners=False, antialias=antialias)

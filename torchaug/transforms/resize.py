@@ -441,10 +441,11 @@ class ScaleJitter(_Resizer):
         super().__init__(interpolation, antialias, mask_interpolation, size, p=p)
 
     def _target(self, hw: torch.Tensor, carrier: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
-        u = self._uniform(carrier, *self.scale_range, generator=generator).to(torch.float64)
+        u = self._uniform(carrier, *self.scale_range, generator=generator)
         hwd = hw.to(torch.float64)
-        r = torch.minimum(self.target_size[1] / hwd[:, 0], self.target_size[0] / hwd[:, 1]) * u
-        return (hwd * r.unsqueeze(1)).floor()
+        # float32 as torchvision (its scale is a float32 tensor): sizes then agree to the pixel
+        r = torch.minimum(self.target_size[1] / hwd[:, 0], self.target_size[0] / hwd[:, 1]).float() * u.float()
+        return (hw.float() * r.unsqueeze(1)).floor()
 
     def extra_repr(self) -> str:
         return f"target_size={self.target_size}, scale_range={self.scale_range}, " + super().extra_repr()
