@@ -146,8 +146,7 @@ def test_pad_if_needed_equals_albumentations(position, border):
     m = (_batch(n=2, c=1, h=9, w=14, seed=4) > 100).to(torch.uint8)
     kp = torch.tensor([[[2.5, 3.5]]]).expand(2, 1, 2)
     op = PadIfNeeded(min_height=16, min_width=17, position=position, border_mode=border, fill=7, fill_mask=3)
-    peer = A.PadIfNeeded(min_height=16, min_width=17, position=position, border_mode=border, fill=7, fill_mask=3, p=1.0,
-                         keypoint_params=None)
+    peer = A.PadIfNeeded(min_height=16, min_width=17, position=position, border_mode=border, fill=7, fill_mask=3, p=1.0)
     peer = A.Compose([peer], keypoint_params=A.KeypointParams(format="xy"))
     out, params = op(x, return_params=True)
     mo = op.transform_mask(m, params)
