@@ -704,8 +704,10 @@ class SomeOf(_Container):
                 counts = self._draw(b, generator, x.device)
             sub_params = None
         else:
-            if not isinstance(params, dict) or set(params) - {"gathered"} != {"counts", "params"}:
-                raise ValueError(f"{owner}: params must be the dict returned by return_params=True (keys 'counts', 'params')")
+            if not isinstance(params, dict):
+                raise TypeError(f"{owner}: params must be the dict returned by return_params=True; got {describe(params)}")
+            if set(params) - {"gathered"} != {"counts", "params"}:
+                raise ValueError(f"{owner}: params must hold the keys ['counts', 'params']; got {sorted(params)}")
             counts, sub_params = params["counts"], params["params"]
             if not isinstance(counts, torch.Tensor) or tuple(counts.shape) != (b, k):
                 raise ValueError(f"{owner}: params['counts'] must be a ({b}, {k}) tensor; got {describe(counts)}")
