@@ -2,8 +2,8 @@
 
 Every element of D4 (the 8 symmetries of a square) is written as an optional transpose
 (swap of rows and columns), then an optional left-right flip, then an optional top-bottom
-flip, and applied to a whole batch by three per-sample selections
-(:func:`torchaug.transforms._base.where_samples`, bit-exact for every dtype, no host read):
+flip, and applied to a whole batch by a per-sample pick of a transposed copy and one gather with each
+sample's flip map (exact for every dtype, no host read; see :func:`apply_d4`):
 
 ====================  ==========  =========================
 albumentations name   index       transpose, hflip, vflip
@@ -40,8 +40,11 @@ keypoints are pixel indices: ``x_here = x_albu + 0.5``), see ``tests/transforms/
 
 from __future__ import annotations
 
+import functools
+
 import torch
 
+from torchaug.functional import geometry as FG
 from torchaug.functional._workspace import constant
 from torchaug.registry import register
 from torchaug.transforms._base import Params, RandomTransform, where_samples
@@ -61,12 +64,33 @@ def _parts(element: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Ten
     return sel[:, 0], sel[:, 1], sel[:, 2]
 
 
+@functools.lru_cache(maxsize=16)
+def _flip_maps(s: int, device: torch.device) -> torch.Tensor:
+    """``(4, S * S)`` int64 flat source pixels of the four flips (index ``hflip + 2 * vflip``; shared, read-only)."""
+    i = torch.arange(s, device=device).view(s, 1).expand(s, s)
+    j = torch.arange(s, device=device).view(1, s).expand(s, s)
+    return torch.stack([((s - 1 - i if v else i) * s + (s - 1 - j if h else j)).reshape(-1)
+                        for v in (0, 1) for h in (0, 1)])
+
+
 def apply_d4(x: torch.Tensor, element: torch.Tensor) -> torch.Tensor:
-    """Apply D4 element ``element[i]`` (index into :data:`D4_ELEMENTS`) to sample ``i`` of square ``x``."""
-    t, h, v = _parts(element)
-    y = where_samples(t, x.transpose(-1, -2), x) if x.shape[-1] == x.shape[-2] else x
-    y = where_samples(h, y.flip(-1), y, overwrite_b=y is not x)
-    return where_samples(v, y.flip(-2), y, overwrite_b=y is not x)
+    """Apply D4 element ``element[i]`` (index into :data:`D4_ELEMENTS`) to sample ``i`` of square ``x``.
+
+    The transposed samples are picked from one transposed copy (:func:`where_samples`, bit-exact),
+    then every sample's flips are one gather over the flattened planes with its flip's index map
+    (rows and columns read in order or reversed: cache-friendly, unlike a gather through a
+    transpose, which measured 10-30x slower on CPU). Exact for every dtype, no host read.
+    """
+    b, c, h, w = x.shape
+    if h != w:
+        raise ValueError(f"apply_d4: images must be square; got {h}x{w}")
+    t, hf, vf = _parts(element)
+    y = where_samples(t, x.transpose(-1, -2).contiguous(), x.contiguous(), overwrite_a=True)
+    if y.dtype == torch.uint16:  # no uint16 gather kernel on CPU: the same bits as int16
+        y = y.view(torch.int16)
+    idx = _flip_maps(h, x.device).index_select(0, hf.long() + 2 * vf.long()).view(b, 1, h * w).expand(b, c, h * w)
+    out = y.view(b, c, h * w).gather(2, idx).view(b, c, h, w)
+    return FG._same_format(out.view(x.dtype), x)
 
 
 def d4_points(points: torch.Tensor, element: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
