@@ -83,7 +83,13 @@ def resize_each(x: torch.Tensor, sizes: Sequence[Sequence[int]], fn) -> list[tor
     out: list[torch.Tensor | None] = [None] * len(sizes)
     for s, idx in groups.items():
         it = torch.tensor(idx, device=x.device)
-        res = fn(x.index_select(0, it) if len(idx) < x.shape[0] else x, s, it)
+        if len(idx) == x.shape[0]:
+            part = x
+        elif len(idx) == 1:
+            part = x[idx[0] : idx[0] + 1]  # a view: index_select of large uint8 rows measured ~100x slower
+        else:
+            part = torch.stack([x[i] for i in idx])
+        res = fn(part, s, it)
         for j, i in enumerate(idx):
             out[i] = res[j]
     return out  # type: ignore[return-value]
