@@ -252,3 +252,16 @@ def test_bad_arguments_are_named():
         PadIfNeeded(position="middle")
     with pytest.raises(ValueError, match="RandomScale.*scale_limit"):
         RandomScale(scale_limit=(-1.5, 0.1))
+
+
+def test_inside_compose():
+    from torchaug.transforms import Compose, RandomCrop, RandomHorizontalFlip
+
+    x = _batch(n=5, h=12, w=18)
+    assert Compose([LongestMaxSize(max_size=24), RandomHorizontalFlip()])(x, generator=torch.Generator().manual_seed(0)).shape \
+        == (5, 3, 16, 24)
+    with pytest.raises(TypeError, match="RandomResize.*size="):
+        Compose([RandomResize(8, 30), RandomHorizontalFlip()])(x)
+    imgs = [_batch(n=1, h=h, w=w, seed=h)[0] for h, w in ((10, 20), (30, 15))]
+    out = Compose([RandomResize(16, 24), RandomCrop(14)])(imgs, generator=torch.Generator().manual_seed(1))
+    assert out.shape == (2, 3, 14, 14)

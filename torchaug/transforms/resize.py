@@ -197,10 +197,13 @@ class _Resizer(RandomTransform):
         return out if isinstance(out, list) else FG._same_format(out, x)
 
     def _run(self, batch: dict[str, Any], generator: torch.Generator | None, params: Params | None = None, **kw: Any):
-        if self._varies() and any(batch.get(k) for k in (_t.MASK, _t.BOXES, _t.POINTS)):
+        if self._varies():  # a sample structure, a video or a pipeline step: those hold one batch
+            what = ("targets (masks, boxes, keypoints)" if any(batch.get(k) for k in (_t.MASK, _t.BOXES, _t.POINTS))
+                    else "a sample structure or a pipeline step on a batch")
             raise TypeError(
-                f"{type(self).__name__}: targets (masks, boxes, keypoints) need one output batch, and this op gives each "
-                f"sample its own size; pass size=(H, W) to resize every sample into one batch"
+                f"{type(self).__name__}: {what} needs one output batch, and this op gives each sample its own size; "
+                f"pass size=(H, W) to resize every sample into one batch (a list of images comes back only from a "
+                f"direct call on an image batch, or a Compose called on a list)"
             )
         return super()._run(batch, generator, params, **kw)
 
