@@ -265,3 +265,20 @@ def test_inside_compose():
     imgs = [_batch(n=1, h=h, w=w, seed=h)[0] for h, w in ((10, 20), (30, 15))]
     out = Compose([RandomResize(16, 24), RandomCrop(14)])(imgs, generator=torch.Generator().manual_seed(1))
     assert out.shape == (2, 3, 14, 14)
+
+
+@pytest.mark.parametrize("mode", ["constant", "edge", "reflect", "symmetric"])
+@pytest.mark.parametrize("dtype", [torch.uint8, torch.float32, torch.bool])
+@pytest.mark.parametrize("fill", [7, [1, 2, 3]])
+def test_pad_sides_fast_path_equals_the_gather(mode, dtype, fill):
+    from torchaug.functional import geometry as FG
+    from torchaug.functional.resizing import pad_sides
+
+    x = _batch(n=2, h=5, w=6)
+    x = x if dtype == torch.uint8 else (x > 128) if dtype == torch.bool else x.float() / 255
+    fill = fill if dtype == torch.uint8 else 1 if dtype == torch.bool else ([v / 10 for v in fill] if isinstance(fill, list) else 0.5)
+    for cl in (False, True):
+        xi = x.contiguous(memory_format=torch.channels_last) if cl else x
+        out = pad_sides(xi, 3, 1, 2, 4, mode=mode, fill=fill)
+        assert torch.equal(out, FG.pad(xi, (3, 1, 2, 4), fill=fill, padding_mode=mode))
+        assert out.is_contiguous(memory_format=torch.channels_last) == cl

@@ -25,7 +25,7 @@ import torch.nn.functional as F
 from torchaug._devpath import cpu_path
 from torchaug.functional import geometry as FG
 
-__all__ = ["INTERPOLATIONS", "resize_to", "resize_choice", "resize_each"]
+__all__ = ["INTERPOLATIONS", "resize_to", "resize_choice", "resize_each", "pad_sides"]
 
 #: the interpolations :func:`resize_to` takes
 INTERPOLATIONS = ("nearest", "bilinear", "bicubic", "area")
@@ -93,3 +93,30 @@ def resize_each(x: torch.Tensor, sizes: Sequence[Sequence[int]], fn) -> list[tor
         for j, i in enumerate(idx):
             out[i] = res[j]
     return out  # type: ignore[return-value]
+
+
+def pad_sides(x: torch.Tensor, left: int, top: int, right: int, bottom: int, *, mode: str = "constant",
+              fill: float | Sequence[float] | None = 0) -> torch.Tensor:
+    """Pad every sample by the same ``(left, top, right, bottom)``: one copy into a filled output
+    (``constant``, scalar or per-channel ``fill``) or ``F.pad`` (``edge``, ``reflect`` where PyTorch has
+    them); otherwise :func:`torchaug.functional.geometry.pad` (one gather). Equal to that gather exactly."""
+    b, c, h, w = x.shape
+    if not (left or top or right or bottom):
+        return x.clone()
+    if mode == "constant":
+        out = torch.empty((b, c, h + top + bottom, w + left + right), dtype=x.dtype, device=x.device,
+                          memory_format=FG._memory_format(x))
+        if fill is None or isinstance(fill, (int, float)):
+            v = 0.0 if fill is None else float(fill)
+            out.fill_(round(v) if not x.is_floating_point() else v)
+        else:
+            f = FG._fill_tensor(fill, c, torch.float32, x.device, "pad_sides")
+            f = f.round().clamp(0, 255) if x.dtype == torch.uint8 else f
+            out.copy_(f.to(x.dtype).view(1, -1, 1, 1).expand_as(out))
+        out[..., top : top + h, left : left + w] = x
+        return out
+    torch_mode = {"edge": "replicate", "reflect": "reflect"}.get(mode)
+    ok = torch_mode is not None and x.dtype not in (torch.uint16, torch.float16, torch.bfloat16, torch.bool)
+    if ok and (torch_mode != "reflect" or max(left, right) < w and max(top, bottom) < h):
+        return FG._same_format(F.pad(x, (left, right, top, bottom), mode=torch_mode), x)
+    return FG.pad(x, (left, top, right, bottom), fill=fill, padding_mode=mode)

@@ -594,6 +594,10 @@ class PadIfNeeded(RandomTransform):
     def _pad(self, x: torch.Tensor, params: Params, fill: Any) -> torch.Tensor:
         t, b, l, r = self._pads(*x.shape[-2:])
         h, w = x.shape[-2:]
+        if self.position != "random":  # one offset for the batch: a copy into the padded output
+            top = {"center": t, "top_left": 0, "top_right": 0, "bottom_left": t + b, "bottom_right": t + b}[self.position]
+            left = {"center": l, "top_left": 0, "bottom_left": 0, "top_right": l + r, "bottom_right": l + r}[self.position]
+            return FR.pad_sides(x, left, top, l + r - left, t + b - top, mode=self.border_mode, fill=fill)
         return FG.crop(x, -params["top"], -params["left"], h + t + b, w + l + r, padding_mode=self.border_mode, fill=fill)
 
     def transform(self, x: torch.Tensor, params: Params) -> torch.Tensor:
@@ -662,7 +666,7 @@ class Letterbox(RandomTransform):
     def _box(self, x: torch.Tensor, interpolation: str, fill: Any) -> torch.Tensor:
         (nh, nw), pads = self.geometry(*x.shape[-2:])
         out = FR.resize_to(x, (nh, nw), interpolation, antialias=self.antialias)
-        return FG.pad(out, pads, fill=fill, padding_mode="constant")
+        return FR.pad_sides(out, *pads, mode="constant", fill=fill)
 
     def transform(self, x: torch.Tensor, params: Params) -> torch.Tensor:
         fill = self.fill
