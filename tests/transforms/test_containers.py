@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+
 import pytest
 import torch
 from omegaconf import OmegaConf
@@ -206,3 +208,82 @@ def test_flips_in_place_inside_compose_equal_separate_calls(dtype, chunk_bytes, 
     assert torch.equal(out, ref) and torch.equal(x, x0)
     params[3]["apply"][::2] = False  # p = 1 ignores a replayed ``apply``, in place too
     assert torch.equal(Compose(steps)(x, params=params), ref)
+
+
+# -- SomeOf / OneOrOther / Identity ------------------------------------------------------------
+def _marks(k):
+    """k transforms that each add 2**i to every pixel of a float batch (a sample's sum says which ran, and how often)."""
+    from torchaug.transforms._base import RandomTransform
+
+    class Add(RandomTransform):
+        def __init__(self, v):
+            super().__init__(p=1.0)
+            self.v = v
+
+        def transform(self, x, params):
+            return x + self.v
+
+    return [Add(float(2 ** i)) for i in range(k)]
+
+
+def _runs(out):
+    return out[:, 0, 0, 0].long()
+
+
+@pytest.mark.parametrize("accel", [False, True])
+def test_someof_applies_exactly_n_distinct_per_sample(accel):
+    from torchaug import accelerator_path
+    from torchaug.transforms import SomeOf
+
+    x = torch.zeros(400, 1, 2, 2)
+    op = SomeOf(_marks(4), n=2)
+    with accelerator_path() if accel else contextlib.nullcontext():
+        out, params = op(x, generator=_gen(1), return_params=True)
+    bits = _runs(out)
+    assert all(bin(int(v)).count("1") == 2 for v in bits)  # two distinct transforms per sample
+    assert torch.equal(params["counts"].sum(1), torch.full((400,), 2))
+    assert torch.equal(bits, (params["counts"] * 2 ** torch.arange(4)).sum(1))
+    assert len(set(bits.tolist())) == 6  # every pair of 4 occurs (uniform subsets)
+    assert torch.equal(op(x, params=params), out)
+
+
+def test_someof_range_replace_and_p():
+    from torchaug.transforms import SomeOf
+
+    x = torch.zeros(500, 1, 2, 2)
+    _, params = SomeOf(_marks(3), n=(0, 3))(x, generator=_gen(2), return_params=True)
+    assert set(params["counts"].sum(1).tolist()) == {0, 1, 2, 3}
+    out, params = SomeOf(_marks(2), n=3, replace=True)(x, generator=_gen(3), return_params=True)
+    assert torch.equal(params["counts"].sum(1), torch.full((500,), 3))
+    assert params["counts"].max() == 3
+    assert torch.equal(_runs(out), (params["counts"] * torch.tensor([1, 2])).sum(1))  # a repeat runs twice
+    _, params = SomeOf(_marks(3), n=1, p=0.3)(x, generator=_gen(4), return_params=True)
+    frac = (params["counts"].sum(1) > 0).float().mean()
+    assert 0.2 < frac < 0.4
+    with pytest.raises(ValueError, match="SomeOf.*n"):
+        SomeOf(_marks(2), n=3)
+    with pytest.raises(TypeError, match="SomeOf.*n"):
+        SomeOf(_marks(2), n="2")
+
+
+def test_someof_children_must_keep_the_size():
+    from torchaug.transforms import SomeOf
+
+    x = torch.full((8, 1, 4, 4), 0.5)
+    op = SomeOf([RandomCrop(2), RandomHorizontalFlip(p=1.0)], n=2)
+    with pytest.raises(ValueError, match="keep the image size"):
+        op(x, generator=_gen())
+
+
+def test_one_or_other_per_sample_and_identity():
+    from torchaug.transforms import Identity, OneOrOther
+
+    x = _x(b=300)
+    op = OneOrOther(RandomHorizontalFlip(p=1.0), None, p=0.25)
+    out, params = op(x, generator=_gen(5), return_params=True)
+    first = params["choice"] == 0
+    assert 0.18 < first.float().mean() < 0.32
+    assert torch.equal(out[first], x[first].flip(-1)) and torch.equal(out[~first], x[~first])
+    assert Identity()(x) is x or torch.equal(Identity()(x), x)
+    both = OneOrOther([RandomHorizontalFlip(p=1.0), RandomVerticalFlip(p=1.0)], RandomVerticalFlip(p=1.0), p=1.0)
+    assert torch.equal(both(x, generator=_gen()), x.flip(-1).flip(-2))

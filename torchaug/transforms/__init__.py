@@ -29,6 +29,11 @@ from torchaug.transforms.weather import *  # noqa: F401,F403
 from torchaug.transforms.weather import __all__ as _weather
 from torchaug.transforms.distortion import *  # noqa: F401,F403
 from torchaug.transforms.distortion import __all__ as _distortion
+from torchaug.transforms.dihedral import *  # noqa: F401,F403
+from torchaug.transforms.dihedral import __all__ as _dihedral
+from torchaug.transforms.resize import *  # noqa: F401,F403
+from torchaug.transforms.resize import __all__ as _resize
 from torchaug.transforms.targets import boxes_valid
 
-__all__ = ["Params", "RandomTransform", "boxes_valid", *_color, *_containers, *_geometry, *_noise, *_occlusion, *_policies, *_blur, *_filters, *_pixel_noise, *_quality, *_dropout, *_tone, *_weather, *_distortion]
+__all__ = ["Params", "RandomTransform", "boxes_valid", *_color, *_containers, *_geometry, *_noise, *_occlusion, *_policies, *_blur,
+           *_filters, *_pixel_noise, *_quality, *_dropout, *_tone, *_weather, *_distortion, *_dihedral, *_resize]

@@ -6,6 +6,8 @@ their children, and return/replay the parameters of the whole tree with ``return
 / ``params=``. ``RandomApply`` and ``RandomChoice`` decide **per sample** (a video clip is one
 sample), and keep that selection on the data's device:
 
+(``SomeOf`` and ``OneOrOther`` too.)
+
 - on CPU the batch is split into groups (one per choice, ``index_select``), each child runs once
   on its group and the results are put back in place: the loop runs over choices, never over
   samples (the group indices are read on the host, which costs nothing there);
@@ -46,7 +48,7 @@ from torchaug.transforms import targets as _t
 from torchaug.transforms._base import RandomTransform, restrict_to_region
 from torchaug.transforms.geometry import RandomCrop, RandomHorizontalFlip, RandomVerticalFlip
 
-__all__ = ["Compose", "RandomApply", "RandomChoice", "RandomOrder"]
+__all__ = ["Compose", "RandomApply", "RandomChoice", "RandomOrder", "SomeOf", "OneOrOther", "Identity"]
 
 
 
@@ -610,3 +612,164 @@ class RandomOrder(_Container):
         if region is not None:
             batch = self._restrict(type(self).__name__, batch, original, region, single)
         return batch, {"order": order, "params": drawn}
+
+
+def _apply_to(owner: str, t: nn.Module, batch: dict[str, Any], sel: torch.Tensor, generator, params, single: bool,
+              gathered: bool) -> tuple[dict[str, Any], Any]:
+    """Child ``t`` on the samples where ``sel`` (``(B,)`` bool), the others unchanged (``RandomApply``'s two paths)."""
+    x = batch[_t.IMAGE]
+
+    def check(on: dict[str, Any]) -> None:
+        if on[_t.IMAGE].shape[1:] != x.shape[1:]:
+            raise ValueError(f"{owner}: the transforms must keep the image size (samples not selected stay as they are); "
+                             f"got {tuple(x.shape[1:])} -> {tuple(on[_t.IMAGE].shape[1:])}")
+
+    if gathered:
+        with cpu_threads(sel.device, 1):
+            idx_on, idx_off = sel.nonzero().squeeze(1), (~sel).nonzero().squeeze(1)
+        if idx_on.numel() == 0:
+            return batch, None
+        if idx_off.numel() == 0:
+            on, p = _Container._child(t, batch, generator, params, single)
+            check(on)
+            return on, p
+        on, p = _Container._child(t, _subset(batch, idx_on), generator, params, single)
+        check(on)
+        return _assemble(batch, [(idx_on, on), (idx_off, _subset(batch, idx_off))], owner), p
+    on, p = _Container._child(t, batch, generator, params, single)
+    check(on)
+    return _select(owner, sel.long(), [batch, on]), p
+
+
+@register("transform", example=lambda: SomeOf([RandomHorizontalFlip(p=1.0), RandomVerticalFlip(p=1.0), Identity()], n=2))
+class SomeOf(_Container):
+    """Apply ``n`` of the ``transforms``, chosen per sample (albumentations ``SomeOf`` / imgaug ``SomeOf``).
+
+    ``n``: an int, or an inclusive ``(min, max)`` pair drawn per sample (imgaug's tuple form);
+    ``replace``: draw with replacement (a transform drawn twice runs twice). The chosen ones run
+    in the order of the list (albumentations sorts the drawn indices), each with its own ``p``;
+    ``p``: the probability that a sample gets any (albumentations' ``SomeOf(p=)``). Without
+    ``replace``, ``n`` above the number of transforms is an error (albumentations clamps it with a
+    warning). Per sample (the peers draw once per image too; here one draw per sample of a batch).
+    The transforms must keep the image size. Params: ``{"counts": (B, K) int64`` (how often each
+    transform runs on each sample), ``"params": [[...] per transform]``, ``"gathered": bool}``.
+    """
+
+    def __init__(self, transforms: Any, n: int | tuple[int, int] = 1, replace: bool = False, p: float = 1.0, *,
+                 same_on_batch: bool = False) -> None:
+        super().__init__(transforms)
+        owner = type(self).__name__
+        k = len(self.transforms)
+        if k == 0:
+            raise ValueError(f"{owner}: transforms must hold at least one transform; got none")
+        self.replace = check_bool(replace, owner=owner, name="replace")
+        if isinstance(n, int) and not isinstance(n, bool):
+            lo = hi = n
+        elif isinstance(n, (tuple, list)) and len(n) == 2 and all(isinstance(v, int) and not isinstance(v, bool) for v in n):
+            lo, hi = int(n[0]), int(n[1])
+        else:
+            raise TypeError(f"{owner}: n must be an int or an inclusive (min, max) pair of ints; got {describe(n)}")
+        if lo < 0 or lo > hi or (not self.replace and hi > k):
+            raise ValueError(f"{owner}: n must satisfy 0 <= min <= max" + ("" if self.replace else f" <= {k} (the number of "
+                             "transforms; or replace=True)") + f"; got {n!r}")
+        self.n = (lo, hi)
+        self.p = check_probability(p, owner=owner, name="p")
+        self.same_on_batch = check_bool(same_on_batch, owner=owner, name="same_on_batch")
+
+    def _draw(self, b: int, generator: torch.Generator | None, device: torch.device) -> torch.Tensor:
+        k = len(self.transforms)
+        lo, hi = self.n
+        rows = 1 if self.same_on_batch else b
+        u = torch.rand(rows, 1 + max(k, hi), generator=generator, device=device)
+        count = lo + (u[:, 0] * (hi - lo + 1)).floor().long().clamp_max(hi - lo)
+        if self.p < 1.0:
+            count = torch.where(torch.rand(rows, generator=generator, device=device) < self.p, count, 0)
+        if self.replace:  # hi uniform picks, the first ``count`` of them kept
+            picks = (u[:, 1 : 1 + hi] * k).floor().long().clamp_max(k - 1)
+            keep = (torch.arange(hi, device=device) < count.unsqueeze(1)).long()
+            counts = torch.zeros(rows, k, dtype=torch.long, device=device).scatter_add_(1, picks, keep)
+        else:  # a uniform random subset of size ``count``: the ``count`` smallest of k uniform keys
+            rank = u[:, 1 : 1 + k].argsort(dim=1).argsort(dim=1)
+            counts = (rank < count.unsqueeze(1)).long()
+        return counts.expand(b, k)
+
+    def _run(self, batch, generator, params=None, *, region=None, single=False):
+        owner = type(self).__name__
+        x = batch[_t.IMAGE]
+        b = x.shape[0] // batch.get(_t.FRAMES, 1)
+        k = len(self.transforms)
+        reps = self.n[1] if self.replace else 1
+        if params is None:
+            with cpu_threads(x.device, 1):
+                counts = self._draw(b, generator, x.device)
+            sub_params = None
+        else:
+            if not isinstance(params, dict):
+                raise TypeError(f"{owner}: params must be the dict returned by return_params=True; got {describe(params)}")
+            if set(params) - {"gathered"} != {"counts", "params"}:
+                raise ValueError(f"{owner}: params must hold the keys ['counts', 'params']; got {sorted(params)}")
+            counts, sub_params = params["counts"], params["params"]
+            if not isinstance(counts, torch.Tensor) or tuple(counts.shape) != (b, k):
+                raise ValueError(f"{owner}: params['counts'] must be a ({b}, {k}) tensor; got {describe(counts)}")
+            counts = counts.to(x.device)
+        gathered = _gathers(x, params)
+        out, drawn = batch, []
+        for i, t in enumerate(self.transforms):
+            per = []
+            for r in range(reps):
+                p_ir = None if sub_params is None else sub_params[i][r]
+                out, p = _apply_to(owner, t, out, counts[:, i] > r, generator, p_ir, single, gathered)
+                per.append(p)
+            drawn.append(per)
+        if region is not None:
+            out = self._restrict(owner, out, batch, region, single)
+        return out, {"counts": counts, "params": drawn, "gathered": gathered}
+
+    def extra_repr(self) -> str:
+        return f"n={self.n}, replace={self.replace}, p={self.p}"
+
+
+@register("transform", example=lambda: Identity())
+class Identity(RandomTransform):
+    """Return the input unchanged (albumentations ``NoOp``, torchvision ``Identity``); targets pass through.
+
+    The "do nothing" branch of :class:`OneOrOther`, :class:`SomeOf` or ``RandomChoice``.
+    """
+
+    supports_uint16 = True
+
+    def __init__(self) -> None:
+        super().__init__(p=1.0)
+
+    def transform(self, x: torch.Tensor, params: dict) -> torch.Tensor:
+        return x
+
+    def extra_repr(self) -> str:
+        return ""
+
+
+@register("transform", example=lambda: OneOrOther(RandomHorizontalFlip(p=1.0), RandomVerticalFlip(p=1.0)))
+class OneOrOther(RandomChoice):
+    """Per sample, ``first`` with probability ``p``, else ``second`` (imgaug ``OneOrOther(p, then_list,
+    else_list)``, albumentations ``OneOrOther(first, second, p)``). Either may be a transform, a list
+    (run as a ``Compose``) or None (:class:`Identity`). Both branches must give outputs of one size.
+    Params: as ``RandomChoice`` (``choice`` 0: ``first``, 1: ``second``).
+    """
+
+    def __init__(self, first: Any = None, second: Any = None, p: float = 0.5, *, same_on_batch: bool = False) -> None:
+        owner = type(self).__name__
+        p = check_probability(p, owner=owner, name="p")
+
+        def branch(v: Any) -> nn.Module:
+            if v is None:
+                return Identity()
+            if isinstance(v, (list, tuple)) or isinstance(v, Mapping):
+                return Compose(v)
+            return v
+
+        super().__init__([branch(first), branch(second)], p=[p, 1.0 - p] if 0.0 < p < 1.0 else [float(p > 0), float(p < 1)],
+                         same_on_batch=same_on_batch)
+        self.p_first = p
+
+    def extra_repr(self) -> str:
+        return f"p={self.p_first}"
