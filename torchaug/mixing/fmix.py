@@ -38,7 +38,7 @@ def _spectrum_scale(h: int, w: int, decay_power: float, device: torch.device) ->
 
 
 def low_freq_images(
-    n: int, h: int, w: int, decay_power: float, *, generator: torch.Generator | None, device: torch.device | str
+    n: int, h: int, w: int, decay_power: float, *, generator: torch.Generator | None, device: torch.device | str = "cpu"
 ) -> torch.Tensor:
     """``n`` low-frequency grey images ``(n, h, w)`` float32 (unnormalised: only their order matters)."""
     dev = torch.device(device)
