@@ -126,14 +126,14 @@ class ResizeMix(Mixer):
             out = x if inplace else x.clone(memory_format=torch.preserve_format)
             if y1 <= y0 or x1 <= x0:
                 return out
-            src = x.index_select(0, params["perm"])
+            src = x[params["perm"]]
             src = src if src.is_floating_point() else src.float()
             patch = F.interpolate(src, size=(y1 - y0, x1 - x0), mode="bilinear", align_corners=False,
                                   antialias=self.antialias)
             out[:, :, y0:y1, x0:x1] = _round_like(patch, x)
             return out
         grid, inside = patch_grid(box, h, w)
-        src = x.index_select(0, params["perm"])
+        src = x[params["perm"]]
         src = src if src.is_floating_point() else src.float()
         sampled = _round_like(F.grid_sample(src, grid.to(src.dtype), mode="bilinear", padding_mode="border",
                                             align_corners=False), x)
