@@ -104,3 +104,20 @@ def test_uint8_soft_mask_on_grid_and_errors():
         FMix(max_soft=0.7, num_classes=2)
     with pytest.raises(ValueError, match=r"FMix: params\['mask'\]"):
         FMix(num_classes=2)(x, y, params={"perm": p["perm"], "lam": p["lam"]})
+
+
+@pytest.mark.parametrize("dtype", [torch.uint8, torch.float32])
+@pytest.mark.parametrize("b", [6, 7])
+def test_pair_kernel_equals_generic_blend(dtype, b):
+    """The CPU pair kernel of binary masks (shift pairing) gives what the generic lerp gives."""
+    from torchaug import accelerator_path
+
+    x, y = _batch(b, dtype=dtype), torch.arange(b) % 3
+    m = FMix(1.0, num_classes=3, mode="elem")
+    fast, _, p = m(x, y, generator=torch.Generator().manual_seed(0), return_params=True)
+    with accelerator_path():
+        slow, _ = m(x, y, params=p)
+    assert torch.equal(fast, slow)
+    inplace = x.clone()
+    m(inplace, y, params=p, inplace=True)
+    assert torch.equal(inplace, fast)
