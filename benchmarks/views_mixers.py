@@ -3,6 +3,7 @@
     python benchmarks/views_mixers.py                  # 2 threads, 7 rounds, medians
     python benchmarks/views_mixers.py --quick          # 3 rounds
     python benchmarks/views_mixers.py --threads 1,2 --stat min
+    python benchmarks/views_mixers.py --part mixers     # one table only (views / mixers)
 
 Goals (docs/views.md):
 
@@ -128,16 +129,19 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=None, help="rounds per measurement (default 7, --quick 3)")
     ap.add_argument("--stat", choices=("median", "min"), default="median")
     ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--part", choices=("all", "views", "mixers"), default="all", help="run only one table")
     args = ap.parse_args()
     rounds = args.rounds or (3 if args.quick else 7)
     for th in (int(s) for s in args.threads.split(",")):
         torch.set_num_threads(th)
         print(f"\n## {th} thread(s), {rounds} rounds, {args.stat}s\n")
-        v = bench_views(rounds, args.stat)
-        print(markdown_table(["pipeline", "input", "torchaug img/s", "torchvision v2 img/s", "speed-up", "goal"], v))
-        print()
-        m = bench_mixers(rounds, args.stat)
-        print(markdown_table(["mixer", "input", "torchaug img/s", "time / clone", "time / timm CutMix", "goal"], m))
+        if args.part in ("all", "views"):
+            v = bench_views(rounds, args.stat)
+            print(markdown_table(["pipeline", "input", "torchaug img/s", "torchvision v2 img/s", "speed-up", "goal"], v))
+            print()
+        if args.part in ("all", "mixers"):
+            m = bench_mixers(rounds, args.stat)
+            print(markdown_table(["mixer", "input", "torchaug img/s", "time / clone", "time / timm CutMix", "goal"], m))
 
 
 if __name__ == "__main__":
