@@ -40,7 +40,7 @@ from typing import Any
 import numpy as np
 import torch
 
-__all__ = ["main", "preview_transforms", "preview_resampler", "render_gallery", "sample_photos", "sample_digits", "load_config"]
+__all__ = ["main", "preview_transforms", "preview_views", "preview_resampler", "render_gallery", "sample_photos", "sample_digits", "load_config"]
 
 _KEYS = {"transforms", "resampler", "out", "n", "draws", "seed", "source", "size", "boxes"}
 
@@ -180,6 +180,39 @@ def preview_transforms(
     if any(c.shape[-2:] != columns[1].shape[-2:] for c in columns[1:]):
         raise ValueError("preview: the pipeline must give one output size")
     return _draw_grid(columns, cboxes, path, title)
+
+
+def preview_views(
+    multiview: Any, path: str | Path, *, n: int = 2, seed: int = 0, size: int = 256, title: str = "",
+) -> Path:
+    """The views of a :class:`~torchaug.transforms.MultiView` (e.g. ``configs/transforms/dino_views.yaml``)
+    as a grid: one row per photo, the original then every view (each drawn at its own output size)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    path = Path(path)
+    x, _ = sample_photos(n, size)
+    views = multiview(x, generator=torch.Generator().manual_seed(seed))
+    columns = [x, *(v.detach().cpu() for v in views)]
+    names = ["original"] + [f"view {i + 1} ({v.shape[-1]}px)" for i, v in enumerate(views)]
+    fig = Figure(figsize=(1.6 * len(columns), 1.6 * n + 0.4))
+    FigureCanvasAgg(fig)
+    for c, imgs in enumerate(columns):
+        for r in range(n):
+            ax = fig.add_subplot(n, len(columns), r * len(columns) + c + 1)
+            img = imgs[r]
+            if img.is_floating_point():
+                img = (img.clamp(0, 1) * 255).round().to(torch.uint8)
+            ax.imshow(img.permute(1, 2, 0).numpy(), interpolation="nearest")
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if r == 0:
+                ax.set_title(names[c], fontsize=7)
+    fig.suptitle(title, fontsize=9)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=80)
+    return path
 
 
 def preview_resampler(resampler: Any, path: str | Path, *, title: str | None = None) -> Path:
@@ -390,6 +423,13 @@ def main(argv: list[str] | None = None) -> Path:
         name = args["transforms"]
         t = load_config("transforms", name, seed=seed, overrides=overrides)
         source = args.get("source", "digits" if name.startswith("digits") else "photos")
+        from torchaug.transforms.views import MultiView
+
+        if isinstance(t, MultiView):  # a list of batches: one column per view
+            out = preview_views(t, args.get("out", f"preview_{name}.png"), n=int(args.get("n", 2)), seed=seed,
+                                size=int(args.get("size", 256)), title=f"transforms={name}")
+            print(f"wrote {out}")
+            return out
         out = preview_transforms(
             t, args.get("out", f"preview_{name}.png"), source=source, n=int(args.get("n", 3)),
             draws=int(args.get("draws", 5)), seed=seed, size=int(args.get("size", 256)),

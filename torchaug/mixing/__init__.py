@@ -10,6 +10,9 @@ from torchaug.mixing._random import sample_beta, sample_pairing
 from torchaug.mixing.collate import AugmentCollate, MixCollate
 from torchaug.mixing.combined import MixUpCutMix
 from torchaug.mixing.cutmix import CutMix
+from torchaug.mixing.fmix import FMix
+from torchaug.mixing.resizemix import ResizeMix
+from torchaug.mixing.saliencymix import SaliencyMix
 from torchaug.mixing.loss import SoftTargetCrossEntropy
 from torchaug.mixing.mixup import MixUp
 from torchaug.mixing.samplepairing import SamplePairing
@@ -18,9 +21,12 @@ from torchaug.mixing.targets import mix_targets, one_hot
 __all__ = [
     "AugmentCollate",
     "CutMix",
+    "FMix",
     "MixCollate",
     "MixUp",
     "MixUpCutMix",
+    "ResizeMix",
+    "SaliencyMix",
     "Mixer",
     "SamplePairing",
     "SoftTargetCrossEntropy",

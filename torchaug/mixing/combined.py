@@ -8,7 +8,7 @@ from torchaug._devpath import cpu_path
 from torchaug._validation import check_number, check_probability
 from torchaug.mixing import _kernels as K
 from torchaug.mixing._base import Mixer, Params
-from torchaug.mixing.cutmix import CutMix, paste
+from torchaug.mixing.cutmix import CutMix, check_minmax, paste
 from torchaug.mixing.mixup import MixUp, blend
 from torchaug.registry import register
 
@@ -19,7 +19,9 @@ class MixUpCutMix(Mixer):
 
     The choice follows ``mode`` like λ: once per batch (timm's ``Mixup(mode="batch")``, the DeiT
     recipe: ``mixup_alpha=0.8, cutmix_alpha=1.0, switch_prob=0.5``), per pair or per sample. A
-    zero alpha disables that mixer (both zero: unmixed).
+    zero alpha disables that mixer (both zero: unmixed). ``cutmix_minmax`` and ``correct_lam``
+    have timm's ``Mixup`` meaning (see :class:`~torchaug.mixing.CutMix`); with ``cutmix_minmax``
+    set CutMix is active whatever ``cutmix_alpha`` says (timm forces it to 1).
 
     On CPU the per-batch choice is read to run the matching fast kernel; on an accelerator, and
     for per-pair/per-sample choices, both are expressed as one per-pixel weight map
@@ -38,6 +40,8 @@ class MixUpCutMix(Mixer):
         mode: str = "batch",
         pairing: str | None = None,
         inplace: bool = False,
+        cutmix_minmax: tuple[float, float] | None = None,
+        correct_lam: bool = True,
     ) -> None:
         super().__init__(
             num_classes=num_classes, label_smoothing=label_smoothing, p=p, mode=mode, pairing=pairing, inplace=inplace
@@ -46,6 +50,12 @@ class MixUpCutMix(Mixer):
         self.mixup_alpha = float(check_number(mixup_alpha, owner=owner, name="mixup_alpha", low=0.0))
         self.cutmix_alpha = float(check_number(cutmix_alpha, owner=owner, name="cutmix_alpha", low=0.0))
         self.switch_prob = check_probability(switch_prob, owner=owner, name="switch_prob")
+        self.cutmix_minmax = check_minmax(cutmix_minmax, owner)
+        if not isinstance(correct_lam, bool):
+            raise TypeError(f"{owner}: correct_lam must be a bool; got {correct_lam!r}")
+        self.correct_lam = correct_lam
+        if self.cutmix_minmax is not None:
+            self.cutmix_alpha = 1.0  # timm: cutmix_minmax makes CutMix active (its alpha is then unused)
         if self.mixup_alpha == 0.0:
             self.switch_prob = 1.0 if self.cutmix_alpha > 0 else 0.0
         elif self.cutmix_alpha == 0.0:
@@ -54,7 +64,9 @@ class MixUpCutMix(Mixer):
         # the two parts, whose draws are reused (plain attributes: they hold no tensors and
         # are not submodules of their own in print(model) or the state dict)
         self.__dict__["_mixup"] = MixUp(max(self.mixup_alpha, 1e-3), **common)
-        self.__dict__["_cutmix"] = CutMix(max(self.cutmix_alpha, 1e-3), **common)
+        self.__dict__["_cutmix"] = CutMix(
+            max(self.cutmix_alpha, 1e-3), cutmix_minmax=self.cutmix_minmax, correct_lam=correct_lam, **common
+        )
 
     def extra_repr(self) -> str:
         return (

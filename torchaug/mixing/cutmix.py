@@ -52,6 +52,51 @@ def box_on_host(lam: float, cy: float, cx: float, height: int, width: int) -> tu
     return [y0, y1, x0, x1], 1.0 - (y1 - y0) * (x1 - x0) / float(height * width)
 
 
+def sample_boxes_minmax(
+    u: torch.Tensor, minmax: tuple[float, float], height: int, width: int
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """timm's ``rand_bbox_minmax`` (Darknet-style CutMix) from uniforms ``u`` ``(B, 4)`` in [0, 1).
+
+    Side lengths are integers uniform in ``[int(H lo), int(H hi))`` and ``[int(W lo), int(W hi))``
+    (one each when the range is empty), the top-left corner uniform over the positions that keep
+    the box inside the image; ``lam_area = 1 - area / (H W)`` (timm always corrects λ here).
+    """
+    lo, hi = minmax
+    hl, hh = int(height * lo), max(int(height * hi), int(height * lo) + 1)
+    wl, wh = int(width * lo), max(int(width * hi), int(width * lo) + 1)
+    ch = (hl + (u[:, 0] * (hh - hl)).floor().long()).clamp(max=hh - 1)
+    cw = (wl + (u[:, 1] * (wh - wl)).floor().long()).clamp(max=wh - 1)
+    y0 = (u[:, 2] * (height - ch + 1)).floor().long().minimum(height - ch)
+    x0 = (u[:, 3] * (width - cw + 1)).floor().long().minimum(width - cw)
+    box = torch.stack([y0, y0 + ch, x0, x0 + cw], 1)
+    return box, 1.0 - (ch * cw).float() / float(height * width)
+
+
+def box_minmax_on_host(u: list[float], minmax: tuple[float, float], height: int, width: int) -> tuple[list[int], float]:
+    """:func:`sample_boxes_minmax` for one draw in Python numbers."""
+    lo, hi = minmax
+    hl, hh = int(height * lo), max(int(height * hi), int(height * lo) + 1)
+    wl, wh = int(width * lo), max(int(width * hi), int(width * lo) + 1)
+    ch = min(hl + math.floor(u[0] * (hh - hl)), hh - 1)
+    cw = min(wl + math.floor(u[1] * (wh - wl)), wh - 1)
+    y0 = min(math.floor(u[2] * (height - ch + 1)), height - ch)
+    x0 = min(math.floor(u[3] * (width - cw + 1)), width - cw)
+    return [y0, y0 + ch, x0, x0 + cw], 1.0 - ch * cw / float(height * width)
+
+
+def check_minmax(minmax: object, owner: str) -> tuple[float, float] | None:
+    """``cutmix_minmax``: None or a ``(min, max)`` pair of fractions with ``0 <= min < max <= 1``."""
+    if minmax is None:
+        return None
+    try:
+        lo, hi = (float(v) for v in minmax)  # type: ignore[union-attr]
+    except (TypeError, ValueError):
+        raise TypeError(f"{owner}: cutmix_minmax must be None or a (min, max) pair of floats; got {minmax!r}") from None
+    if not 0.0 <= lo < hi <= 1.0:
+        raise ValueError(f"{owner}: cutmix_minmax must satisfy 0 <= min < max <= 1; got {minmax!r}")
+    return lo, hi
+
+
 @register("mixer", example=lambda: CutMix(alpha=1.0, num_classes=10))
 class CutMix(Mixer):
     """CutMix: replace a box of each image by the same box of its partner; ``λ = 1 - box area``.
@@ -67,6 +112,13 @@ class CutMix(Mixer):
         mode: ``"batch"`` one box for the batch (timm, torchvision), ``"pair"`` one box per pair,
             ``"elem"`` one box per sample (masks built by broadcasting aranges, no loop).
 
+        cutmix_minmax: timm's ``cutmix_minmax``: ``(min, max)`` fractions of each side; the box
+            sides are then drawn uniformly in that range (timm's ``rand_bbox_minmax``) instead of
+            from λ, and ``alpha`` is not used (timm forces it to 1). λ is always the box's area.
+        correct_lam: timm's ``correct_lam`` (default True, the reference code): the label weight
+            is the clipped box's kept area; False keeps the drawn λ ~ Beta(α, α) as the label
+            weight even where the box was clipped at the border (timm's ``correct_lam=False``).
+
     Shapes: ``x`` ``(B, C, H, W)`` uint8 or float -> same (pixels are copied, never blended);
     ``y`` -> ``(B, K)`` float32.
     """
@@ -81,17 +133,26 @@ class CutMix(Mixer):
         mode: str = "batch",
         pairing: str | None = None,
         inplace: bool = False,
+        cutmix_minmax: tuple[float, float] | None = None,
+        correct_lam: bool = True,
     ) -> None:
         super().__init__(
             num_classes=num_classes, label_smoothing=label_smoothing, p=p, mode=mode, pairing=pairing, inplace=inplace
         )
-        self.alpha = float(check_number(alpha, owner=type(self).__name__, name="alpha", low=0.0))
+        owner = type(self).__name__
+        self.alpha = float(check_number(alpha, owner=owner, name="alpha", low=0.0))
+        self.cutmix_minmax = check_minmax(cutmix_minmax, owner)
+        if not isinstance(correct_lam, bool):
+            raise TypeError(f"{owner}: correct_lam must be a bool; got {correct_lam!r}")
+        self.correct_lam = correct_lam
 
     def extra_repr(self) -> str:
-        return f"alpha={self.alpha}, " + super().extra_repr()
+        extra = "" if self.cutmix_minmax is None else f", cutmix_minmax={self.cutmix_minmax}"
+        extra += "" if self.correct_lam else ", correct_lam=False"
+        return f"alpha={self.alpha}, " + super().extra_repr() + extra
 
     def no_mixing(self) -> bool:
-        return self.alpha == 0.0 or super().no_mixing()
+        return (self.alpha == 0.0 and self.cutmix_minmax is None) or super().no_mixing()
 
     def draw_boxes(
         self, x: torch.Tensor, perm: torch.Tensor, mixed: torch.Tensor | None, generator: torch.Generator | None
@@ -99,20 +160,33 @@ class CutMix(Mixer):
         """Boxes and area-corrected λ following ``mode``; empty box and λ = 1 where not ``mixed``
         (``None``: every sample is mixed)."""
         h, w = x.shape[-2:]
+        minmax = self.cutmix_minmax
 
         def draw(n: int) -> torch.Tensor:
+            if minmax is not None:
+                return torch.rand(n, 4, generator=generator, device=x.device)
             lam = sample_beta(self.alpha, n, generator=generator, device=x.device)
             centre = torch.rand(n, 2, generator=generator, device=x.device)
             return torch.cat([lam.unsqueeze(1), centre], 1)
 
         b = perm.shape[0]
         if self.mode == "batch" and cpu_path(x):
-            corners, lam_area = box_on_host(*draw(1)[0].tolist(), h, w)
+            d0 = draw(1)[0].tolist()
+            if minmax is not None:
+                corners, lam_area = box_minmax_on_host(d0, minmax, h, w)
+            else:
+                corners, lam_area = box_on_host(*d0, h, w)
+                lam_area = lam_area if self.correct_lam else as_float32(d0[0])
             box = torch.tensor(corners).expand(b, 4).clone()
             lam = torch.full((b,), lam_area)
         else:
             d = self._per_mode(draw, perm)
-            box, lam = sample_boxes(d[:, 0], d[:, 1:], h, w)
+            if minmax is not None:
+                box, lam = sample_boxes_minmax(d, minmax, h, w)
+            else:
+                box, lam = sample_boxes(d[:, 0], d[:, 1:], h, w)
+                if not self.correct_lam:
+                    lam = d[:, 0].clone()
         if mixed is None:
             return box, lam
         box = torch.where(mixed.unsqueeze(1), box, torch.zeros_like(box))
@@ -120,9 +194,13 @@ class CutMix(Mixer):
         return box, lam
 
     def draw_on_host(self, x: torch.Tensor, rng: HostRandom) -> tuple[float, float, tuple[int, int, int, int]]:
+        if self.cutmix_minmax is not None:
+            u = [rng.random() for _ in range(4)]
+            corners, lam_area = box_minmax_on_host(u, self.cutmix_minmax, *x.shape[-2:])
+            return as_float32(lam_area), 1.0, tuple(corners)
         lam = rng.betavariate(self.alpha, self.alpha)
         corners, lam_area = box_on_host(lam, rng.random(), rng.random(), *x.shape[-2:])
-        return as_float32(lam_area), 1.0, tuple(corners)
+        return as_float32(lam_area if self.correct_lam else lam), 1.0, tuple(corners)
 
     def make_params(self, x: torch.Tensor, generator: torch.Generator | None) -> Params:
         perm, offset = self._pairing(x, generator)
