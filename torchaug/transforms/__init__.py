@@ -27,6 +27,8 @@ from torchaug.transforms.tone import *  # noqa: F401,F403
 from torchaug.transforms.tone import __all__ as _tone
 from torchaug.transforms.weather import *  # noqa: F401,F403
 from torchaug.transforms.weather import __all__ as _weather
+from torchaug.transforms.detection import *  # noqa: F401,F403
+from torchaug.transforms.detection import __all__ as _detection
 from torchaug.transforms.targets import boxes_valid
 
-__all__ = ["Params", "RandomTransform", "boxes_valid", *_color, *_containers, *_geometry, *_noise, *_occlusion, *_policies, *_blur, *_filters, *_pixel_noise, *_quality, *_dropout, *_tone, *_weather]
+__all__ = ["Params", "RandomTransform", "boxes_valid", *_color, *_containers, *_geometry, *_noise, *_occlusion, *_policies, *_blur, *_filters, *_pixel_noise, *_quality, *_dropout, *_tone, *_weather, *_detection]
