@@ -32,6 +32,7 @@ from torch.utils import _pytree as pytree
 from torchaug._validation import check_bool, check_number, describe
 from torchaug.functional import color as FC
 from torchaug.functional import geometry as FG
+from torchaug.functional._workspace import constant
 from torchaug.registry import register
 from torchaug.transforms import targets as _t
 from torchaug.transforms._base import Params, RandomTransform, where_samples
@@ -177,7 +178,7 @@ class RandomIoUCrop(_BoxCrop):
         h, w = x.shape[-2:]
         r, t = self.rounds, self.trials
         dev = x.device
-        opts = torch.tensor(self.sampler_options, device=dev)
+        opts = constant(tuple(self.sampler_options), dev)
         oi = (self._rand(x, r, generator=generator) * len(opts)).floor().long().clamp_max(len(opts) - 1)
         jac = opts[oi]  # (B, R)
         u = self._rand(x, r, t, 4, generator=generator)  # float32 as torchvision's torch.rand
@@ -309,7 +310,7 @@ class RandomZoomOut(RandomTransform):
         wy = _canvas_weights(params["top"], params["canvas_h"], oh, h, self._max_canvas(h), self.antialias)
         wx = _canvas_weights(params["left"], params["canvas_w"], ow, w, self._max_canvas(w), self.antialias)
         wdt = torch.float64 if x.dtype == torch.float64 else torch.float32
-        fill = torch.as_tensor(self.fill, dtype=wdt, device=x.device).reshape(1, -1, 1, 1)
+        fill = constant(tuple(self.fill) if isinstance(self.fill, list) else (float(self.fill),), x.device, wdt).reshape(1, -1, 1, 1)
         if fill.shape[1] not in (1, c):
             raise ValueError(f"{type(self).__name__}: fill must be one number or {c} (one per channel); got {self.fill!r}")
         xf = x.to(wdt) - fill
@@ -338,7 +339,7 @@ class RandomZoomOut(RandomTransform):
         return f"size={self.size}, fill={self.fill}, side_range={self.side_range}, " + super().extra_repr()
 
 
-@register("transform", example=lambda: BBoxSafeRandomCrop(erosion_rate=0.2, size=12))
+@register("transform", example=lambda: BBoxSafeRandomCrop(erosion_rate=0.2, size=16))
 class BBoxSafeRandomCrop(_BoxCrop):
     """A random crop that keeps every box (albumentations 2.0.8 ``BBoxSafeRandomCrop``), resized to ``size``.
 
@@ -371,7 +372,7 @@ class BBoxSafeRandomCrop(_BoxCrop):
         u = u.to(dt)
         nb = torch.zeros(b, dtype=torch.long, device=u.device) if boxes.shape[1] == 0 else valid.sum(1)
         if boxes.shape[1]:
-            bx = boxes.to(dt) / torch.tensor([w, h, w, h], dtype=dt, device=u.device)
+            bx = boxes.to(dt) / constant((float(w), float(h), float(w), float(h)), u.device, dt)
             big = torch.full_like(bx[..., 0], float("inf"))
             x0 = torch.where(valid, bx[..., 0], big).amin(1)
             y0 = torch.where(valid, bx[..., 1], big).amin(1)
@@ -419,7 +420,7 @@ class BBoxSafeRandomCrop(_BoxCrop):
         return f"erosion_rate={self.erosion_rate}, " + super().extra_repr()
 
 
-@register("transform", example=lambda: RandomSizedBBoxSafeCrop(12, 10, erosion_rate=0.1))
+@register("transform", example=lambda: RandomSizedBBoxSafeCrop(16, 14, erosion_rate=0.1))
 class RandomSizedBBoxSafeCrop(BBoxSafeRandomCrop):
     """albumentations 2.0.8 ``RandomSizedBBoxSafeCrop(height, width, erosion_rate)``: the bbox-safe crop
     of :class:`BBoxSafeRandomCrop`, resized to ``(height, width)`` (bilinear, antialiased; masks nearest)."""
