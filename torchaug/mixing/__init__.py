@@ -12,10 +12,12 @@ from torchaug.mixing.combined import MixUpCutMix
 from torchaug.mixing.cutmix import CutMix
 from torchaug.mixing.loss import SoftTargetCrossEntropy
 from torchaug.mixing.mixup import MixUp
+from torchaug.mixing.mosaic import Mosaic
 from torchaug.mixing.samplepairing import SamplePairing
 from torchaug.mixing.targets import mix_targets, one_hot
 
 __all__ = [
+    "Mosaic",
     "AugmentCollate",
     "CutMix",
     "MixCollate",
