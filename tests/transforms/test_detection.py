@@ -285,3 +285,44 @@ def test_photometric_distort_p0_is_identity_and_checks_ranges():
         T.RandomPhotometricDistort(hue=(-0.7, 0.1))
     with pytest.raises(TypeError, match="contrast"):
         T.RandomPhotometricDistort(contrast=0.5)
+
+
+# -- fixed-size crops from the targets (albumentations 2.0.8 rules) --------------------------------
+def test_crop_non_empty_mask_contains_a_set_pixel_and_respects_ignores():
+    img, targets = _sample(b=6, seed=11)
+    op = T.CropNonEmptyMaskIfExists(20, 24)
+    (out, tg), p = op(img, targets, generator=torch.Generator().manual_seed(0), return_params=True)
+    assert out.shape == (6, 3, 20, 24)
+    for i, t in enumerate(tg):
+        assert t["masks"].shape[-2:] == (20, 24) and bool(t["masks"].any())
+        top, left = int(p["top"][i]), int(p["left"][i])
+        assert torch.equal(out[i], img[i, :, top:top + 20, left:left + 24])
+    # value 1 ignored everywhere: no set pixel, so a uniform crop inside the image
+    m = tv_tensors.Mask(torch.ones(6, 1, H, W, dtype=torch.uint8))
+    _, p = T.CropNonEmptyMaskIfExists(20, 24, ignore_values=[1])(img, m, generator=torch.Generator().manual_seed(1),
+                                                                  return_params=True)
+    assert ((p["top"] >= 0) & (p["top"] <= H - 20) & (p["left"] >= 0) & (p["left"] <= W - 24)).all()
+    # one set pixel in channel 1 only; ignoring channel 1 makes the mask empty
+    m2 = torch.zeros(6, 2, H, W, dtype=torch.uint8)
+    m2[:, 1, 40, 60] = 1
+    _, p = T.CropNonEmptyMaskIfExists(8, 8)(img, tv_tensors.Mask(m2), generator=torch.Generator().manual_seed(2),
+                                            return_params=True)
+    assert ((p["top"] <= 40) & (p["top"] + 8 > 40) & (p["left"] <= 60) & (p["left"] + 8 > 60)).all()
+    with pytest.raises(ValueError, match="larger than the image"):
+        T.CropNonEmptyMaskIfExists(H + 1, 4)(img)
+
+
+def test_at_least_one_bbox_crop_holds_an_eroded_box():
+    img, targets = _sample(b=8, seed=12)
+    op = T.AtLeastOneBBoxRandomCrop(30, 40, erosion_factor=0.2)
+    (out, tg), p = op(img, targets, generator=torch.Generator().manual_seed(0), return_params=True)
+    assert out.shape == (8, 3, 30, 40)
+    for i, src in enumerate(targets):
+        top, left = int(p["top"][i]), int(p["left"][i])
+        b = src["boxes"].as_subclass(torch.Tensor)
+        bw, bh = b[:, 2] - b[:, 0], b[:, 3] - b[:, 1]
+        e = torch.stack([b[:, 0] + 0.1 * bw, b[:, 1] + 0.1 * bh, b[:, 2] - 0.1 * bw, b[:, 3] - 0.1 * bh], 1)
+        fits = (e[:, 0] >= left) & (e[:, 2] <= left + 40) & (e[:, 1] >= top) & (e[:, 3] <= top + 30)
+        big = (e[:, 2] - e[:, 0] > 40) | (e[:, 3] - e[:, 1] > 30)
+        assert bool((fits | big).any()), (i, top, left, e)
+        assert torch.equal(out[i], img[i, :, top:top + 30, left:left + 40])

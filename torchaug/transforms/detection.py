@@ -43,6 +43,8 @@ __all__ = [
     "RandomZoomOut",
     "BBoxSafeRandomCrop",
     "RandomSizedBBoxSafeCrop",
+    "AtLeastOneBBoxRandomCrop",
+    "CropNonEmptyMaskIfExists",
     "ClampBoundingBoxes",
     "SanitizeBoundingBoxes",
     "RandomPhotometricDistort",
@@ -430,6 +432,158 @@ class RandomSizedBBoxSafeCrop(BBoxSafeRandomCrop):
                  interpolation: str = "bilinear", antialias: bool = True, same_on_batch: bool = False) -> None:
         super().__init__(erosion_rate, p, size=(height, width), interpolation=interpolation, antialias=antialias,
                          same_on_batch=same_on_batch)
+
+
+class _FixedCrop(RandomTransform):
+    """A crop of one size ``(height, width)`` per sample at (``top``, ``left``), from the sample's targets."""
+
+    __torchaug_public__ = False
+    keeps_size = False
+    geometric = True
+    supports_uint16 = True
+
+    def __init__(self, height: int, width: int, *, p: float = 1.0) -> None:
+        super().__init__(p=p)
+        self.size = _size((height, width), type(self).__name__, "height/width")
+        self._ctx: dict | None = None
+
+    def _run(self, batch: dict, generator: Any, params: Params | None = None, **kw: Any) -> Any:
+        self._ctx = batch
+        try:
+            return super()._run(batch, generator, params, **kw)
+        finally:
+            self._ctx = None
+
+    def _check_size(self, x: torch.Tensor) -> None:
+        h, w = x.shape[-2:]
+        if self.size[0] > h or self.size[1] > w:
+            raise ValueError(f"{type(self).__name__}: crop size {self.size} is larger than the image {(h, w)}")
+
+    def _rand_int(self, x: torch.Tensor, low: torch.Tensor | int, high: torch.Tensor | int,
+                  generator: torch.Generator | None) -> torch.Tensor:
+        """Integers uniform in ``[low, high]`` (both included, as Python's ``randint``) per sample."""
+        u = self._rand(x, generator=generator).double()
+        if not isinstance(low, torch.Tensor) and not isinstance(high, torch.Tensor):
+            return (low + (u * (high - low + 1)).floor().long()).clamp_max(high)
+        lo = low if isinstance(low, torch.Tensor) else torch.full_like(high, low)
+        hi = high if isinstance(high, torch.Tensor) else torch.full_like(low, high)
+        return torch.minimum(lo + (u * (hi - lo + 1).double()).floor().long(), hi)
+
+    def transform(self, x: torch.Tensor, params: Params) -> torch.Tensor:
+        return FG.crop(x, params["top"], params["left"], *self.size)
+
+    def transform_points(self, points: torch.Tensor, params: Params, size: tuple[int, int]) -> torch.Tensor:
+        return points - torch.stack([params["left"], params["top"]], dim=1).to(points.dtype).unsqueeze(1)
+
+    def extra_repr(self) -> str:
+        return f"height={self.size[0]}, width={self.size[1]}, " + super().extra_repr()
+
+
+@register("transform", example=lambda: CropNonEmptyMaskIfExists(14, 12))
+class CropNonEmptyMaskIfExists(_FixedCrop):
+    """A ``(height, width)`` crop around a random non-empty mask pixel (albumentations 2.0.8).
+
+    albumentations' rule, per sample: the mask (every channel of the first mask target; values
+    in ``ignore_values`` and channels in ``ignore_channels`` count as empty); if any pixel is set,
+    pick one uniformly, ``x_min = x - randint(0, width - 1)`` (``y`` likewise), clipped into the
+    image; else a uniform crop. Without a mask target (a plain image batch) every crop is uniform.
+    Batched: the uniform pick is the argmax of uniform scores over the set pixels.
+    Shapes: ``(B, C, H, W) -> (B, C, height, width)``. Params: ``top``, ``left`` ``(B,)`` int64.
+    Parity: albumentations' coordinates for the same picked pixel and offsets (exact crop).
+    """
+
+    def __init__(self, height: int, width: int, ignore_values: Sequence[int] | None = None,
+                 ignore_channels: Sequence[int] | None = None, p: float = 1.0) -> None:
+        super().__init__(height, width, p=p)
+        owner = type(self).__name__
+        for name, v in (("ignore_values", ignore_values), ("ignore_channels", ignore_channels)):
+            if v is not None and not (isinstance(v, Sequence) and all(isinstance(e, int) and not isinstance(e, bool) for e in v)):
+                raise TypeError(f"{owner}: {name} must be None or a sequence of ints; got {v!r}")
+        self.ignore_values = None if ignore_values is None else [int(v) for v in ignore_values]
+        self.ignore_channels = None if ignore_channels is None else [int(v) for v in ignore_channels]
+
+    def _mask(self, x: torch.Tensor) -> torch.Tensor | None:
+        masks = (self._ctx or {}).get(_t.MASK)
+        if not masks:
+            return None
+        m = masks[0].to(x.device)
+        if m.shape[0] != x.shape[0]:
+            return None
+        if self.ignore_channels is not None and m.shape[1] > 1:
+            keep = [c for c in range(m.shape[1]) if c not in self.ignore_channels]
+            m = m[:, keep]
+        if self.ignore_values is not None:
+            m = torch.where(torch.isin(m, constant(tuple(self.ignore_values), m.device, m.dtype)),
+                            torch.zeros((), dtype=m.dtype, device=m.device), m)
+        return (m != 0).any(dim=1)  # (B, H, W)
+
+    def make_params(self, x: torch.Tensor, generator: torch.Generator | None) -> Params:
+        self._check_size(x)
+        h, w = x.shape[-2:]
+        ch, cw = self.size
+        m = self._mask(x)
+        ut = self._rand_int(x, 0, h - ch, generator)
+        ul = self._rand_int(x, 0, w - cw, generator)
+        if m is None:
+            return {"top": ut, "left": ul}
+        score = torch.where(m.flatten(1), self._rand(x, h * w, generator=generator), -1.0)
+        pix = score.argmax(1)
+        y, xx = torch.div(pix, w, rounding_mode="floor"), pix % w
+        oy = self._rand_int(x, 0, ch - 1, generator)
+        ox = self._rand_int(x, 0, cw - 1, generator)
+        has = m.flatten(1).any(1)
+        top = torch.where(has, (y - oy).clamp(0, h - ch), ut)
+        left = torch.where(has, (xx - ox).clamp(0, w - cw), ul)
+        return {"top": top, "left": left}
+
+
+@register("transform", example=lambda: AtLeastOneBBoxRandomCrop(14, 12, erosion_factor=0.2))
+class AtLeastOneBBoxRandomCrop(_FixedCrop):
+    """A ``(height, width)`` crop holding at least one (eroded) box (albumentations 2.0.8 ``AtLeastOneBBoxRandomCrop``).
+
+    albumentations' rule, per sample: pick one valid box uniformly, shrink it by
+    ``erosion_factor`` (the box keeps ``1 - erosion_factor`` of its sides, centred); the crop's
+    left is uniform in the integers that keep the eroded box inside the crop and the crop inside
+    the image, ``[max(0, ceil(x2e) - width), min(floor(x1e), W - width)]`` (top likewise; a box
+    larger than the crop: its range is reversed and the crop starts at the box's eroded left).
+    Without boxes, a uniform crop. Params: ``top``, ``left`` ``(B,)`` int64.
+    """
+
+    def __init__(self, height: int, width: int, erosion_factor: float = 0.0, p: float = 1.0) -> None:
+        super().__init__(height, width, p=p)
+        self.erosion_factor = float(check_number(erosion_factor, owner=type(self).__name__, name="erosion_factor",
+                                                 low=0.0, high=1.0))
+
+    def make_params(self, x: torch.Tensor, generator: torch.Generator | None) -> Params:
+        self._check_size(x)
+        h, w = x.shape[-2:]
+        ch, cw = self.size
+        boxes = (self._ctx or {}).get(_t.BOXES)
+        ut = self._rand_int(x, 0, h - ch, generator)
+        ul = self._rand_int(x, 0, w - cw, generator)
+        if not boxes or boxes[0].shape[1] == 0 or boxes[0].shape[0] != x.shape[0]:
+            return {"top": ut, "left": ul}
+        bx = boxes[0].to(x.device, torch.float32)
+        valid = self._ctx[_t.VALID][0].to(x.device)
+        score = torch.where(valid, self._rand(x, bx.shape[1], generator=generator), -1.0)
+        pick = score.argmax(1)
+        bb = bx.gather(1, pick.view(-1, 1, 1).expand(-1, 1, 4)).squeeze(1)
+        e = self.erosion_factor / 2.0
+        bw, bh = bb[:, 2] - bb[:, 0], bb[:, 3] - bb[:, 1]
+        x1, x2 = bb[:, 0] + e * bw, bb[:, 2] - e * bw
+        y1, y2 = bb[:, 1] + e * bh, bb[:, 3] - e * bh
+        lo_l = (x2.ceil().long() - cw).clamp_min(0)
+        hi_l = torch.minimum(x1.floor().long(), torch.full_like(lo_l, w - cw))
+        lo_t = (y2.ceil().long() - ch).clamp_min(0)
+        hi_t = torch.minimum(y1.floor().long(), torch.full_like(lo_t, h - ch))
+        hi_l, hi_t = torch.maximum(hi_l, lo_l), torch.maximum(hi_t, lo_t)
+        left = self._rand_int(x, lo_l, hi_l, generator).clamp(0, w - cw)
+        top = self._rand_int(x, lo_t, hi_t, generator).clamp(0, h - ch)
+        has = valid.any(1)
+        return {"top": torch.where(has, top, ut), "left": torch.where(has, left, ul)}
+
+    def extra_repr(self) -> str:
+        return f"erosion_factor={self.erosion_factor}, " + super().extra_repr()
 
 
 # ---------------------------------------------------------------------------------------------
