@@ -15,10 +15,12 @@ from torchaug.mixing.resizemix import ResizeMix
 from torchaug.mixing.saliencymix import SaliencyMix
 from torchaug.mixing.loss import SoftTargetCrossEntropy
 from torchaug.mixing.mixup import MixUp
+from torchaug.mixing.mosaic import Mosaic
 from torchaug.mixing.samplepairing import SamplePairing
 from torchaug.mixing.targets import mix_targets, one_hot
 
 __all__ = [
+    "Mosaic",
     "AugmentCollate",
     "CutMix",
     "FMix",

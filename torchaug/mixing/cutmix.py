@@ -7,7 +7,7 @@ import math
 import torch
 
 from torchaug._devpath import cpu_path
-from torchaug._validation import check_number
+from torchaug._validation import check_number, describe
 from torchaug.mixing import _kernels as K
 from torchaug.mixing._base import Mixer, Params
 from torchaug.mixing._random import HostRandom, as_float32, sample_beta
@@ -215,6 +215,34 @@ class CutMix(Mixer):
 
     def apply(self, x: torch.Tensor, params: Params, inplace: bool) -> torch.Tensor:
         return paste(self, x, params, inplace, shared_box=self.shared_box())
+
+    def mix_mask(self, mask: torch.Tensor, params: Params | None = None) -> torch.Tensor:
+        """CutMix of segmentation masks: the pasted box carries the partner's mask.
+
+        ``mask`` ``(B, H, W)`` or ``(B, K, H, W)`` (any dtype: class indices, one-hot, per-class
+        probabilities) of the batch just mixed; ``params`` those returned by
+        ``return_params=True`` (default: the last call's, :attr:`last_params`). Returns
+        ``where(box, mask[perm], mask)`` in the input's shape and dtype, so image and mask stay
+        pixel-aligned (the segmentation use of CutMix: French et al. 2020, "Semi-supervised
+        semantic segmentation needs strong, varied perturbations", BMVC: the mixed label map is
+        the box-mixed masks). The image/label behaviour of ``forward`` is unchanged.
+        """
+        owner = type(self).__name__
+        params = self.last_params if params is None else params
+        if params is None:
+            raise ValueError(f"{owner}.mix_mask: no params: pass those returned by return_params=True, or call the mixer first")
+        params = self._complete(params)
+        if not isinstance(mask, torch.Tensor) or mask.ndim not in (3, 4) or mask.shape[0] != params["perm"].shape[0]:
+            raise ValueError(f"{owner}.mix_mask: mask must be (B, H, W) or (B, K, H, W) for the batch of "
+                             f"{params['perm'].shape[0]} just mixed; got {describe(mask)}")
+        m = mask.as_subclass(torch.Tensor) if type(mask) is not torch.Tensor else mask
+        m4 = m.unsqueeze(1) if m.ndim == 3 else m
+        h, w = m4.shape[-2:]
+        box = params["box"].to(m4.device)
+        perm = params["perm"].to(m4.device)
+        out = torch.where(K.box_mask(box, h, w), m4.index_select(0, perm), m4)
+        out = out[:, 0] if m.ndim == 3 else out
+        return out if type(mask) is torch.Tensor else out.as_subclass(type(mask))
 
 
 def paste(mixer: Mixer, x: torch.Tensor, params: Params, inplace: bool, *, shared_box: bool) -> torch.Tensor:

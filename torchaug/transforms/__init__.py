@@ -33,9 +33,11 @@ from torchaug.transforms.dihedral import *  # noqa: F401,F403
 from torchaug.transforms.dihedral import __all__ as _dihedral
 from torchaug.transforms.resize import *  # noqa: F401,F403
 from torchaug.transforms.resize import __all__ as _resize
+from torchaug.transforms.detection import *  # noqa: F401,F403
+from torchaug.transforms.detection import __all__ as _detection
 from torchaug.transforms.targets import boxes_valid
 from torchaug.transforms.views import MultiView
 
 __all__ = ["Params", "RandomTransform", "boxes_valid", "MultiView", *_color, *_containers, *_geometry, *_noise, *_occlusion,
            *_policies, *_blur, *_filters, *_pixel_noise, *_quality, *_dropout, *_tone, *_weather, *_distortion, *_dihedral,
-           *_resize]
+           *_resize, *_detection]
