@@ -10,7 +10,7 @@ from torchaug.mixing._random import sample_beta, sample_pairing
 from torchaug.mixing.collate import AugmentCollate, MixCollate
 from torchaug.mixing.combined import MixUpCutMix
 from torchaug.mixing.cutmix import CutMix
-from torchaug.mixing.loss import SoftTargetCrossEntropy
+from torchaug.mixing.loss import JsdCrossEntropy, SoftTargetCrossEntropy
 from torchaug.mixing.mixup import MixUp
 from torchaug.mixing.samplepairing import SamplePairing
 from torchaug.mixing.targets import mix_targets, one_hot
@@ -18,6 +18,7 @@ from torchaug.mixing.targets import mix_targets, one_hot
 __all__ = [
     "AugmentCollate",
     "CutMix",
+    "JsdCrossEntropy",
     "MixCollate",
     "MixUp",
     "MixUpCutMix",
