@@ -28,7 +28,8 @@ from typing import Any
 
 import torch
 
-from torchaug._validation import check_number, describe
+from torchaug._validation import check_generator, check_number, describe
+from torchaug.transforms import targets as _t
 from torchaug.registry import register
 from torchaug.transforms._base import Params
 from torchaug.transforms.policies import _ID, _PolicyBase, apply_op
@@ -180,17 +181,26 @@ class AugMix(_PolicyBase):
                 return_params: bool = False, **kwargs: Any) -> Any:
         if self.num_splits < 2:
             return super().forward(*inputs, generator=generator, params=params, return_params=return_params, **kwargs)
-        o = type(self).__name__
-        if len(inputs) != 1 or not isinstance(inputs[0], torch.Tensor) or inputs[0].ndim != 4 or kwargs:
-            raise TypeError(f"{o}: with num_splits={self.num_splits} the input must be one (B, C, H, W) image tensor "
-                            f"(no targets, regions or video); got {describe(inputs[0] if len(inputs) == 1 else inputs)}")
-        x = inputs[0]
-        views = x.repeat(self.num_splits - 1, 1, 1, 1)  # one batched draw for every augmented view
-        out = super().forward(views, generator=generator, params=params, return_params=return_params)
-        if return_params:
-            out, p = out
-            return torch.cat([x, out]), p
-        return torch.cat([x, out])
+        x = inputs[0] if len(inputs) == 1 else None
+        if not isinstance(x, torch.Tensor) or x.ndim != 4 or kwargs:
+            raise TypeError(f"{type(self).__name__}: with num_splits={self.num_splits} the input must be one (B, C, H, W) "
+                            f"image tensor (no targets, regions or video); got {describe(x if x is not None else inputs)}")
+        check_generator(generator, x.device, owner=type(self).__name__)
+        new, p = self._run({_t.IMAGE: x.as_subclass(torch.Tensor)}, generator, params)
+        return (new[_t.IMAGE], p) if return_params else new[_t.IMAGE]
+
+    def _run(self, batch: dict[str, Any], generator: torch.Generator | None, params: Params | None = None, *,
+             region: torch.Tensor | None = None, single: bool = False, overwrite: bool = False) -> tuple[dict[str, Any], Params]:
+        if self.num_splits < 2:
+            return super()._run(batch, generator, params, region=region, single=single, overwrite=overwrite)
+        # timm's split form: [clean; view_1; ...; view_{n-1}], all views drawn in one batched call
+        if _t.has_targets(batch) or batch.get(_t.FRAMES, 1) != 1 or batch.get(_t.EXTRA) or region is not None or single:
+            raise TypeError(f"{type(self).__name__}: with num_splits={self.num_splits} the input must be a (B, C, H, W) "
+                            "image batch without targets, extra images, regions or video")
+        x = batch[_t.IMAGE]
+        new, p = super()._run({**batch, _t.IMAGE: x.repeat(self.num_splits - 1, 1, 1, 1)}, generator, params)
+        new[_t.IMAGE] = torch.cat([x, new[_t.IMAGE]])
+        return new, p
 
     def extra_repr(self) -> str:
         s = (f"severity={self.severity}, mixture_width={self.mixture_width}, chain_depth={self.chain_depth}, "
