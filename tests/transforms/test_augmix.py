@@ -158,3 +158,15 @@ def test_split_form_is_clean_then_views():
 def test_bad_arguments(kwargs, err, match):
     with pytest.raises(err, match=match):
         AugMix(**kwargs)
+
+
+def test_split_form_reads_nothing_back_on_the_accelerator_path():
+    import torchaug
+    from tests.tests_support import forbid_host_reads
+
+    x = _images()
+    t = AugMix(num_splits=3)
+    ref = t(x, generator=torch.Generator().manual_seed(0))
+    with torchaug.accelerator_path(), forbid_host_reads():
+        out = t(x, generator=torch.Generator().manual_seed(0))
+    assert torch.equal(out, ref)
