@@ -30,5 +30,7 @@ from torchaug.transforms.weather import __all__ as _weather
 from torchaug.transforms.targets import boxes_valid
 from torchaug.transforms.augmix import *  # noqa: F401,F403
 from torchaug.transforms.augmix import __all__ as _augmix
+from torchaug.transforms.timm_policies import *  # noqa: F401,F403
+from torchaug.transforms.timm_policies import __all__ as _timm_policies
 
-__all__ = ["Params", "RandomTransform", "boxes_valid", *_color, *_containers, *_geometry, *_noise, *_occlusion, *_policies, *_blur, *_filters, *_pixel_noise, *_quality, *_dropout, *_tone, *_weather, *_augmix]
+__all__ = ["Params", "RandomTransform", "boxes_valid", *_color, *_containers, *_geometry, *_noise, *_occlusion, *_policies, *_blur, *_filters, *_pixel_noise, *_quality, *_dropout, *_tone, *_weather, *_augmix, *_timm_policies]
