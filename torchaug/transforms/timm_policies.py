@@ -419,7 +419,7 @@ class TimmAugMix(_TimmBase):
                 f"blended={self.blended}, magnitude_std={self.magnitude_std}, " + super().extra_repr())
 
 
-@register("transform", example=lambda: ThreeAugment())
+@register("transform", example=lambda: ThreeAugment(p=0.5))
 class ThreeAugment(_TimmBase):
     """DeiT III's 3-Augment (Touvron, Cord, Jégou, ECCV 2022; timm's ``3a`` AutoAugment policy):
     one of Solarize (magnitude 5: threshold 128), Desaturate (magnitude 10: greyscale),
