@@ -264,6 +264,9 @@ class _TimmBase(RandomTransform):
         return 0.1 + u * (arg - 0.1)
 
     def _apply_steps(self, x: torch.Tensor, op: torch.Tensor, arg: torch.Tensor, radius: torch.Tensor) -> torch.Tensor:
+        if x.shape[1] not in (1, 3):
+            raise ValueError(f"{type(self).__name__}: x must have 1 or 3 channels (timm's PIL 'L' or 'RGB' images); "
+                             f"got {x.shape[1]} channels")
         for k in range(op.shape[1]):
             x = apply_timm_op(x, op[:, k], arg[:, k], fill=self.img_mean if x.shape[1] == len(self.img_mean) else self.img_mean[0],
                               radius=radius[:, k])
