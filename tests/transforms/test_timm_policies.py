@@ -192,3 +192,20 @@ def test_bad_arguments():
     with pytest.raises(TypeError, match="config"):
         from_timm_string(3)
     assert math.isinf(from_timm_string("rand-m9-mstd101").magnitude_std)
+
+
+def test_targets_move_with_rand_augment_and_augmix_refuses_them():
+    from torchvision import tv_tensors as tv
+
+    x = torch.zeros(1, 3, 24, 24, dtype=torch.uint8)
+    x[:, :, 9:17, 5:13] = 255
+    m = torch.zeros(1, 1, 24, 24, dtype=torch.uint8)
+    m[:, :, 9:17, 5:13] = 1
+    for name in ("Rotate", "ShearX", "ShearY", "TranslateXRel", "TranslateYRel"):
+        t = TimmRandAugment(magnitude=9, num_layers=1, prob=1.0, ops=[name], img_mean=0)
+        out, mo = t(tv.Image(x), tv.Mask(m), generator=torch.Generator().manual_seed(0))
+        obj = out[0].float().mean(0) > 127
+        assert (obj ^ mo[0, 0].bool()).sum() <= 12, name  # the boundary band of a bilinear vs nearest warp
+    with pytest.raises(TypeError, match="TimmAugMix"):
+        TimmAugMix()(tv.Image(x), tv.Mask(m))
+    assert TimmAugMix()(x).shape == x.shape  # images alone are fine

@@ -31,7 +31,8 @@ sample choosing its own ops, magnitudes and signs (timm draws per image with Pyt
 - PIL's ``GaussianBlur(radius)`` is an extended box blur approximating a gaussian of
   ``sigma = radius``; here it is a true gaussian of that sigma.
 
-Targets pass through unchanged (``geometric = False``): as timm, these operate on images only.
+Targets: TimmRandAugment moves masks, boxes and keypoints with its geometric ops; TimmAugMix refuses them
+(a TypeError: a mix of moved copies has no single geometry); ThreeAugment (colour and blur only) passes them through.
 """
 
 from __future__ import annotations
@@ -50,6 +51,7 @@ from torchaug.functional import geometry as FG
 from torchaug.functional import noise as FN
 from torchaug.functional._workspace import constant
 from torchaug.registry import register
+from torchaug.transforms import targets as _t
 from torchaug.transforms._base import Params, RandomTransform
 from torchaug.transforms.policies import _ID, _run_on, apply_op
 
@@ -169,11 +171,7 @@ def apply_timm_op(x: torch.Tensor, op: torch.Tensor, arg: torch.Tensor, *, fill:
     def sel(t: torch.Tensor, i: torch.Tensor | None) -> torch.Tensor:
         return t if i is None else t.index_select(0, i)
 
-    out = x
     geo = _mask(op, _GEOMETRIC)
-    matrix = _pil_inverse_matrix(op, arg, (H, W))
-    f = [float(v) * scale for v in fill] if isinstance(fill, Sequence) else float(fill) * scale
-    out = _run_on(x, out, geo, lambda s, i: FG.affine(s, sel(matrix, i), interpolation="bilinear", fill=f, inverse=True))
     # the ops torchvision shares with PIL: through the policies' kernels (torchvision's meaning)
     tv_op = torch.full_like(op, _ID["Identity"])
     tv_mag = torch.zeros_like(arg)
@@ -192,7 +190,11 @@ def apply_timm_op(x: torch.Tensor, op: torch.Tensor, arg: torch.Tensor, *, fill:
         tv_op = torch.where(m, _ID[tv_name], tv_op)
         if mag is not None:
             tv_mag = torch.where(m, mag, tv_mag)
-    out = torch.where(_mask(op, _GEOMETRIC).view(-1, 1, 1, 1), out, apply_op(x, tv_op, tv_mag))
+    out = apply_op(x, tv_op, tv_mag)  # Identity (a copy) for the samples of the other ops
+    # geometric: PIL's output-to-input maps, written into the samples that chose them
+    matrix = _pil_inverse_matrix(op, arg, (H, W))
+    f = [float(v) * scale for v in fill] if isinstance(fill, Sequence) else float(fill) * scale
+    out = _run_on(x, out, geo, lambda s, i: FG.affine(s, sel(matrix, i), interpolation="bilinear", fill=f, inverse=True))
     # solarize-add: pixels below 128 get + add, clipped at 255 (PIL's lookup table)
     sa = op == _T["SolarizeAdd"]
     bound = 255.0 if integer else 1.0
@@ -282,7 +284,8 @@ class _TimmBase(RandomTransform):
         return arg, self._radius(x, arg, generator)
 
 
-@register("transform", example=lambda: TimmRandAugment())
+# example fill 0: the shared target tests find the object against a black background (timm fills grey 128)
+@register("transform", example=lambda: TimmRandAugment(img_mean=0))
 class TimmRandAugment(_TimmBase):
     """timm's RandAugment (``rand-...`` strings; Cubuk et al. 2020 with timm's op set and scaling).
 
@@ -292,7 +295,10 @@ class TimmRandAugment(_TimmBase):
     ``magnitude`` (noise ``magnitude_std``, clamp ``magnitude_max``). **Per sample**: each sample
     draws its own ops, gates, magnitudes and signs. Parameters: ``op`` ``(B, num_layers)`` indices
     into :data:`TIMM_OPS` (-1: the step did not fire), ``arg`` (the op arguments), ``radius``, ``apply``.
+    Masks, boxes and keypoints move with the geometric ops (the same PIL maps; masks nearest, fill 0).
     """
+
+    geometric = True
 
     def __init__(self, magnitude: float = 10.0, num_layers: int = 2, prob: float = 0.5, *,
                  ops: Sequence[str] = _RAND_TRANSFORMS, weights: Sequence[float] | None = None, magnitude_std: float = 0.0,
@@ -331,6 +337,23 @@ class TimmRandAugment(_TimmBase):
     def transform(self, x: torch.Tensor, params: Params) -> torch.Tensor:
         return self._apply_steps(x, params["op"], params["arg"], params["radius"])
 
+    def transform_mask(self, m: torch.Tensor, params: Params) -> torch.Tensor:
+        op, arg = params["op"].to(m.device), params["arg"]
+        size = tuple(m.shape[-2:])
+        for k in range(op.shape[1]):
+            geo = _mask(op[:, k], _GEOMETRIC)
+            inv = _pil_inverse_matrix(op[:, k], arg[:, k].to(m.device), size)
+            m = _run_on(m, m, geo, lambda s, i: FG.affine(s, inv if i is None else inv.index_select(0, i),
+                                                          interpolation="nearest", fill=0, inverse=True))
+        return m
+
+    def transform_points(self, points: torch.Tensor, params: Params, size: tuple[int, int]) -> torch.Tensor:
+        op, arg = params["op"].to(points.device), params["arg"]
+        for k in range(op.shape[1]):
+            inv = _pil_inverse_matrix(op[:, k], arg[:, k].to(points.device), size)
+            points = FG.affine_points(points, FG._invert_affine(inv))
+        return points
+
     def extra_repr(self) -> str:
         return (f"magnitude={self.magnitude}, num_layers={self.num_layers}, prob={self.prob}, ops={list(self.ops)}, "
                 f"weights={self.weights}, magnitude_std={self.magnitude_std}, magnitude_max={self.magnitude_max}, "
@@ -349,7 +372,11 @@ class TimmAugMix(_TimmBase):
     ``blended=True``: timm's sequential blend, ``x <- (1 - a_i) x + a_i chain_i`` with its
     recomputed weights. **Per sample** draws. Parameters: ``op`` ``(B, width, max_depth)`` (-1 past
     a chain's depth), ``arg``, ``radius``, ``weights`` ``(B, width)``, ``m`` ``(B,)``, ``apply``.
+    Samples with targets (masks, boxes, keypoints) raise a ``TypeError``: a mix of moved copies has no
+    single geometry.
     """
+
+    geometric = True  # so that targets reach _move_targets (which refuses them)
 
     def __init__(self, magnitude: float = 3.0, width: int = 3, depth: int = -1, alpha: float = 1.0, *,
                  blended: bool = False, magnitude_std: float = math.inf, magnitude_max: float | None = None,
@@ -366,6 +393,12 @@ class TimmAugMix(_TimmBase):
         if not isinstance(blended, bool):
             raise TypeError(f"{o}: blended must be a bool; got {describe(blended)}")
         self.blended = blended
+
+    def _move_targets(self, batch: dict, new: dict, params: Params, in_size: tuple, out_size: tuple) -> None:
+        if not _t.has_targets(batch):
+            return
+        raise TypeError(f"{type(self).__name__} mixes differently moved copies of each image: masks, boxes and keypoints "
+                        "cannot follow it (timm applies it to images only); apply it to the image alone")
 
     def make_params(self, x: torch.Tensor, generator: torch.Generator | None) -> Params:
         B = x.shape[0]
