@@ -53,7 +53,7 @@ from torchaug.functional._workspace import constant
 from torchaug.registry import register
 from torchaug.transforms import targets as _t
 from torchaug.transforms._base import Params, RandomTransform
-from torchaug.transforms.policies import _ID, _run_on, apply_op
+from torchaug.transforms.policies import _ID, _run_into, _run_on, apply_op
 
 __all__ = ["TIMM_OPS", "ThreeAugment", "TimmAugMix", "TimmRandAugment", "apply_timm_op", "from_timm_string", "timm_op_args"]
 
@@ -190,11 +190,11 @@ def apply_timm_op(x: torch.Tensor, op: torch.Tensor, arg: torch.Tensor, *, fill:
         tv_op = torch.where(m, _ID[tv_name], tv_op)
         if mag is not None:
             tv_mag = torch.where(m, mag, tv_mag)
-    out = apply_op(x, tv_op, tv_mag)  # Identity (a copy) for the samples of the other ops
+    out, owned = apply_op(x, tv_op, tv_mag), False  # (Identity: a copy) for the samples of the other ops
     # geometric: PIL's output-to-input maps, written into the samples that chose them
     matrix = _pil_inverse_matrix(op, arg, (H, W))
     f = [float(v) * scale for v in fill] if isinstance(fill, Sequence) else float(fill) * scale
-    out = _run_on(x, out, geo, lambda s, i: FG.affine(s, sel(matrix, i), interpolation="bilinear", fill=f, inverse=True))
+    out, owned = _run_into(x, out, owned, geo, lambda s, i: FG.affine(s, sel(matrix, i), interpolation="bilinear", fill=f, inverse=True))
     # solarize-add: pixels below 128 get + add, clipped at 255 (PIL's lookup table)
     sa = op == _T["SolarizeAdd"]
     bound = 255.0 if integer else 1.0
@@ -205,7 +205,7 @@ def apply_timm_op(x: torch.Tensor, op: torch.Tensor, arg: torch.Tensor, *, fill:
         y = torch.where(xf < 128.0 * scale, (xf + add).clamp_max(bound), xf)
         return y.to(s.dtype)
 
-    out = _run_on(x, out, sa, solarize_add)
+    out, owned = _run_into(x, out, owned, sa, solarize_add)
     # gaussian blur (PIL's radius as sigma)
     blur = _mask(op, ("GaussianBlur", "GaussianBlurRand"))
     r = torch.where(op == _T["GaussianBlurRand"], radius.to(dev, torch.float64) if radius is not None else arg, arg)
@@ -215,7 +215,7 @@ def apply_timm_op(x: torch.Tensor, op: torch.Tensor, arg: torch.Tensor, *, fill:
         k = min(_BLUR_KSIZE, 2 * ((min(H, W) - 1) // 2) + 1)
         return FN.gaussian_blur(s, (k, k), sig)
 
-    out = _run_on(x, out, blur, gauss)
+    out, owned = _run_into(x, out, owned, blur, gauss)
     return FC._keep_format(out if out is not x else x.clone(), x)
 
 
