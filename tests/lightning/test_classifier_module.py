@@ -65,3 +65,32 @@ def test_without_augmenters_targets_are_one_hot_with_smoothing():
     _, ya = m.augment(torch.zeros(3, 3, 4, 4, dtype=torch.uint8), torch.tensor([0, 1, 2]))
     torch.testing.assert_close(ya, one_hot(torch.tensor([0, 1, 2]), 4, label_smoothing=0.1))
     assert isinstance(m.model, nn.Module)
+
+
+def test_augmix_splits_train_with_the_jsd_loss():
+    import pytest
+
+    from torchaug.mixing import JsdCrossEntropy
+    from torchaug.transforms import AugMix
+
+    m = _module(transforms=Compose([RandomHorizontalFlip(p=0.5), AugMix(num_splits=3)]), num_splits=3, jsd_alpha=12.0,
+                label_smoothing=0.1)
+    m.aug_generator = torch.Generator().manual_seed(0)
+    x = torch.randint(0, 256, (4, 3, 8, 8), dtype=torch.uint8)
+    y = torch.tensor([0, 1, 2, 3])
+    xa, ya = m.augment(x, y)
+    assert xa.shape == (12, 3, 8, 8) and ya.shape == (12, 4)
+    torch.testing.assert_close(ya, one_hot(y, 4, label_smoothing=0.1).repeat(3, 1))
+    assert isinstance(m.criterion, JsdCrossEntropy)
+    m.log = lambda *a, **kw: None
+    m.train()
+    loss = m.training_step((xa, ya), 0)
+    logits = m(xa)
+    # the same value as timm's loss with smoothing 0.1 on the int labels of the clean split
+    torch.testing.assert_close(loss, JsdCrossEntropy(3, 12.0, 0.1)(logits, y), rtol=1e-4, atol=1e-5)
+    with pytest.raises(ValueError, match="split batch"):
+        _module(transforms=Compose([RandomHorizontalFlip(p=0.5)]), num_splits=3).augment(x, y)
+    with pytest.raises(ValueError, match="num_splits"):
+        _module(num_splits=1)
+    with pytest.raises(ValueError, match="mixer"):
+        _module(num_splits=3, mixer=MixUp(alpha=1.0, num_classes=4))

@@ -24,7 +24,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from torchaug.mixing import SoftTargetCrossEntropy, mixing_stats, one_hot
+from torchaug.mixing import JsdCrossEntropy, SoftTargetCrossEntropy, mixing_stats, one_hot
 from torchaug.seeding import make_generator, per_rank_state, rank_state
 
 log = logging.getLogger(__name__)
@@ -50,6 +50,14 @@ class ClassifierModule(L.LightningModule):
             arguments, e.g. ``{"backend": "aot_eager", "mode": "max-autotune"}``). The hook is
             attached to the eager model first, so layer names stay ``layer1``...; the compiled
             wrapper is not a submodule, so checkpoints keep the eager ``model.*`` keys.
+        num_splits: 0 (default): plain training. ``n >= 2``: AugMix's JSD training (Hendrycks et al.
+            2020; timm's ``--aug-splits n --jsd-loss``): ``transforms`` must return the split batch
+            ``(n * B, ...)`` ``[clean; view_1; ...]`` (:class:`torchaug.transforms.AugMix` with
+            ``num_splits=n`` last), the labels are repeated per split and the loss is
+            :class:`torchaug.mixing.JsdCrossEntropy` (cross-entropy on the clean split, label
+            smoothing folded into its targets, plus ``jsd_alpha`` times the JSD of the splits).
+            No mixer or feature hook with it.
+        jsd_alpha: weight of the consistency term (the paper's and timm's 12).
     """
 
     def __init__(
@@ -67,8 +75,18 @@ class ClassifierModule(L.LightningModule):
         seed: int = 0,
         share_mixer_perm: bool = False,
         compile: bool | Mapping[str, Any] = False,
+        num_splits: int = 0,
+        jsd_alpha: float = 12.0,
     ) -> None:
         super().__init__()
+        if isinstance(num_splits, bool) or not isinstance(num_splits, int) or num_splits < 0 or num_splits == 1:
+            raise ValueError(f"ClassifierModule: num_splits must be 0 (off) or an int >= 2 (clean + augmented views); "
+                             f"got {num_splits!r}")
+        if num_splits and (mixer is not None or hook is not None):
+            raise ValueError("ClassifierModule: num_splits (AugMix JSD training) cannot be combined with a mixer or a "
+                             f"feature hook; got mixer={type(mixer).__name__ if mixer is not None else None}, "
+                             f"hook={'set' if hook is not None else None}")
+        self.num_splits = num_splits
         self.model = model
         self.num_classes = num_classes
         self.optimizer_factory, self.scheduler_factory = optimizer, scheduler
@@ -84,7 +102,8 @@ class ClassifierModule(L.LightningModule):
         self.seed = seed
         self.share_mixer_perm = share_mixer_perm
         self._mixer_perm: Tensor | None = None
-        self.criterion = SoftTargetCrossEntropy()
+        self.criterion = (JsdCrossEntropy(num_splits, jsd_alpha, smoothing=0.0) if num_splits
+                          else SoftTargetCrossEntropy())
         self.register_buffer("mean", None if mean is None else torch.tensor(mean, dtype=torch.float32).view(1, -1, 1, 1))
         self.register_buffer("std", None if std is None else torch.tensor(std, dtype=torch.float32).view(1, -1, 1, 1))
         self.aug_generator: torch.Generator | None = None
@@ -103,8 +122,15 @@ class ClassifierModule(L.LightningModule):
     def augment(self, x: Tensor, y: Tensor) -> tuple[Tensor, Tensor]:
         """Training-time augmentation on the device: transforms, float conversion, mixer, normalisation."""
         g = self.aug_generator
+        b = x.shape[0]
         if self.transforms is not None:
             x = self.transforms(x, generator=g)
+        if self.num_splits:
+            if x.shape[0] != self.num_splits * b:
+                raise ValueError(f"ClassifierModule: num_splits={self.num_splits} needs transforms that return the split "
+                                 f"batch ({self.num_splits} * B = {self.num_splits * b} rows, e.g. AugMix(num_splits="
+                                 f"{self.num_splits}) last); got {x.shape[0]} rows for a batch of {b}")
+            y = y.repeat(self.num_splits, *([1] * (y.ndim - 1)))
         if x.dtype == torch.uint8:
             x = x.float().div_(255)
         if self.mixer is not None:

@@ -13,7 +13,7 @@ from torchaug.mixing.cutmix import CutMix
 from torchaug.mixing.fmix import FMix
 from torchaug.mixing.resizemix import ResizeMix
 from torchaug.mixing.saliencymix import SaliencyMix
-from torchaug.mixing.loss import SoftTargetCrossEntropy
+from torchaug.mixing.loss import JsdCrossEntropy, SoftTargetCrossEntropy
 from torchaug.mixing.mixup import MixUp
 from torchaug.mixing.mosaic import Mosaic
 from torchaug.mixing.samplepairing import SamplePairing
@@ -24,6 +24,7 @@ __all__ = [
     "AugmentCollate",
     "CutMix",
     "FMix",
+    "JsdCrossEntropy",
     "MixCollate",
     "MixUp",
     "MixUpCutMix",

@@ -36,8 +36,12 @@ from torchaug.transforms.resize import __all__ as _resize
 from torchaug.transforms.detection import *  # noqa: F401,F403
 from torchaug.transforms.detection import __all__ as _detection
 from torchaug.transforms.targets import boxes_valid
+from torchaug.transforms.augmix import *  # noqa: F401,F403
+from torchaug.transforms.augmix import __all__ as _augmix
+from torchaug.transforms.timm_policies import *  # noqa: F401,F403
+from torchaug.transforms.timm_policies import __all__ as _timm_policies
 from torchaug.transforms.views import MultiView
 
 __all__ = ["Params", "RandomTransform", "boxes_valid", "MultiView", *_color, *_containers, *_geometry, *_noise, *_occlusion,
            *_policies, *_blur, *_filters, *_pixel_noise, *_quality, *_dropout, *_tone, *_weather, *_distortion, *_dihedral,
-           *_resize, *_detection]
+           *_resize, *_detection, *_augmix, *_timm_policies]
