@@ -854,6 +854,15 @@ CTOR_CASES: dict[str, list[tuple[dict[str, Any], type[Exception], str]]] = {
     "PadIfNeeded": [({"min_height": None}, V, "min_height"), ({"position": "middle"}, V, "position"),
                     ({"border_mode": 3}, V, "border_mode"), ({"border_mode": "nosuch"}, V, "border_mode"), *_FILL],
     "Letterbox": [*_SIZE, ({"interpolation": "random"}, V, "interpolation"), *_FILL],
+    # AugMix and timm's policies (h-augmix)
+    "AugMix": [({"severity": 0}, V, "severity"), ({"severity": "3"}, T, "severity"), ({"mixture_width": 0}, V, "mixture_width"),
+               ({"chain_depth": -2}, V, "chain_depth"), ({"alpha": -1}, V, "alpha"), ({"all_ops": "yes"}, T, "all_ops"),
+               ({"interpolation": "cubicx"}, V, "interpolation"), ({"num_splits": -1}, V, "num_splits"), *_P, *_SOB],
+    "TimmRandAugment": [({"prob": 1.5}, V, "prob"), ({"ops": ["Nope"]}, V, "ops"), ({"weights": [1.0]}, V, "weights"),
+                        ({"magnitude_std": -1}, V, "magnitude_std"), ({"magnitude": "x"}, T, "magnitude"), *_P],
+    "TimmAugMix": [({"width": 0}, V, "width"), ({"depth": -2}, V, "depth"), ({"alpha": -1}, V, "alpha"),
+                   ({"blended": "yes"}, T, "blended"), *_P],
+    "ThreeAugment": [({"magnitude_std": -1}, V, "magnitude_std"), ({"img_mean": "x"}, T, "img_mean"), *_P],
     # detection (h-det)
     "RandomIoUCrop": [({"min_scale": 1.5}, V, "min_scale"), ({"min_scale": "x"}, T, "min_scale"),
                       ({"min_aspect_ratio": 3.0}, V, "min_aspect_ratio"), ({"trials": 0}, V, "trials"),
