@@ -87,6 +87,8 @@ def main(argv: list[str] | None = None) -> None:
         if has_paper:
             paper = runs[0].get("paper") or {}
             note = "" if paper.get("same_network", True) else " (another network: a reference, not a target)"
+            if paper.get("metric"):
+                note += f"; the paper's number is {paper['metric']}, ours the clean test error"
             cells += [mean_std([100 * (1 - x["test_acc"]) for x in runs], 2), str(paper.get("test_error", "")),
                       f"{paper.get('source', '')}: {paper.get('row', '')}{note}" if paper else ""]
         print(f"| `{recipe}` | " + " | ".join(cells) + " |")  # noqa: B023

@@ -12,7 +12,8 @@ from hydra import compose, initialize_config_dir
 from torchaug._paths import config_dir
 
 ROOT = Path(__file__).resolve().parents[1]
-CLASSIFIER_CIFAR = ["erm_cifar", "mixup_cifar", "cutmix_cifar", "manifold_mixup_cifar", "moex_cifar", "samplepairing_cifar"]
+CLASSIFIER_CIFAR = ["erm_cifar", "mixup_cifar", "cutmix_cifar", "manifold_mixup_cifar", "moex_cifar", "samplepairing_cifar",
+                    "augmix_cifar"]
 
 
 def _compose(recipe: str):
@@ -26,6 +27,8 @@ def test_recipe_states_the_papers_number(recipe):
     assert paper is not None and paper.source and paper.row
     assert 0.0 < float(paper.test_error) < 20.0
     assert isinstance(paper.same_network, bool)
+    if recipe != "erm_cifar":  # not ERM's row inherited through `defaults: [erm_cifar]`
+        assert "ERM" not in paper.row
 
 
 def test_every_classifier_cifar_recipe_is_covered():

@@ -37,7 +37,7 @@ def _error_line(tmp_path, overrides):
 MISTAKES = [
     # (overrides, the key the line must name, more text it must hold)
     (["+recipe=style_train"], "data.root", "pass data.root="),  # missing mandatory value
-    (["mixer=foo"], "mixer", "cutmix, mixup"),  # unknown group option: the options
+    (["mixer=foo"], "mixer", "cutmix, fmix, mixup"),  # unknown group option: the options
     (["+recipe=nope"], "recipe", "mixup_cifar"),
     (["trainer.max_epoch=3"], "trainer.max_epoch", "trainer.max_epochs"),  # misspelt: the nearest name
     (["data.batch_siz=3"], "data.batch_siz", "data.batch_size"),

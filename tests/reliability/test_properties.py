@@ -26,7 +26,7 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from torchaug import registry
-from torchaug.mixing import CutMix, MixUp, MixUpCutMix, SamplePairing
+from torchaug.mixing import CutMix, FMix, MixUp, MixUpCutMix, ResizeMix, SaliencyMix, SamplePairing
 from torchaug.mixing.targets import mix_targets, one_hot
 
 registry.load_all()
@@ -140,8 +140,45 @@ MIXER_FACTORIES = {
 }
 
 
+#: mixers whose pixels are not a blend plus one box (masks, resized partners): their own property test below
+MASK_MIXER_FACTORIES = {
+    "FMix": lambda a, **kw: FMix(alpha=a, **kw),
+    "ResizeMix": lambda a, **kw: ResizeMix(alpha=a, **kw),
+    "SaliencyMix": lambda a, **kw: SaliencyMix(alpha=a, **kw),
+}
+
+
 def test_every_registered_mixer_has_a_property_factory() -> None:
-    assert {e.name for e in MIXERS} == set(MIXER_FACTORIES)
+    assert {e.name for e in MIXERS} == set(MIXER_FACTORIES) | set(MASK_MIXER_FACTORIES)
+
+
+@settings(max_examples=120, **SETTINGS)
+@given(
+    name=st.sampled_from(sorted(MASK_MIXER_FACTORIES)),
+    x=batches(max_b=6, min_b=1),
+    alpha=st.floats(0.05, 4.0),
+    s=st.sampled_from([0.0, 0.1]),
+    mode=st.sampled_from(["batch", "elem"]),
+    p=st.sampled_from([1.0, 0.5, 0.0]),
+    seed=st.integers(0, 2**16),
+)
+def test_mask_mixer_properties(name: str, x: torch.Tensor, alpha: float, s: float, mode: str, p: float, seed: int) -> None:
+    m = MASK_MIXER_FACTORIES[name](alpha, num_classes=K, label_smoothing=s, p=p, mode=mode)
+    b = x.shape[0]
+    y = torch.randint(0, K, (b,), generator=torch.Generator().manual_seed(seed))
+    xm, ym, params = m(x, y, generator=torch.Generator().manual_seed(seed), return_params=True)
+    assert xm.shape == x.shape and xm.dtype == x.dtype
+    if xm.is_floating_point():
+        assert torch.isfinite(xm.float()).all() and xm.min() >= 0 and xm.max() <= 1
+    y_s = one_hot(y, K, label_smoothing=s)
+    torch.testing.assert_close(ym.sum(1), torch.ones(b))
+    assert ym.min() >= s / K - 1e-6 and ym.max() <= 1 - s + s / K + 1e-6
+    lam = params["lam"]
+    assert ((lam >= 0) & (lam <= 1)).all()
+    torch.testing.assert_close(ym, mix_targets(y_s, params["perm"], lam))
+    if p == 0.0 or b == 1:
+        assert torch.equal(xm, x)
+        torch.testing.assert_close(ym, y_s)
 
 
 def _expected_pixels(x: torch.Tensor, params: dict[str, torch.Tensor]) -> torch.Tensor:

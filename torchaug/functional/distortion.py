@@ -291,6 +291,11 @@ def tps_map(control: torch.Tensor, displaced: torch.Tensor, size: tuple[int, int
     ``(2 j + 1) / W - 1``), exactly kornia's ``warp_image_tps(image, displaced, *get_tps_transform(
     control, displaced))`` with ``align_corners=False``. ``units="grid"`` returns that frame.
     """
+    with torch.autocast(control.device.type, enabled=False):  # float32 maths: fp16 matmuls overflow here
+        return _tps_map(control, displaced, size, units)
+
+
+def _tps_map(control: torch.Tensor, displaced: torch.Tensor, size: tuple[int, int], units: str) -> torch.Tensor:
     h, w = size
     c = control.float() * 2 - 1
     d = displaced.float() * 2 - 1

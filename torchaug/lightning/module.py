@@ -122,7 +122,7 @@ class ClassifierModule(L.LightningModule):
     def augment(self, x: Tensor, y: Tensor) -> tuple[Tensor, Tensor]:
         """Training-time augmentation on the device: transforms, float conversion, mixer, normalisation."""
         g = self.aug_generator
-        b = x.shape[0]
+        b = len(x)  # a batch tensor or a ragged list of images
         if self.transforms is not None:
             x = self.transforms(x, generator=g)
         if self.num_splits:

@@ -812,6 +812,8 @@ class RandomPhotometricDistort(RandomTransform):
         }
 
     def transform(self, x: torch.Tensor, params: Params) -> torch.Tensor:
+        if x.shape[1] not in (1, 3):
+            raise ValueError(f"{type(self).__name__}: x must have 1 or 3 channels (grey or RGB); got {x.shape[1]} channels")
         # torchvision's order: brightness, [contrast], saturation, hue, [contrast] -> color_jitter's
         # per-sample order over (brightness, contrast, saturation, hue) = (0, 1, 2, 3)
         before = params["contrast_before"].to(x.device).unsqueeze(1)
