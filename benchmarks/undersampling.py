@@ -159,7 +159,7 @@ def main() -> None:
     p.add_argument("--only", choices=["all", "knn"], default="all", help="'knn': the kNN-based samplers only")
     p.add_argument("--names", nargs="*", default=None, help="run only these samplers (name prefixes)")
     p.add_argument("--short-s", type=float, default=1.0, help="runs shorter than this are repeated")
-    p.add_argument("--repeats", type=int, default=5, help="repeats of a short run (median, peers alternating)")
+    p.add_argument("--repeats", type=int, default=9, help="repeats of a short run (median, peers alternating)")
     args = p.parse_args()
 
     from threadpoolctl import threadpool_limits
