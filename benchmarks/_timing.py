@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 import statistics
 import time
 from collections.abc import Callable, Sequence
@@ -38,3 +39,20 @@ def markdown_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str
     lines = ["| " + " | ".join(headers) + " |", "|" + "|".join("---" for _ in headers) + "|"]
     lines += ["| " + " | ".join(fmt(v) for v in r) + " |" for r in rows]
     return "\n".join(lines)
+
+
+def round_robin(fns: dict[str, Callable[[], Any]], rounds: int, seed: int = 0) -> dict[str, list[float]]:
+    """Seconds per call of every function, ``rounds`` times: one warm-up call each, then each round calls them
+    all once in a fresh random order (so no library always runs right after the same other one)."""
+    for fn in fns.values():
+        fn()
+    times: dict[str, list[float]] = {n: [] for n in fns}
+    order = list(fns)
+    rng = random.Random(seed)
+    for _ in range(rounds):
+        rng.shuffle(order)
+        for n in order:
+            t0 = time.perf_counter()
+            fns[n]()
+            times[n].append(time.perf_counter() - t0)
+    return times

@@ -23,17 +23,15 @@ from __future__ import annotations
 import argparse
 import importlib
 import os
-import random
 import statistics
 import sys
-import time
 import warnings
 
 import numpy as np
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from benchmarks._timing import markdown_table  # noqa: E402
+from benchmarks._timing import markdown_table, round_robin  # noqa: E402
 
 SLOW_PEER = {"PiecewiseAffine"}
 
@@ -100,17 +98,7 @@ def _run_op(name: str, facs, b: int, size: int, rounds: int, slow_images: int, s
         kt = kor_f()
         xf = x.float() / 255
         fns["kornia"], items["kornia"] = (lambda: kt(xf)), b
-    for fn in fns.values():  # warm-up
-        fn()
-    rates: dict[str, list[float]] = {n: [] for n in fns}
-    order = list(fns)
-    rng = random.Random(seed)
-    for _ in range(rounds):
-        rng.shuffle(order)
-        for n in order:
-            t0 = time.perf_counter()
-            fns[n]()
-            rates[n].append(items[n] / (time.perf_counter() - t0))
+    rates = {n: [items[n] / t for t in ts] for n, ts in round_robin(fns, rounds, seed).items()}
     out = {n: statistics.median(v) for n, v in rates.items()}
     for n in rates:
         if n != "torchaug":

@@ -23,17 +23,15 @@ from __future__ import annotations
 
 import argparse
 import os
-import random
 import statistics
 import sys
-import time
 import warnings
 
 import numpy as np
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from benchmarks._timing import markdown_table  # noqa: E402
+from benchmarks._timing import markdown_table, round_robin  # noqa: E402
 
 
 def _ops():
@@ -107,17 +105,7 @@ def _run_op(name: str, facs, b: int, size: int, rounds: int, seed: int = 0) -> d
         kt = kor_f()
         xf = x.float() / 255
         fns["kornia"] = lambda: kt(xf)
-    for fn in fns.values():  # warm-up
-        fn()
-    times: dict[str, list[float]] = {n: [] for n in fns}
-    order = list(fns)
-    rng = random.Random(seed)
-    for _ in range(rounds):
-        rng.shuffle(order)
-        for n in order:
-            t0 = time.perf_counter()
-            fns[n]()
-            times[n].append(time.perf_counter() - t0)
+    times = round_robin(fns, rounds, seed)
     out = {n: b / statistics.median(v) for n, v in times.items()}
     # ratios of the same round (both calls under the same machine load), then the median
     for n in times:

@@ -24,16 +24,14 @@ from __future__ import annotations
 
 import argparse
 import os
-import random
 import statistics
 import sys
-import time
 import warnings
 
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from benchmarks._timing import markdown_table  # noqa: E402
+from benchmarks._timing import markdown_table, round_robin  # noqa: E402
 
 
 def _images(b: int, size: int) -> torch.Tensor:
@@ -85,17 +83,7 @@ def _cases(x: torch.Tensor):
 
 
 def _time(fns, rounds: int, stat, seed: int = 0) -> dict[str, float]:
-    for fn in fns.values():  # warm-up
-        fn()
-    times: dict[str, list[float]] = {n: [] for n in fns}
-    order = list(fns)
-    rng = random.Random(seed)
-    for _ in range(rounds):
-        rng.shuffle(order)
-        for n in order:
-            t0 = time.perf_counter()
-            fns[n]()
-            times[n].append(time.perf_counter() - t0)
+    times = round_robin(fns, rounds, seed)
     out = {n: stat(v) for n, v in times.items()}
     for n in times:
         if n != "torchaug":

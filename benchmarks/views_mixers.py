@@ -23,31 +23,19 @@ gives unreliable numbers; report ``uptime`` with them.
 from __future__ import annotations
 
 import argparse
-import random
 import statistics
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _timing import markdown_table  # noqa: E402
+from _timing import markdown_table, round_robin  # noqa: E402
 
 
 def _rounds(fns: dict, rounds: int, stat: str, seed: int = 0) -> dict[str, float]:
-    for fn in fns.values():
-        fn()
-    times: dict[str, list[float]] = {n: [] for n in fns}
-    order = list(fns)
-    rng = random.Random(seed)
-    for _ in range(rounds):
-        rng.shuffle(order)
-        for n in order:
-            t0 = time.perf_counter()
-            fns[n]()
-            times[n].append(time.perf_counter() - t0)
+    times = round_robin(fns, rounds, seed)
     agg = statistics.median if stat == "median" else min
     out = {n: agg(v) for n, v in times.items()}
     out["_times"] = times  # type: ignore[assignment]
