@@ -38,7 +38,6 @@ indices scaled by the float scale; they differ by under one pixel).
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -249,7 +248,19 @@ class _MaxSize(_Resizer):
     _reduce = staticmethod(torch.maximum)  # longest side
     _combine = staticmethod(torch.minimum)  # both limits: the tighter
 
-    def __init__(self, max_size, max_size_hw, interpolation, mask_interpolation, antialias, size, p) -> None:
+    def __init__(
+        self,
+        max_size: int | Sequence[int] | None = 1024,
+        max_size_hw: tuple[int | None, int | None] | None = None,
+        interpolation: Any = "bilinear",
+        mask_interpolation: Any = "nearest",
+        *,
+        antialias: bool = True,
+        size: int | Sequence[int] | None = None,
+        p: float = 1.0,
+    ) -> None:
+        if max_size_hw is not None and max_size == 1024:  # albumentations: max_size_hw replaces the default
+            max_size = None
         owner = type(self).__name__
         self.max_size, self.max_size_hw = _max_size_arg(max_size, max_size_hw, owner)
         super().__init__(interpolation, antialias, mask_interpolation, size, p=p)
@@ -303,21 +314,6 @@ class LongestMaxSize(_MaxSize):
     ``apply`` (and ``interpolation`` for ``"random"``).
     """
 
-    def __init__(
-        self,
-        max_size: int | Sequence[int] | None = 1024,
-        max_size_hw: tuple[int | None, int | None] | None = None,
-        interpolation: Any = "bilinear",
-        mask_interpolation: Any = "nearest",
-        *,
-        antialias: bool = True,
-        size: int | Sequence[int] | None = None,
-        p: float = 1.0,
-    ) -> None:
-        if max_size_hw is not None and max_size == 1024:
-            max_size = None
-        super().__init__(max_size, max_size_hw, interpolation, mask_interpolation, antialias, size, p)
-
 
 @register("transform", example=lambda: SmallestMaxSize(max_size=20))
 class SmallestMaxSize(_MaxSize):
@@ -329,21 +325,6 @@ class SmallestMaxSize(_MaxSize):
 
     _reduce = staticmethod(torch.minimum)
     _combine = staticmethod(torch.maximum)
-
-    def __init__(
-        self,
-        max_size: int | Sequence[int] | None = 1024,
-        max_size_hw: tuple[int | None, int | None] | None = None,
-        interpolation: Any = "bilinear",
-        mask_interpolation: Any = "nearest",
-        *,
-        antialias: bool = True,
-        size: int | Sequence[int] | None = None,
-        p: float = 1.0,
-    ) -> None:
-        if max_size_hw is not None and max_size == 1024:
-            max_size = None
-        super().__init__(max_size, max_size_hw, interpolation, mask_interpolation, antialias, size, p)
 
 
 @register("transform", example=lambda: RandomScale(scale_limit=0.2, size=16))
