@@ -4,6 +4,7 @@ implementations train like the reference ones?
     python experiments/evidence.py pilot            # <= 3 configurations x (ERM, MixUp), 1 seed, validation split
     python experiments/evidence.py main             # every method, 5 seeds, on the configuration the pilot chose
     python experiments/evidence.py fidelity         # ours vs timm / torchvision in the same loop, 5 seeds
+    python experiments/evidence.py check            # CutMix with the paper's CIFAR probability 0.5, 5 seeds
     python experiments/evidence.py report           # tables (markdown) from the JSON results
 
 Data: CIFAR-10 from the JPEG tree (``--root``, default ``/tmp/cifar10``; unpack
@@ -14,7 +15,8 @@ the data held as one uint8 tensor; every method uses the standard augmentation (
 padding=4) + RandomHorizontalFlip, batched on the tensor) and adds its own part:
 
 - ``mixup``: MixUp, alpha = 1 (Zhang et al. 2018, CIFAR-10 setting);
-- ``cutmix``: CutMix, alpha = 1 (Yun et al. 2019);
+- ``cutmix``: CutMix, alpha = 1 (Yun et al. 2019), on every sample; ``cutmix_p05`` (stage ``check``):
+  each sample mixed with probability 0.5, the ``--cutmix_prob 0.5`` of the authors' CIFAR runs;
 - ``samplepairing``: SamplePairing with its schedule scaled to the run (Inoue 2018: off for the
   first 10% of the epochs, then 8 epochs on and 2 off, off for the last 20%);
 - ``moex``: MoEx with PONO on the input of ``layer1``, p = 0.25, lam = 0.5 (Li et al. 2021, their
@@ -38,6 +40,7 @@ import contextlib
 import json
 import math
 import os
+import random
 import statistics
 import sys
 import time
@@ -114,8 +117,8 @@ def build(method: str, model: torch.nn.Module, epochs: int, g: torch.Generator) 
     if method == "mixup":
         m = MixUp(alpha=1.0, num_classes=K)
         spec["mixer"] = lambda x, y: m(x, y, generator=g)
-    elif method == "cutmix":
-        m = CutMix(alpha=1.0, num_classes=K)
+    elif method in ("cutmix", "cutmix_p05"):
+        m = CutMix(alpha=1.0, num_classes=K, p=0.5 if method == "cutmix_p05" else 1.0)
         spec["mixer"] = lambda x, y: m(x, y, generator=g)
     elif method == "samplepairing":
         m = SamplePairing(num_classes=K)
@@ -151,6 +154,8 @@ def run(config: dict[str, Any], method: str, seed: int, root: Path, *, evaluate_
     from torchaug.transforms import Compose, RandomCrop, RandomHorizontalFlip
 
     torch.manual_seed(seed)
+    np.random.seed(seed)  # timm's Mixup draws lam with numpy
+    random.seed(seed)
     g = torch.Generator().manual_seed(seed)
     xtr, ytr = load_split(root, "train", config["per_class"])
     xev, yev = load_split(root, "train", 100, offset=4000) if evaluate_on == "val" else load_split(root, "test", 500)
@@ -240,7 +245,7 @@ def report() -> str:
             r = runs[0]
             lines.append(f"| {c} | {m} | {r['accuracy']:.4f} | {r['train_accuracy']:.3f} | {r['train_seconds']} |")
         lines.append("")
-    for stage in ("main", "fidelity"):
+    for stage in ("main", "fidelity", "check"):
         res = _load(stage)
         if not res:
             continue
@@ -263,7 +268,7 @@ def report() -> str:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("stage", choices=["pilot", "main", "fidelity", "report"])
+    ap.add_argument("stage", choices=["pilot", "main", "fidelity", "check", "report"])
     ap.add_argument("--root", type=Path, default=Path(os.environ.get("CIFAR10_JPEG", "/tmp/cifar10")))
     ap.add_argument("--seeds", type=int, default=5)
     ap.add_argument("--threads", type=int, default=2)
@@ -281,6 +286,8 @@ def main() -> None:
     config = {cname: PILOT[cname]}
     if args.stage == "main":
         _run_all("main", config, args.methods or MAIN_METHODS, list(range(args.seeds)), args.root, "test")
+    elif args.stage == "check":
+        _run_all("check", config, args.methods or ["cutmix_p05"], list(range(args.seeds)), args.root, "test")
     else:
         methods = args.methods or [peer for peers in FIDELITY.values() for peer in peers] + ["autoaugment"]
         _run_all("fidelity", config, methods, list(range(args.seeds)), args.root, "test")
