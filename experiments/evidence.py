@@ -236,6 +236,21 @@ def chosen_config() -> str:
     return max(gains, key=gains.get)
 
 
+def _order(method: str) -> int:
+    """ERM first, then the methods in the study's order, then the peers and checks."""
+    known = MAIN_METHODS + ["autoaugment"] + [p for peers in FIDELITY.values() for p in peers]
+    return known.index(method) if method in known else len(known)
+
+
+def _paired(runs: dict[int, dict], ref: dict[int, dict]) -> tuple[str, str]:
+    """Paired difference of ``runs`` against ``ref`` over their common seeds: ("+d ± s pts", "wins/n")."""
+    diffs = [runs[s]["accuracy"] - ref[s]["accuracy"] for s in sorted(runs) if s in ref]
+    if not diffs:
+        return "", ""
+    sd = statistics.stdev(diffs) if len(diffs) > 1 else 0.0
+    return f"{100 * statistics.mean(diffs):+.2f} ± {100 * sd:.2f} pts", f"{sum(d > 0 for d in diffs)}/{len(diffs)}"
+
+
 def report() -> str:
     lines = []
     p = _load("pilot")
@@ -245,6 +260,7 @@ def report() -> str:
             r = runs[0]
             lines.append(f"| {c} | {m} | {r['accuracy']:.4f} | {r['train_accuracy']:.3f} | {r['train_seconds']} |")
         lines.append("")
+    main_runs = _load("main")
     for stage in ("main", "fidelity", "check"):
         res = _load(stage)
         if not res:
@@ -252,16 +268,30 @@ def report() -> str:
         lines += [f"**{stage}** (test split, 5,000 images)", "",
                   "| configuration | method | seeds | test accuracy mean ± std | paired diff vs ERM (mean ± std) | wins vs ERM |",
                   "|---|---|---|---|---|---|"]
-        ref_stage = _load("main")
-        for (c, m), runs in sorted(res.items()):
+        for (c, m), runs in sorted(res.items(), key=lambda kv: (kv[0][0], _order(kv[0][1]))):
             accs = [runs[s]["accuracy"] for s in sorted(runs)]
-            erm = ref_stage.get((c, "erm"), {})
-            common = [s for s in sorted(runs) if s in erm]
-            diffs = [runs[s]["accuracy"] - erm[s]["accuracy"] for s in common]
             sd = statistics.stdev(accs) if len(accs) > 1 else 0.0
-            dtxt = f"{100 * statistics.mean(diffs):+.2f} ± {100 * (statistics.stdev(diffs) if len(diffs) > 1 else 0):.2f} pts" if diffs and m != "erm" else ""
-            wins = f"{sum(d > 0 for d in diffs)}/{len(diffs)}" if diffs and m != "erm" else ""
+            dtxt, wins = ("", "") if m == "erm" else _paired(runs, main_runs.get((c, "erm"), {}))
             lines.append(f"| {c} | {m} | {len(accs)} | {100 * statistics.mean(accs):.2f} ± {100 * sd:.2f} | {dtxt} | {wins} |")
+        lines.append("")
+    fid = _load("fidelity")
+    if fid:
+        both = {**main_runs, **fid}
+        lines += ["**fidelity: the peer against ours**, same loop and seeds (goal: means within ±1 point)", "",
+                  "| configuration | ours | peer | seeds | ours mean | peer mean | peer − ours (paired, mean ± std) | within ±1 pt |",
+                  "|---|---|---|---|---|---|---|---|"]
+        for (c, peer), runs in sorted(fid.items(), key=lambda kv: (kv[0][0], _order(kv[0][1]))):
+            ours = next((o for o, peers in FIDELITY.items() if peer in peers), None)
+            if ours is None or (c, ours) not in both:
+                continue
+            mine = both[(c, ours)]
+            common = [s for s in sorted(runs) if s in mine]
+            if not common:
+                continue
+            a = statistics.mean(mine[s]["accuracy"] for s in common)
+            b = statistics.mean(runs[s]["accuracy"] for s in common)
+            dtxt, _ = _paired({s: runs[s] for s in common}, mine)
+            lines.append(f"| {c} | {ours} | {peer} | {len(common)} | {100 * a:.2f} | {100 * b:.2f} | {dtxt} | {'yes' if abs(b - a) <= 0.01 else '**no**'} |")
         lines.append("")
     return "\n".join(lines)
 
