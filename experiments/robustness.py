@@ -205,16 +205,31 @@ def run_all(root: Path, methods: list[str], seeds: list[int]) -> None:
     for seed in seeds:
         for method in methods:
             path = RESULTS / method / f"seed{seed}.json"
-            if path.exists():
+            if path.exists() or _claimed_elsewhere(path):
                 continue
             if sets is None:
                 sets = cached_corrupted_sets(root)
-            res = run(method, seed, root, sets)
             path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(json.dumps(res, indent=1))
+            claim = path.with_suffix(".running")
+            claim.write_text(str(os.getpid()))
+            try:
+                res = run(method, seed, root, sets)
+                path.write_text(json.dumps(res, indent=1))
+            finally:
+                claim.unlink(missing_ok=True)
             print(f"{method} seed{seed}: clean {100 * res['clean_error']:.2f}% "
                   f"mCE {100 * mean_corruption_error(res['corruption_errors'], _benchmark_corruptions()):.2f}% "
                   f"(train error {100 * res['train_error']:.2f}%, {res['train_seconds']} s)", flush=True)
+
+
+def _claimed_elsewhere(path: Path) -> bool:
+    """A live process on this machine is running this (method, seed) already (parallel launches)."""
+    claim = path.with_suffix(".running")
+    try:
+        os.kill(int(claim.read_text()), 0)
+    except (OSError, ValueError):
+        return False
+    return True
 
 
 def _load(results: Path = RESULTS) -> dict[str, dict[int, dict]]:
@@ -278,6 +293,7 @@ def main() -> None:
     ap.add_argument("stage", choices=["run", "report"])
     ap.add_argument("--root", type=Path, default=Path(os.environ.get("CIFAR10_JPEG", "/tmp/cifar10")))
     ap.add_argument("--seeds", type=int, default=3)
+    ap.add_argument("--seed", type=int, default=None, help="run this one seed only (parallel launches)")
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--methods", nargs="*", default=list(METHODS))
     ap.add_argument("--epochs", type=int, default=None, help="override (smoke runs only; writes under results/robustness-smoke)")
@@ -290,7 +306,7 @@ def main() -> None:
     if args.stage == "report":
         print(report(RESULTS))
         return
-    run_all(args.root, args.methods, list(range(args.seeds)))
+    run_all(args.root, args.methods, [args.seed] if args.seed is not None else list(range(args.seeds)))
 
 
 if __name__ == "__main__":
