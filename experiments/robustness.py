@@ -254,7 +254,7 @@ def report(results: Path = RESULTS) -> str:
         return "robustness: no ERM runs yet (python experiments/robustness.py run)"
     bench, all19 = _benchmark_corruptions(), tuple(CORRUPTIONS)
     ref, ref_clean = mean_reference(list(res["erm"].values()))
-    lines = ["| method | seeds | clean error % | mean corruption error % (15) | (19) | mCE vs ERM (15) | relative mCE vs ERM (15) | train error % |",
+    lines = ["| method | seeds | clean error % | mean corruption error % (15) | (19) | mCE, ERM = 100 (15) | relative mCE, ERM = 100 (15) | train error % |",
              "|---|---|---|---|---|---|---|---|"]
     for m in [m for m in METHODS if m in res]:
         runs = [res[m][s] for s in sorted(res[m])]
