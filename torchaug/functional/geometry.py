@@ -160,6 +160,8 @@ def _grid_sample(x: torch.Tensor, grid: torch.Tensor, interpolation: str, fill: 
             out = torch.where(mask < 0.5, fill_t.expand_as(out), out)
         else:
             out = (out - fill_t).mul_(mask).add_(fill_t)
+    if x.dtype == torch.uint8:  # ``out`` is this function's own tensor: round in place (no extra copy)
+        return _restore(out.round_(), x, rounded=True)
     return _restore(out, x)
 
 
@@ -270,13 +272,18 @@ def affine(
     gdt = x.dtype if x.dtype in (torch.float32, torch.float64) else torch.float32
     theta = torch.cat([lin, t.unsqueeze(-1)], dim=2).to(gdt)
     rescaled = theta / constant((0.5 * w, 0.5 * h), x.device, gdt).view(1, 2, 1)  # (B, 2, 3)
-    base = _centered_base_grid(oh, ow, gdt, x.device).view(1, oh * ow, 3)
-    # elementwise (a stride-0 batched bmm is very slow on CPU): grid = base @ rescaled^T
-    bx, by = base[..., 0], base[..., 1]  # (1, HW)
-    r = rescaled.unsqueeze(-1)  # (B, 2, 3, 1)
-    gx = bx * r[:, 0, 0] + by * r[:, 0, 1] + r[:, 0, 2]
-    gy = bx * r[:, 1, 0] + by * r[:, 1, 1] + r[:, 1, 2]
-    grid = torch.stack([gx, gy], dim=-1).view(b, oh, ow, 2)
+    base = _centered_base_grid(oh, ow, gdt, x.device).view(1, oh, ow, 3)
+    # grid = base @ rescaled^T, separably (a stride-0 batched bmm is very slow on CPU): the x term
+    # varies along columns only and the y term along rows only, so each is a (B, 1, ow) or (B, oh, 1)
+    # product and each grid plane is written by one broadcast add into the (B, oh, ow, 2) grid. Same
+    # float operations in the same order as ``bx * r00 + by * r01 + r02`` per element: bit-identical.
+    bx, by = base[:, :1, :, 0], base[:, :, :1, 1]  # (1, 1, ow), (1, oh, 1)
+    r = rescaled.view(b, 2, 3, 1, 1)
+    grid = torch.empty((b, oh, ow, 2), dtype=gdt, device=x.device)
+    for k in range(2):
+        plane = grid[..., k]
+        torch.add(bx * r[:, k, 0], by * r[:, k, 1], out=plane)
+        plane.add_(r[:, k, 2])
     return _grid_sample(x, grid, interpolation, fill, "affine")
 
 

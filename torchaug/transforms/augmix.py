@@ -172,9 +172,10 @@ class AugMix(_PolicyBase):
         for d in range(D):
             chains = apply_op(chains, op_flat[:, d], mag_flat[:, d], interpolation=self.interpolation, fill=fill)
         shape = (B, 1, 1, 1)
-        mix = weights[:, 0].reshape(shape) * x
+        mix = weights[:, 0].reshape(shape) * x  # the clean image's float conversion, once
+        term = torch.empty_like(mix)  # one scratch for every chain's weighted term (no allocation per chain)
         for i in range(k):
-            mix.add_(weights[:, i + 1].reshape(shape) * chains[i * B:(i + 1) * B])
+            mix.add_(torch.mul(weights[:, i + 1].reshape(shape), chains[i * B:(i + 1) * B], out=term))
         return mix.to(x.dtype)
 
     def forward(self, *inputs: Any, generator: torch.Generator | None = None, params: Params | None = None,
