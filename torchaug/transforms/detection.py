@@ -32,6 +32,7 @@ from torch.utils import _pytree as pytree
 from torchaug._validation import check_bool, check_number, describe
 from torchaug.functional import color as FC
 from torchaug.functional import geometry as FG
+from torchaug.functional import zoom as FZ
 from torchaug.functional._workspace import constant
 from torchaug.registry import register
 from torchaug.transforms import targets as _t
@@ -237,29 +238,6 @@ class RandomIoUCrop(_BoxCrop):
                 + super().extra_repr())
 
 
-def _canvas_weights(pad: torch.Tensor, canvas: torch.Tensor, out_size: int, in_size: int, max_canvas: int,
-                    antialias: bool) -> torch.Tensor:
-    """Weights ``(B, out_size, in_size)`` of the image rows in PyTorch's (antialiased) bilinear resize
-    of a canvas of ``canvas`` rows holding the image at row offset ``pad`` (normalised over the whole
-    canvas window, so the fill's share is ``1 - row sum``)."""
-    dev, dt = pad.device, torch.float32
-    scale = canvas.to(dt) / out_size
-    support = torch.where(scale >= 1.0, scale, torch.ones_like(scale)) if antialias else torch.ones_like(scale)
-    inv = (1.0 / support).view(-1, 1, 1)
-    center = scale.unsqueeze(1) * (torch.arange(out_size, device=dev, dtype=dt) + 0.5)  # (B, out) canvas coords
-    sup = support.unsqueeze(1)
-    xmin = (center - sup + 0.5).trunc().clamp_min(0)
-    xmax = torch.minimum((center + sup + 0.5).trunc(), canvas.to(dt).unsqueeze(1))
-    k = int(2 * max(1.0, max_canvas / out_size)) + 3  # taps of the widest filter
-    taps = xmin.unsqueeze(2) + torch.arange(k, device=dev, dtype=dt)
-    wt = (1.0 - ((taps - center.unsqueeze(2) + 0.5) * inv).abs()).clamp_min(0) * (taps < xmax.unsqueeze(2))
-    norm = wt.sum(2, keepdim=True).clamp_min(1e-12)
-    j = (torch.arange(in_size, device=dev, dtype=dt) + pad.to(dt).unsqueeze(1)).unsqueeze(1)  # (B, 1, in)
-    wgt = (1.0 - ((j - center.unsqueeze(2) + 0.5) * inv).abs()).clamp_min(0)
-    wgt = wgt * ((j >= xmin.unsqueeze(2)) & (j < xmax.unsqueeze(2)))
-    return wgt / norm
-
-
 @register("transform", example=lambda: RandomZoomOut(size=12, fill=0, side_range=(1.0, 2.0), p=0.5))
 class RandomZoomOut(RandomTransform):
     """SSD's zoom out (torchvision v2 ``RandomZoomOut``), each canvas resized to ``size``.
@@ -268,8 +246,9 @@ class RandomZoomOut(RandomTransform):
     canvas ``r`` times its sides, ``r`` uniform in ``side_range`` (default 1-4), at a uniform
     position, the rest ``fill`` (a number or one per channel, in the image's scale); with
     probability ``p`` (default 0.5). Then the canvas is resized to ``size`` (antialiased
-    bilinear; masks nearest, filled with 0) without building it: one batched separable pass
-    whose weights over the canvas rows outside the image go to ``fill``.
+    bilinear; masks nearest, filled with 0) without building it
+    (:func:`torchaug.functional.zoom.zoom_out_resize`: on the CPU the output is filled and only
+    the band of rows and columns that sees the image is interpolated, with torchvision's kernel).
 
     Shapes: ``(B, C, H, W) -> (B, C, *size)``. Params: ``top``, ``left`` (padding before the
     image), ``canvas_h``, ``canvas_w`` ``(B,)`` int64, ``apply``.
@@ -302,23 +281,13 @@ class RandomZoomOut(RandomTransform):
         return {"top": torch.where(apply, top, 0), "left": torch.where(apply, left, 0),
                 "canvas_h": torch.where(apply, ch, h), "canvas_w": torch.where(apply, cw, w), "apply": apply}
 
-    def _max_canvas(self, n: int) -> int:
-        return int(math.floor(n * self.side_range[1])) + 1
-
     def transform(self, x: torch.Tensor, params: Params) -> torch.Tensor:
         _check_fill(self.fill, x, type(self).__name__)
-        b, c, h, w = x.shape
-        oh, ow = self.size
-        wy = _canvas_weights(params["top"], params["canvas_h"], oh, h, self._max_canvas(h), self.antialias)
-        wx = _canvas_weights(params["left"], params["canvas_w"], ow, w, self._max_canvas(w), self.antialias)
-        wdt = torch.float64 if x.dtype == torch.float64 else torch.float32
-        fill = constant(tuple(self.fill) if isinstance(self.fill, list) else (float(self.fill),), x.device, wdt).reshape(1, -1, 1, 1)
-        if fill.shape[1] not in (1, c):
+        c = x.shape[1]
+        if isinstance(self.fill, list) and len(self.fill) not in (1, c):
             raise ValueError(f"{type(self).__name__}: fill must be one number or {c} (one per channel); got {self.fill!r}")
-        xt = (x.to(wdt) - fill).permute(0, 2, 1, 3).reshape(b, h, c * w)  # two plain bmm's, channels folded in
-        out = torch.bmm(wy.to(wdt), xt).view(b, oh * c, w)
-        out = torch.bmm(out, wx.to(wdt).transpose(1, 2)).view(b, oh, c, ow).permute(0, 2, 1, 3) + fill
-        return FG._restore(out, x)
+        return FZ.zoom_out_resize(x, params["top"], params["left"], params["canvas_h"], params["canvas_w"], self.size,
+                                  self.fill, antialias=self.antialias, max_side=self.side_range[1])
 
     def transform_mask(self, m: torch.Tensor, params: Params) -> torch.Tensor:
         oh, ow = self.size
