@@ -31,11 +31,13 @@ def _batch(b=4, seed=0):
     return x, targets
 
 
-def test_mosaic_matches_albumentations(monkeypatch):
+@pytest.mark.parametrize("fit_mode", ["cover", "contain"])
+def test_mosaic_matches_albumentations(monkeypatch, fit_mode):
     A = pytest.importorskip("albumentations")
     fm = pytest.importorskip("albumentations.augmentations.mixing.functional")
     x, targets = _batch()
-    op = Mosaic(target_size=TS, cell_shape=CS, p=1.0)
+    # contain: the 40x56 images fit the 40x48 cells as 34x48, so every part shows fill rows too
+    op = Mosaic(target_size=TS, cell_shape=CS, p=1.0, fit_mode=fit_mode, fill=7, fill_mask=0)
     (out, tg), p = op(x, targets, generator=torch.Generator().manual_seed(1), return_params=True)
     assert out.shape == (4, 3, *TS)
     for i in range(4):
@@ -60,19 +62,28 @@ def test_mosaic_matches_albumentations(monkeypatch):
             return {"image": x[j].permute(1, 2, 0).numpy(), "bboxes": targets[j]["boxes"].numpy(),
                     "labels": targets[j]["labels"].numpy(), "mask": targets[j]["masks"].amax(0).numpy()}
 
-        a = A.Compose([A.Mosaic(grid_yx=(2, 2), target_size=TS, cell_shape=CS, p=1.0)],
+        a = A.Compose([A.Mosaic(grid_yx=(2, 2), target_size=TS, cell_shape=CS, p=1.0, fit_mode=fit_mode, fill=7,
+                                fill_mask=0)],
                       bbox_params=A.BboxParams(format="pascal_voc", label_fields=["labels"]))
         a.transforms[0]._select_additional_items = lambda data, n: data["mosaic_metadata"][:n]
         res = a(**item(i), mosaic_metadata=[item(j) for j in others])
         ref = torch.from_numpy(res["image"]).permute(2, 0, 1)
         assert (out[i].int() - ref.int()).abs().max() <= 2
+        if fit_mode == "contain":
+            assert ((ref == 7).all(0) & (out[i] == 7).all(0)).sum() > 0  # the fill shows, in the same place
         got = sorted(map(tuple, np.round(tg[i]["boxes"].numpy(), 3).tolist()))
         exp = sorted(map(tuple, np.round(np.asarray(res["bboxes"], dtype=np.float64), 3).tolist()))
         assert len(got) == len(exp) and len(got) >= 1
         np.testing.assert_allclose(np.array(got), np.array(exp), atol=1e-3)
         assert sorted(tg[i]["labels"].tolist()) == sorted(np.asarray(res["labels"]).tolist())
         sem = tg[i]["masks"].amax(0) if tg[i]["masks"].shape[0] else torch.zeros(TS, dtype=torch.uint8)
-        assert (sem.numpy() != res["mask"]).mean() < 0.02
+        diff = sem.numpy() != res["mask"]
+        if fit_mode == "cover":  # the test's cells take the images unscaled: only cut positions matter
+            assert diff.mean() < 0.02
+        else:  # scaled by 6/7: OpenCV's nearest (floor(dst / s)) and grid_sample's (round) differ on edges
+            r = torch.from_numpy(np.ascontiguousarray(res["mask"])).float()[None, None]
+            edge = (torch.nn.functional.max_pool2d(r, 3, 1, 1) != -torch.nn.functional.max_pool2d(-r, 3, 1, 1))[0, 0]
+            assert diff.mean() < 0.05 and not (torch.from_numpy(diff) & ~edge).any()
 
 
 def test_mosaic_boxes_enclose_masks_and_replay():
@@ -98,6 +109,14 @@ def test_mosaic_boxes_enclose_masks_and_replay():
             assert len(set(src.tolist())) == 4 and i in src.tolist()
 
 
+def test_mosaic_contain_not_applied_is_letterboxed():
+    x, _ = _batch()
+    out = Mosaic(target_size=TS, cell_shape=CS, p=0.0, fit_mode="contain", fill=3)(x, generator=torch.Generator().manual_seed(0))
+    # 40x56 into 48x64: scale min(1.2, 1.143) -> 46x64, one fill row above and below
+    assert out.shape == (4, 3, *TS)
+    assert (out[:, :, :1] == 3).all() and (out[:, :, -1:] == 3).all() and not (out[:, :, 1:-1] == 3).all()
+
+
 def test_mosaic_semantic_mask_and_errors():
     x, targets = _batch()
     sem = torch.stack([t["masks"].amax(0) for t in targets])
@@ -105,7 +124,7 @@ def test_mosaic_semantic_mask_and_errors():
     assert out.shape == (4, 3, *TS) and m.shape == (4, *TS) and m.dtype == torch.uint8
     assert set(m.unique().tolist()) <= {0, 1}
     with pytest.raises(ValueError, match="fit_mode"):
-        Mosaic(fit_mode="contain")
+        Mosaic(fit_mode="fill")
     with pytest.raises(ValueError, match="target_size"):
         Mosaic(target_size=(2000, 10), cell_shape=(10, 10))
     with pytest.raises(ValueError, match="batch"):

@@ -87,6 +87,9 @@ def mosaic(
     valid: torch.Tensor | None = None,
     masks: torch.Tensor | None = None,
     interpolation: str = "bilinear",
+    fit_mode: str = "cover",
+    fill: float = 0.0,
+    fill_mask: float = 0.0,
 ) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor | None, torch.Tensor | None]:
     """The mosaic kernel: ``x`` ``(B, C, H, W)`` -> ``(B, C, *target_size)``, deterministic given ``params``.
 
@@ -95,6 +98,14 @@ def mosaic(
     xyxy with ``valid`` ``(B, N)``; ``masks`` ``(B, K, H, W)`` (any dtype, nearest). Returns the
     images, boxes ``(B, R*C*N, 4)`` (cell-major: the boxes of cell 0's source, then cell 1's ...),
     their validity and the masks ``(B, K, *target_size)``.
+
+    ``fit_mode``: ``"cover"`` (each image scaled to cover its cell, albumentations'
+    ``SmallestMaxSize(max_size_hw=cell_shape)``) or ``"contain"`` (scaled to fit inside it,
+    ``LongestMaxSize(max_size_hw=cell_shape)``, then albumentations' ``Crop(pad_if_needed=True)``
+    of the part: the fitted image is padded by ``P // 2`` before and ``P`` after, ``P`` the part's
+    overhang past the fitted image, and the part cut from that; uncovered pixels get ``fill``,
+    masks ``fill_mask``). Samples not applied: their image fitted to ``target_size`` in the
+    same mode (cover: centre cut; contain: centred with ``fill`` around).
     """
     b, c, h, w = x.shape
     rows, cols = grid_yx
@@ -103,8 +114,14 @@ def mosaic(
     dev = x.device
     apply = params["apply"]
     lay = _layout(params["center"].to(dev), grid_yx, cell_shape, target_size)
-    scale = max(cell_h / h, cell_w / w)  # cover: the fitted image covers the cell
+    contain = fit_mode == "contain"
+    pick = min if contain else max  # contain: fits inside the cell; cover: covers it
+    scale = pick(cell_h / h, cell_w / w)
     fh, fw = int(round(h * scale)), int(round(w * scale))
+    if contain:  # albumentations' Crop(pad_if_needed): P // 2 fill rows before the fitted image
+        lay = dict(lay)
+        lay["yoff"] = lay["yoff"] - torch.div((lay["yoff"] + lay["ph"] - fh).clamp_min(0), 2, rounding_mode="floor")
+        lay["xoff"] = lay["xoff"] - torch.div((lay["xoff"] + lay["pw"] - fw).clamp_min(0), 2, rounding_mode="floor")
     oy = torch.arange(th, device=dev)
     ox = torch.arange(tw, device=dev)
     gy, gx = lay["y0"].unsqueeze(1) + oy, lay["x0"].unsqueeze(1) + ox  # (B, th), (B, tw) grid pixels
@@ -117,12 +134,18 @@ def mosaic(
 
     fy = per_pixel(lay["yoff"] - lay["y1"]) + oy.view(1, th, 1)
     fx = per_pixel(lay["xoff"] - lay["x1"]) + ox.view(1, 1, tw)
-    # not applied: the sample alone, fitted to the target (cover) and cut at its centre
-    s2 = max(th / h, tw / w)
+    # not applied: the sample alone, fitted to the target and cut (cover) or padded (contain) at its centre
+    s2 = pick(th / h, tw / w)
     f2h, f2w = int(round(h * s2)), int(round(w * s2))
-    fy2 = (oy + (f2h - th) // 2).view(1, th, 1).expand(b, th, tw)
-    fx2 = (ox + (f2w - tw) // 2).view(1, 1, tw).expand(b, th, tw)
+    c2y = -((th - f2h) // 2) if contain else (f2h - th) // 2  # the fitted image's row at output row 0
+    c2x = -((tw - f2w) // 2) if contain else (f2w - tw) // 2
+    fy2 = (oy + c2y).view(1, th, 1).expand(b, th, tw)
+    fx2 = (ox + c2x).view(1, 1, tw).expand(b, th, tw)
     a = apply.view(b, 1, 1)
+    inside = None
+    if contain:  # (B, th, tw): the output pixels that show the fitted image (the rest is fill)
+        inside = torch.where(a, (fy >= 0) & (fy < fh) & (fx >= 0) & (fx < fw),
+                             (fy2 >= 0) & (fy2 < f2h) & (fx2 >= 0) & (fx2 < f2w))
     sy = torch.where(a, (fy.float() + 0.5) * (h / fh) - 0.5, (fy2.float() + 0.5) * (h / f2h) - 0.5)
     sx = torch.where(a, (fx.float() + 0.5) * (w / fw) - 0.5, (fx2.float() + 0.5) * (w / f2w) - 0.5)
     grid = torch.stack([(sx + 0.5) * (2.0 / w) - 1.0, (sy + 0.5) * (2.0 / h) - 1.0], dim=-1)
@@ -132,21 +155,23 @@ def mosaic(
     src_all = torch.where(apply.unsqueeze(1), sources, torch.arange(b, device=dev).unsqueeze(1))
     wdt = x.dtype if x.is_floating_point() else torch.float32
 
-    def sample(t: torch.Tensor, mode: str) -> torch.Tensor:
+    def sample(t: torch.Tensor, mode: str, value: float) -> torch.Tensor:
         tf = t.to(wdt) if mode == "bilinear" or not t.is_floating_point() else t
         g = grid.to(tf.dtype)
         out = None
         for s in range(slots):  # every output pixel shows exactly one cell
             part = F.grid_sample(tf[src_all[:, s]], g, mode=mode, padding_mode="border", align_corners=False)
             out = part if out is None else torch.where((kk == s).unsqueeze(1), part, out)
+        if inside is not None:
+            out = torch.where(inside.unsqueeze(1), out, torch.full((), value, dtype=out.dtype, device=out.device))
         if t.dtype == torch.uint8:
             return out.round().clamp(0, 255).to(torch.uint8)
         return out.to(t.dtype) if t.is_floating_point() else out.round().to(t.dtype)
 
-    img = sample(x, interpolation)
+    img = sample(x, interpolation, fill)
     if x.ndim == 4 and not x.is_contiguous() and x.is_contiguous(memory_format=torch.channels_last):
         img = img.contiguous(memory_format=torch.channels_last)
-    out_masks = sample(masks, "nearest") if masks is not None else None
+    out_masks = sample(masks, "nearest", fill_mask) if masks is not None else None
     out_boxes = out_valid = None
     if boxes is not None:
         n = boxes.shape[1]
@@ -165,7 +190,7 @@ def mosaic(
         my2 = (sb[..., 3] * sys_ + oy_).clamp(min=y1, max=y2)
         # not applied: the single fitted, centre-cut image
         s2x, s2y = f2w / w, f2h / h
-        cx0, cy0 = float((f2w - tw) // 2), float((f2h - th) // 2)
+        cx0, cy0 = float(c2x), float(c2y)
         nx1 = (sb[:, :1, :, 0] * s2x - cx0).clamp(0, tw)
         ny1 = (sb[:, :1, :, 1] * s2y - cy0).clamp(0, th)
         nx2 = (sb[:, :1, :, 2] * s2x - cx0).clamp(0, tw)
@@ -192,8 +217,9 @@ class Mosaic(nn.Module):
     ``"masks"`` ``(N_i, H, W)``), or ``m(images, mask=semantic)`` for segmentation (``(B, H, W)`` or
     ``(B, K, H, W)``); returns ``(images, targets)`` / ``(images, mask)`` of ``target_size``.
     ``return_params=True`` adds the parameters (``center``, ``sources``, ``apply``) and
-    ``params=`` replays them. Only ``fit_mode="cover"`` is implemented (albumentations' default);
-    ``"contain"`` raises.
+    ``params=`` replays them. ``fit_mode``: ``"cover"`` (albumentations' default: each image
+    scaled to cover its cell, cut on the side facing the centre) or ``"contain"`` (scaled to fit
+    inside the cell, albumentations' padding of the part with ``fill``; masks ``fill_mask``).
 
     Parity: albumentations with the same centre and cell assignment (OpenCV's bilinear resize vs
     ``grid_sample``: uint8 images within 2 grey levels, boxes within 1e-3 px).
@@ -203,7 +229,8 @@ class Mosaic(nn.Module):
 
     def __init__(self, grid_yx: Sequence[int] = (2, 2), target_size: Sequence[int] = (512, 512),
                  cell_shape: Sequence[int] = (512, 512), center_range: Sequence[float] = (0.3, 0.7),
-                 fit_mode: str = "cover", interpolation: str = "bilinear", p: float = 0.5) -> None:
+                 fit_mode: str = "cover", interpolation: str = "bilinear", p: float = 0.5, *, fill: float = 0.0,
+                 fill_mask: float = 0.0) -> None:
         super().__init__()
         owner = type(self).__name__
         self.grid_yx = _hw(grid_yx, owner, "grid_yx")
@@ -216,10 +243,11 @@ class Mosaic(nn.Module):
         if lo > hi:
             raise ValueError(f"{owner}: center_range must be (min, max) with min <= max; got {tuple(center_range)}")
         self.center_range = (float(lo), float(hi))
-        if fit_mode != "cover":
-            raise ValueError(f"{owner}: fit_mode must be 'cover' (the only mode implemented; albumentations' default); "
-                             f"got {fit_mode!r}")
+        if fit_mode not in ("cover", "contain"):
+            raise ValueError(f"{owner}: fit_mode must be 'cover' or 'contain'; got {fit_mode!r}")
         self.fit_mode = fit_mode
+        self.fill = float(check_number(fill, owner=owner, name="fill"))
+        self.fill_mask = float(check_number(fill_mask, owner=owner, name="fill_mask"))
         if interpolation not in ("bilinear", "nearest"):
             raise ValueError(f"{owner}: interpolation must be 'bilinear' or 'nearest'; got {interpolation!r}")
         self.interpolation = interpolation
@@ -275,7 +303,7 @@ class Mosaic(nn.Module):
         if params is None:
             params = self.make_params(x, generator)
         kw = dict(grid_yx=self.grid_yx, cell_shape=self.cell_shape, target_size=self.target_size,
-                  interpolation=self.interpolation)
+                  interpolation=self.interpolation, fit_mode=self.fit_mode, fill=self.fill, fill_mask=self.fill_mask)
         if targets is None:
             m = None
             if mask is not None:
@@ -361,4 +389,4 @@ class Mosaic(nn.Module):
 
     def extra_repr(self) -> str:
         return (f"grid_yx={self.grid_yx}, target_size={self.target_size}, cell_shape={self.cell_shape}, "
-                f"center_range={self.center_range}, p={self.p}")
+                f"center_range={self.center_range}, fit_mode={self.fit_mode!r}, p={self.p}")

@@ -29,9 +29,12 @@ import torch
 from torch import nn
 from torch.utils import _pytree as pytree
 
+from torchaug._devpath import cpu_path
 from torchaug._validation import check_bool, check_number, describe
 from torchaug.functional import color as FC
 from torchaug.functional import geometry as FG
+from torchaug.functional import resizing as FR
+from torchaug.functional import zoom as FZ
 from torchaug.functional._workspace import constant
 from torchaug.registry import register
 from torchaug.transforms import targets as _t
@@ -64,12 +67,14 @@ class _BoxCrop(RandomTransform):
     __torchaug_public__ = False
     keeps_size = False
     geometric = True
+    #: whether ``size=None`` is allowed (then a list of per-sample crops: :mod:`torchaug.transforms.per_sample`)
+    _size_optional = False
 
     def __init__(self, size: Any, *, interpolation: str = "bilinear", antialias: bool = True, p: float = 1.0,
                  same_on_batch: bool = False) -> None:
         super().__init__(p=p, same_on_batch=same_on_batch)
         owner = type(self).__name__
-        self.size = _size(size, owner)
+        self.size = None if size is None and self._size_optional else _size(size, owner)
         self.interpolation = _interp(interpolation, owner)
         self.antialias = check_bool(antialias, owner=owner, name="antialias")
         self._ctx: tuple[torch.Tensor, torch.Tensor] | None = None
@@ -122,8 +127,32 @@ def _take(t: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
     return t.gather(idx.ndim, view.expand(*idx.shape, 1, *t.shape[idx.ndim + 1:])).squeeze(idx.ndim)
 
 
+class _PerSampleSize:
+    """Mixin: without ``size=`` the op returns a list of per-sample outputs (:mod:`torchaug.transforms.per_sample`)."""
+
+    def forward(self, *inputs: Any, generator: torch.Generator | None = None, params: Params | None = None,
+                return_params: bool = False, **kw: Any) -> Any:
+        if self.size is not None:
+            return super().forward(*inputs, generator=generator, params=params, return_params=return_params, **kw)
+        if any(v is not None and v is not False for v in kw.values()):
+            raise TypeError(f"{type(self).__name__}: without size= (a list out) takes no {sorted(kw)}")
+        from torchaug.transforms.per_sample import forward_per_sample
+
+        return forward_per_sample(self, inputs, generator=generator, params=params, return_params=return_params)
+
+    def _run(self, batch: dict, generator: Any, params: Params | None = None, **kw: Any) -> Any:
+        if self.size is None:
+            raise TypeError(f"{type(self).__name__}: without size= every sample gets its own size and the op returns "
+                            f"a list; a pipeline step or a sample structure needs one batch: pass size=(H, W), or call "
+                            f"the op directly on (images, [targets])")
+        return super()._run(batch, generator, params, **kw)
+
+    def _list_mask(self, m1: torch.Tensor, q: Params) -> torch.Tensor:
+        return self._list_image(m1, q, fill=0)
+
+
 @register("transform", example=lambda: RandomIoUCrop(size=12))
-class RandomIoUCrop(_BoxCrop):
+class RandomIoUCrop(_PerSampleSize, _BoxCrop):
     """SSD's random IoU crop (torchvision v2 ``RandomIoUCrop``), each crop resized to ``size``.
 
     Liu et al. 2016, "SSD: Single Shot MultiBox Detector", sec. 2.2: pick a minimum Jaccard
@@ -144,7 +173,14 @@ class RandomIoUCrop(_BoxCrop):
     Shapes: ``(B, C, H, W) -> (B, C, *size)``. Params: ``top``, ``left``, ``height``,
     ``width`` ``(B,)`` int64, ``apply`` (whether the sample was cropped).
     Parity: torchvision's ``F.crop`` + ``F.resize`` with those parameters (exact on CPU).
+
+    Without ``size`` (torchvision's form): a list of the crops at their own sizes, and with
+    ``(images, [targets])`` the per-image targets cropped too (boxes shifted and clamped, those
+    whose centre left the crop zeroed; masks cropped): :mod:`torchaug.transforms.per_sample`.
+    Parity: each element equals torchvision's ``F.crop`` with the same parameters (exact).
     """
+
+    _size_optional = True
 
     def __init__(
         self,
@@ -155,7 +191,7 @@ class RandomIoUCrop(_BoxCrop):
         sampler_options: Sequence[float] | None = None,
         trials: int = 40,
         *,
-        size: Any,
+        size: Any = None,
         rounds: int = 10,
         interpolation: str = "bilinear",
         antialias: bool = True,
@@ -231,45 +267,49 @@ class RandomIoUCrop(_BoxCrop):
         moved = super().transform_boxes(boxes, params, size)
         return torch.where(keep.unsqueeze(-1), moved, torch.zeros_like(moved))
 
+    # -- per-sample sizes (no size=): torchaug.transforms.per_sample
+    def _list_params(self, x: torch.Tensor, boxes: torch.Tensor | None, valid: torch.Tensor | None,
+                     generator: torch.Generator | None, params: Params | None) -> Params:
+        self._ctx = None if boxes is None else (boxes, valid)
+        try:
+            return self._params(x, generator, params)
+        finally:
+            self._ctx = None
+
+    def _list_image(self, x1: torch.Tensor, q: Params, fill: float = 0) -> torch.Tensor:
+        t, l_, hh, ww = (int(q[k]) for k in ("top", "left", "height", "width"))
+        return x1[..., t : t + hh, l_ : l_ + ww].clone()
+
+    def _list_boxes(self, b1: torch.Tensor, q: Params, in_hw: tuple[int, int]) -> torch.Tensor:
+        t, l_, hh, ww = (int(q[k]) for k in ("top", "left", "height", "width"))
+        cx, cy = 0.5 * (b1[..., 0] + b1[..., 2]), 0.5 * (b1[..., 1] + b1[..., 3])
+        inside = (l_ < cx) & (cx < l_ + ww) & (t < cy) & (cy < t + hh)
+        moved = b1 - constant((float(l_), float(t), float(l_), float(t)), b1.device, b1.dtype)
+        moved = torch.minimum(moved.clamp_min(0), constant((float(ww), float(hh), float(ww), float(hh)), b1.device, b1.dtype))
+        keep = inside | ~q["apply"].view(-1, 1)
+        return torch.where(keep.unsqueeze(-1), moved, torch.zeros_like(moved))
+
     def extra_repr(self) -> str:
         return (f"min_scale={self.min_scale}, max_scale={self.max_scale}, aspect=({self.min_aspect_ratio}, "
                 f"{self.max_aspect_ratio}), sampler_options={self.sampler_options}, trials={self.trials}, "
                 + super().extra_repr())
 
 
-def _canvas_weights(pad: torch.Tensor, canvas: torch.Tensor, out_size: int, in_size: int, max_canvas: int,
-                    antialias: bool) -> torch.Tensor:
-    """Weights ``(B, out_size, in_size)`` of the image rows in PyTorch's (antialiased) bilinear resize
-    of a canvas of ``canvas`` rows holding the image at row offset ``pad`` (normalised over the whole
-    canvas window, so the fill's share is ``1 - row sum``)."""
-    dev, dt = pad.device, torch.float32
-    scale = canvas.to(dt) / out_size
-    support = torch.where(scale >= 1.0, scale, torch.ones_like(scale)) if antialias else torch.ones_like(scale)
-    inv = (1.0 / support).view(-1, 1, 1)
-    center = scale.unsqueeze(1) * (torch.arange(out_size, device=dev, dtype=dt) + 0.5)  # (B, out) canvas coords
-    sup = support.unsqueeze(1)
-    xmin = (center - sup + 0.5).trunc().clamp_min(0)
-    xmax = torch.minimum((center + sup + 0.5).trunc(), canvas.to(dt).unsqueeze(1))
-    k = int(2 * max(1.0, max_canvas / out_size)) + 3  # taps of the widest filter
-    taps = xmin.unsqueeze(2) + torch.arange(k, device=dev, dtype=dt)
-    wt = (1.0 - ((taps - center.unsqueeze(2) + 0.5) * inv).abs()).clamp_min(0) * (taps < xmax.unsqueeze(2))
-    norm = wt.sum(2, keepdim=True).clamp_min(1e-12)
-    j = (torch.arange(in_size, device=dev, dtype=dt) + pad.to(dt).unsqueeze(1)).unsqueeze(1)  # (B, 1, in)
-    wgt = (1.0 - ((j - center.unsqueeze(2) + 0.5) * inv).abs()).clamp_min(0)
-    wgt = wgt * ((j >= xmin.unsqueeze(2)) & (j < xmax.unsqueeze(2)))
-    return wgt / norm
-
-
 @register("transform", example=lambda: RandomZoomOut(size=12, fill=0, side_range=(1.0, 2.0), p=0.5))
-class RandomZoomOut(RandomTransform):
+class RandomZoomOut(_PerSampleSize, RandomTransform):
     """SSD's zoom out (torchvision v2 ``RandomZoomOut``), each canvas resized to ``size``.
 
     Liu et al. 2016 (SSD, sec. 3.6 "data augmentation for small objects"): place the image on a
     canvas ``r`` times its sides, ``r`` uniform in ``side_range`` (default 1-4), at a uniform
     position, the rest ``fill`` (a number or one per channel, in the image's scale); with
     probability ``p`` (default 0.5). Then the canvas is resized to ``size`` (antialiased
-    bilinear; masks nearest, filled with 0) without building it: one batched separable pass
-    whose weights over the canvas rows outside the image go to ``fill``.
+    bilinear; masks nearest, filled with 0) without building it
+    (:func:`torchaug.functional.zoom.zoom_out_resize`: on the CPU the output is filled and only
+    the band of rows and columns that sees the image is interpolated, with torchvision's kernel).
+
+    Without ``size`` (torchvision's form): a list of the canvases at their own sizes, and with
+    ``(images, [targets])`` the per-image targets moved too (boxes shifted, masks padded with 0):
+    :mod:`torchaug.transforms.per_sample`; each element equals torchvision's ``F.pad`` (exact).
 
     Shapes: ``(B, C, H, W) -> (B, C, *size)``. Params: ``top``, ``left`` (padding before the
     image), ``canvas_h``, ``canvas_w`` ``(B,)`` int64, ``apply``.
@@ -280,7 +320,7 @@ class RandomZoomOut(RandomTransform):
     keeps_size = False
     geometric = True
 
-    def __init__(self, fill: Any = 0, side_range: Sequence[float] = (1.0, 4.0), p: float = 0.5, *, size: Any,
+    def __init__(self, fill: Any = 0, side_range: Sequence[float] = (1.0, 4.0), p: float = 0.5, *, size: Any = None,
                  antialias: bool = True, same_on_batch: bool = False) -> None:
         super().__init__(p=p, same_on_batch=same_on_batch)
         owner = type(self).__name__
@@ -288,7 +328,7 @@ class RandomZoomOut(RandomTransform):
         if self.fill is None:
             raise TypeError(f"{owner}: fill must be a number or a sequence of numbers (one per channel); got None")
         self.side_range = _pair(side_range, owner, "side_range", low=1.0)
-        self.size = _size(size, owner)
+        self.size = None if size is None else _size(size, owner)
         self.antialias = check_bool(antialias, owner=owner, name="antialias")
 
     def make_params(self, x: torch.Tensor, generator: torch.Generator | None) -> Params:
@@ -302,23 +342,13 @@ class RandomZoomOut(RandomTransform):
         return {"top": torch.where(apply, top, 0), "left": torch.where(apply, left, 0),
                 "canvas_h": torch.where(apply, ch, h), "canvas_w": torch.where(apply, cw, w), "apply": apply}
 
-    def _max_canvas(self, n: int) -> int:
-        return int(math.floor(n * self.side_range[1])) + 1
-
     def transform(self, x: torch.Tensor, params: Params) -> torch.Tensor:
         _check_fill(self.fill, x, type(self).__name__)
-        b, c, h, w = x.shape
-        oh, ow = self.size
-        wy = _canvas_weights(params["top"], params["canvas_h"], oh, h, self._max_canvas(h), self.antialias)
-        wx = _canvas_weights(params["left"], params["canvas_w"], ow, w, self._max_canvas(w), self.antialias)
-        wdt = torch.float64 if x.dtype == torch.float64 else torch.float32
-        fill = constant(tuple(self.fill) if isinstance(self.fill, list) else (float(self.fill),), x.device, wdt).reshape(1, -1, 1, 1)
-        if fill.shape[1] not in (1, c):
+        c = x.shape[1]
+        if isinstance(self.fill, list) and len(self.fill) not in (1, c):
             raise ValueError(f"{type(self).__name__}: fill must be one number or {c} (one per channel); got {self.fill!r}")
-        xt = (x.to(wdt) - fill).permute(0, 2, 1, 3).reshape(b, h, c * w)  # two plain bmm's, channels folded in
-        out = torch.bmm(wy.to(wdt), xt).view(b, oh * c, w)
-        out = torch.bmm(out, wx.to(wdt).transpose(1, 2)).view(b, oh, c, ow).permute(0, 2, 1, 3) + fill
-        return FG._restore(out, x)
+        return FZ.zoom_out_resize(x, params["top"], params["left"], params["canvas_h"], params["canvas_w"], self.size,
+                                  self.fill, antialias=self.antialias, max_side=self.side_range[1])
 
     def transform_mask(self, m: torch.Tensor, params: Params) -> torch.Tensor:
         oh, ow = self.size
@@ -331,6 +361,23 @@ class RandomZoomOut(RandomTransform):
         ok = ((rows >= 0) & (rows < h)).unsqueeze(2) & ((cols >= 0) & (cols < w)).unsqueeze(1)  # (B, oh, ow)
         g = FG._gather(m, rows.clamp(0, h - 1), cols.clamp(0, w - 1))
         return torch.where(ok.unsqueeze(1), g, torch.zeros((), dtype=m.dtype, device=dev))
+
+    # -- per-sample sizes (no size=): torchaug.transforms.per_sample
+    def _list_params(self, x: torch.Tensor, boxes: torch.Tensor | None, valid: torch.Tensor | None,
+                     generator: torch.Generator | None, params: Params | None) -> Params:
+        return self._params(x, generator, params)
+
+    def _list_image(self, x1: torch.Tensor, q: Params, fill: Any = None) -> torch.Tensor:
+        if fill is None:  # the image (masks: 0)
+            _check_fill(self.fill, x1, type(self).__name__)
+            fill = self.fill
+        t, l_, ch, cw = (int(q[k]) for k in ("top", "left", "canvas_h", "canvas_w"))
+        h, w = x1.shape[-2:]
+        return FR.pad_sides(x1, l_, t, cw - w - l_, ch - h - t, fill=fill)
+
+    def _list_boxes(self, b1: torch.Tensor, q: Params, in_hw: tuple[int, int]) -> torch.Tensor:
+        t, l_ = int(q["top"]), int(q["left"])
+        return b1 + constant((float(l_), float(t), float(l_), float(t)), b1.device, b1.dtype)
 
     def transform_points(self, points: torch.Tensor, params: Params, size: tuple[int, int]) -> torch.Tensor:
         shift = torch.stack([params["left"], params["top"]], dim=1).to(points.dtype).unsqueeze(1)
@@ -819,10 +866,35 @@ class RandomPhotometricDistort(RandomTransform):
         before = params["contrast_before"].to(x.device).unsqueeze(1)
         order = torch.where(before, constant((0, 1, 2, 3), x.device), constant((0, 2, 3, 1), x.device))
         rgb = x.shape[1] == 3  # torchvision leaves grey images' saturation and hue alone
-        y = FC.color_jitter(x, params["brightness"], params["contrast"], params["saturation"] if rgb else None,
-                            params["hue"] if rgb else None, order)
+        bri, con = params["brightness"], params["contrast"]
+        sat, hue = (params["saturation"], params["hue"]) if rgb else (None, None)
+        has_hue = params["has_hue"].to(x.device)
+        split = None
+        if rgb and cpu_path(x) and x.shape[0] > 1:  # CPU: hue (half of color_jitter's time) only where drawn
+            n_hue = int(has_hue.sum())  # a host read is free here
+            if 0 < n_hue < x.shape[0]:
+                split = (has_hue.nonzero().flatten(), (~has_hue).nonzero().flatten())
+        if split is None:
+            y = FC.color_jitter(x, bri, con, sat, hue, order)
+        else:  # per-row copies: index_select / index_copy_ of large uint8 rows measured 100x slower
+            y = torch.empty_like(x)
+            for idx, with_hue in zip(split, (True, False)):
+                rows = idx.tolist()
+                sub = torch.stack([x[i] for i in rows])
+                res = FC.color_jitter(sub, bri[idx], con[idx], sat[idx], hue[idx] if with_hue else None, order[idx])
+                for k, i in enumerate(rows):
+                    y[i].copy_(res[k])
         perm = params["permutation"].to(x.device)
-        return y.gather(1, perm.view(*perm.shape, 1, 1).expand_as(y))
+        if not cpu_path(y):
+            return y.gather(1, perm.view(*perm.shape, 1, 1).expand_as(y))
+        # CPU: permute the channel planes of the samples that draw a permutation, in place
+        # (``gather`` with an expanded index took ~90 ms on 32x3x512x512 uint8; this ~2 ms)
+        for i, pi in enumerate(perm.tolist()):
+            if pi != sorted(pi):
+                planes = y[i].clone()
+                for k, src in enumerate(pi):
+                    y[i, k].copy_(planes[src])
+        return y
 
     def extra_repr(self) -> str:
         return (f"brightness={self.brightness}, contrast={self.contrast}, saturation={self.saturation}, "

@@ -12,8 +12,10 @@ torchvision ``int``). Then:
   (``reads_back``) and the output is a **list** of ``(C, h_i, w_i)`` images, one resize call per
   distinct size; or, given ``size=(H, W)``, every sample is then resized to ``(H, W)`` (the peer's
   op followed by its ``Resize``) and the output is one batch. Masks, boxes and keypoints move
-  with the images when the output is a batch; with a list output targets raise a ``TypeError``
-  (pass ``size=``).
+  with the images when the output is a batch. With a list output, targets given as
+  ``op(images, [per-image dicts])`` come back as a list of dicts, each moved into its own image
+  (:mod:`torchaug.transforms.per_sample`: torchvision's per-sample form); other target
+  structures raise a ``TypeError`` (pass ``size=``).
 
 ``interpolation``: ``"nearest"``, ``"bilinear"`` (default), ``"bicubic"`` (both antialiased when
 downscaling if ``antialias``, torchvision's tensor maths), ``"area"`` (OpenCV's ``INTER_AREA``
@@ -195,14 +197,42 @@ class _Resizer(RandomTransform):
         out = self.transform(x, params)  # no p blending: unselected samples keep their size (params["size"])
         return out if isinstance(out, list) else FG._same_format(out, x)
 
+    # -- per-sample sizes with targets: (images, [targets]) -> (list, [targets]) (torchaug.transforms.per_sample)
+    def forward(self, *inputs: Any, generator: torch.Generator | None = None, params: Params | None = None,
+                return_params: bool = False, **kw: Any) -> Any:
+        paired = len(inputs) == 1 and isinstance(inputs[0], tuple) and len(inputs[0]) == 2 and isinstance(inputs[0][1], list)
+        if self._varies() and (paired or (len(inputs) == 2 and isinstance(inputs[1], list))) \
+                and not any(v is not None and v is not False for v in kw.values()):
+            from torchaug.transforms.per_sample import forward_per_sample
+
+            return forward_per_sample(self, inputs, generator=generator, params=params, return_params=return_params)
+        return super().forward(*inputs, generator=generator, params=params, return_params=return_params, **kw)
+
+    def _list_params(self, x: torch.Tensor, boxes: Any, valid: Any, generator: torch.Generator | None,
+                     params: Params | None) -> Params:
+        return self._params(x, generator, params)
+
+    def _list_image(self, x1: torch.Tensor, q: Params) -> torch.Tensor:
+        s = tuple(int(v) for v in q["size"][0].tolist())
+        return x1.clone() if s == tuple(x1.shape[-2:]) else self._kernel(x1, s, q, None, False)
+
+    def _list_mask(self, m1: torch.Tensor, q: Params) -> torch.Tensor:
+        s = tuple(int(v) for v in q["size"][0].tolist())
+        return m1.clone() if s == tuple(m1.shape[-2:]) else self._kernel(m1, s, q, None, True)
+
+    def _list_boxes(self, b1: torch.Tensor, q: Params, in_hw: tuple[int, int]) -> torch.Tensor:
+        sh, sw = (int(v) for v in q["size"][0].tolist())
+        h, w = in_hw
+        return b1 * constant((sw / w, sh / h, sw / w, sh / h), b1.device, b1.dtype)
+
     def _run(self, batch: dict[str, Any], generator: torch.Generator | None, params: Params | None = None, **kw: Any):
         if self._varies():  # a sample structure, a video or a pipeline step: those hold one batch
             what = ("targets (masks, boxes, keypoints)" if any(batch.get(k) for k in (_t.MASK, _t.BOXES, _t.POINTS))
                     else "a sample structure or a pipeline step on a batch")
             raise TypeError(
                 f"{type(self).__name__}: {what} needs one output batch, and this op gives each sample its own size; "
-                f"pass size=(H, W) to resize every sample into one batch (a list of images comes back only from a "
-                f"direct call on an image batch, or a Compose called on a list)"
+                f"pass size=(H, W) to resize every sample into one batch, or call the op directly on an image batch "
+                f"(a list of images back) or on (images, [per-image target dicts]) (lists of images and targets back)"
             )
         return super()._run(batch, generator, params, **kw)
 
