@@ -191,10 +191,6 @@ class _Resizer(RandomTransform):
         s = params["size"].to(points.dtype)
         return points * torch.stack([s[:, 1] / w, s[:, 0] / h], dim=1).unsqueeze(1)
 
-    def _apply_params(self, x: torch.Tensor, params: Params, overwrite: bool = False) -> Any:
-        out = self.transform(x, params)  # no p blending: unselected samples keep their size (params["size"])
-        return out if isinstance(out, list) else FG._same_format(out, x)
-
     def _run(self, batch: dict[str, Any], generator: torch.Generator | None, params: Params | None = None, **kw: Any):
         if self._varies():  # a sample structure, a video or a pipeline step: those hold one batch
             what = ("targets (masks, boxes, keypoints)" if any(batch.get(k) for k in (_t.MASK, _t.BOXES, _t.POINTS))
