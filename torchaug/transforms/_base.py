@@ -200,7 +200,7 @@ class RandomTransform(nn.Module):
                 x4 = x4.as_subclass(torch.Tensor)
             check_generator(generator, x4.device, owner=owner)
             params, folded = self._params(x4, generator, params)
-            out = self._apply(x4, params, folded)
+            out = self._apply_transform(x4, params, folded)
             if region is not None:
                 out = self._restrict(out, x4, region, single)
             out = out[0] if single else out
@@ -275,14 +275,14 @@ class RandomTransform(nn.Module):
         sample (``batch["frames"]``): its frames share them. Every other image of the sample
         (``batch["extra_images"]``) gets the same parameters; targets move with them.
         ``owned``: the image batch is a private intermediate (``Compose`` owns it), so the result
-        may be written into its memory (see :meth:`_apply`).
+        may be written into its memory (see :meth:`_apply_transform`).
         """
         x = batch[_t.IMAGE]
         frames = batch.get(_t.FRAMES, 1)
         xc = x if frames == 1 else x[::frames]  # one row per clip: parameters are drawn per clip
         params, folded = self._params(xc, generator, params)
         n = xc.shape[0]
-        out = self._apply(x, expand_params(params, frames, n), folded, owned and region is None)
+        out = self._apply_transform(x, expand_params(params, frames, n), folded, owned and region is None)
         if region is not None:
             if frames != 1:
                 raise ValueError(f"{type(self).__name__}: region is not supported for video clips")
@@ -291,7 +291,7 @@ class RandomTransform(nn.Module):
         new[_t.IMAGE] = out
         extra = batch.get(_t.EXTRA)
         if extra:
-            new[_t.EXTRA] = [(self._apply(e, expand_params(params, te, n), folded), te) for e, te in extra]
+            new[_t.EXTRA] = [(self._apply_transform(e, expand_params(params, te, n), folded), te) for e, te in extra]
         if self.geometric:
             self._move_targets(batch, new, params, tuple(x.shape[-2:]), tuple(out.shape[-2:]))
         return new, params
@@ -326,7 +326,7 @@ class RandomTransform(nn.Module):
     def _restrict(self, out: torch.Tensor, x: torch.Tensor, region: Any, single: bool) -> torch.Tensor:
         return restrict_to_region(out, x, region, single=single, owner=type(self).__name__)
 
-    def _apply(self, x: torch.Tensor, params: Params, folded: bool, owned: bool = False) -> Any:
+    def _apply_transform(self, x: torch.Tensor, params: Params, folded: bool, owned: bool = False) -> Any:
         """``transform``, keeping the samples not selected by ``p`` (when the size is kept and
         ``transform`` does not honour ``apply`` itself, ``folded``), in ``x``'s memory format.
 

@@ -27,7 +27,7 @@ a callable that declares ``geometric = False`` (``Normalize``) gets each image t
 the targets pass through; any other callable gets the image tensor alone, so a sample with
 targets or several images raises a ``TypeError`` naming it before any child runs. ``Compose`` tells a torchaug
 child when the image batch it gets is an intermediate that only the pipeline holds (``owned``), so that the child's
-base class may write its result there (see ``RandomTransform._apply``); never its input or anything a plain callable
+base class may write its result there (see ``RandomTransform._apply_transform``); never its input or anything a plain callable
 returned.
 """
 
