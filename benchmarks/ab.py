@@ -33,6 +33,7 @@ import argparse
 import os
 import re
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -108,11 +109,17 @@ def _tree(repo: str, rev: str, tmp: str, name: str) -> str:
 def run_once(python: str, tree: str, script: str, args: list[str], timeout: float) -> str:
     env = dict(os.environ)
     env["PYTHONPATH"] = tree + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
-    proc = subprocess.run([python, os.path.join(tree, script), *args], cwd=tree, env=env, capture_output=True,
-                          text=True, timeout=timeout)
+    with subprocess.Popen([python, os.path.join(tree, script), *args], cwd=tree, env=env, stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, text=True) as proc:
+        try:
+            stdout, stderr = proc.communicate(timeout=timeout)
+        except BaseException:  # timeout, Ctrl-C, SIGTERM: do not leave the benchmark running
+            proc.kill()
+            proc.wait()
+            raise
     if proc.returncode != 0:
-        raise SystemExit(f"ab.py: {script} failed in {tree} (exit {proc.returncode}):\n{proc.stderr[-3000:]}")
-    return proc.stdout
+        raise SystemExit(f"ab.py: {script} failed in {tree} (exit {proc.returncode}):\n{stderr[-3000:]}")
+    return stdout
 
 
 def _iqr_spread(vals: list[float]) -> float:
@@ -167,6 +174,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--timeout", type=float, default=1800, help="seconds per run")
     ap.add_argument("--show-all", action="store_true", help="also the columns that are not judged")
     args = ap.parse_args(argv)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # still remove the worktrees (the finally below)
     repo = subprocess.run(["git", "rev-parse", "--show-toplevel"], capture_output=True, text=True, check=True).stdout.strip()
     tmp = tempfile.mkdtemp(prefix="torchaug-ab-")
     trees = []
