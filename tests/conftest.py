@@ -49,3 +49,15 @@ def pytest_runtest_makereport(item, call):
     if report.skipped and not hasattr(report, "wasxfail") and item.get_closest_marker("peer_must_run") is not None:
         report.outcome = "failed"
         report.longrepr = f"peer test skipped in CI (the bench extra must be installed): {report.longrepr}"
+
+
+@pytest.fixture
+def force_thresholds():
+    """``force_thresholds(name=value, ...)`` overrides ``torchaug._cpu.thresholds.THRESHOLDS`` fields
+    until the test ends (a fast path forced on or off)."""
+    import contextlib
+
+    from torchaug._cpu.thresholds import override_thresholds
+
+    with contextlib.ExitStack() as stack:
+        yield lambda **fields: stack.enter_context(override_thresholds(**fields))

@@ -234,11 +234,10 @@ def test_color_jitter_rejects_orders_that_are_not_permutations():
 
 @pytest.mark.parametrize("by_rows", [False, True])
 @pytest.mark.parametrize("dtype", [torch.uint8, torch.float32])
-def test_color_jitter_cpu_chunks_equal_one_pass(by_rows, dtype, monkeypatch):
+def test_color_jitter_cpu_chunks_equal_one_pass(by_rows, dtype, force_thresholds):
     # large images are processed in cache-sized chunks on CPU; shrink the chunk to 3 samples.
     # Samples sorted by their order are gathered and scattered per chunk or row by row (large rows)
-    monkeypatch.setattr(FC, "_CHUNK_BYTES", 3 * 3 * 10 * 12 * 4)
-    monkeypatch.setattr(FC, "_ROW_COPY_MIN_BYTES", 1 if by_rows else 1 << 30)
+    force_thresholds(jitter_chunk_bytes=3 * 3 * 10 * 12 * 4, row_copy_min_bytes=1 if by_rows else 1 << 30)
     b = 10
     x = _images(dtype, b=b)
     f, hf = _factors(0.5, 1.5, b=b), _factors(-0.3, 0.3, b=b)

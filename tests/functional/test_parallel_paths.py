@@ -17,6 +17,7 @@ from torchaug.functional import color as FC
 from torchaug.functional import geometry as FG
 from torchaug._cpu import parallel as P
 from torchaug._cpu.parallel import parallel_for
+from torchaug._cpu.thresholds import THRESHOLDS
 
 
 @pytest.fixture
@@ -64,9 +65,9 @@ def test_parallel_for_keeps_small_loops_on_one_thread(threads):
     def fn(i: int) -> None:
         names.add(threading.current_thread().name)
 
-    parallel_for(fn, list(range(8)), torch.device("cpu"), work_bytes=P.PARALLEL_MIN_BYTES - 1)
+    parallel_for(fn, list(range(8)), torch.device("cpu"), work_bytes=THRESHOLDS.parallel_min_bytes - 1)
     assert names == {threading.current_thread().name}
-    parallel_for(fn, list(range(8)), torch.device("cpu"), work_bytes=P.PARALLEL_MIN_BYTES)
+    parallel_for(fn, list(range(8)), torch.device("cpu"), work_bytes=THRESHOLDS.parallel_min_bytes)
     assert len(names) == 2
     assert P.thread_budget(torch.device("cpu"), 0) == 1 and P.thread_budget(torch.device("cpu")) == 2
 
@@ -96,10 +97,10 @@ def test_parallel_for_raises_item_errors_and_runs_nested_loops_inline(threads):
 @pytest.mark.parametrize(
     "enabled", [(True, True, True, True), (True, False, True, True), (False, False, False, True), (True, True, True, False)]
 )
-def test_grouped_color_jitter_equals_one_pass_bit_for_bit(threads, dtype, enabled, monkeypatch):
+def test_grouped_color_jitter_equals_one_pass_bit_for_bit(threads, dtype, enabled, force_thresholds):
     # sorting by hue position and skipping identity work must not change a single bit, with one
     # or two threads and with chunks smaller than a group
-    monkeypatch.setattr(P, "PARALLEL_MIN_BYTES", 0)  # spread even this tiny batch over the threads
+    force_thresholds(parallel_min_bytes=0)  # spread even this tiny batch over the threads
     b = 40
     x = torch.randint(0, 256, (b, 3, 6, 7), dtype=torch.uint8, generator=torch.Generator().manual_seed(1))
     x = x if dtype == torch.uint8 else x.float() / 255
@@ -108,7 +109,7 @@ def test_grouped_color_jitter_equals_one_pass_bit_for_bit(threads, dtype, enable
     for n in (1, 2):
         threads(n)
         assert torch.equal(FC.color_jitter(x, *facs, order), ref)
-    monkeypatch.setattr(FC, "_CHUNK_BYTES", 3 * 6 * 7 * 4 * 3)  # 3 samples per chunk
+    force_thresholds(jitter_chunk_bytes=3 * 6 * 7 * 4 * 3)  # 3 samples per chunk
     assert torch.equal(FC.color_jitter(x, *facs, order), ref)
     xc = x.contiguous(memory_format=torch.channels_last)
     out = FC.color_jitter(xc, *facs, order)

@@ -14,8 +14,8 @@ from torchaug.functional import quality as FQ
 
 
 @pytest.fixture
-def two_threads(monkeypatch):
-    monkeypatch.setattr(_parallel, "PARALLEL_MIN_BYTES", 0)  # chunk even these small batches
+def two_threads(force_thresholds):
+    force_thresholds(parallel_min_bytes=0)  # chunk even these small batches
     old = torch.get_num_threads()
     torch.set_num_threads(2)
     yield

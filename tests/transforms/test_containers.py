@@ -159,13 +159,15 @@ def test_compose_writes_into_its_own_intermediates_only(monkeypatch):
     from torchaug.transforms import CenterCrop
 
     calls = []
-    original = ColorJitter.transform_into
+    original = ColorJitter.transform
 
-    def spy(self, x, params):
-        calls.append(x.data_ptr())
-        return original(self, x, params)
+    def spy(self, x, params, out=None):
+        if out is not None:  # the base hands a buffer it owns: the intermediate itself
+            assert out is x
+            calls.append(x.data_ptr())
+        return original(self, x, params, out=out)
 
-    monkeypatch.setattr(ColorJitter, "transform_into", spy)
+    monkeypatch.setattr(ColorJitter, "transform", spy)
     x = _x()
     x0 = x.clone()
     cj = ColorJitter(0.4, 0.4, 0.4, 0.1)
@@ -188,14 +190,11 @@ def test_compose_writes_into_its_own_intermediates_only(monkeypatch):
 @pytest.mark.parametrize("dtype", [torch.uint8, torch.float32, torch.float64])
 @pytest.mark.parametrize("chunk_bytes", [1, 3 * 12 * 12 * 3, 1 << 30])
 @pytest.mark.parametrize("by_runs", [False, True])
-def test_flips_in_place_inside_compose_equal_separate_calls(dtype, chunk_bytes, by_runs, monkeypatch):
+def test_flips_in_place_inside_compose_equal_separate_calls(dtype, chunk_bytes, by_runs, force_thresholds):
     """Flips write into the batch the previous step produced, block by block (blocks all flipped,
     none flipped, or mixed) or by runs of selected samples: the same values as separate calls,
     for any dtype and block size."""
-    import torchaug.transforms._base as base
-
-    monkeypatch.setattr(base, "INTO_CHUNK_BYTES", chunk_bytes)
-    monkeypatch.setattr(base, "INTO_RUN_MIN_BYTES", 1 if by_runs else 1 << 30)
+    force_thresholds(into_chunk_bytes=chunk_bytes, into_run_min_bytes=1 if by_runs else 1 << 30)
     x = _x(b=13)
     x = x if dtype == torch.uint8 else x.to(dtype) / 255
     x0 = x.clone()

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from torchaug.transforms import RandomHorizontalFlip, RandomInvert
-from torchaug.transforms._base import where_samples
+from torchaug._cpu.select import where_samples
 
 _INT = {1: torch.uint8, 2: torch.int16, 4: torch.int32, 8: torch.int64}
 

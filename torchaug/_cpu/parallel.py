@@ -14,6 +14,7 @@ Only the loop is parallel: the items must write to disjoint outputs and draw no 
 
 from __future__ import annotations
 
+import functools
 import os
 import threading
 from collections.abc import Callable, Sequence
@@ -23,6 +24,7 @@ from typing import TypeVar
 import torch
 
 from torchaug._cpu import threads as _threads
+from torchaug._cpu.thresholds import THRESHOLDS
 from torchaug._devpath import cpu_path
 
 T = TypeVar("T")
@@ -92,19 +94,13 @@ class one_op_thread:
             self._restore = 0
 
 
-#: below this many bytes of work in one loop, :func:`parallel_for` runs it on one thread. Two
-#: Python threads contend for the GIL between ops, and small ops are mostly that overhead:
-#: measured on the 2-core benchmark machine with one ColorJitter chunk per thread, 256x3x32x32
-#: uint8 (3 MB of float work) took 4.5 ms on two threads and 5.2 ms on one, 8x3x224x224 (4.6 MB)
-#: 5.3 against 6.8 ms, but 200x3x32x32 (2.3 MB) 4.6 against 4.3 ms.
-PARALLEL_MIN_BYTES = 3 << 20
 
 
 def thread_budget(device: torch.device, work_bytes: int | None = None) -> int:
     """How many threads :func:`parallel_for` would use on ``device`` (1 off the CPU, with the thread
-    policy off, or for loops doing less than :data:`PARALLEL_MIN_BYTES` of work when ``work_bytes``
+    policy off, or for loops doing less than ``THRESHOLDS.parallel_min_bytes`` (:mod:`torchaug._cpu.thresholds`) of work when ``work_bytes``
     is given)."""
-    if not _threads._ENABLED or not cpu_path(device) or (work_bytes is not None and work_bytes < PARALLEL_MIN_BYTES):
+    if not _threads._ENABLED or not cpu_path(device) or (work_bytes is not None and work_bytes < THRESHOLDS.parallel_min_bytes):
         return 1
     return getattr(_LOCAL, "budget", None) or torch.get_num_threads()
 
@@ -117,7 +113,7 @@ def parallel_for(
 
     Each thread takes a contiguous share of ``items`` and runs its ops with one intra-op thread;
     the calling thread does the first share. With one thread, fewer than ``min_items`` items,
-    less than :data:`PARALLEL_MIN_BYTES` of ``work_bytes`` (the bytes the whole loop touches), a
+    less than ``THRESHOLDS.parallel_min_bytes`` (:mod:`torchaug._cpu.thresholds`) of ``work_bytes`` (the bytes the whole loop touches), a
     non-CPU device, or when called from inside another ``parallel_for``, the loop runs here
     (with one intra-op thread on CPU). Exceptions from any item are raised here.
     """
@@ -155,3 +151,23 @@ def parallel_for(
     finally:
         if torch.get_num_threads() != current:
             torch.set_num_threads(current)
+
+
+F = TypeVar("F", bound=Callable)
+
+
+def copy_like(fn: F) -> F:
+    """Decorator for kernels made of a few copy-like passes (flips, crops, erasing, the glue around
+    ColorJitter's chunks): on CPU their ops run with one intra-op thread (:class:`one_op_thread`),
+    while a :func:`parallel_for` inside still spreads its loops over the caller's thread count. A
+    second OpenMP thread adds little bandwidth to a copy, and on a busy machine each parallel
+    region waits for a time slice on every core. The first argument must be the image tensor."""
+
+    @functools.wraps(fn)
+    def wrapper(x, *args, **kwargs):
+        if not isinstance(x, torch.Tensor) or not cpu_path(x):
+            return fn(x, *args, **kwargs)
+        with one_op_thread(x.device):
+            return fn(x, *args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]

@@ -22,6 +22,8 @@ import torch.nn.functional as F
 
 from torchaug._devpath import cpu_path
 from torchaug._cpu.chunks import run_chunked
+from torchaug._cpu.registry import fast_path
+from torchaug._cpu.thresholds import THRESHOLDS
 from torchaug.functional._workspace import constant
 from torchaug.functional.color import _keep_format
 
@@ -283,11 +285,19 @@ def median_network(n: int) -> tuple[tuple[int, int], ...]:
     return tuple(reversed(kept))
 
 
-#: bytes of one window plane of a chunk of :func:`median_blur` (the network keeps ``k^2`` of them)
-_MEDIAN_PLANE_BYTES = 256 << 10
+def _median_blur_whole(x: torch.Tensor, ksize: torch.Tensor, kmax: int | None = None) -> torch.Tensor:
+    """:func:`_median_blur_impl` with the whole batch as one chunk: the reference of its chunking."""
+    return _median_blur_impl(x, ksize, kmax, plane_bytes=1 << 62)
 
 
-def _median_blur_impl(x: torch.Tensor, ksize: torch.Tensor, kmax: int | None = None) -> torch.Tensor:
+def _median_examples(x: torch.Tensor, g: torch.Generator) -> list:
+    b = x.shape[0]
+    k = 1 + 2 * torch.randint(0, 3, (b,), generator=g)
+    return [((x, k), {}), ((x, k, 7), {}), ((x, torch.full((b,), 3)), {})]
+
+
+@fast_path(plain=_median_blur_whole, examples=_median_examples, thresholds=("median_plane_bytes",))
+def _median_blur_impl(x: torch.Tensor, ksize: torch.Tensor, kmax: int | None = None, *, plane_bytes: int | None = None) -> torch.Tensor:
     """Median over a ``k x k`` window per sample (``ksize``: ``(B,)`` odd ints), replicate border:
     ``cv2.medianBlur`` (albumentations ``MedianBlur``), exact.
 
@@ -295,8 +305,10 @@ def _median_blur_impl(x: torch.Tensor, ksize: torch.Tensor, kmax: int | None = N
     ``K^2`` shifted planes of the batch's largest window ``K``, in ``x``'s own dtype (``uint8`` stays
     ``uint8``). The ``K^2 - k^2`` taps outside a sample's own window (an even number) are set half
     to the lowest and half to the highest value, which leaves the median of its window unchanged.
-    Runs in chunks of samples (about 256 KB a plane) so the planes stay in cache; the pairs are
-    computed in place (no allocation per pair).
+    Runs in chunks of samples (about ``THRESHOLDS.median_plane_bytes``, 256 KB, a plane; ``plane_bytes``
+    overrides it) so the planes stay in cache; the pairs are computed in place (no allocation per
+    pair). The chunking is a registered fast path of :func:`_median_blur_whole` (the whole batch as
+    one chunk), exact.
     """
     B, C, H, W = x.shape
     if kmax is None:
@@ -320,7 +332,8 @@ def _median_blur_impl(x: torch.Tensor, ksize: torch.Tensor, kmax: int | None = N
     out = torch.empty((B, C, H, W), dtype=work.dtype, device=x.device)
     net = median_network(kmax * kmax)
     m = (kmax * kmax) // 2
-    step = max(1, _MEDIAN_PLANE_BYTES // max(1, C * H * W * work.element_size()))
+    plane_bytes = THRESHOLDS.median_plane_bytes if plane_bytes is None else plane_bytes
+    step = max(1, plane_bytes // max(1, C * H * W * work.element_size()))
     for s in range(0, B, step):  # chunks of samples (cache-sized planes), not one per sample
         e = min(B, s + step)
         planes = []

@@ -26,7 +26,7 @@ import torch.nn.functional as F
 
 from torchaug._devpath import cpu_path
 from torchaug._validation import describe, value_checks_enabled
-from torchaug._cpu.parallel import parallel_for, thread_budget
+from torchaug._cpu.parallel import copy_like, parallel_for
 from torchaug.functional._workspace import as_device_tensor
 from torchaug.functional._workspace import constant as _constant
 from torchaug._cpu.scratch import scratch as _scratch
@@ -156,7 +156,9 @@ def _saturation_w(xf: torch.Tensor, f: torch.Tensor, bound: float, integer: bool
     return _blend_(xf, _gray(xf, integer), f, bound, integer)
 
 
-def _hue_w(xf: torch.Tensor, f: torch.Tensor, bound: float, integer: bool, inplace: bool = False) -> torch.Tensor:
+def _hue_w(
+    xf: torch.Tensor, f: torch.Tensor, bound: float, integer: bool, inplace: bool = False, spare: torch.Tensor | None = None
+) -> torch.Tensor:
     """Hue rotation through HSV, in closed form, for every pixel at once (in place if ``inplace``).
 
     With ``max``, ``min`` and ``range = max - min`` of each pixel, HSV's hue ``h`` in sixths of a
@@ -173,6 +175,8 @@ def _hue_w(xf: torch.Tensor, f: torch.Tensor, bound: float, integer: bool, inpla
     About 44 operations on ``(B, 1, H, W)`` planes, written with arithmetic only (comparisons as
     ``sign`` or as ``gt`` into a float buffer, ``floor`` for the modulo): on CPU, bool tensors,
     ``where`` and ``remainder`` cost several times more than the arithmetic they replace.
+    The planes are the kernel's own scratch buffers (``hue_*``); ``spare``: a free ``(B, 1, H, W)``
+    plane of ``xf``'s dtype the caller owns, used for one of them (a smaller working set).
     """
     if xf.shape[1] == 1:
         return xf if inplace else xf.clone()
@@ -183,9 +187,8 @@ def _hue_w(xf: torch.Tensor, f: torch.Tensor, bound: float, integer: bool, inpla
     def buf(name: str) -> torch.Tensor:
         return _scratch(name, plane, y.dtype, y.device)
 
-    # ColorJitter's grey-image and reference planes are free during the hue: a smaller working set
-    hi = torch.maximum(g, b, out=buf("cj_gray"))
-    lo = torch.minimum(g, b, out=buf("cj_ref"))
+    hi = torch.maximum(g, b, out=buf("hue_hi") if spare is None else spare)
+    lo = torch.minimum(g, b, out=buf("hue_lo"))
     mn = torch.minimum(r, lo, out=buf("hue_mn"))
     rng = torch.maximum(r, hi, out=buf("hue_rng")).sub_(mn)
     s = torch.gt(hi, r, out=buf("hue_s"))  # 1.0 where g or b is above r
@@ -262,6 +265,7 @@ def _check_order(order: torch.Tensor, x: torch.Tensor, owner: str) -> torch.Tens
     return order
 
 
+@copy_like
 def color_jitter(
     x: torch.Tensor,
     brightness_factor: torch.Tensor | None,
@@ -287,107 +291,17 @@ def color_jitter(
     hue go in the three slots before it (right-aligned), those after it in the three slots after
     (left-aligned).
 
-    On CPU (where reading a few small integers costs nothing) the identity work is skipped, which
-    is exact: the samples are sorted by how many operations they do before the hue, so each
-    slot's samples are one contiguous run of rows (a slot before the hue is used by the samples
-    with at least that many operations before it: a suffix; a slot after it by a prefix) and
-    each slot runs on its run only; a slot also skips the grey image or its mean when none of
-    its samples needs them. Every sample thus gets exactly its three operations and the hue, in
-    about 270 tensor operations per chunk whatever the number of samples in it. Large batches are cut
-    into chunks of about 6 MB of float work buffer, so that the ~60 passes over the data stay
-    in the core's cache (2-3x faster at 224x224), and the chunks are spread over
-    ``torch.get_num_threads()`` Python threads with one intra-op thread each
-    (:func:`torchaug._cpu.parallel.parallel_for`; only above
-    :data:`~torchaug._cpu.parallel.PARALLEL_MIN_BYTES` of work). On other devices the
+    On CPU the batch runs through a scheduler that skips the identity work, in cache-sized chunks
+    over threads (:func:`torchaug.functional._color_fast.color_jitter_chunked`, a registered fast
+    path of the one-pass :func:`_color_jitter`, equal bit for bit). On other devices the
     whole batch is one pass over all six slots.
     """
     _check_rgb(x, "color_jitter")
     _check_out(out, x, "color_jitter")
-    B = x.shape[0]
-    if not cpu_path(x) or B == 0:
+    if not _chunked_applies(x):
         res = _color_jitter(x, brightness_factor, contrast_factor, saturation_factor, hue_factor, order)
         return res if out is None else out.copy_(res)
-    plan = _jitter_plan(x, brightness_factor, contrast_factor, saturation_factor, hue_factor, order)
-    counts = torch.bincount(plan.n_before, minlength=4).tolist()
-    perm = None if max(counts) == B else torch.argsort(plan.n_before, stable=True)
-    if perm is not None:
-        plan = plan.select(perm)
-    starts = [sum(counts[:k]) for k in range(5)]  # first row of the group with k operations before the hue
-    before = [starts[3 - s] for s in range(3)]  # before-slot s: rows [before[s], B)
-    after = [starts[max(plan.n_ops - s, 0)] for s in range(3)]  # after-slot s: rows [0, after[s])
-    chunks = _chunks(x)
-    needs = plan.needs([*(i for i, _ in chunks), B, *before, *after])
-    # sorted row k is row perm[k] of the input and of the output. Large samples are gathered and
-    # scattered one by one inside the (parallel) chunks; small ones with one gather per chunk and
-    # one reorder pass over the batch (a reused buffer, put back in order below)
-    rows = perm.tolist() if perm is not None and x[0].numel() * x.element_size() >= _ROW_COPY_MIN_BYTES else None
-    final = out
-    if perm is None or rows is not None:
-        out = torch.empty_like(x) if final is None else final  # each chunk reads its rows before writing them
-    else:
-        out = _scratch("cj_sorted", tuple(x.shape), x.dtype, x.device)
-
-    def one(ij: tuple[int, int]) -> None:
-        i, j = ij
-        y = _scratch("cj_y", (j - i, *x.shape[1:]), _work_dtype(x), x.device)
-        if rows is not None:
-            for k, r in enumerate(rows[i:j]):
-                y[k].copy_(x[r])
-        elif perm is not None:
-            y.copy_(torch.index_select(x, 0, perm[i:j], out=_scratch("cj_src", tuple(y.shape), x.dtype, x.device)))
-        else:
-            y.copy_(x[i:j])
-        for s in range(3):
-            _jitter_rows_(y, plan, s, max(i, before[s]), j, i, needs)
-        if plan.hue is not None:
-            _hue_w(y, plan.hue[i:j], plan.bound, plan.integer, inplace=True)
-        for s in range(3):
-            _jitter_rows_(y, plan, 3 + s, i, min(j, after[s]), i, needs)
-        res = _uint8_bits_(y) if plan.integer else y  # y holds integers in [0, 255] for uint8
-        if rows is None:
-            out[i:j].copy_(res)
-        else:
-            for k, r in enumerate(rows[i:j]):
-                out[r].copy_(res[k])
-
-    parallel_for(one, chunks, x.device, work_bytes=_work_bytes(x))
-    if perm is not None and rows is None:  # back to the input's order (``index_copy_`` per chunk is ~10x slower)
-        dest = torch.empty(x.shape, dtype=x.dtype, device=x.device) if final is None else final
-        out = torch.index_select(out, 0, torch.argsort(perm), out=dest)
-    return out if final is not None else _keep_format(out, x)
-
-
-#: samples of at least this many bytes are gathered and scattered row by row in ``color_jitter``
-#: (ImageNet-sized rows: -0.5 ms of serial reorder per 32x3x224x224 batch); smaller rows are many
-#: and one op each would cost more than the reorder pass (256 CIFAR rows)
-_ROW_COPY_MIN_BYTES = 16 << 10
-
-
-#: CPU work-buffer size per chunk (see ``color_jitter``): 6 MB, ten 224x224 images (32 of them: four
-#: chunks of eight, 3% faster than six of five or six with two threads and 6% with one)
-_CHUNK_BYTES = 6 << 20
-
-
-def _work_bytes(x: torch.Tensor) -> int:
-    """Bytes of the float32 work buffer of the whole batch."""
-    return x.numel() * 4
-
-
-def _chunks(x: torch.Tensor) -> list[tuple[int, int]]:
-    """CPU chunks ``[(start, stop), ...]`` of about ``_CHUNK_BYTES`` of float32 each, at least one
-    per thread when several threads share the batch, their count a multiple of the thread count
-    and their sizes within one sample of each other, so that every thread gets an equal share
-    (32 images of 224x224: 8 | 8 | 8 | 8; 256 of 32x32: 128 | 128, which took 4.5 ms against
-    6.4 ms as four chunks: fewer, larger ops contend less for the GIL)."""
-    b = x.shape[0]
-    size = max(1, _CHUNK_BYTES // max(1, x[0].numel() * 4))
-    n = thread_budget(x.device, _work_bytes(x))
-    k = -(-b // size)
-    if n > 1:
-        k = min(b, max(k, n))
-        k = min(b, -(-k // n) * n)
-    bounds = [round(i * b / k) for i in range(k + 1)]
-    return [(i, j) for i, j in zip(bounds[:-1], bounds[1:]) if j > i]
+    return color_jitter_chunked(x, brightness_factor, contrast_factor, saturation_factor, hue_factor, order, out=out)
 
 
 @functools.lru_cache(maxsize=32)
@@ -429,15 +343,6 @@ class _JitterPlan:
         return _JitterPlan(self.n_ops, self.slots.index_select(2, idx), self.codes.index_select(0, idx), hue,
                            self.n_before.index_select(0, idx), self.bound, self.integer)
 
-    def needs(self, rows: list[int]) -> dict[int, list[int]]:
-        """Prefix counts of the contrast and saturation samples of each slot at ``rows``, read on
-        the host: slot ``s`` of rows ``i:j`` needs the mean if ``n[j][s] > n[i][s]`` and the grey
-        image if ``n[j][6 + s] > n[i][6 + s]``."""
-        c = self.codes
-        counts = F.pad(torch.cat([c == CONTRAST, c == SATURATION], 1).to(torch.int32).cumsum(0), (0, 0, 1, 0))
-        rows = sorted(set(rows))
-        return dict(zip(rows, counts.index_select(0, torch.tensor(rows, device=c.device)).tolist()))
-
 
 def _jitter_plan(
     x: torch.Tensor,
@@ -469,6 +374,11 @@ def _jitter_plan(
     return _JitterPlan(sum(enabled[:3]), slots, codes, hue, row[:, 6], bound, integer)
 
 
+def _gray_plane(y: torch.Tensor) -> torch.Tensor:
+    """The ``(n, 1, H, W)`` scratch plane of the ColorJitter slots' grey image (free between slots)."""
+    return _scratch("jitter_gray", (y.shape[0], 1, *y.shape[2:]), y.dtype, y.device)
+
+
 def _jitter_rows_(y: torch.Tensor, plan: _JitterPlan, s: int, r0: int, r1: int, offset: int, needs) -> None:
     """Slot ``s`` of the plan on its rows ``r0:r1``, held in rows ``r0 - offset:r1 - offset`` of
     ``y`` (in place); ``needs`` from :meth:`_JitterPlan.needs` at ``r0`` and ``r1`` (None: compute
@@ -488,7 +398,7 @@ def _jitter_rows_(y: torch.Tensor, plan: _JitterPlan, s: int, r0: int, r1: int, 
         if y.shape[1] == 3:
             n, _, h, w = y.shape
             r, g, b = y.unbind(1)
-            gray = torch.mul(r, _GRAY[0], out=_scratch("cj_gray", (n, h, w), y.dtype, y.device)).unsqueeze(1)
+            gray = torch.mul(r, _GRAY[0], out=_gray_plane(y).squeeze(1)).unsqueeze(1)
             gray.add_(g.unsqueeze(1), alpha=_GRAY[1]).add_(b.unsqueeze(1), alpha=_GRAY[2])
             if plan.integer:
                 gray.floor_()
@@ -523,6 +433,7 @@ def _color_jitter(x: torch.Tensor, *factors_and_order: torch.Tensor | None) -> t
     return _int_valued_to_uint8_(y, x) if plan.integer else _from_work(y, x)
 
 
+@copy_like
 def color_jitter_fused(
     x: torch.Tensor, brightness_factor: _Factor, contrast_factor: _Factor, saturation_factor: _Factor,
     hue_factor: _Factor, order: torch.Tensor, *, out: torch.Tensor | None = None,
@@ -593,8 +504,8 @@ def color_jitter_fused(
     def one(ij: tuple[int, int]) -> None:
         i, j = ij
         shape = (j - i, C, x[0, 0].numel())
-        part = _scratch("cjf_x", shape, wdt, dev).copy_(x[i:j].reshape(shape))
-        y = torch.baddbmm(o[i:j], M[i:j], part, out=_scratch("cjf_y", shape, wdt, dev)).clamp_(0.0, bound)
+        part = _scratch("jitter_fused_in", shape, wdt, dev).copy_(x[i:j].reshape(shape))
+        y = torch.baddbmm(o[i:j], M[i:j], part, out=_scratch("jitter_fused_out", shape, wdt, dev)).clamp_(0.0, bound)
         out[i:j].copy_((_uint8_bits_(y) if x.dtype == torch.uint8 else y).view(j - i, *x.shape[1:]))
 
     parallel_for(one, _chunks(x), dev, work_bytes=_work_bytes(x))
@@ -741,3 +652,7 @@ def normalize(
     m = as_device_tensor(mean, x.device, xf.dtype).view(1, -1, 1, 1)
     s = as_device_tensor(std, x.device, xf.dtype).view(1, -1, 1, 1)
     return _keep_format((xf - m).div_(s), x)
+
+
+# the CPU scheduler of ``color_jitter`` and ``color_jitter_fused`` (cache-sized chunks over threads)
+from torchaug.functional._color_fast import _chunked_applies, _chunks, _work_bytes, color_jitter_chunked  # noqa: E402

@@ -27,6 +27,8 @@ sample's parameters (float within 1e-5, uint8 within one grey level).
 
 from __future__ import annotations
 
+import functools
+import struct
 from collections.abc import Sequence
 from typing import Union
 
@@ -34,8 +36,12 @@ import torch
 import torch.nn.functional as F
 
 from torchaug._devpath import cpu_path
+from torchaug._validation import describe
 from torchaug.functional._workspace import as_device_tensor, constant
-from torchaug._cpu.parallel import parallel_for
+from torchaug._cpu.parallel import copy_like, parallel_for
+from torchaug._cpu.registry import fast_path
+from torchaug._cpu.scratch import scratch
+from torchaug._cpu.thresholds import THRESHOLDS
 
 __all__ = [
     "affine_matrix",
@@ -340,14 +346,54 @@ def affine_points(points: torch.Tensor, matrix: torch.Tensor) -> torch.Tensor:
 # ---------------------------------------------------------------------------------------------
 # flips, crops, padding
 # ---------------------------------------------------------------------------------------------
-def hflip(x: torch.Tensor) -> torch.Tensor:
-    """Mirror left-right (every sample; blend with a per-sample mask for random flips)."""
-    return x.flip(-1)
+def _flip_plain(x: torch.Tensor, dim: int, out: torch.Tensor | None = None) -> torch.Tensor:
+    """``x.flip(dim)`` (into ``out`` when given): the reference of :func:`_flip_into`."""
+    return x.flip(dim) if out is None else out.copy_(x.flip(dim))
 
 
-def vflip(x: torch.Tensor) -> torch.Tensor:
-    """Mirror top-bottom."""
-    return x.flip(-2)
+def _flip_examples(x: torch.Tensor, g: torch.Generator) -> list:
+    y, y2 = x.clone(), x.clone()
+    return [((y, -1), {"out": y}), ((y2, -2), {"out": y2})]
+
+
+@fast_path(plain=_flip_plain, applies=lambda x, dim, out=None: out is x and cpu_path(x), examples=_flip_examples,
+           thresholds=("into_chunk_bytes",), mutates=(0,))
+def _flip_into(x: torch.Tensor, dim: int, out: torch.Tensor | None = None) -> torch.Tensor:
+    """A flip written back into ``x`` itself (``out is x``) block by block of about
+    ``THRESHOLDS.into_chunk_bytes``: each block's temporary is small enough for the allocator to
+    recycle, where one batch-sized temporary is page-faulted in on first touch (32x3x224x224 uint8:
+    1,200 faults, about 1.8 ms on the benchmark machine, several times the flip). Other ``out``: plain."""
+    if out is not x:
+        return _flip_plain(x, dim, out)
+    rows = max(1, THRESHOLDS.into_chunk_bytes // max(1, x[0].numel() * x.element_size())) if x.shape[0] else 1
+    for k in range(0, x.shape[0], rows):
+        part = x[k : k + rows]
+        part.copy_(part.flip(dim))
+    return x
+
+
+def _check_flip_out(out: torch.Tensor | None, x: torch.Tensor, name: str) -> None:
+    if out is not None and (not isinstance(out, torch.Tensor) or out.shape != x.shape or out.dtype != x.dtype
+                            or out.device != x.device):
+        raise ValueError(f"{name}: out must be a tensor of the input's shape {tuple(x.shape)}, dtype {x.dtype} and "
+                         f"device {x.device} (x itself included); got {describe(out)}")
+
+
+@copy_like
+def hflip(x: torch.Tensor, *, out: torch.Tensor | None = None) -> torch.Tensor:
+    """Mirror left-right (every sample; blend with a per-sample mask for random flips).
+
+    ``out``: write the result there (it may be ``x`` itself: then the flip runs in place, block by
+    block, :func:`_flip_into`)."""
+    _check_flip_out(out, x, "hflip")
+    return _flip_into(x, -1, out) if out is x and cpu_path(x) else _flip_plain(x, -1, out)
+
+
+@copy_like
+def vflip(x: torch.Tensor, *, out: torch.Tensor | None = None) -> torch.Tensor:
+    """Mirror top-bottom (``out`` as :func:`hflip`)."""
+    _check_flip_out(out, x, "vflip")
+    return _flip_into(x, -2, out) if out is x and cpu_path(x) else _flip_plain(x, -2, out)
 
 
 def _pad_index(idx: torch.Tensor, n: int, mode: str) -> tuple[torch.Tensor, torch.Tensor | None]:
@@ -368,7 +414,7 @@ def _pad_index(idx: torch.Tensor, n: int, mode: str) -> tuple[torch.Tensor, torc
     return torch.where(i >= n, period - 1 - i, i), None
 
 
-def crop(
+def _crop_plain(
     x: torch.Tensor,
     top: int | torch.Tensor,
     left: int | torch.Tensor,
@@ -377,16 +423,10 @@ def crop(
     *,
     padding_mode: str = "constant",
     fill: Fill = 0,
+    bounds: tuple[int, int, int, int] | None = None,
 ) -> torch.Tensor:
-    """Per-sample crops of one size: ``x (B, C, H, W) -> (B, C, height, width)``.
-
-    ``top``/``left`` are ``(B,)`` integer tensors (or ints) in ``x``'s pixel grid; they may lie
-    outside the image, in which case the missing pixels come from padding ``x`` by
-    ``padding_mode`` (``constant`` with ``fill``, ``edge``, ``reflect``, ``symmetric``), so
-    ``RandomCrop``'s pad-then-crop is one gather with no padded copy. Exact (integer indexing).
-    """
-    if padding_mode not in _PAD_MODES:
-        raise ValueError(f"crop: padding_mode must be one of {list(_PAD_MODES)}; got {padding_mode!r}")
+    """:func:`crop` as one gather whose out-of-image indices are resolved by ``padding_mode`` (the
+    reference of :func:`_crop_windows`; ``bounds`` is not needed)."""
     b, c, h, w = x.shape
     dev = x.device
     top_t = _per_sample(top, b, dev, torch.long)
@@ -398,10 +438,150 @@ def crop(
     out = _gather(x, rows, cols)
     if vr is not None:
         valid = (vr.unsqueeze(2) & vc.unsqueeze(1)).unsqueeze(1)  # (B, 1, height, width)
-        fill_t = _fill_tensor(0 if fill is None else fill, c, torch.float32, dev, "crop")
-        fill_t = fill_t.round().clamp(0, 255).to(x.dtype) if x.dtype == torch.uint8 else fill_t.to(x.dtype)
-        out = torch.where(valid, out, fill_t)
+        out = torch.where(valid, out, _crop_fill(fill, c, x))
     return _same_format(out, x)
+
+
+def _crop_fill(fill: Fill, c: int, x: torch.Tensor) -> torch.Tensor:
+    fill_t = _fill_tensor(0 if fill is None else fill, c, torch.float32, x.device, "crop")
+    return fill_t.round().clamp(0, 255).to(x.dtype) if x.dtype == torch.uint8 else fill_t.to(x.dtype)
+
+
+_WINDOW_MODES = {"constant": "constant", "edge": "replicate", "reflect": "reflect"}
+
+
+def _crop_windows_apply(x: torch.Tensor, top, left, height, width, *, padding_mode: str = "constant", fill: Fill = 0,
+                        bounds: tuple[int, int, int, int] | None = None) -> bool:
+    """When :func:`crop` takes :func:`_crop_windows`: ``bounds`` given, a scalar fill, a mode
+    PyTorch pads natively (reflect only with pads smaller than the image), (B,) tensor corners."""
+    if bounds is None or padding_mode not in _WINDOW_MODES or x.numel() == 0:
+        return False
+    if not (fill is None or isinstance(fill, (int, float))):
+        return False
+    if not (isinstance(top, torch.Tensor) and isinstance(left, torch.Tensor)):
+        return False
+    l, t, r, b = bounds
+    h, w = x.shape[-2:]
+    return padding_mode != "reflect" or (max(l, r) < w and max(t, b) < h)
+
+
+def _scalar_fill(fill: float | None, dtype: torch.dtype) -> float:
+    """A scalar ``fill`` as :func:`_crop_fill` makes it (through float32; uint8: rounded half to
+    even and clamped), as a Python number: no tensor per call."""
+    v = struct.unpack("f", struct.pack("f", 0.0 if fill is None else float(fill)))[0]
+    return float(min(255, max(0, round(v)))) if dtype == torch.uint8 else v
+
+
+def _crop_examples(x: torch.Tensor, g: torch.Generator) -> list:
+    b, _, h, w = x.shape
+    cases = []
+    for pads, mode, fill, (ch, cw) in (((0, 0, 0, 0), "constant", 0, (h - 1, w - 2)),
+                                       ((3, 2, 1, 4), "constant", 7, (h, w)),
+                                       ((2, 2, 2, 2), "edge", 0, (h + 1, w - 1)),
+                                       ((1, 2, 2, 1), "reflect", 0, (h, w + 1))):
+        l, t, r, bt = pads
+        top = torch.randint(0, h + t + bt - ch + 1, (b,), generator=g) - t
+        left = torch.randint(0, w + l + r - cw + 1, (b,), generator=g) - l
+        cases.append(((x, top, left, ch, cw), {"padding_mode": mode, "fill": fill, "bounds": pads}))
+    return cases
+
+
+@fast_path(plain=_crop_plain, applies=_crop_windows_apply, examples=_crop_examples)
+def _crop_windows(
+    x: torch.Tensor,
+    top: torch.Tensor,
+    left: torch.Tensor,
+    height: int,
+    width: int,
+    *,
+    padding_mode: str = "constant",
+    fill: Fill = 0,
+    bounds: tuple[int, int, int, int] = (0, 0, 0, 0),
+) -> torch.Tensor:
+    """:func:`crop` of windows that all lie inside ``x`` padded by ``bounds`` ``(l, t, r, b)``: pad
+    once (``constant`` into a reused scratch buffer, since a fresh padded batch page-faults in), then
+    each crop row is one contiguous row of the padded batch, picked by one ``index_select`` of
+    ``B * C * height`` rows from a view of the padded memory as overlapping rows (a row copy
+    instead of per-element indexing: 4x faster on CPU, measured 0.27 ms against 1.1 ms for CIFAR's
+    256x3x32x32 uint8, one thread). Exact."""
+    h, w = x.shape[-2:]
+    l, t, r, b = bounds
+    mode = _WINDOW_MODES[padding_mode]
+    if l or t or r or b:
+        if mode == "constant":
+            shape = (*x.shape[:2], t + h + b, l + w + r)
+            xp = scratch("crop_pad", shape, x.dtype, x.device).fill_(_scalar_fill(fill, x.dtype))
+            xp[:, :, t : t + h, l : l + w].copy_(x)
+        elif x.dtype in (torch.float16, torch.bfloat16) and x.device.type == "cpu" or x.dtype == torch.uint16:
+            # (no uint16 reflect/replicate pad in PyTorch: float32 holds every uint16 exactly)
+            xp = F.pad(x.float(), (l, r, t, b), mode=mode).to(x.dtype)
+        else:
+            xp = F.pad(x, (l, r, t, b), mode=mode)
+    else:
+        xp = x
+    top_p, left_p = top.to(device=x.device, dtype=torch.long) + t, left.to(device=x.device, dtype=torch.long) + l
+    if xp.is_contiguous():
+        return _same_format(_window_rows(xp, top_p, left_p, height, width), x)
+    windows = xp.unfold(2, height, 1).unfold(3, width, 1)  # (B, C, nh, nw, height, width), a view
+    bidx = torch.arange(x.shape[0], device=x.device)
+    return _same_format(windows[bidx, :, top_p, left_p], x)
+
+
+def _window_rows(xp: torch.Tensor, top: torch.Tensor, left: torch.Tensor, ch: int, cw: int) -> torch.Tensor:
+    """``xp[b, :, top[b]:top[b] + ch, left[b]:left[b] + cw]`` for every ``b`` of a contiguous
+    ``(B, C, H, W)`` tensor, as one ``index_select`` of ``B * C * ch`` rows of ``cw`` elements
+    from the view of ``xp``'s memory as overlapping rows starting at every element (each crop
+    row is contiguous in memory)."""
+    b, c, h, w = xp.shape
+    flat = xp.reshape(-1)
+    rows = flat.as_strided((flat.numel() - cw + 1, cw), (1, 1))  # rows[k] = flat[k : k + cw]
+    start = (top * w).add_(left).view(b, 1, 1) + _row_offsets(b, c, h, w, ch, xp.device)
+    return rows.index_select(0, start.view(-1)).view(b, c, ch, cw)
+
+
+@functools.lru_cache(maxsize=16)
+def _row_offsets(b: int, c: int, h: int, w: int, ch: int, device: torch.device) -> torch.Tensor:
+    """``(B, C, ch)`` offsets of each crop row's start from its sample's window corner (shared, read-only)."""
+    idx = [torch.arange(n, device=device) for n in (b, c, ch)]
+    return (idx[0] * (c * h * w)).view(b, 1, 1) + (idx[1] * (h * w)).view(1, c, 1) + (idx[2] * w).view(1, 1, ch)
+
+
+@copy_like
+def crop(
+    x: torch.Tensor,
+    top: int | torch.Tensor,
+    left: int | torch.Tensor,
+    height: int,
+    width: int,
+    *,
+    padding_mode: str = "constant",
+    fill: Fill = 0,
+    bounds: tuple[int, int, int, int] | None = None,
+    out: torch.Tensor | None = None,
+) -> torch.Tensor:
+    """Per-sample crops of one size: ``x (B, C, H, W) -> (B, C, height, width)``.
+
+    ``top``/``left`` are ``(B,)`` integer tensors (or ints) in ``x``'s pixel grid; they may lie
+    outside the image, in which case the missing pixels come from padding ``x`` by
+    ``padding_mode`` (``constant`` with ``fill``, ``edge``, ``reflect``, ``symmetric``), so
+    ``RandomCrop``'s pad-then-crop is one gather with no padded copy. Exact (integer indexing).
+
+    ``bounds=(l, t, r, b)``: a promise that every window lies inside ``x`` padded by that much
+    (``RandomCrop`` knows its padding); it lets the kernel pad once and copy rows (a registered
+    fast path, :func:`_crop_windows`, equal bit for bit). ``out``: write the result there.
+    """
+    if padding_mode not in _PAD_MODES:
+        raise ValueError(f"crop: padding_mode must be one of {list(_PAD_MODES)}; got {padding_mode!r}")
+    if bounds is not None and (len(bounds) != 4 or min(bounds) < 0):
+        raise ValueError(f"crop: bounds must be four non-negative ints (left, top, right, bottom); got {bounds!r}")
+    kernel = _crop_windows if _crop_windows_apply(x, top, left, height, width, padding_mode=padding_mode, fill=fill,
+                                                  bounds=bounds) else _crop_plain
+    res = kernel(x, top, left, height, width, padding_mode=padding_mode, fill=fill, bounds=bounds)
+    if out is None:
+        return res
+    if not isinstance(out, torch.Tensor) or out.shape != res.shape or out.dtype != res.dtype:
+        raise ValueError(f"crop: out must be a tensor of shape {tuple(res.shape)} and dtype {res.dtype}; got {describe(out)}")
+    return out.copy_(res)
 
 
 def _gather(x: torch.Tensor, rows: torch.Tensor, cols: torch.Tensor) -> torch.Tensor:
@@ -553,6 +733,7 @@ def _resize_each(x: torch.Tensor, out: torch.Tensor, boxes: list, oh: int, ow: i
     parallel_for(one, list(enumerate(boxes)), x.device)
 
 
+@copy_like
 def resized_crop(
     x: torch.Tensor,
     top: torch.Tensor,

@@ -11,6 +11,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from torchaug._cpu.parallel import copy_like
 from torchaug.functional._workspace import as_device_tensor, constant
 from torchaug.functional.color import _from_work, _keep_format, _to_work
 
@@ -68,6 +69,7 @@ def _fill(value: torch.Tensor | float | tuple[float, ...], x: torch.Tensor) -> t
     return v.to(x.dtype)
 
 
+@copy_like
 def erase(
     x: torch.Tensor,
     top: torch.Tensor,

@@ -10,7 +10,7 @@
   torchvision does on CPU (elsewhere float32, as torchvision on GPU).
 - :func:`resize_choice`: a per-sample choice between interpolations (timm's "random"
   interpolation): each choice runs once on the batch, the samples are picked by
-  :func:`torchaug.transforms._base.where_samples`-style selection.
+  :func:`torchaug._cpu.select.where_samples`-style selection.
 - :func:`resize_each`: every sample to its own size, grouping the samples that share a size
   (one kernel call per distinct size, not per sample); returns a list.
 """

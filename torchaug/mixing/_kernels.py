@@ -26,14 +26,15 @@ from __future__ import annotations
 import torch
 
 from torchaug._cpu.scratch import scratch
+from torchaug._cpu.thresholds import THRESHOLDS  # the values and how they were measured live there
 
 #: bytes of one column tile over all paired rows (measured on the benchmark machine, 1 MiB L2
 #: per core, 32 MiB L3: 2 MiB tiles beat 128 KiB-512 KiB ones and untiled full-batch ops at
 #: 64x3x224x224; a 256x3x32x32 float batch (3 MiB) runs in two tiles). See docs/mixing.md.
-TILE_BYTES = 2 * 1024 * 1024
+TILE_BYTES = THRESHOLDS.tile_bytes
 #: batches whose paired rows take at most this many bytes run as one tile (256x3x32x32 float:
 #: 3 MiB, one tile 0.19 ms vs 0.30 ms in 2 MiB tiles, measured with one thread)
-SINGLE_TILE_BYTES = 8 * 1024 * 1024
+SINGLE_TILE_BYTES = THRESHOLDS.single_tile_bytes
 
 
 #: λ resolution for uint8 batches: multiples of 1 / 2**UINT8_BITS

@@ -6,9 +6,17 @@ A subclass overrides two methods (as torchvision v2 does):
   leading size ``B`` on ``x.device``. Use :meth:`_rand` and friends so that ``same_on_batch``
   and ``generator`` are honoured.
 - ``transform(x, params) -> Tensor``: deterministic, batched; ``x`` is ``(B, C, H, W)``.
+  Optionally ``transform(x, params, out=None)``: a transform whose kernel takes ``out=`` accepts it
+  too and passes it on. It promises that sample ``i`` of the result depends only on sample ``i``
+  of ``x`` and of ``params`` (so the base may call it on a slice of the batch, every per-sample
+  parameter sliced alike) and that ``out`` may be ``x`` itself. The base then hands it the CPU
+  intermediates that ``Compose`` owns, and the samples selected by ``p`` only
+  (:func:`torchaug._cpu.select.apply_into`): no fresh batch, no work on unselected samples.
+  How the kernel gets there fast is the kernel's business (``torchaug._cpu``).
 
 The base adds: validation, ``(C, H, W)`` single images, the per-sample probability ``p``
-(``params["apply"]``, a ``(B,)`` bool tensor; samples not selected are returned unchanged),
+(``params["apply"]``, a ``(B,)`` bool tensor; samples not selected are returned unchanged; a
+``make_params`` that draws ``apply`` itself honours it in ``transform``, e.g. by an empty box),
 ``same_on_batch``, returning the parameters drawn (``return_params=True``) and replaying them
 (``params=...``), the preservation of ``channels_last``, and targets:
 
@@ -35,7 +43,8 @@ The base adds: validation, ``(C, H, W)`` single images, the per-sample probabili
 
 from __future__ import annotations
 
-import itertools
+import functools
+import inspect
 from typing import Any
 
 import torch
@@ -43,8 +52,8 @@ from torch import nn
 
 from torchaug._devpath import cpu_path
 from torchaug._validation import check_generator, check_images, check_probability, describe
+from torchaug._cpu.select import apply_into, where_samples
 from torchaug._cpu.threads import cpu_threads
-from torchaug._cpu.parallel import one_op_thread
 from torchaug.functional.geometry import box_corners, clip_boxes, points_to_boxes
 from torchaug.functional.ragged import is_image_list
 from torchaug.transforms import targets as _t
@@ -75,86 +84,18 @@ def restrict_to_region(out: torch.Tensor, x: torch.Tensor, region: Any, *, singl
     return torch.where(r.to(device=x.device, dtype=torch.bool), out, x)
 
 
-_BITS = {1: torch.uint8, 2: torch.int16, 4: torch.int32, 8: torch.int64}
+def slice_params(params: Params, rows: slice, n: int) -> Params:
+    """The parameters of samples ``rows`` of a batch of ``n``: every tensor of leading size ``n`` sliced."""
+    return {k: v[rows] if isinstance(v, torch.Tensor) and v.ndim and v.shape[0] == n else v for k, v in params.items()}
 
 
-def where_samples(
-    keep: torch.Tensor, a: torch.Tensor, b: torch.Tensor, *, overwrite_a: bool = False, overwrite_b: bool = False
-) -> torch.Tensor:
-    """``torch.where(keep.view(-1, 1, 1, 1), a, b)``: sample ``i`` of ``a`` where ``keep[i]``, else of ``b``.
-
-    Bit-exact for every dtype (NaN and -0.0 included). On CPU it runs as integer bit operations
-    on the tensors' bits (``b ^ ((a ^ b) & mask)`` with an all-ones/all-zeros mask per sample):
-    ``torch.where``'s CPU kernel with a ``(B, 1, 1, 1)`` condition is ~10x slower (measured: 9.9 ms
-    against 0.8 ms for 32x3x224x224 uint8, 1 thread), which made a ``p=0.5`` flip cost more than
-    the flip itself. Other devices, or ``a``/``b`` of different shapes or dtypes, use ``torch.where``.
-
-    ``overwrite_a=True`` lets the CPU path write the result into ``a`` (a fresh, dense tensor that
-    shares no memory with ``b``): no new multi-megabyte tensor, whose first touch page-faults in
-    (on the benchmark machine that doubled the time of a ``p=0.5`` flip of 32x3x224x224 uint8).
-    ``overwrite_b=True`` writes it into ``b`` instead, using such an ``a`` as the temporary.
-    """
-    it = _BITS.get(a.element_size())
-    if (
-        not cpu_path(a)
-        or it is None
-        or a.shape != b.shape
-        or a.dtype != b.dtype
-        or a.is_complex()
-        or a.ndim == 0
-    ):
-        return torch.where(keep.view(-1, *([1] * (a.ndim - 1))), a, b)
-    m = torch.neg(keep.to(device=a.device, dtype=it)).view(-1, *([1] * (a.ndim - 1)))  # 0 or all bits set
-    ai, bi = a.view(it), b.view(it)
-    out = ai.bitwise_xor_(bi) if (overwrite_a or overwrite_b) and _owns_memory(a, b) else torch.bitwise_xor(ai, bi)
-    out.bitwise_and_(m)
-    return (bi.bitwise_xor_(out) if overwrite_b else out.bitwise_xor_(bi)).view(a.dtype)
-
-
-#: bytes of a chunk of :func:`apply_into`: its temporaries are small enough to be recycled by the
-#: allocator instead of being page-faulted in like one batch-sized temporary
-INTO_CHUNK_BYTES = 1 << 20
-#: samples of at least this many bytes are rewritten run by run (only the selected ones), smaller
-#: ones block by block with a merge: at 224x224 uint8 a flip of half of 32 samples took 0.4 ms by
-#: runs and 1.4 ms by blocks; at 32x32 one op per run of a few samples costs more than the merge
-INTO_RUN_MIN_BYTES = 16 << 10
-
-
-def apply_into(x: torch.Tensor, apply: torch.Tensor | None, fn: Any) -> torch.Tensor:
-    """``x[i] = fn(x)[i]`` where ``apply[i]`` (None: every sample), written into ``x`` (CPU).
-
-    ``fn`` maps a block of samples to a new tensor of the same shape and dtype, sample by sample
-    (a flip). It runs on blocks of at most about :data:`INTO_CHUNK_BYTES`. Samples of at least
-    :data:`INTO_RUN_MIN_BYTES` are rewritten by runs of consecutive selected samples; smaller
-    ones by blocks, skipping blocks without a selected sample and merging partly selected blocks
-    with :func:`where_samples`. Exact for every dtype. ``apply`` is read on the host.
-    """
-    b = x.shape[0]
-    sel = [True] * b if apply is None else apply.tolist()
-    sample_bytes = x[0].numel() * x.element_size()
-    rows = max(1, INTO_CHUNK_BYTES // max(1, sample_bytes))
-    if sample_bytes >= INTO_RUN_MIN_BYTES:
-        i = 0
-        for chosen, run in itertools.groupby(sel):
-            j = i + len(list(run))
-            if chosen:
-                for k in range(i, j, rows):
-                    part = x[k : min(j, k + rows)]
-                    part.copy_(fn(part))
-            i = j
-        return x
-    for i in range(0, b, rows):
-        j = min(b, i + rows)
-        n = sum(sel[i:j])
-        if n == 0:
-            continue
-        part = x[i:j]
-        new = fn(part)
-        if n == j - i:
-            part.copy_(new)
-        else:
-            where_samples(apply[i:j], new, part, overwrite_b=True)
-    return x
+@functools.lru_cache(maxsize=None)
+def _accepts_out(cls: type) -> bool:
+    """Whether ``cls.transform`` takes an ``out`` argument (see the module docstring)."""
+    try:
+        return "out" in inspect.signature(cls.transform).parameters
+    except (TypeError, ValueError):  # pragma: no cover - builtins
+        return False
 
 
 def expand_params(params: Params, frames: int, n: int) -> Params:
@@ -167,16 +108,6 @@ def expand_params(params: Params, frames: int, n: int) -> Params:
     }
 
 
-def _owns_memory(a: torch.Tensor, b: torch.Tensor) -> bool:
-    """Whether ``a`` is a whole dense tensor of its own storage, shared with no view of ``b``."""
-    return (
-        a.untyped_storage().data_ptr() != b.untyped_storage().data_ptr()
-        and a.storage_offset() == 0
-        and (a.is_contiguous() or a.is_contiguous(memory_format=torch.channels_last))
-        and a.untyped_storage().nbytes() == a.numel() * a.element_size()
-    )
-
-
 class RandomTransform(nn.Module):
     """Random per-sample image transform over ``(B, C, H, W)`` (or ``(C, H, W)``) batches."""
 
@@ -185,9 +116,6 @@ class RandomTransform(nn.Module):
     keeps_size: bool = True
     #: whether the op moves pixels (then masks/boxes/keypoints move with them)
     geometric: bool = False
-    #: a few copy-like passes (flips, crops, erasing, ColorJitter's glue): run them with one
-    #: intra-op thread on CPU; their loops still use every thread (``torchaug._cpu.parallel``)
-    memory_bound: bool = False
     #: whether ``uint16`` images (16-bit, [0, 65535]) are supported: index and warp ops whose maths
     #: holds for any integer range (others raise a TypeError naming the op)
     supports_uint16: bool = False
@@ -271,8 +199,8 @@ class RandomTransform(nn.Module):
             if type(x4) is not torch.Tensor:
                 x4 = x4.as_subclass(torch.Tensor)
             check_generator(generator, x4.device, owner=owner)
-            params = self._params(x4, generator, params)
-            out = self._apply_threads(x4, params)
+            params, folded = self._params(x4, generator, params)
+            out = self._apply_transform(x4, params, folded)
             if region is not None:
                 out = self._restrict(out, x4, region, single)
             out = out[0] if single else out
@@ -282,22 +210,25 @@ class RandomTransform(nn.Module):
         return _t.run_with_targets(self, inputs, owner=owner, generator=generator, params=params, region=region,
                                    return_params=return_params, per_frame=per_frame)
 
-    def _params(self, x: torch.Tensor, generator: torch.Generator | None, params: Params | None) -> Params:
+    def _params(self, x: torch.Tensor, generator: torch.Generator | None, params: Params | None) -> tuple[Params, bool]:
+        """The parameters drawn (or replayed, checked) for ``x``, with ``apply``; and whether
+        ``make_params`` draws ``apply`` itself (then ``transform`` honours it: no blending here)."""
         if params is None:
             with cpu_threads(x.device, 1):  # tiny per-sample parameter ops
                 params = self.make_params(x, generator)
-            if "apply" not in params:
+            folded = "apply" in params
+            if not folded:
                 if self.p >= 1.0:
                     params["apply"] = torch.ones(x.shape[0], dtype=torch.bool, device=x.device)
                 else:
                     params["apply"] = self._rand(x, generator=generator) < self.p
         else:
-            params = self._check_replayed(x, params)
+            params, folded = self._check_replayed(x, params)
             if "apply" not in params:
                 params["apply"] = torch.ones(x.shape[0], dtype=torch.bool, device=x.device)
-        return params
+        return params, folded
 
-    def _check_replayed(self, x: torch.Tensor, params: Any) -> Params:
+    def _check_replayed(self, x: torch.Tensor, params: Any) -> tuple[Params, bool]:
         """Replayed ``params`` must be what ``return_params=True`` gave for a batch of this size.
 
         The keys and per-sample sizes are compared with a draw from a private generator (the
@@ -309,6 +240,7 @@ class RandomTransform(nn.Module):
         b = x.shape[0]
         with cpu_threads(x.device, 1):
             ref = self.make_params(x, torch.Generator(device=x.device).manual_seed(0))
+        folded = "apply" in ref
         ref.setdefault("apply", torch.ones(b, dtype=torch.bool, device=x.device))
         if set(params) - set(ref) or set(ref) - set(params) - {"apply"}:
             raise ValueError(f"{owner}: params must hold the keys {sorted(ref)} that {owner} draws; got {sorted(params)}")
@@ -320,7 +252,7 @@ class RandomTransform(nn.Module):
                 raise TypeError(f"{owner}: params[{k!r}] must be a tensor; got {describe(v)}")
             if r.ndim and r.shape[0] == b and (v.ndim != r.ndim or v.shape[0] != b):
                 raise ValueError(f"{owner}: params[{k!r}] must have one entry per sample (batch size {b}); got {describe(v)}")
-        return dict(params)
+        return dict(params), folded
 
     @property
     def moves_pixels(self) -> bool:
@@ -335,22 +267,22 @@ class RandomTransform(nn.Module):
         *,
         region: torch.Tensor | None = None,
         single: bool = False,
-        overwrite: bool = False,
+        owned: bool = False,
     ) -> tuple[dict[str, Any], Params]:
         """Transform a canonical batch (see :func:`torchaug.transforms.targets.unpack`).
 
         Parameters are drawn (or replayed) once per sample, a clip of ``T`` frames being one
         sample (``batch["frames"]``): its frames share them. Every other image of the sample
         (``batch["extra_images"]``) gets the same parameters; targets move with them.
-        ``overwrite``: the image batch is a private intermediate (``Compose`` owns it), so the
-        result may be written into its memory (see :meth:`transform_into`).
+        ``owned``: the image batch is a private intermediate (``Compose`` owns it), so the result
+        may be written into its memory (see :meth:`_apply_transform`).
         """
         x = batch[_t.IMAGE]
         frames = batch.get(_t.FRAMES, 1)
         xc = x if frames == 1 else x[::frames]  # one row per clip: parameters are drawn per clip
-        params = self._params(xc, generator, params)
+        params, folded = self._params(xc, generator, params)
         n = xc.shape[0]
-        out = self._apply_threads(x, expand_params(params, frames, n), overwrite and region is None)
+        out = self._apply_transform(x, expand_params(params, frames, n), folded, owned and region is None)
         if region is not None:
             if frames != 1:
                 raise ValueError(f"{type(self).__name__}: region is not supported for video clips")
@@ -359,7 +291,7 @@ class RandomTransform(nn.Module):
         new[_t.IMAGE] = out
         extra = batch.get(_t.EXTRA)
         if extra:
-            new[_t.EXTRA] = [(self._apply_threads(e, expand_params(params, te, n)), te) for e, te in extra]
+            new[_t.EXTRA] = [(self._apply_transform(e, expand_params(params, te, n), folded), te) for e, te in extra]
         if self.geometric:
             self._move_targets(batch, new, params, tuple(x.shape[-2:]), tuple(out.shape[-2:]))
         return new, params
@@ -394,31 +326,30 @@ class RandomTransform(nn.Module):
     def _restrict(self, out: torch.Tensor, x: torch.Tensor, region: Any, single: bool) -> torch.Tensor:
         return restrict_to_region(out, x, region, single=single, owner=type(self).__name__)
 
-    def _apply_threads(self, x: torch.Tensor, params: Params, overwrite: bool = False) -> torch.Tensor:
-        """:meth:`_apply_params`, with one intra-op thread on CPU when ``memory_bound``."""
-        if not self.memory_bound or not cpu_path(x):
-            return self._apply_params(x, params, overwrite)
-        with one_op_thread(x.device):
-            return self._apply_params(x, params, overwrite)
+    def _apply_transform(self, x: torch.Tensor, params: Params, folded: bool, owned: bool = False) -> Any:
+        """``transform``, keeping the samples not selected by ``p`` (when the size is kept and
+        ``transform`` does not honour ``apply`` itself, ``folded``), in ``x``'s memory format.
 
-    def transform_into(self, x: torch.Tensor, params: Params) -> torch.Tensor | None:
-        """What :meth:`_apply_params` gives (``p`` included), written into ``x``'s own memory
-        (returns ``x``), or None where the transform cannot do that (the default).
-
-        ``Compose`` asks for it on the CPU intermediates it owns: a fresh multi-megabyte output is
-        page-faulted in on first touch (32x3x224x224 uint8: 1,200 faults, about 1.8 ms on the
-        benchmark machine, several times a pass over it).
+        The one speed mechanism of the base class: when ``x`` is a CPU batch nobody else holds
+        (``owned``, a ``Compose`` intermediate) and ``transform`` accepts ``out=`` (see the module
+        docstring), the result is written into ``x`` and only the selected samples are
+        transformed (:func:`torchaug._cpu.select.apply_into`). Otherwise the transform's own
+        output takes the unselected samples back (:func:`torchaug._cpu.select.where_samples`,
+        written into that output).
         """
-        return None
+        blend = self.p < 1.0 and self.keeps_size and not folded
+        if owned and cpu_path(x) and _accepts_out(type(self)):
+            b = x.shape[0]
 
-    def _apply_params(self, x: torch.Tensor, params: Params, overwrite: bool = False) -> torch.Tensor:
-        """Transform, then keep the samples not selected by ``p`` (when the size is kept)."""
-        if overwrite and cpu_path(x):
-            out = self.transform_into(x, params)
-            if out is not None:
-                return out
+            def fn(part: torch.Tensor, rows: slice, out: torch.Tensor | None) -> torch.Tensor:
+                sub = params if rows.start == 0 and rows.stop == b else slice_params(params, rows, b)
+                return self.transform(part, sub, out=out)
+
+            return apply_into(x, params["apply"] if blend else None, fn)
         out = self.transform(x, params)
-        if self.p < 1.0 and self.keeps_size:
+        if not isinstance(out, torch.Tensor):  # a list of differently sized samples (Resize of ragged sizes)
+            return out
+        if blend:
             out = where_samples(params["apply"], out, x, overwrite_a=True)  # ``out`` is the transform's own
         if (
             out.ndim == 4

@@ -191,9 +191,9 @@ class AugMix(_PolicyBase):
         return (new[_t.IMAGE], p) if return_params else new[_t.IMAGE]
 
     def _run(self, batch: dict[str, Any], generator: torch.Generator | None, params: Params | None = None, *,
-             region: torch.Tensor | None = None, single: bool = False, overwrite: bool = False) -> tuple[dict[str, Any], Params]:
+             region: torch.Tensor | None = None, single: bool = False, **kw: Any) -> tuple[dict[str, Any], Params]:
         if self.num_splits < 2:
-            return super()._run(batch, generator, params, region=region, single=single, overwrite=overwrite)
+            return super()._run(batch, generator, params, region=region, single=single, **kw)
         # timm's split form: [clean; view_1; ...; view_{n-1}], all views drawn in one batched call
         if _t.has_targets(batch) or batch.get(_t.FRAMES, 1) != 1 or batch.get(_t.EXTRA) or region is not None or single:
             raise TypeError(f"{type(self).__name__}: with num_splits={self.num_splits} the input must be a (B, C, H, W) "

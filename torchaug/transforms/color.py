@@ -90,8 +90,6 @@ class ColorJitter(RandomTransform):
     (``(B, 4)`` permutation of 0=brightness, 1=contrast, 2=saturation, 3=hue), ``apply``.
     """
 
-    memory_bound = True
-
     def __init__(
         self,
         brightness: float | Sequence[float] | None = None,
@@ -135,9 +133,6 @@ class ColorJitter(RandomTransform):
             params["order"],
             out=out,
         )
-
-    def transform_into(self, x: torch.Tensor, params: Params) -> torch.Tensor | None:
-        return self.transform(x, params, out=x) if self.p >= 1.0 else None
 
     def extra_repr(self) -> str:
         return (

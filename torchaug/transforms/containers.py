@@ -25,9 +25,10 @@ Children may be any callables. torchaug transforms and containers get the whole 
 ``BoundingBoxes``, ``KeyPoints``; one parameter set for the whole batch, torchvision's rule);
 a callable that declares ``geometric = False`` (``Normalize``) gets each image tensor alone and
 the targets pass through; any other callable gets the image tensor alone, so a sample with
-targets or several images raises a ``TypeError`` naming it before any child runs. ``Compose`` lets a transform write into
-an intermediate image batch that only the pipeline holds (``RandomTransform.transform_into``),
-never into its input or anything a plain callable returned.
+targets or several images raises a ``TypeError`` naming it before any child runs. ``Compose`` tells a torchaug
+child when the image batch it gets is an intermediate that only the pipeline holds (``owned``), so that the child's
+base class may write its result there (see ``RandomTransform._apply_transform``); never its input or anything a plain callable
+returned.
 """
 
 from __future__ import annotations
@@ -384,10 +385,10 @@ class _Container(nn.Module):
 
     @staticmethod
     def _child(
-        t: nn.Module, batch: dict[str, Any], generator, params, single: bool, overwrite: bool = False
+        t: nn.Module, batch: dict[str, Any], generator, params, single: bool, owned: bool = False
     ) -> tuple[dict[str, Any], Any]:
         if isinstance(t, RandomTransform):
-            return t._run(batch, generator, params, single=single, overwrite=overwrite)
+            return t._run(batch, generator, params, single=single, owned=owned)
         if isinstance(t, _Container):
             return t._run(batch, generator, params, single=single)
         fn = t.fn if isinstance(t, _Lambda) else t

@@ -47,7 +47,8 @@ import torch
 from torchaug.functional import geometry as FG
 from torchaug.functional._workspace import constant
 from torchaug.registry import register
-from torchaug.transforms._base import Params, RandomTransform, where_samples
+from torchaug._cpu.select import where_samples
+from torchaug.transforms._base import Params, RandomTransform
 
 __all__ = ["RandomRotate90", "Transpose", "D4", "D4_ELEMENTS"]
 

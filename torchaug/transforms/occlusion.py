@@ -80,8 +80,6 @@ class RandomErasing(RandomTransform):
     ``mode='pixel'``, ``colour`` (``(B, max_count, C)``, [0, 1] scale) with ``mode='rand'``.
     """
 
-    memory_bound = True
-
     def __init__(
         self,
         p: float = 0.5,
@@ -193,9 +191,6 @@ class RandomErasing(RandomTransform):
         value = "random" if self.mode == "pixel" else self.value
         return FN.erase(x, top, left, h, w, _fill_for(value, x, type(self).__name__, params))
 
-    def _apply_params(self, x: torch.Tensor, params: Params, overwrite: bool = False) -> torch.Tensor:
-        return self.transform(x, params)  # ``apply`` is folded into the box mask
-
     def extra_repr(self) -> str:
         s = f"scale={self.scale}, ratio={self.ratio}, value={self.value!r}, "
         if self.mode is not None:
@@ -220,8 +215,6 @@ class Cutout(RandomTransform):
     ``left``, ``height``, ``width`` (``(B, num_holes)`` int64, the clipped squares), ``apply``.
     """
 
-    memory_bound = True
-
     def __init__(
         self,
         size: int = 16,
@@ -244,15 +237,14 @@ class Cutout(RandomTransform):
         half = self.size // 2
         y0, y1 = (cy - half).clamp(0, H), (cy - half + self.size).clamp(0, H)
         x0, x1 = (cx - half).clamp(0, W), (cx - half + self.size).clamp(0, W)
-        return {"top": y0, "left": x0, "height": y1 - y0, "width": x1 - x0}
+        B = x.shape[0]  # ``apply`` drawn here (as the base would) because ``transform`` folds it into the boxes
+        apply = self._rand(x, generator=generator) < self.p if self.p < 1.0 else torch.ones(B, dtype=torch.bool, device=x.device)
+        return {"top": y0, "left": x0, "height": y1 - y0, "width": x1 - x0, "apply": apply}
 
     def transform(self, x: torch.Tensor, params: Params) -> torch.Tensor:
         apply = params["apply"].view(-1, 1)
         h = torch.where(apply, params["height"], torch.zeros_like(params["height"]))
         return FN.erase(x, params["top"], params["left"], h, params["width"], _fill_for(self.value, x, type(self).__name__, params))
-
-    def _apply_params(self, x: torch.Tensor, params: Params, overwrite: bool = False) -> torch.Tensor:
-        return self.transform(x, params)  # ``apply`` is folded into the box mask
 
     def extra_repr(self) -> str:
         return f"size={self.size}, num_holes={self.num_holes}, value={self.value!r}, " + super().extra_repr()

@@ -30,11 +30,9 @@ from typing import Any
 
 import torch
 
-from torchaug._devpath import cpu_path
 from torchaug._cpu.threads import cpu_threads
 from torchaug._validation import check_generator, describe
 from torchaug.functional import ragged as FR
-from torchaug._cpu.parallel import one_op_thread
 from torchaug.transforms._base import Params, RandomTransform
 from torchaug.transforms.geometry import CenterCrop, RandomCrop, RandomResizedCrop, Resize, _check_fill
 
@@ -215,11 +213,7 @@ def forward_ragged(op: RandomTransform, images: list[Any], *, generator: torch.G
     else:
         params = _check_params(op, params, len(images))
         params.setdefault("apply", torch.ones(len(images), dtype=torch.bool, device=dev))
-    if getattr(op, "memory_bound", False) and cpu_path(dev):
-        with one_op_thread(dev):
-            out = fns[1](op, images, params)
-    else:
-        out = fns[1](op, images, params)
+    out = fns[1](op, images, params)  # copy-like kernels set their own thread count (torchaug._cpu.parallel.copy_like)
     return (out, params) if return_params else out
 
 

@@ -193,10 +193,6 @@ class _Resizer(RandomTransform):
         s = params["size"].to(points.dtype)
         return points * torch.stack([s[:, 1] / w, s[:, 0] / h], dim=1).unsqueeze(1)
 
-    def _apply_params(self, x: torch.Tensor, params: Params, overwrite: bool = False) -> Any:
-        out = self.transform(x, params)  # no p blending: unselected samples keep their size (params["size"])
-        return out if isinstance(out, list) else FG._same_format(out, x)
-
     # -- per-sample sizes with targets: (images, [targets]) -> (list, [targets]) (torchaug.transforms.per_sample)
     def forward(self, *inputs: Any, generator: torch.Generator | None = None, params: Params | None = None,
                 return_params: bool = False, **kw: Any) -> Any:
