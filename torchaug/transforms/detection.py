@@ -272,7 +272,7 @@ class RandomIoUCrop(_PerSampleSize, _BoxCrop):
                      generator: torch.Generator | None, params: Params | None) -> Params:
         self._ctx = None if boxes is None else (boxes, valid)
         try:
-            return self._params(x, generator, params)
+            return self._params(x, generator, params)[0]
         finally:
             self._ctx = None
 
@@ -365,7 +365,7 @@ class RandomZoomOut(_PerSampleSize, RandomTransform):
     # -- per-sample sizes (no size=): torchaug.transforms.per_sample
     def _list_params(self, x: torch.Tensor, boxes: torch.Tensor | None, valid: torch.Tensor | None,
                      generator: torch.Generator | None, params: Params | None) -> Params:
-        return self._params(x, generator, params)
+        return self._params(x, generator, params)[0]
 
     def _list_image(self, x1: torch.Tensor, q: Params, fill: Any = None) -> torch.Tensor:
         if fill is None:  # the image (masks: 0)

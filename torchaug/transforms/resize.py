@@ -206,7 +206,7 @@ class _Resizer(RandomTransform):
 
     def _list_params(self, x: torch.Tensor, boxes: Any, valid: Any, generator: torch.Generator | None,
                      params: Params | None) -> Params:
-        return self._params(x, generator, params)
+        return self._params(x, generator, params)[0]
 
     def _list_image(self, x1: torch.Tensor, q: Params) -> torch.Tensor:
         s = tuple(int(v) for v in q["size"][0].tolist())
