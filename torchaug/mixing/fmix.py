@@ -10,6 +10,7 @@ import torch
 from torchaug._validation import check_number, describe
 from torchaug.mixing import _kernels as K
 from torchaug.mixing._base import Mixer, Params
+from torchaug.mixing._params import MaskMixParams
 from torchaug.mixing._random import sample_beta
 from torchaug.registry import register
 
@@ -110,6 +111,8 @@ class FMix(Mixer):
     float32 ``(B, 1, H, W)``, the weight of the sample itself per pixel.
     """
 
+    params_type = MaskMixParams
+
     def __init__(
         self,
         alpha: float = 1.0,
@@ -145,7 +148,6 @@ class FMix(Mixer):
     def make_params(self, x: torch.Tensor, generator: torch.Generator | None) -> Params:
         b, _, h, w = x.shape
         perm, offset = self._pairing(x, generator)
-        mixed = self._applied(x, perm, generator)
         a, bb = (self.alpha + 1.0, self.alpha) if self.reformulate else (self.alpha, self.alpha)
 
         def draw(n: int) -> torch.Tensor:
@@ -156,14 +158,19 @@ class FMix(Mixer):
         mask = self._per_mode(draw, perm)
         if x.dtype == torch.uint8 and self.max_soft > 0:
             mask = K.quantize_lam(mask)
-        mask = torch.where(mixed.view(b, 1, 1), mask, torch.ones_like(mask)).unsqueeze(1)
+        mask = mask.unsqueeze(1)
         lam = mask.mean((1, 2, 3))
-        return self._base_params(x, perm, offset, lam=lam, image_lam=lam, mixed=mixed, mask=mask)
+        return self._base_params(x, perm, offset, lam=lam, image_lam=lam, mask=mask)
+
+    def keep_unmixed(self, params: Params, mixed: torch.Tensor) -> Params:
+        params = super().keep_unmixed(params, mixed)
+        params.mask = torch.where(mixed.view(-1, 1, 1, 1), params.mask, torch.ones((), device=mixed.device))
+        return params
 
     def _check_params(self, params: Any, x: torch.Tensor) -> Params:
         out = super()._check_params(params, x)
         b, _, h, w = x.shape
-        m = out.get("mask")
+        m = out.mask
         if not isinstance(m, torch.Tensor) or not m.is_floating_point() or tuple(m.shape) != (b, 1, h, w):
             raise ValueError(f"{type(self).__name__}: params['mask'] must be a floating tensor of shape "
                              f"{(b, 1, h, w)}; got {describe(m)}")
@@ -172,7 +179,7 @@ class FMix(Mixer):
     def identity_params(self, x: torch.Tensor) -> Params:
         params = super().identity_params(x)
         b, _, h, w = x.shape
-        params["mask"] = torch.ones(b, 1, h, w, device=x.device)
+        params.mask = torch.ones(b, 1, h, w, device=x.device)
         return params
 
     def apply(self, x: torch.Tensor, params: Params, inplace: bool) -> torch.Tensor:
@@ -181,7 +188,7 @@ class FMix(Mixer):
             # binary masks on CPU: each pair's two rows in one pass, no gathered copy (CutMix's kernel)
             r, leftover = structure
             out = x if inplace else torch.empty_like(x)
-            return K.where_pairs(x, out, params["mask"] < 0.5, r, leftover)
+            return K.where_pairs(x, out, params.mask < 0.5, r, leftover)
         if x.is_floating_point():  # the generic kernel's formula; x[perm] gathers faster than index_select on CPU
-            return self._finish(x, torch.lerp(x[params["perm"]], x, params["mask"].to(x.dtype)), inplace)
-        return self._finish(x, K.blend_generic(x, params["perm"], params["mask"]), inplace)
+            return self._finish(x, torch.lerp(x[params.perm], x, params.mask.to(x.dtype)), inplace)
+        return self._finish(x, K.blend_generic(x, params.perm, params.mask), inplace)

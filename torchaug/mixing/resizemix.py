@@ -101,7 +101,6 @@ class ResizeMix(Mixer):
     def make_params(self, x: torch.Tensor, generator: torch.Generator | None) -> Params:
         h, w = x.shape[-2:]
         perm, offset = self._pairing(x, generator)
-        mixed = self._applied(x, perm, generator)
         lo, hi = self.scale
 
         def draw(n: int) -> torch.Tensor:
@@ -114,13 +113,12 @@ class ResizeMix(Mixer):
         y0 = (d[:, 1] * (h - ph + 1)).floor().long().minimum(h - ph)
         x0 = (d[:, 2] * (w - pw + 1)).floor().long().minimum(w - pw)
         box = torch.stack([y0, y0 + ph, x0, x0 + pw], 1)
-        box = torch.where(mixed.unsqueeze(1), box, torch.zeros_like(box))
-        lam = 1.0 - ((box[:, 1] - box[:, 0]) * (box[:, 3] - box[:, 2])).float() / float(h * w)
-        return self._base_params(x, perm, offset, lam=lam, box=box, mixed=mixed)
+        lam = 1.0 - (ph * pw).float() / float(h * w)
+        return self._base_params(x, perm, offset, lam=lam, box=box)
 
     def apply(self, x: torch.Tensor, params: Params, inplace: bool) -> torch.Tensor:
         b, c, h, w = x.shape
-        box = params["box"]
+        box = params.box
         if cpu_path(x) and self.mode == "batch" and self.p >= 1.0 and b > 1:
             y0, y1, x0, x1 = (int(v) for v in box[0])  # a CPU tensor: no device sync
             out = x if inplace else x.clone(memory_format=torch.preserve_format)
@@ -130,10 +128,10 @@ class ResizeMix(Mixer):
             src = x if x.is_floating_point() else x.float()
             patch = F.interpolate(src, size=(y1 - y0, x1 - x0), mode="bilinear", align_corners=False,
                                   antialias=self.antialias)
-            out[:, :, y0:y1, x0:x1] = _round_like(patch[params["perm"]], x)
+            out[:, :, y0:y1, x0:x1] = _round_like(patch[params.perm], x)
             return out
         grid, inside = patch_grid(box, h, w)
-        src = x[params["perm"]]
+        src = x[params.perm]
         src = src if src.is_floating_point() else src.float()
         sampled = _round_like(F.grid_sample(src, grid.to(src.dtype), mode="bilinear", padding_mode="border",
                                             align_corners=False), x)

@@ -11,7 +11,7 @@ import torch.nn.functional as F
 from torchaug._validation import check_number
 from torchaug.mixing._base import Mixer, Params
 from torchaug.mixing._random import sample_beta
-from torchaug.mixing.cutmix import paste, sample_boxes
+from torchaug.mixing.cutmix import sample_boxes
 from torchaug.registry import register
 
 __all__ = ["SaliencyMix", "spectral_residual_saliency", "saliency_peaks"]
@@ -116,16 +116,13 @@ class SaliencyMix(Mixer):
     def make_params(self, x: torch.Tensor, generator: torch.Generator | None) -> Params:
         h, w = x.shape[-2:]
         perm, offset = self._pairing(x, generator)
-        mixed = self._applied(x, perm, generator)
         lam = self._per_mode(lambda n: sample_beta(self.alpha, n, generator=generator, device=x.device), perm)
         peaks = saliency_peaks(x).index_select(0, perm)  # the partner's peak
         centre = peaks.float().add_(0.5)
         centre[:, 0].div_(float(h))
         centre[:, 1].div_(float(w))
         box, lam_area = sample_boxes(lam, centre, h, w)
-        box = torch.where(mixed.unsqueeze(1), box, torch.zeros_like(box))
-        lam_area = torch.where(mixed, lam_area, torch.ones_like(lam_area))
-        return self._base_params(x, perm, offset, lam=lam_area, box=box, mixed=mixed)
+        return self._base_params(x, perm, offset, lam=lam_area, box=box)
 
     def apply(self, x: torch.Tensor, params: Params, inplace: bool) -> torch.Tensor:
-        return paste(self, x, params, inplace, shared_box=False)
+        return self.paste(x, params, inplace, shared_box=False)
