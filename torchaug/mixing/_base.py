@@ -312,6 +312,8 @@ class Mixer(nn.Module):
             if shared_box:
                 corners = tuple(int(v) for v in params.box[0])  # CPU tensor: no device sync
                 return K.paste_box_pairs(x, out, corners, r, leftover)
+            if x.is_floating_point():  # a float weight map: lerp beats where over a bool mask (half the time)
+                return K.lerp_pairs(x, out, K.box_weight(params.box, h, w), r, leftover)
             return K.where_pairs(x, out, K.box_mask(params.box, h, w), r, leftover)
         params.materialize()
         out = torch.where(K.box_mask(params.box, h, w), x.index_select(0, params.perm), x)

@@ -155,11 +155,18 @@ class FMix(Mixer):
             coin = torch.rand(n, generator=generator, device=x.device)
             return fmix_masks(lam, coin, h, w, self.decay_power, self.max_soft, generator=generator)
 
-        mask = self._per_mode(draw, perm)
-        if x.dtype == torch.uint8 and self.max_soft > 0:
-            mask = K.quantize_lam(mask)
-        mask = mask.unsqueeze(1)
-        lam = mask.mean((1, 2, 3))
+        if self.mode == "batch":  # one mask, shared: an expand (stride 0 over the batch), not B copies
+            one = draw(1)
+            if x.dtype == torch.uint8 and self.max_soft > 0:
+                one = K.quantize_lam(one)
+            mask = one.unsqueeze(1).expand(b, 1, h, w)
+            lam = one.mean((1, 2)).expand(b).clone()
+        else:
+            mask = self._per_mode(draw, perm)
+            if x.dtype == torch.uint8 and self.max_soft > 0:
+                mask = K.quantize_lam(mask)
+            mask = mask.unsqueeze(1)
+            lam = mask.mean((1, 2, 3))
         return self._base_params(x, perm, offset, lam=lam, image_lam=lam, mask=mask)
 
     def keep_unmixed(self, params: Params, mixed: torch.Tensor) -> Params:
@@ -183,12 +190,17 @@ class FMix(Mixer):
         return params
 
     def apply(self, x: torch.Tensor, params: Params, inplace: bool) -> torch.Tensor:
+        mask = params.mask
         structure = self._structured(x, params)
-        if structure is not None and self.pairing == "shift" and self.max_soft == 0.0:
-            # binary masks on CPU: each pair's two rows in one pass, no gathered copy (CutMix's kernel)
+        if structure is not None and self.pairing == "shift":
+            # CPU: each pair's two rows in one pass, no gathered copy
             r, leftover = structure
             out = x if inplace else torch.empty_like(x)
-            return K.where_pairs(x, out, params.mask < 0.5, r, leftover)
+            if x.is_floating_point():
+                return K.lerp_pairs(x, out, mask, r, leftover)
+            if self.max_soft == 0.0:
+                binary = (mask[:1] < 0.5).expand(mask.shape) if mask.stride(0) == 0 else mask < 0.5
+                return K.where_pairs(x, out, binary, r, leftover)
         if x.is_floating_point():  # the generic kernel's formula; x[perm] gathers faster than index_select on CPU
             return self._finish(x, torch.lerp(x[params.perm], x, params.mask.to(x.dtype)), inplace)
         return self._finish(x, K.blend_generic(x, params.perm, params.mask), inplace)
