@@ -119,3 +119,15 @@ def test_mosaic_params_are_typed_and_replay_from_a_dict():
     assert torch.equal(op(x, params=dict(params)), out)
     with pytest.raises(TypeError, match="params"):
         op(x, params={"center": params["center"]})
+
+
+def test_fmix_selection_mask_equals_the_argsort_mask():
+    """The CPU one-mask path (kthvalue) gives exactly the stable-argsort ranks' mask, ties included."""
+    from torchaug.mixing.fmix import top_num_mask
+
+    g = torch.Generator().manual_seed(0)
+    for flat in (torch.randn(1, 500, generator=g), torch.randint(0, 4, (1, 500), generator=g).float()):
+        order = torch.argsort(flat, dim=1, descending=True, stable=True)
+        ranks = torch.empty_like(order).scatter_(1, order, torch.arange(500).unsqueeze(0))
+        for num in (0, 1, 137, 250, 499, 500):
+            assert torch.equal(top_num_mask(flat, num), (ranks < num).float()), num

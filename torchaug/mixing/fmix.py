@@ -7,6 +7,7 @@ from typing import Any
 
 import torch
 
+from torchaug._devpath import cpu_path
 from torchaug._validation import check_number, describe
 from torchaug.mixing import _kernels as K
 from torchaug.mixing._base import Mixer, Params
@@ -14,7 +15,7 @@ from torchaug.mixing._params import MaskMixParams
 from torchaug.mixing._random import sample_beta
 from torchaug.registry import register
 
-__all__ = ["FMix", "fmix_masks", "low_freq_images", "binarise_masks"]
+__all__ = ["FMix", "fmix_masks", "low_freq_images", "binarise_masks", "top_num_mask"]
 
 
 @functools.lru_cache(maxsize=16)
@@ -56,15 +57,19 @@ def binarise_masks(
     The ``num`` brightest pixels become 1 (``num = ceil(λ N)`` where ``coin > 0.5``, else
     ``floor(λ N)``), the rest 0; with ``max_soft`` the ``2 soft`` pixels around the threshold
     (``soft = int(N min(max_soft, λ, 1 - λ))``) ramp linearly from 1 to 0. The mask mean is
-    ``num / N`` exactly. Ranks come from one ``argsort`` per batch (no loop over samples).
+    ``num / N`` exactly. Ranks come from one ``argsort`` per batch (no loop over samples); one
+    binary mask on the CPU (``mode="batch"``) takes its ``num`` largest by :func:`top_num_mask`
+    instead (the same mask, from a selection).
     """
     n, h, w = images.shape
     size = h * w
     flat = images.reshape(n, size)
-    order = torch.argsort(flat, dim=1, descending=True, stable=True)
-    ranks = torch.empty_like(order).scatter_(1, order, torch.arange(size, device=flat.device).expand(n, size))
     lam64 = lam.double()
     num = torch.where(coin > 0.5, torch.ceil(lam64 * size), torch.floor(lam64 * size)).long()
+    if max_soft == 0.0 and n == 1 and cpu_path(flat):
+        return top_num_mask(flat, int(num)).view(n, h, w)  # one CPU mask: a selection, not a sort
+    order = torch.argsort(flat, dim=1, descending=True, stable=True)
+    ranks = torch.empty_like(order).scatter_(1, order, torch.arange(size, device=flat.device).expand(n, size))
     eff = torch.where((max_soft > lam64) | (max_soft > 1.0 - lam64), torch.minimum(lam64, 1.0 - lam64),
                       torch.full_like(lam64, max_soft))
     soft = torch.floor(size * eff).long()
@@ -72,6 +77,20 @@ def binarise_masks(
     ramp = 1.0 - (ranks - lo).float() / (hi - lo - 1).clamp_min(1).float()
     mask = torch.where(ranks < lo, 1.0, torch.where(ranks >= hi, 0.0, ramp))
     return mask.view(n, h, w)
+
+
+def top_num_mask(flat: torch.Tensor, num: int) -> torch.Tensor:
+    """``(1, N)`` values -> float mask of the ``num`` largest, ties taken in index order: exactly
+    ``rank < num`` of a stable descending ``argsort``, from one ``kthvalue`` (a selection, O(N))
+    instead of a sort."""
+    size = flat.shape[1]
+    if num <= 0 or num >= size:
+        return torch.full_like(flat, 1.0 if num >= size else 0.0, dtype=torch.float32)
+    t = torch.kthvalue(flat, size - num + 1, dim=1, keepdim=True).values  # the num-th largest value
+    above = flat > t
+    tie = flat == t
+    need = num - above.sum(1, keepdim=True)
+    return (above | (tie & (tie.cumsum(1) <= need))).to(torch.float32)
 
 
 def fmix_masks(

@@ -72,9 +72,8 @@ def spectral_residual_saliency(x: torch.Tensor, size: int = SALIENCY_SIZE) -> to
     mag = spec.abs()
     log_amp = torch.log(mag.clamp_min(1e-12))
     avg = _box3(F.pad(log_amp.unsqueeze(1), (1, 1, 1, 1), mode="reflect")[:, 0])
-    # exp(A - avg) * spec / |spec| is spec * exp(-avg) (|spec| = exp(A) where it is above the guard)
-    z = torch.where(mag > 1e-12, spec * torch.exp(-avg), torch.exp(log_amp - avg) * (spec / 1e-12))
-    sal = torch.fft.ifft2(z).abs().square()
+    # exp(A - avg) * spec / |spec| is spec * exp(-avg); also below the guard, where both factors use 1e-12
+    sal = torch.fft.ifft2(spec * torch.exp(-avg)).abs().square()
     k = _gauss5(8.0)
     s = _sep5(F.pad(sal.unsqueeze(1), (2, 2, 2, 2), mode="reflect")[:, 0], k)
     return s / s.amax((1, 2), keepdim=True).clamp_min(1e-30)
