@@ -109,7 +109,7 @@ def test_fast_paths_equal_reference(dtype, mode, b, p):
     inpl, yi = m(xi, y, params=prm, inplace=True)
     assert inpl.data_ptr() == xi.data_ptr() and torch.equal(inpl, ref)
     assert torch.equal(ys, yi)
-    generic = m._apply_generic(x, {k: v for k, v in prm.items() if k != "offset"}, False)
+    generic = m._apply_generic(x, m.params_type(**{k: v for k, v in prm.items() if k != "offset"}), False)
     assert torch.equal(generic, ref)
 
 

@@ -351,6 +351,6 @@ def test_property_any_shape_matches_generic_kernel(b, h, w, seed, kind, mode, ui
     assert out.shape == x.shape and out.dtype == x.dtype
     torch.testing.assert_close(ys.sum(1), torch.ones(b))
     assert ((ys >= 0) & (ys <= 1 + 1e-6)).all()
-    generic = m._apply_generic(x, {k: v for k, v in prm.items() if k != "offset"}, False)
+    generic = m._apply_generic(x, m.params_type(**{k: v for k, v in prm.items() if k != "offset"}), False)
     assert torch.equal(out, generic)
     assert torch.equal(out[~prm["mixed"]], x[~prm["mixed"]])

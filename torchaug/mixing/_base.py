@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import functools
-from typing import Any, Callable, NamedTuple
+from collections.abc import Mapping
+from typing import Any, Callable, ClassVar
 
 import torch
 from torch import nn
@@ -24,23 +25,12 @@ from torchaug._validation import (
 )
 from torchaug.functional.color import _keep_format as keep_format
 from torchaug.mixing import _kernels as K
+from torchaug.mixing._params import HostDraw, MixParams
 from torchaug.mixing._random import HostRandom, pair_ids, sample_pairing, shift_on_host, shift_perm
 from torchaug.mixing.targets import mix_targets, one_hot
 
-Params = dict[str, torch.Tensor]
-
-
-class HostDraw(NamedTuple):
-    """A CPU batch-wide draw as Python numbers, kept beside the tensors of ``params`` (key
-    ``"_host"``, removed before they are returned): ``r`` the ``"shift"`` offset, ``leftover``
-    ``(B - 1, partner)`` for an odd batch, ``lam`` / ``image_lam`` the label / pixel weight,
-    ``box`` CutMix's ``[y0, y1, x0, x1)``."""
-
-    r: int
-    leftover: tuple[int, int] | None
-    lam: float
-    image_lam: float
-    box: tuple[int, int, int, int] | None = None
+#: the parameter type of the pairwise mixers (subclasses may use a subclass of it, see ``params_type``)
+Params = MixParams
 
 
 MODES = ("batch", "pair", "elem")
@@ -92,12 +82,13 @@ class Mixer(nn.Module):
     """Base of the batch mixers: ``mixer(x, y) -> (x_mixed, y_soft)``.
 
     Subclasses implement :meth:`make_params` (draw the pairing and per-sample parameters on
-    ``x.device``) and :meth:`apply` (deterministic), and may implement :meth:`draw_on_host`
+    ``x.device``, every sample mixed) and :meth:`apply` (deterministic), and may implement :meth:`draw_on_host`
     (the batch-wide draws of a CPU batch as Python numbers). The base validates inputs, builds the
     (smoothed) soft targets, mixes them as ``ỹ' = λ ỹ + (1 - λ) ỹ[perm]``, records
     :attr:`last_stats`, and honours :attr:`enabled`.
 
-    Parameters every mixer returns (``return_params=True``) and accepts back (``params=``):
+    Parameters every mixer returns (``return_params=True``: a :class:`~torchaug.mixing._params.MixParams`,
+    read like a dict) and accepts back (``params=``: that object or any mapping with its keys):
 
     - ``perm`` int64 ``(B,)``: the partner of each sample;
     - ``lam`` float32 ``(B,)``: the *label* weight of the sample itself, so targets (and any
@@ -112,10 +103,17 @@ class Mixer(nn.Module):
 
     In pixels: ``x'[i] = image_lam[i] * x[i] + (1 - image_lam[i]) * x[perm[i]]`` outside
     ``box[i]`` and ``x'[i] = x[perm[i]]`` inside it.
+
+    Sampling: every call draws the pairing, then the mixer's own draws (λ, boxes, masks) as if
+    every sample were mixed, then ``B`` uniforms that choose the samples mixed with probability
+    ``p`` (:meth:`choose_applied`): changing ``p`` changes which samples are mixed, never their
+    λ or box, nor the random stream of later calls.
     """
 
     __torchaug_public__ = False
     default_pairing = "shift"
+    #: the dataclass of this mixer's parameters (:mod:`torchaug.mixing._params`)
+    params_type: ClassVar[type[MixParams]] = MixParams
 
     def __init__(
         self,
@@ -151,6 +149,8 @@ class Mixer(nn.Module):
 
     # -- to override -----------------------------------------------------------------------
     def make_params(self, x: torch.Tensor, generator: torch.Generator | None) -> Params:
+        """The draws of a call in which every sample is mixed (pairing first, then the mixer's
+        own, on ``x.device``); the base then chooses the samples mixed (:meth:`choose_applied`)."""
         raise TypeError(f"{type(self).__name__} does not define make_params()")  # pragma: no cover
 
     def draw_on_host(self, x: torch.Tensor, rng: HostRandom) -> tuple[float, float, tuple[int, int, int, int] | None]:
@@ -159,15 +159,15 @@ class Mixer(nn.Module):
         raise TypeError(f"{type(self).__name__} does not draw on the host")  # pragma: no cover
 
     def _draw(self, x: torch.Tensor, generator: torch.Generator | None) -> Params:
-        """The forward pass's draws: a :class:`HostDraw` (completed only when asked for, see
-        :meth:`_complete`) where :meth:`host_draws` allows it, else :meth:`make_params`."""
+        """The forward pass's draws: a :class:`HostDraw` where :meth:`host_draws` allows it, else
+        :meth:`make_params`; then :meth:`choose_applied` (the same rule on both)."""
         if not self.host_draws(x):
-            return self.make_params(x, generator)
+            return self.choose_applied(x, self.make_params(x, generator), generator)
         rng = HostRandom(generator)
         b = x.shape[0]
         r, q = shift_on_host(b, rng)
         host = HostDraw(r, None if q is None else (b - 1, q), *self.draw_on_host(x, rng))
-        return {"perm": shift_perm(b, r, q), "_host": host}  # type: ignore[dict-item]
+        return self.choose_applied(x, self.params_type(perm=shift_perm(b, r, q), host=host), generator)
 
     def apply(self, x: torch.Tensor, params: Params, inplace: bool) -> torch.Tensor:
         """Default: the generic kernel (any device); subclasses add fast paths."""
@@ -178,38 +178,16 @@ class Mixer(nn.Module):
         return sample_pairing(x.shape[0], self.pairing, generator=generator, device=x.device)
 
     def host_draws(self, x: torch.Tensor) -> bool:
-        """Whether this call's draws are a few Python numbers (:class:`HostDraw`): a mixer with
-        :meth:`draw_on_host`, a CPU batch of 2+, one draw per batch (``mode="batch"``), the
-        ``"shift"`` pairing and ``p = 1``."""
+        """Whether this call's batch-wide draws are a few Python numbers (:class:`HostDraw`): a
+        mixer with :meth:`draw_on_host`, a CPU batch of 2+, one draw per batch (``mode="batch"``)
+        and the ``"shift"`` pairing. ``p`` plays no part (see :meth:`choose_applied`)."""
         return (
             type(self).draw_on_host is not Mixer.draw_on_host
             and cpu_path(x)
             and self.mode == "batch"
             and self.pairing == "shift"
-            and self.p >= 1.0
             and x.shape[0] > 1
         )
-
-    @staticmethod
-    def _complete(params: Params) -> Params:
-        """The full parameter dict of a :class:`HostDraw` (every sample mixed; others unchanged).
-
-        Built only when returned or inspected: five tensors from Python numbers cost a dispatch
-        each, as long as the blend itself at 256x3x32x32.
-        """
-        host = params.get("_host")
-        if host is None:
-            return params
-        b = params["perm"].shape[0]
-        lam = torch.full((b,), host.lam)
-        return {
-            "perm": params["perm"].clone(),  # the cached one is shared
-            "lam": lam,
-            "image_lam": lam if host.image_lam == host.lam else torch.full((b,), host.image_lam),
-            "box": torch.zeros(b, 4, dtype=torch.long) if host.box is None else torch.tensor(host.box).expand(b, 4).clone(),
-            "mixed": torch.ones(b, dtype=torch.bool),
-            "offset": torch.tensor([host.r]),
-        }
 
     def _per_mode(self, draw: Callable[[int], torch.Tensor], perm: torch.Tensor) -> torch.Tensor:
         """One draw per batch, per pair or per sample (``self.mode``), as a ``(B, ...)`` tensor."""
@@ -220,35 +198,53 @@ class Mixer(nn.Module):
         t = draw(b)
         return t.index_select(0, pair_ids(perm)) if self.mode == "pair" else t
 
-    def _applied(self, x: torch.Tensor, perm: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
-        """Per-sample bool: chosen with probability ``p`` and has a partner other than itself."""
+    def choose_applied(self, x: torch.Tensor, params: Params, generator: torch.Generator | None) -> Params:
+        """The one sampling rule for ``p``: the last draw of every call, after everything else.
+
+        ``params`` hold the draws of a call in which every sample is mixed (pairing, then λ,
+        boxes, masks, in the same order and with the same samplers whatever ``p`` is). Then ``B``
+        uniforms ``u`` are drawn, always (also at ``p = 1``), and sample ``i`` is mixed when
+        ``u[i] < p`` (and it has a partner other than itself). So for one generator the pairing,
+        λ and boxes of the mixed samples do not depend on ``p``, and neither does the stream the
+        next call sees. Samples not chosen keep their pixels and label: ``lam = image_lam = 1``,
+        an empty box (and a mask of ones). ``p = 0`` draws nothing (the call is an identity).
+        """
         b = x.shape[0]
-        if b > 1:  # every pairing gives each sample of a batch of 2+ another sample as partner
-            has_partner = torch.ones(b, dtype=torch.bool, device=x.device)
-        else:
-            has_partner = perm != torch.arange(b, device=x.device)
-        if self.p >= 1.0:
-            return has_partner
-        return has_partner & (torch.rand(b, generator=generator, device=x.device) < self.p)
+        u = torch.rand(b, generator=generator, device=x.device)
+        if self.p >= 1.0 and b > 1:  # every pairing gives each sample of a batch of 2+ a partner other than itself
+            if params.host is None:
+                params.mixed = torch.ones(b, dtype=torch.bool, device=x.device)
+            return params
+        params.materialize()
+        mixed = u < self.p
+        if b == 1:
+            mixed = mixed & (params.perm != torch.arange(b, device=x.device))
+        return self.keep_unmixed(params, mixed)
+
+    def keep_unmixed(self, params: Params, mixed: torch.Tensor) -> Params:
+        """``params`` with the samples not in ``mixed`` left alone (λ 1, empty box); returns ``params``."""
+        one = torch.ones((), device=mixed.device)
+        params.lam = torch.where(mixed, params.lam, one)
+        params.image_lam = torch.where(mixed, params.image_lam, one)
+        params.box = torch.where(mixed.unsqueeze(1), params.box, torch.zeros((), dtype=torch.long, device=mixed.device))
+        params.mixed = mixed
+        return params
 
     def _base_params(self, x: torch.Tensor, perm: torch.Tensor, offset: torch.Tensor | None, **given: torch.Tensor) -> Params:
-        """The full parameter dict: ``given`` entries, defaults (no mixing) for the others."""
+        """The parameters of :attr:`params_type`: ``given`` entries, defaults (no mixing) for the
+        base's others (``mixed`` is set by :meth:`choose_applied`)."""
         b = x.shape[0]
-        params: Params = {"perm": perm}
-        params["lam"] = given["lam"] if "lam" in given else torch.ones(b, device=x.device)
-        params["image_lam"] = given["image_lam"] if "image_lam" in given else torch.ones(b, device=x.device)
-        params["box"] = given["box"] if "box" in given else torch.zeros(b, 4, dtype=torch.long, device=x.device)
-        params["mixed"] = given["mixed"] if "mixed" in given else torch.zeros(b, dtype=torch.bool, device=x.device)
-        for k, v in given.items():
-            params.setdefault(k, v)
-        if offset is not None:
-            params["offset"] = offset
-        return params
+        dev = x.device
+        given.setdefault("lam", torch.ones(b, device=dev))
+        given.setdefault("image_lam", torch.ones(b, device=dev))
+        given.setdefault("box", torch.zeros(b, 4, dtype=torch.long, device=dev))
+        given.setdefault("mixed", torch.zeros(b, dtype=torch.bool, device=dev))
+        return self.params_type(perm=perm, offset=offset, **given)
 
     def identity_params(self, x: torch.Tensor) -> Params:
         """Parameters of "no mixing" (a disabled mixer, ``alpha=0``, a batch of one)."""
         params = self._base_params(x, torch.arange(x.shape[0], device=x.device), None)
-        params["_identity"] = torch.ones((), dtype=torch.bool)  # popped before returning
+        params.identity = True
         return params
 
     # -- apply helpers ---------------------------------------------------------------------
@@ -258,14 +254,14 @@ class Mixer(nn.Module):
         Reading these numbers is free on CPU (no device to synchronise with); on an
         accelerator the generic kernel runs instead, so nothing is read back.
         """
-        host = params.get("_host")
+        host = params.host
         if host is not None:
             return host.r, host.leftover
-        if not cpu_path(x) or "offset" not in params or x.shape[0] < 2:
+        if not cpu_path(x) or params.offset is None or x.shape[0] < 2:
             return None
-        r = int(params["offset"])
+        r = int(params.offset)
         b = x.shape[0]
-        leftover = (b - 1, int(params["perm"][b - 1])) if (b % 2 and self.pairing == "shift") else None
+        leftover = (b - 1, int(params.perm[b - 1])) if (b % 2 and self.pairing == "shift") else None
         return r, leftover
 
     @staticmethod
@@ -278,31 +274,73 @@ class Mixer(nn.Module):
         return keep_format(out, x)
 
     def _apply_generic(self, x: torch.Tensor, params: Params, inplace: bool) -> torch.Tensor:
+        params.materialize()
         b, _, h, w = x.shape
-        w_self = params["image_lam"].view(b, 1, 1, 1)
-        box = params["box"]
+        w_self = params.image_lam.view(b, 1, 1, 1)
+        box = params.box
         if bool((box[:, 1] > box[:, 0]).any()) if cpu_path(x) else True:
             w_self = w_self * (~K.box_mask(box, h, w)).to(w_self.dtype)
-        return self._finish(x, K.blend_generic(x, params["perm"], w_self), inplace)
+        return self._finish(x, K.blend_generic(x, params.perm, w_self), inplace)
+
+    def blend(self, x: torch.Tensor, params: Params, inplace: bool) -> torch.Tensor:
+        """Pixel blending ``image_lam * x + (1 - image_lam) * x[perm]`` with the CPU fast paths
+        (the ``"shift"`` pair kernel, the ``"roll"`` two-slice kernel); the generic kernel elsewhere."""
+        structure = self._structured(x, params)
+        if structure is not None:
+            r, leftover = structure
+            if self.pairing == "shift" and K.is_dense(x):
+                out = x if inplace else torch.empty_like(x)
+                host = params.host
+                return K.blend_pairs(x, out, r, leftover, params.image_lam if host is None else host.image_lam)
+            if self.pairing == "roll":
+                return self._finish(x, K.blend_roll(x, r, params["image_lam"]), inplace)
+        b = x.shape[0]
+        params.materialize()  # a layout without the pair kernel's row blocks
+        return self._finish(x, K.blend_generic(x, params.perm, params.image_lam.view(b, 1, 1, 1)), inplace)
+
+    def paste(self, x: torch.Tensor, params: Params, inplace: bool, *, shared_box: bool) -> torch.Tensor:
+        """``x'[i] = x[perm[i]]`` inside ``box[i]``, ``x[i]`` elsewhere, with the CPU fast paths
+        (``shared_box``: every sample has ``box[0]``, copied as one slice per pair block)."""
+        b, _, h, w = x.shape
+        structure = self._structured(x, params)
+        if structure is not None and self.pairing == "shift":
+            r, leftover = structure
+            out = x if inplace else torch.empty_like(x)
+            host = params.host
+            if host is not None:
+                return K.paste_box_pairs(x, out, host.box, r, leftover)
+            if shared_box:
+                corners = tuple(int(v) for v in params.box[0])  # CPU tensor: no device sync
+                return K.paste_box_pairs(x, out, corners, r, leftover)
+            if x.is_floating_point():  # a float weight map: lerp beats where over a bool mask (half the time)
+                return K.lerp_pairs(x, out, K.box_weight(params.box, h, w), r, leftover)
+            return K.where_pairs(x, out, K.box_mask(params.box, h, w), r, leftover)
+        params.materialize()
+        out = torch.where(K.box_mask(params.box, h, w), x.index_select(0, params.perm), x)
+        return self._finish(x, out, inplace)
 
     # -- replayed parameters ---------------------------------------------------------------
     def _check_params(self, params: Any, x: torch.Tensor) -> Params:
         owner = type(self).__name__
-        if not isinstance(params, dict) or "perm" not in params or "lam" not in params:
-            raise TypeError(f"{owner}: params must be a dict with at least 'perm' and 'lam'; got {describe(params)}")
+        if not isinstance(params, Mapping) or "perm" not in params or "lam" not in params:
+            raise TypeError(f"{owner}: params must be a mapping (the params a call returned, or a dict) with at "
+                            f"least 'perm' and 'lam'; got {describe(params)}")
         b = x.shape[0]
         check_mix_params(params, batch=b, owner=owner)
-        perm, lam = params["perm"], params["lam"]
-        out = dict(params)
-        out.setdefault("image_lam", lam)
-        out.setdefault("box", torch.zeros(b, 4, dtype=torch.long, device=x.device))
-        out.setdefault("mixed", perm != torch.arange(b, device=x.device))
-        off = out.get("offset")
+        out = self.params_type.from_mapping(params, owner=owner)
+        perm, lam = out.perm, out.lam
+        if out.image_lam is None:
+            out.image_lam = lam
+        if out.box is None:
+            out.box = torch.zeros(b, 4, dtype=torch.long, device=x.device)
+        if out.mixed is None:
+            out.mixed = perm != torch.arange(b, device=x.device)
+        off = out.offset
         if off is not None and not (isinstance(off, torch.Tensor) and off.numel() == 1 and not off.is_floating_point()):
-            del out["offset"]
-        if "offset" in out and cpu_path(x):
+            out.offset = None
+        if out.offset is not None and cpu_path(x):
             # keep the fast path only if the offset really describes this pairing
-            r = int(out["offset"])
+            r = int(out.offset)
             idx = torch.arange(b)
             if self.pairing == "roll":
                 expected = (idx + r) % b
@@ -311,7 +349,7 @@ class Mixer(nn.Module):
                 h = b // 2
                 ok = self.pairing == "shift" and torch.equal(perm[:h].cpu(), h + (idx[:h] + r) % h)
             if not ok:
-                del out["offset"]
+                out.offset = None
         return out
 
     # -- driver ----------------------------------------------------------------------------
@@ -361,18 +399,15 @@ class Mixer(nn.Module):
                 params = self.identity_params(x4)
             else:
                 params = self._draw(x4, generator)
-            identity = "_identity" in params
+            identity = params.identity
             if not identity:
-                host = params.get("_host")
-                y_soft = mix_targets(y_soft, params["perm"], params["lam"] if host is None else host.lam)
+                host = params.host
+                y_soft = mix_targets(y_soft, params.perm, params.lam if host is None else host.lam)
         if identity:
             out = x4
         else:
             with cpu_threads(dev, _CPU_THREADS):
                 out = self.apply(x4, params, self.inplace if inplace is None else inplace)
-        params.pop("_identity", None)
-        if return_params:
-            params = self._complete(params)
         self.__dict__["_last_params"] = params  # plain attribute (nn.Module.__setattr__ costs more)
         return (out, y_soft, params) if return_params else (out, y_soft)
 
@@ -389,10 +424,7 @@ class Mixer(nn.Module):
     @property
     def last_params(self) -> Params | None:
         """The parameters of the last call (as ``return_params=True`` gives them), None before the first."""
-        params = self.__dict__.get("_last_params")
-        if params is not None and "_host" in params:
-            params = self.__dict__["_last_params"] = self._complete(params)
-        return params
+        return self.__dict__.get("_last_params")
 
     @property
     def last_stats(self) -> dict[str, torch.Tensor]:

@@ -251,3 +251,42 @@ def where_pairs(
             torch.where(ta, b, a, out=oa)
             torch.where(tb, a, b, out=ob)
     return out
+
+
+def box_weight(box: torch.Tensor, height: int, width: int, dtype: torch.dtype = torch.float32) -> torch.Tensor:
+    """``1 - box_mask`` as floats ``(B, 1, H, W)``: the weight of the sample itself (0 inside its box).
+
+    One broadcast op over the batch: ``maximum(outside_rows (B,1,H,1), outside_cols (B,1,1,W))``.
+    """
+    ys = torch.arange(height, device=box.device).view(1, 1, height, 1)
+    xs = torch.arange(width, device=box.device).view(1, 1, 1, width)
+    y0, y1, x0, x1 = (box[:, i].view(-1, 1, 1, 1) for i in range(4))
+    out_y = ((ys < y0) | (ys >= y1)).to(dtype)
+    out_x = ((xs < x0) | (xs >= x1)).to(dtype)
+    return torch.maximum(out_y, out_x)
+
+
+def lerp_pairs(
+    x: torch.Tensor, out: torch.Tensor, w_self: torch.Tensor, r: int, leftover: tuple[int, int] | None
+) -> torch.Tensor:
+    """Per-pixel blend ``lerp(partner, self, w_self)`` with the ``"shift"`` pairing (CPU, floating ``x``).
+
+    ``w_self`` floats ``(B, 1, H, W)`` (a batch-shared map may be an ``expand`` of one row: no
+    copy); ``out`` may be ``x``. The generic kernel's formula (``lerp(x[perm], x, w)``), so the
+    two agree bit for bit; exact copies where ``w_self`` is 0 or 1. Each pair's two rows are read
+    once and written once, without the gathered copy ``x[perm]``.
+    """
+    w = w_self.to(x.dtype)
+    inplace = out.data_ptr() == x.data_ptr()
+    if leftover is not None:  # before the pairs: in place, the partner must still be original
+        li, qi = leftover
+        out[li].copy_(torch.lerp(x[qi], x[li], w[li]))
+    for (a, b), (oa, ob), (wa, wb) in zip(pair_blocks(x, r), pair_blocks(out, r), pair_blocks(w, r)):
+        if inplace:
+            na = torch.lerp(b, a, wa)
+            torch.lerp(a, b, wb, out=b)
+            a.copy_(na)
+        else:
+            torch.lerp(b, a, wa, out=oa)
+            torch.lerp(a, b, wb, out=ob)
+    return out

@@ -8,8 +8,9 @@ from torchaug._devpath import cpu_path
 from torchaug._validation import check_number, check_probability
 from torchaug.mixing import _kernels as K
 from torchaug.mixing._base import Mixer, Params
-from torchaug.mixing.cutmix import CutMix, check_minmax, paste
-from torchaug.mixing.mixup import MixUp, blend
+from torchaug.mixing._params import MixCutParams
+from torchaug.mixing.cutmix import CutMix, check_minmax
+from torchaug.mixing.mixup import MixUp
 from torchaug.registry import register
 
 
@@ -27,6 +28,8 @@ class MixUpCutMix(Mixer):
     for per-pair/per-sample choices, both are expressed as one per-pixel weight map
     ``w = image_lam * (1 - box_mask)`` and applied by one kernel, so nothing is read back.
     """
+
+    params_type = MixCutParams
 
     def __init__(
         self,
@@ -79,22 +82,22 @@ class MixUpCutMix(Mixer):
 
     def make_params(self, x: torch.Tensor, generator: torch.Generator | None) -> Params:
         perm, offset = self._pairing(x, generator)
-        mixed = self._applied(x, perm, generator)
         use_cut = self._per_mode(lambda n: torch.rand(n, generator=generator, device=x.device), perm) < self.switch_prob
         mix_lam = self._mixup.draw_lam(x, perm, generator)
         if x.dtype == torch.uint8:
             mix_lam = K.quantize_lam(mix_lam)
-        box, cut_lam = self._cutmix.draw_boxes(x, perm, mixed & use_cut, generator)
-        mix_lam = torch.where(mixed & ~use_cut, mix_lam, torch.ones_like(mix_lam))
+        box, cut_lam = self._cutmix.draw_boxes(x, perm, generator)
+        one = torch.ones((), device=x.device)
+        box = torch.where(use_cut.unsqueeze(1), box, torch.zeros((), dtype=torch.long, device=x.device))
+        image_lam = torch.where(use_cut, one, mix_lam)
         lam = torch.where(use_cut, cut_lam, mix_lam)
-        return self._base_params(x, perm, offset, lam=lam, image_lam=mix_lam, box=box, mixed=mixed, cutmix=use_cut)
+        return self._base_params(x, perm, offset, lam=lam, image_lam=image_lam, box=box, cutmix=use_cut)
 
     def apply(self, x: torch.Tensor, params: Params, inplace: bool) -> torch.Tensor:
-        if cpu_path(x) and self.mode == "batch" and "cutmix" in params:
-            if bool(params["cutmix"][0]):  # CPU tensor: no device sync
-                return paste(self, x, params, inplace, shared_box=self.p >= 1.0)
-            return blend(self, x, params, inplace)
+        if cpu_path(x) and self.mode == "batch" and params.cutmix is not None:
+            if bool(params.cutmix[0]):  # CPU tensor: no device sync
+                return self.paste(x, params, inplace, shared_box=self.p >= 1.0)
+            return self.blend(x, params, inplace)
         return self._apply_generic(x, params, inplace)
-
 
 __all__ = ["MixUpCutMix", "MixUp", "CutMix"]

@@ -155,10 +155,9 @@ class CutMix(Mixer):
         return (self.alpha == 0.0 and self.cutmix_minmax is None) or super().no_mixing()
 
     def draw_boxes(
-        self, x: torch.Tensor, perm: torch.Tensor, mixed: torch.Tensor | None, generator: torch.Generator | None
+        self, x: torch.Tensor, perm: torch.Tensor, generator: torch.Generator | None
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        """Boxes and area-corrected λ following ``mode``; empty box and λ = 1 where not ``mixed``
-        (``None``: every sample is mixed)."""
+        """Boxes and area-corrected λ following ``mode``, every sample mixed."""
         h, w = x.shape[-2:]
         minmax = self.cutmix_minmax
 
@@ -187,10 +186,6 @@ class CutMix(Mixer):
                 box, lam = sample_boxes(d[:, 0], d[:, 1:], h, w)
                 if not self.correct_lam:
                     lam = d[:, 0].clone()
-        if mixed is None:
-            return box, lam
-        box = torch.where(mixed.unsqueeze(1), box, torch.zeros_like(box))
-        lam = torch.where(mixed, lam, torch.ones_like(lam))
         return box, lam
 
     def draw_on_host(self, x: torch.Tensor, rng: HostRandom) -> tuple[float, float, tuple[int, int, int, int]]:
@@ -204,17 +199,15 @@ class CutMix(Mixer):
 
     def make_params(self, x: torch.Tensor, generator: torch.Generator | None) -> Params:
         perm, offset = self._pairing(x, generator)
-        mixed = self._applied(x, perm, generator)
-        all_mixed = self.p >= 1.0 and x.shape[0] > 1
-        box, lam = self.draw_boxes(x, perm, None if all_mixed else mixed, generator)
-        return self._base_params(x, perm, offset, lam=lam, box=box, mixed=mixed)
+        box, lam = self.draw_boxes(x, perm, generator)
+        return self._base_params(x, perm, offset, lam=lam, box=box)
 
     def shared_box(self) -> bool:
         """Whether every sample gets the same box (known without reading data)."""
         return self.mode == "batch" and self.p >= 1.0
 
     def apply(self, x: torch.Tensor, params: Params, inplace: bool) -> torch.Tensor:
-        return paste(self, x, params, inplace, shared_box=self.shared_box())
+        return self.paste(x, params, inplace, shared_box=self.shared_box())
 
     def mix_mask(self, mask: torch.Tensor, params: Params | None = None) -> torch.Tensor:
         """CutMix of segmentation masks: the pasted box carries the partner's mask.
@@ -231,7 +224,6 @@ class CutMix(Mixer):
         params = self.last_params if params is None else params
         if params is None:
             raise ValueError(f"{owner}.mix_mask: no params: pass those returned by return_params=True, or call the mixer first")
-        params = self._complete(params)
         if not isinstance(mask, torch.Tensor) or mask.ndim not in (3, 4) or mask.shape[0] != params["perm"].shape[0]:
             raise ValueError(f"{owner}.mix_mask: mask must be (B, H, W) or (B, K, H, W) for the batch of "
                              f"{params['perm'].shape[0]} just mixed; got {describe(mask)}")
@@ -244,20 +236,3 @@ class CutMix(Mixer):
         out = out[:, 0] if m.ndim == 3 else out
         return out if type(mask) is torch.Tensor else out.as_subclass(type(mask))
 
-
-def paste(mixer: Mixer, x: torch.Tensor, params: Params, inplace: bool, *, shared_box: bool) -> torch.Tensor:
-    """``x'[i] = x[perm[i]]`` inside ``box[i]``, ``x[i]`` elsewhere, with the CPU fast paths."""
-    b, _, h, w = x.shape
-    structure = mixer._structured(x, params)
-    if structure is not None and mixer.pairing == "shift":
-        r, leftover = structure
-        out = x if inplace else torch.empty_like(x)
-        host = params.get("_host")
-        if host is not None:
-            return K.paste_box_pairs(x, out, host.box, r, leftover)
-        if shared_box:
-            corners = tuple(int(v) for v in params["box"][0])  # CPU tensor: no device sync
-            return K.paste_box_pairs(x, out, corners, r, leftover)
-        return K.where_pairs(x, out, K.box_mask(params["box"], h, w), r, leftover)
-    out = torch.where(K.box_mask(params["box"], h, w), x.index_select(0, params["perm"]), x)
-    return Mixer._finish(x, out, inplace)

@@ -7,13 +7,15 @@ from typing import Any
 
 import torch
 
+from torchaug._devpath import cpu_path
 from torchaug._validation import check_number, describe
 from torchaug.mixing import _kernels as K
 from torchaug.mixing._base import Mixer, Params
+from torchaug.mixing._params import MaskMixParams
 from torchaug.mixing._random import sample_beta
 from torchaug.registry import register
 
-__all__ = ["FMix", "fmix_masks", "low_freq_images", "binarise_masks"]
+__all__ = ["FMix", "fmix_masks", "low_freq_images", "binarise_masks", "top_num_mask"]
 
 
 @functools.lru_cache(maxsize=16)
@@ -55,15 +57,19 @@ def binarise_masks(
     The ``num`` brightest pixels become 1 (``num = ceil(λ N)`` where ``coin > 0.5``, else
     ``floor(λ N)``), the rest 0; with ``max_soft`` the ``2 soft`` pixels around the threshold
     (``soft = int(N min(max_soft, λ, 1 - λ))``) ramp linearly from 1 to 0. The mask mean is
-    ``num / N`` exactly. Ranks come from one ``argsort`` per batch (no loop over samples).
+    ``num / N`` exactly. Ranks come from one ``argsort`` per batch (no loop over samples); one
+    binary mask on the CPU (``mode="batch"``) takes its ``num`` largest by :func:`top_num_mask`
+    instead (the same mask, from a selection).
     """
     n, h, w = images.shape
     size = h * w
     flat = images.reshape(n, size)
-    order = torch.argsort(flat, dim=1, descending=True, stable=True)
-    ranks = torch.empty_like(order).scatter_(1, order, torch.arange(size, device=flat.device).expand(n, size))
     lam64 = lam.double()
     num = torch.where(coin > 0.5, torch.ceil(lam64 * size), torch.floor(lam64 * size)).long()
+    if max_soft == 0.0 and n == 1 and cpu_path(flat):
+        return top_num_mask(flat, int(num)).view(n, h, w)  # one CPU mask: a selection, not a sort
+    order = torch.argsort(flat, dim=1, descending=True, stable=True)
+    ranks = torch.empty_like(order).scatter_(1, order, torch.arange(size, device=flat.device).expand(n, size))
     eff = torch.where((max_soft > lam64) | (max_soft > 1.0 - lam64), torch.minimum(lam64, 1.0 - lam64),
                       torch.full_like(lam64, max_soft))
     soft = torch.floor(size * eff).long()
@@ -71,6 +77,20 @@ def binarise_masks(
     ramp = 1.0 - (ranks - lo).float() / (hi - lo - 1).clamp_min(1).float()
     mask = torch.where(ranks < lo, 1.0, torch.where(ranks >= hi, 0.0, ramp))
     return mask.view(n, h, w)
+
+
+def top_num_mask(flat: torch.Tensor, num: int) -> torch.Tensor:
+    """``(1, N)`` values -> float mask of the ``num`` largest, ties taken in index order: exactly
+    ``rank < num`` of a stable descending ``argsort``, from one ``kthvalue`` (a selection, O(N))
+    instead of a sort."""
+    size = flat.shape[1]
+    if num <= 0 or num >= size:
+        return torch.full_like(flat, 1.0 if num >= size else 0.0, dtype=torch.float32)
+    t = torch.kthvalue(flat, size - num + 1, dim=1, keepdim=True).values  # the num-th largest value
+    above = flat > t
+    tie = flat == t
+    need = num - above.sum(1, keepdim=True)
+    return (above | (tie & (tie.cumsum(1) <= need))).to(torch.float32)
 
 
 def fmix_masks(
@@ -110,6 +130,8 @@ class FMix(Mixer):
     float32 ``(B, 1, H, W)``, the weight of the sample itself per pixel.
     """
 
+    params_type = MaskMixParams
+
     def __init__(
         self,
         alpha: float = 1.0,
@@ -145,7 +167,6 @@ class FMix(Mixer):
     def make_params(self, x: torch.Tensor, generator: torch.Generator | None) -> Params:
         b, _, h, w = x.shape
         perm, offset = self._pairing(x, generator)
-        mixed = self._applied(x, perm, generator)
         a, bb = (self.alpha + 1.0, self.alpha) if self.reformulate else (self.alpha, self.alpha)
 
         def draw(n: int) -> torch.Tensor:
@@ -153,17 +174,29 @@ class FMix(Mixer):
             coin = torch.rand(n, generator=generator, device=x.device)
             return fmix_masks(lam, coin, h, w, self.decay_power, self.max_soft, generator=generator)
 
-        mask = self._per_mode(draw, perm)
-        if x.dtype == torch.uint8 and self.max_soft > 0:
-            mask = K.quantize_lam(mask)
-        mask = torch.where(mixed.view(b, 1, 1), mask, torch.ones_like(mask)).unsqueeze(1)
-        lam = mask.mean((1, 2, 3))
-        return self._base_params(x, perm, offset, lam=lam, image_lam=lam, mixed=mixed, mask=mask)
+        if self.mode == "batch":  # one mask, shared: an expand (stride 0 over the batch), not B copies
+            one = draw(1)
+            if x.dtype == torch.uint8 and self.max_soft > 0:
+                one = K.quantize_lam(one)
+            mask = one.unsqueeze(1).expand(b, 1, h, w)
+            lam = one.mean((1, 2)).expand(b).clone()
+        else:
+            mask = self._per_mode(draw, perm)
+            if x.dtype == torch.uint8 and self.max_soft > 0:
+                mask = K.quantize_lam(mask)
+            mask = mask.unsqueeze(1)
+            lam = mask.mean((1, 2, 3))
+        return self._base_params(x, perm, offset, lam=lam, image_lam=lam, mask=mask)
+
+    def keep_unmixed(self, params: Params, mixed: torch.Tensor) -> Params:
+        params = super().keep_unmixed(params, mixed)
+        params.mask = torch.where(mixed.view(-1, 1, 1, 1), params.mask, torch.ones((), device=mixed.device))
+        return params
 
     def _check_params(self, params: Any, x: torch.Tensor) -> Params:
         out = super()._check_params(params, x)
         b, _, h, w = x.shape
-        m = out.get("mask")
+        m = out.mask
         if not isinstance(m, torch.Tensor) or not m.is_floating_point() or tuple(m.shape) != (b, 1, h, w):
             raise ValueError(f"{type(self).__name__}: params['mask'] must be a floating tensor of shape "
                              f"{(b, 1, h, w)}; got {describe(m)}")
@@ -172,16 +205,21 @@ class FMix(Mixer):
     def identity_params(self, x: torch.Tensor) -> Params:
         params = super().identity_params(x)
         b, _, h, w = x.shape
-        params["mask"] = torch.ones(b, 1, h, w, device=x.device)
+        params.mask = torch.ones(b, 1, h, w, device=x.device)
         return params
 
     def apply(self, x: torch.Tensor, params: Params, inplace: bool) -> torch.Tensor:
+        mask = params.mask
         structure = self._structured(x, params)
-        if structure is not None and self.pairing == "shift" and self.max_soft == 0.0:
-            # binary masks on CPU: each pair's two rows in one pass, no gathered copy (CutMix's kernel)
+        if structure is not None and self.pairing == "shift":
+            # CPU: each pair's two rows in one pass, no gathered copy
             r, leftover = structure
             out = x if inplace else torch.empty_like(x)
-            return K.where_pairs(x, out, params["mask"] < 0.5, r, leftover)
+            if x.is_floating_point():
+                return K.lerp_pairs(x, out, mask, r, leftover)
+            if self.max_soft == 0.0:
+                binary = (mask[:1] < 0.5).expand(mask.shape) if mask.stride(0) == 0 else mask < 0.5
+                return K.where_pairs(x, out, binary, r, leftover)
         if x.is_floating_point():  # the generic kernel's formula; x[perm] gathers faster than index_select on CPU
-            return self._finish(x, torch.lerp(x[params["perm"]], x, params["mask"].to(x.dtype)), inplace)
-        return self._finish(x, K.blend_generic(x, params["perm"], params["mask"]), inplace)
+            return self._finish(x, torch.lerp(x[params.perm], x, params.mask.to(x.dtype)), inplace)
+        return self._finish(x, K.blend_generic(x, params.perm, params.mask), inplace)

@@ -73,26 +73,7 @@ class MixUp(Mixer):
         lam = self.draw_lam(x, perm, generator)
         if x.dtype == torch.uint8:
             lam = K.quantize_lam(lam)  # the exact integer kernel's grid; targets use the same λ
-        mixed = self._applied(x, perm, generator)
-        if self.p < 1.0:
-            lam = torch.where(mixed, lam, torch.ones_like(lam))
-        return self._base_params(x, perm, offset, lam=lam, image_lam=lam, mixed=mixed)
+        return self._base_params(x, perm, offset, lam=lam, image_lam=lam)
 
     def apply(self, x: torch.Tensor, params: Params, inplace: bool) -> torch.Tensor:
-        return blend(self, x, params, inplace)
-
-
-def blend(mixer: Mixer, x: torch.Tensor, params: Params, inplace: bool) -> torch.Tensor:
-    """Pixel blending ``image_lam * x + (1 - image_lam) * x[perm]`` with the CPU fast paths."""
-    structure = mixer._structured(x, params)
-    if structure is not None:
-        r, leftover = structure
-        if mixer.pairing == "shift" and K.is_dense(x):
-            out = x if inplace else torch.empty_like(x)
-            host = params.get("_host")
-            return K.blend_pairs(x, out, r, leftover, params["image_lam"] if host is None else host.image_lam)
-        if mixer.pairing == "roll":
-            return Mixer._finish(x, K.blend_roll(x, r, params["image_lam"]), inplace)
-    b = x.shape[0]
-    params = Mixer._complete(params)  # a layout without the pair kernel's row blocks
-    return Mixer._finish(x, K.blend_generic(x, params["perm"], params["image_lam"].view(b, 1, 1, 1)), inplace)
+        return self.blend(x, params, inplace)

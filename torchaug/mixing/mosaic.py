@@ -31,7 +31,7 @@ a batch has one size.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import torch
@@ -39,10 +39,11 @@ import torch.nn.functional as F
 from torch import nn
 
 from torchaug._validation import check_generator, check_images, check_number, describe
+from torchaug.mixing._params import MosaicParams
 
 __all__ = ["Mosaic", "mosaic"]
 
-Params = dict[str, torch.Tensor]
+Params = MosaicParams
 
 
 def _hw(v: Any, owner: str, name: str) -> tuple[int, int]:
@@ -78,7 +79,7 @@ def _layout(center: torch.Tensor, grid: tuple[int, int], cell: tuple[int, int], 
 
 def mosaic(
     x: torch.Tensor,
-    params: Params,
+    params: Mapping[str, torch.Tensor],
     *,
     grid_yx: tuple[int, int] = (2, 2),
     cell_shape: tuple[int, int] = (512, 512),
@@ -287,7 +288,7 @@ class Mosaic(nn.Module):
         order = (pos - after).clamp(0, max(need - 1, 0))  # slot -> index among the partners
         part = partners.gather(1, order) if need else torch.arange(b, device=dev).unsqueeze(1)
         sources = torch.where(pos == primary.unsqueeze(1), torch.arange(b, device=dev).unsqueeze(1), part)
-        return {"center": center, "sources": sources, "apply": u[:, 2] < self.p}
+        return MosaicParams(center=center, sources=sources, apply=u[:, 2] < self.p)
 
     def forward(self, images: torch.Tensor, targets: list[dict] | None = None, *, mask: torch.Tensor | None = None,
                 generator: torch.Generator | None = None, params: Params | None = None,
@@ -302,6 +303,11 @@ class Mosaic(nn.Module):
         b, _, h, w = x.shape
         if params is None:
             params = self.make_params(x, generator)
+        elif not isinstance(params, MosaicParams):
+            if not isinstance(params, Mapping) or not {"center", "sources", "apply"} <= set(params.keys()):
+                raise TypeError(f"{owner}: params must be the MosaicParams a call returned, or a mapping with "
+                                f"'center', 'sources' and 'apply'; got {describe(params)}")
+            params = MosaicParams.from_mapping(params, owner=owner)
         kw = dict(grid_yx=self.grid_yx, cell_shape=self.cell_shape, target_size=self.target_size,
                   interpolation=self.interpolation, fit_mode=self.fit_mode, fill=self.fill, fill_mask=self.fill_mask)
         if targets is None:

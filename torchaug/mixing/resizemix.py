@@ -7,6 +7,7 @@ import torch.nn.functional as F
 
 from torchaug._devpath import cpu_path
 from torchaug._validation import check_bool, check_number, describe
+from torchaug.mixing import _kernels as K
 from torchaug.mixing._base import Mixer, Params
 from torchaug.mixing._random import sample_beta
 from torchaug.registry import register
@@ -101,7 +102,6 @@ class ResizeMix(Mixer):
     def make_params(self, x: torch.Tensor, generator: torch.Generator | None) -> Params:
         h, w = x.shape[-2:]
         perm, offset = self._pairing(x, generator)
-        mixed = self._applied(x, perm, generator)
         lo, hi = self.scale
 
         def draw(n: int) -> torch.Tensor:
@@ -114,26 +114,38 @@ class ResizeMix(Mixer):
         y0 = (d[:, 1] * (h - ph + 1)).floor().long().minimum(h - ph)
         x0 = (d[:, 2] * (w - pw + 1)).floor().long().minimum(w - pw)
         box = torch.stack([y0, y0 + ph, x0, x0 + pw], 1)
-        box = torch.where(mixed.unsqueeze(1), box, torch.zeros_like(box))
-        lam = 1.0 - ((box[:, 1] - box[:, 0]) * (box[:, 3] - box[:, 2])).float() / float(h * w)
-        return self._base_params(x, perm, offset, lam=lam, box=box, mixed=mixed)
+        lam = 1.0 - (ph * pw).float() / float(h * w)
+        return self._base_params(x, perm, offset, lam=lam, box=box)
 
     def apply(self, x: torch.Tensor, params: Params, inplace: bool) -> torch.Tensor:
         b, c, h, w = x.shape
-        box = params["box"]
+        box = params.box
         if cpu_path(x) and self.mode == "batch" and self.p >= 1.0 and b > 1:
             y0, y1, x0, x1 = (int(v) for v in box[0])  # a CPU tensor: no device sync
             out = x if inplace else x.clone(memory_format=torch.preserve_format)
             if y1 <= y0 or x1 <= x0:
                 return out
+            structure = self._structured(x, params)
+            if x.is_floating_point() and not inplace and structure is not None and self.pairing == "shift":
+                # each pair's partner resized straight into its region (no resized batch, no gather)
+                r, leftover = structure
+                resize = torch.ops.aten._upsample_bilinear2d_aa if self.antialias else torch.ops.aten.upsample_bilinear2d
+                size = [y1 - y0, x1 - x0]
+                if leftover is not None:
+                    li, qi = leftover
+                    resize.out(x[qi : qi + 1], size, False, None, None, out=out[li : li + 1, :, y0:y1, x0:x1])
+                for (a, b_), (oa, ob) in zip(K.pair_blocks(x, r), K.pair_blocks(out, r)):
+                    resize.out(b_, size, False, None, None, out=oa[:, :, y0:y1, x0:x1])
+                    resize.out(a, size, False, None, None, out=ob[:, :, y0:y1, x0:x1])
+                return out
             # resize every image once, then gather the small patches (cheaper than gathering whole images)
             src = x if x.is_floating_point() else x.float()
             patch = F.interpolate(src, size=(y1 - y0, x1 - x0), mode="bilinear", align_corners=False,
                                   antialias=self.antialias)
-            out[:, :, y0:y1, x0:x1] = _round_like(patch[params["perm"]], x)
+            out[:, :, y0:y1, x0:x1] = _round_like(patch[params.perm], x)
             return out
         grid, inside = patch_grid(box, h, w)
-        src = x[params["perm"]]
+        src = x[params.perm]
         src = src if src.is_floating_point() else src.float()
         sampled = _round_like(F.grid_sample(src, grid.to(src.dtype), mode="bilinear", padding_mode="border",
                                             align_corners=False), x)

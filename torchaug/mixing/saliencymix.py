@@ -11,7 +11,7 @@ import torch.nn.functional as F
 from torchaug._validation import check_number
 from torchaug.mixing._base import Mixer, Params
 from torchaug.mixing._random import sample_beta
-from torchaug.mixing.cutmix import paste, sample_boxes
+from torchaug.mixing.cutmix import sample_boxes
 from torchaug.registry import register
 
 __all__ = ["SaliencyMix", "spectral_residual_saliency", "saliency_peaks"]
@@ -21,10 +21,42 @@ SALIENCY_SIZE = 64
 
 
 @functools.lru_cache(maxsize=8)
-def _gauss5(sigma: float, device: torch.device) -> torch.Tensor:
-    t = torch.arange(5, dtype=torch.float32) - 2.0
-    k = torch.exp(-(t * t) / (2.0 * sigma * sigma))
-    return (k / k.sum()).to(device)
+def _gauss5(sigma: float) -> tuple[float, ...]:
+    """The five taps of OpenCV's ``GaussianBlur((5, 5), sigma)``, normalised (Python floats: no tensor, no host read)."""
+    k = [math.exp(-(t * t) / (2.0 * sigma * sigma)) for t in (-2.0, -1.0, 0.0, 1.0, 2.0)]
+    return tuple(v / sum(k) for v in k)
+
+
+@functools.lru_cache(maxsize=32)
+def _bilinear_taps(n_in: int, n_out: int, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+    """Source indices ``(n_out, 2)`` and weights ``(n_out, 2)`` of a bilinear resize (``align_corners=False``,
+    no antialias), as ``F.interpolate`` computes them: ``src = max((i + 0.5) n_in / n_out - 0.5, 0)``."""
+    src = ((torch.arange(n_out, dtype=torch.float64) + 0.5) * (n_in / n_out) - 0.5).clamp_min(0.0)
+    i0 = src.floor().long().clamp_max(n_in - 1)
+    i1 = (i0 + 1).clamp_max(n_in - 1)
+    l1 = (src - i0.double()).to(torch.float32)
+    return torch.stack([i0, i1], 1).to(device), torch.stack([1.0 - l1, l1], 1).to(device)  # (n_out, 2) each
+
+
+def _grey_small(x: torch.Tensor, size: int) -> torch.Tensor:
+    """ITU-R 601 luma of ``x`` bilinearly resized to ``size x size``: float32 ``(B, size, size)``.
+
+    The resize is separable and linear, and so is the luma sum, so they are done in the order that
+    touches the least memory: gather the two source rows each output row reads and blend them
+    (``lerp``), take the luma of those ``size`` rows, then the same over columns. Equal to
+    ``luma(F.interpolate(x, (size, size), mode="bilinear"))`` up to float rounding (the taps are
+    F.interpolate's), reading about ``2 size / H`` of the batch instead of all of it.
+    """
+    b, c, h, w = x.shape
+    ri, rw = _bilinear_taps(h, size, x.device)
+    ci, cw = _bilinear_taps(w, size, x.device)
+    xf = x if x.dtype == torch.float32 else x.float()
+    rows = torch.lerp(xf.index_select(2, ri[:, 0]), xf.index_select(2, ri[:, 1]), rw[:, 1].view(size, 1))
+    if c == 3:
+        grey = rows[:, 0] * 0.299 + rows[:, 1] * 0.587 + rows[:, 2] * 0.114
+    else:
+        grey = rows.mean(1)
+    return torch.lerp(grey.index_select(2, ci[:, 0]), grey.index_select(2, ci[:, 1]), cw[:, 1])
 
 
 def spectral_residual_saliency(x: torch.Tensor, size: int = SALIENCY_SIZE) -> torch.Tensor:
@@ -35,22 +67,34 @@ def spectral_residual_saliency(x: torch.Tensor, size: int = SALIENCY_SIZE) -> to
     ``R = A - mean3x3(A)`` (reflect-101 border), saliency ``|IFFT(exp(R + i phase))|^2``,
     Gaussian blur (5 x 5, sigma 8), divided by its maximum. Batched on ``x.device`` (one FFT pair).
     """
-    xf = x.float()
-    if x.shape[1] == 3:
-        grey = (xf[:, 0] * 0.299 + xf[:, 1] * 0.587 + xf[:, 2] * 0.114).unsqueeze(1)
-    else:
-        grey = xf.mean(1, keepdim=True)
-    small = F.interpolate(grey, size=(size, size), mode="bilinear", align_corners=False, antialias=False)[:, 0]
+    small = _grey_small(x, size)
     spec = torch.fft.fft2(small)
     mag = spec.abs()
     log_amp = torch.log(mag.clamp_min(1e-12))
-    avg = F.avg_pool2d(F.pad(log_amp.unsqueeze(1), (1, 1, 1, 1), mode="reflect"), 3, stride=1)[:, 0]
-    phase = spec / mag.clamp_min(1e-12)
-    sal = torch.fft.ifft2(torch.exp(log_amp - avg) * phase).abs().square()
-    k = _gauss5(8.0, sal.device)
-    s = F.pad(sal.unsqueeze(1), (2, 2, 2, 2), mode="reflect")
-    s = F.conv2d(F.conv2d(s, k.view(1, 1, 1, 5)), k.view(1, 1, 5, 1))[:, 0]
+    avg = _box3(F.pad(log_amp.unsqueeze(1), (1, 1, 1, 1), mode="reflect")[:, 0])
+    # exp(A - avg) * spec / |spec| is spec * exp(-avg); also below the guard, where both factors use 1e-12
+    sal = torch.fft.ifft2(spec * torch.exp(-avg)).abs().square()
+    k = _gauss5(8.0)
+    s = _sep5(F.pad(sal.unsqueeze(1), (2, 2, 2, 2), mode="reflect")[:, 0], k)
     return s / s.amax((1, 2), keepdim=True).clamp_min(1e-30)
+
+
+def _box3(p: torch.Tensor) -> torch.Tensor:
+    """3x3 mean of a padded ``(B, n + 2, m + 2)`` map as two separable sums of shifted slices (no conv)."""
+    r = p[:, :-2] + p[:, 1:-1] + p[:, 2:]
+    return (r[:, :, :-2] + r[:, :, 1:-1] + r[:, :, 2:]) * (1.0 / 9.0)
+
+
+def _sep5(p: torch.Tensor, kk: tuple[float, ...]) -> torch.Tensor:
+    """Separable 5-tap filter ``k`` over a padded ``(B, n + 4, m + 4)`` map: shifted slices, no conv."""
+    n, m = p.shape[1] - 4, p.shape[2] - 4
+    c = p[:, :, 0:m] * kk[0]
+    for j in range(1, 5):
+        c = c.add_(p[:, :, j : j + m], alpha=kk[j])
+    r = c[:, 0:n] * kk[0]
+    for i in range(1, 5):
+        r = r.add_(c[:, i : i + n], alpha=kk[i])
+    return r
 
 
 def saliency_peaks(x: torch.Tensor, size: int = SALIENCY_SIZE) -> torch.Tensor:
@@ -116,16 +160,13 @@ class SaliencyMix(Mixer):
     def make_params(self, x: torch.Tensor, generator: torch.Generator | None) -> Params:
         h, w = x.shape[-2:]
         perm, offset = self._pairing(x, generator)
-        mixed = self._applied(x, perm, generator)
         lam = self._per_mode(lambda n: sample_beta(self.alpha, n, generator=generator, device=x.device), perm)
         peaks = saliency_peaks(x).index_select(0, perm)  # the partner's peak
         centre = peaks.float().add_(0.5)
         centre[:, 0].div_(float(h))
         centre[:, 1].div_(float(w))
         box, lam_area = sample_boxes(lam, centre, h, w)
-        box = torch.where(mixed.unsqueeze(1), box, torch.zeros_like(box))
-        lam_area = torch.where(mixed, lam_area, torch.ones_like(lam_area))
-        return self._base_params(x, perm, offset, lam=lam_area, box=box, mixed=mixed)
+        return self._base_params(x, perm, offset, lam=lam_area, box=box)
 
     def apply(self, x: torch.Tensor, params: Params, inplace: bool) -> torch.Tensor:
-        return paste(self, x, params, inplace, shared_box=False)
+        return self.paste(x, params, inplace, shared_box=False)

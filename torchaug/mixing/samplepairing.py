@@ -5,7 +5,6 @@ from __future__ import annotations
 import torch
 
 from torchaug.mixing._base import Mixer, Params
-from torchaug.mixing.mixup import blend
 from torchaug.registry import register
 
 
@@ -50,9 +49,7 @@ class SamplePairing(Mixer):
 
     def make_params(self, x: torch.Tensor, generator: torch.Generator | None) -> Params:
         perm, offset = self._pairing(x, generator)
-        mixed = self._applied(x, perm, generator)
-        image_lam = torch.where(mixed, 0.5, 1.0).float()
-        return self._base_params(x, perm, offset, image_lam=image_lam, mixed=mixed)
+        return self._base_params(x, perm, offset, image_lam=torch.full((x.shape[0],), 0.5, device=x.device))
 
     def apply(self, x: torch.Tensor, params: Params, inplace: bool) -> torch.Tensor:
-        return blend(self, x, params, inplace)
+        return self.blend(x, params, inplace)
