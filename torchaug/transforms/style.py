@@ -40,19 +40,21 @@ def _rgb01(x: Tensor) -> Tensor:
 
 
 def _tiny_example() -> "StyleAugment":
-    """A seeded random encoder (conv + ReLU + 2x average pool) and decoder (2x nearest upsampling + conv), and
-    four random style images: runs offline in milliseconds (the registry's example)."""
+    """The registry's example, offline and fast: a seeded random 1x1-conv encoder to 8 features and, as its
+    decoder, the encoder's pseudo-inverse (so ``decoder(encoder(x)) == x``: AdaIN in a random 8-d colour
+    embedding, a per-pixel colour transfer), and four random single-colour textured style images."""
     g = torch.Generator().manual_seed(0)
-    encoder = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1, padding_mode="reflect"), nn.ReLU(), nn.AvgPool2d(2))
-    decoder = nn.Sequential(nn.Upsample(scale_factor=2, mode="nearest"),
-                            nn.Conv2d(8, 3, 3, padding=1, padding_mode="reflect"), nn.Sigmoid())
-    decoder.downsample = 2
+    w = torch.randn(8, 3, generator=g)
+    bias = 0.1 * torch.randn(8, generator=g)
+    w_inv = torch.linalg.pinv(w)
+    encoder, decoder = nn.Conv2d(3, 8, 1), nn.Conv2d(8, 3, 1)
     with torch.no_grad():
-        for conv in (encoder[0], decoder[1]):
-            fan_in = conv.in_channels * 9
-            conv.weight.copy_(torch.randn(conv.weight.shape, generator=g) * (2.0 / fan_in) ** 0.5)
-            conv.bias.zero_()
-    styles = torch.rand(4, 3, 16, 16, generator=g)
+        encoder.weight.copy_(w.view(8, 3, 1, 1))
+        encoder.bias.copy_(bias)
+        decoder.weight.copy_(w_inv.view(3, 8, 1, 1))
+        decoder.bias.copy_(-(w_inv @ bias))
+    colours = 0.1 + 0.8 * torch.rand(4, 3, 1, 1, generator=g)
+    styles = (colours + 0.3 * (torch.rand(4, 3, 16, 16, generator=g) - 0.5)).clamp(0, 1)
     return StyleAugment(encoder, decoder, styles, p=0.5)
 
 
