@@ -106,7 +106,7 @@ PUBLIC_PACKAGES = (
 
 # Modules outside the augmenter packages that register an augmenter (loaded by load_all, so the
 # contract suite and the bad-input sweep cover them; their other classes are not augmenters).
-EXTRA_MODULES = ("torchaug.generative.style", "torchaug.corruptions")
+EXTRA_MODULES = ("torchaug.corruptions",)
 
 
 def load_all() -> None:

@@ -217,3 +217,40 @@ def test_decoder_from_continues_an_earlier_decoder(module16, tmp_path):
         AdaINStyleTransfer((3, 16, 16), layers=SHALLOW, styles=styles, decoder_from=str(tmp_path / "a.ckpt"))
     with pytest.raises(ValueError, match="decoder_from"):
         AdaINStyleTransfer((3, 16, 16), layers=("relu1_1",), styles=styles, decoder_from=str(tmp_path / "b.ckpt"))
+
+
+def test_generative_style_augment_is_the_transform_on_the_models_networks(module16, tmp_path):
+    """torchaug.generative.StyleAugment(model) == torchaug.transforms.StyleAugment(model.encoder, model.decoder,
+    model.style_bank), bit for bit; it is a RandomTransform (params, replay), its old state-dict layout loads,
+    and built from a checkpoint path it saves as a config."""
+    import lightning as L
+
+    from torchaug import transforms
+    from torchaug.config_io import from_config, to_config
+    from torchaug.functional.moments import instance_moments
+
+    x = torch.randint(0, 256, (6, 3, 16, 16), dtype=torch.uint8, generator=torch.Generator().manual_seed(0))
+    for mode in ("bank", "gaussian"):
+        wrapped = StyleAugment(module16, p=0.5, alpha=0.4, mode=mode)
+        plain = transforms.StyleAugment(module16.encoder, module16.decoder, module16.style_bank, p=0.5, alpha=0.4,
+                                        mode=mode)
+        assert isinstance(wrapped, transforms.StyleAugment) and wrapped.model is module16
+        a, params = wrapped(x, generator=torch.Generator().manual_seed(1), return_params=True)
+        assert torch.equal(a, plain(x, generator=torch.Generator().manual_seed(1)))
+        assert torch.equal(wrapped(x, params=params), a)
+    f = torch.randn(2, 8, 5, 5)
+    assert all(torch.equal(u, v) for u, v in zip(calc_mean_std(f), instance_moments(f)))
+    # the earlier layout: the networks under model.encoder. / model.decoder.
+    state = {(f"model.{k}" if k.startswith(("encoder.", "decoder.")) else k): v for k, v in wrapped.state_dict().items()}
+    again = StyleAugment(module16, mode="gaussian")
+    again.load_state_dict(state)
+    assert "encoder.features.0.weight" in again.state_dict() and not any(k.startswith("model.") for k in again.state_dict())
+    # from a path: recorded, written back as torchaug.generative.StyleAugment(model=<path>)
+    trainer = L.Trainer(logger=False, enable_checkpointing=False, accelerator="cpu", default_root_dir=str(tmp_path))
+    trainer.strategy.connect(module16)
+    trainer.save_checkpoint(tmp_path / "m.ckpt")
+    cfg = to_config(StyleAugment(str(tmp_path / "m.ckpt"), p=1.0))
+    assert cfg == {"_target_": "torchaug.generative.StyleAugment", "model": str(tmp_path / "m.ckpt"), "p": 1.0}
+    back = from_config(cfg)
+    assert type(back) is StyleAugment and back.p == 1.0  # (its bank is the checkpoint's styles source, not module16's tensor)
+    assert torch.equal(back.decoder.net[1].weight, module16.decoder.net[1].weight)

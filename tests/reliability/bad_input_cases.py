@@ -570,15 +570,14 @@ OVERRIDES: dict[tuple[str, str], dict[str, Any]] = {
     ("Normalize", "region_wrong_shape"): {"expect": TypeError},
     ("Normalize", "grey_image"): {"expect": ValueError, "arg": "channels"},
     # deterministic / not a RandomTransform: no params= (Python's TypeError names the class and params)
-    **{(n, c): {"expect": TypeError} for n in ("Normalize", "StyleAugment") for c in ("params_wrong_keys", "params_other_batch")},
+    **{(n, c): {"expect": TypeError} for n in ("Normalize",) for c in ("params_wrong_keys", "params_other_batch")},
     # plain-image modules: a target dict is refused as x
-    **{(n, c.id): {"expect": TypeError, "arg": "x"} for n in ("Normalize", "StyleAugment")
+    **{(n, c.id): {"expect": TypeError, "arg": "x"} for n in ("Normalize",)
        for c in TRANSFORM_CASES if c.id.startswith("target_")},
     # Compose's params are a list (one entry per child); a child names itself
     ("Compose", "params_not_a_dict"): {"expect": ValueError},
     ("Compose", "params_other_batch"): {"owner": "RandomCrop"},
     ("RandomOrder", "params_other_batch"): {"owner": "RandomCrop"},
-    ("StyleAugment", "region_wrong_shape"): {"expect": TypeError},
     # a network: channels_last convolutions sum in another order
     ("StyleAugment", "channels_last"): {"tol": 1e-5},
     ("StyleAugment", "module_on_other_device"): {"expect": ValueError, "arg": "device"},
@@ -614,13 +613,21 @@ def _tiny_model() -> nn.Module:
 
 @functools.cache
 def _style_example() -> Any:
-    from torchaug.generative.style import _example
+    from torchaug.transforms.style import _tiny_example
 
-    return _example()
+    return _tiny_example()
 
 
-def _style_model() -> Any:
-    return copy.deepcopy(_style_example().model)
+def _style_encoder() -> Any:
+    return copy.deepcopy(_style_example().encoder)
+
+
+def _style_decoder() -> Any:
+    return copy.deepcopy(_style_example().decoder)
+
+
+def _style_images() -> Any:
+    return torch.rand(2, 3, 16, 16, generator=gen(3))
 
 
 def _flip() -> list[nn.Module]:
@@ -663,7 +670,7 @@ BASE_KWARGS: dict[str, dict[str, Any]] = {
     "RandomSolarize": {"threshold": 0.5},
     "Resize": {"size": 8},
     "SamplePairing": {"num_classes": K},
-    "StyleAugment": {"model": _style_model},
+    "StyleAugment": {"encoder": _style_encoder, "decoder": _style_decoder, "styles": _style_images},
     "InstanceHardnessThreshold": {"estimator": _small_forest, "cv": 3},
     "KMeansSMOTE": {"kmeans_estimator": 2, "cluster_balance_threshold": 0.1},
     "Letterbox": {"size": 8},
@@ -887,8 +894,9 @@ CTOR_CASES: dict[str, list[tuple[dict[str, Any], type[Exception], str]]] = {
                            ({"salt_vs_pepper": -1.0}, V, "salt_vs_pepper"), ({"per_channel": "x"}, T, "per_channel"),
                            *_P, *_SOB],
     "SamplePairing": [*_MIXER],
-    "StyleAugment": [({"model": 5}, T, "model"), ({"alpha": 2.0}, V, "alpha"), ({"mode": "nosuch"}, V, "mode"),
-                     *_P[:3]],
+    "StyleAugment": [({"encoder": 5}, T, "encoder"), ({"decoder": "net"}, T, "decoder"), ({"styles": [1, 2]}, T, "styles"),
+                     ({"styles": torch.zeros(2, 4, 8, 8)}, V, "styles"), ({"alpha": 2.0}, V, "alpha"),
+                     ({"alpha": (0.8, 0.2)}, V, "alpha"), ({"mode": "nosuch"}, V, "mode"), *_P, *_SOB],
     "TrivialAugmentWide": [({"num_magnitude_bins": 1}, V, "num_magnitude_bins"),
                            ({"num_magnitude_bins": 2.5}, T, "num_magnitude_bins"), *_INTERP, *_FILL, *_P, *_SOB],
     # resamplers (scikit-learn style: checked at construction or in fit_resample)

@@ -18,5 +18,7 @@ from torchaug.functional.dropout import *  # noqa: F401,F403
 from torchaug.functional.dropout import __all__ as _dropout
 from torchaug.functional.tone import *  # noqa: F401,F403
 from torchaug.functional.tone import __all__ as _tone
+from torchaug.functional.moments import *  # noqa: F401,F403
+from torchaug.functional.moments import __all__ as _moments
 
-__all__ = [*_color, *_geometry, *_noise, *_blur, *_filters, *_pixel_noise, *_quality, *_dropout, *_tone]
+__all__ = [*_color, *_geometry, *_noise, *_blur, *_filters, *_pixel_noise, *_quality, *_dropout, *_tone, *_moments]

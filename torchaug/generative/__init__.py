@@ -8,14 +8,9 @@ from torchaug.generative._nets import SUPPORTED_SIZES, load_generator
 from torchaug.generative.dcgan import DCGAN
 from torchaug.generative.latent import VAECodec, latent_augment, latent_smote
 from torchaug.generative.neural_augment import NeuralAugment, same_class_partner
-from torchaug.generative.style import (
-    AdaINStyleTransfer,
-    StyleAugment,
-    adain,
-    calc_mean_std,
-    gatys_transfer,
-    gram_matrix,
-)
+from torchaug.generative.adain import AdaINStyleTransfer, adain, calc_mean_std
+from torchaug.generative.gatys import gatys_transfer, gram_matrix
+from torchaug.generative.style import StyleAugment
 from torchaug.generative.synthetic import SyntheticAugmentedDataModule, SyntheticDataset, synthetic_counts
 from torchaug.generative.vae import VAE
 

@@ -1,6 +1,7 @@
-"""VGG-19 feature encoder for style transfer: torchvision's ``vgg19`` truncated at a ReLU layer.
+"""The style-transfer networks: the VGG-19 feature encoder (torchvision's ``vgg19`` truncated at a ReLU layer)
+and the AdaIN decoder that mirrors it (:class:`AdaINDecoder`).
 
-Two ways to get weights, never a download:
+Two ways to get the encoder's weights, never a download:
 
 - ``weights="imagenet"``: torchvision's ImageNet weights (``VGG19_Weights.IMAGENET1K_V1``) read from
   ``weights_path`` if given, else from torchvision's cache (``$TORCH_HOME/hub/checkpoints/vgg19-dcbb9e9d.pth``).
@@ -153,3 +154,42 @@ class VGGEncoder(nn.Module):
             if i in self._taps:
                 out.append(h)
         return out
+
+
+class AdaINDecoder(nn.Module):
+    """The encoder mirrored: for every VGG conv (reversed) ``ReflectionPad(1) + Conv3x3 + ReLU``, for every
+    max-pool a 2x nearest upsampling; the last conv maps to RGB without ReLU (Huang & Belongie 2017).
+
+    ``(B, C_last, H / 2**k, W / 2**k) -> (B, 3, H, W)`` where ``k`` is the number of pools before the last layer.
+    """
+
+    __torchaug_public__ = False
+
+    def __init__(self, last_layer: str = "relu4_1") -> None:
+        super().__init__()
+        from torchvision.models.vgg import cfgs
+
+        depth, count, plan, c_in = VGG19_RELU[last_layer] + 1, 0, [], 3
+        for v in cfgs["E"]:
+            if count >= depth:
+                break
+            if v == "M":
+                plan.append("M")
+                count += 1
+            else:
+                plan.append((c_in, int(v)))
+                c_in, count = int(v), count + 2
+        layers: list[nn.Module] = []
+        for i, step in enumerate(reversed(plan)):
+            if step == "M":
+                layers.append(nn.Upsample(scale_factor=2, mode="nearest"))
+                continue
+            cin, cout = step
+            layers += [nn.ReflectionPad2d(1), nn.Conv2d(cout, cin, 3)]
+            if i < len(plan) - 1:
+                layers.append(nn.ReLU())
+        self.net = nn.Sequential(*layers)
+        self.downsample = 2 ** plan.count("M")
+
+    def forward(self, t: Tensor) -> Tensor:
+        return self.net(t)

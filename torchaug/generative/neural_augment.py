@@ -26,7 +26,7 @@ from torch import Tensor, nn
 from torchaug._validation import check_images, describe
 from torchaug.generative._nets import to_unit
 from torchaug.generative._vgg import VGGEncoder
-from torchaug.generative.style import gram_matrix
+from torchaug.generative.gatys import gram_matrix
 
 __all__ = ["AugmentationNet", "NeuralAugment", "relative_gram_loss", "same_class_partner"]
 

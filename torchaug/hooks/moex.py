@@ -13,6 +13,7 @@ import torch
 from torch import nn
 
 from torchaug._validation import check_choice, check_number, check_probability, describe
+from torchaug.functional.moments import mean_std
 from torchaug.hooks._base import FeatureHook, resolve_layer, select
 from torchaug.registry import register
 
@@ -36,8 +37,8 @@ def feature_moments(
     """First and second moments ``(μ, σ)`` of a feature map, as a normalisation layer sees them.
 
     ``x``: ``(B, C, H, W)``. Moments are computed in float32 (float64 stays float64) with the
-    unbiased variance, ``σ = sqrt(var + eps)``, and returned in shapes that broadcast against
-    ``x``:
+    unbiased variance, ``σ = sqrt(var + eps)`` (:func:`torchaug.functional.moments.mean_std`, the
+    kernel AdaIN's statistics use too), and returned in shapes that broadcast against ``x``:
 
     - ``"pono"`` positional normalisation, across channels at each position: ``(B, 1, H, W)``
     - ``"bn"`` batch norm, per channel over batch and positions: ``(1, C, 1, 1)``
@@ -67,14 +68,12 @@ def feature_moments(
             f"got a feature map of shape {tuple(x.shape)}"
         )
     if norm == "gn":
-        var, mean = torch.var_mean(xf.reshape(b, groups, -1), dim=-1, correction=1, keepdim=True)
-        std = (var + eps).sqrt()
+        mean, std = mean_std(xf.reshape(b, groups, -1), (-1,), eps=eps)
         rep = c // groups
         mean = mean.repeat_interleave(rep, dim=1).unsqueeze(-1)
         std = std.repeat_interleave(rep, dim=1).unsqueeze(-1)
         return mean, std
-    var, mean = torch.var_mean(xf, dim=dims, correction=1, keepdim=True)
-    return mean, (var + eps).sqrt()
+    return mean_std(xf, dims, eps=eps)
 
 
 def moex(

@@ -41,7 +41,9 @@ from torchaug.transforms.augmix import __all__ as _augmix
 from torchaug.transforms.timm_policies import *  # noqa: F401,F403
 from torchaug.transforms.timm_policies import __all__ as _timm_policies
 from torchaug.transforms.views import MultiView
+from torchaug.transforms.style import *  # noqa: F401,F403
+from torchaug.transforms.style import __all__ as _style
 
 __all__ = ["Params", "RandomTransform", "boxes_valid", "MultiView", *_color, *_containers, *_geometry, *_noise, *_occlusion,
            *_policies, *_blur, *_filters, *_pixel_noise, *_quality, *_dropout, *_tone, *_weather, *_distortion, *_dihedral,
-           *_resize, *_detection, *_augmix, *_timm_policies]
+           *_resize, *_detection, *_augmix, *_timm_policies, *_style]
