@@ -357,10 +357,14 @@ def fog(x, sev, table, levels, g, cifar):
 
 
 def brightness(x, sev, table, levels, g, cifar):
-    """HSV value ``+ c`` (scikit-image's HSV)."""
-    hsv = O.rgb_to_hsv(_exact64(x))
-    v = (hsv[:, 2:] + _col(table, sev).view(-1, 1, 1, 1)).clamp(0, 1)
-    return O.hsv_to_rgb(torch.cat([hsv[:, :2], v], 1))
+    """HSV value ``+ c`` (scikit-image's HSV, float64: :func:`torchaug.corruptions._ops.hsv_adjust`)."""
+    return O.hsv_adjust(_exact64(x), value_add=_col(table, sev))
+
+
+def brightness_u8(x, sev, table, levels, g, cifar):
+    """:func:`brightness` of a uint8 batch straight to uint8 (``x / 255.`` in float64 is the references'
+    input exactly; the result is their ``np.uint8`` of the float64 image, bitwise)."""
+    return O.hsv_adjust(x.double().div_(255), value_add=_col(table, sev), to_uint8=True)
 
 
 def contrast(x, sev, table, levels, g, cifar):
@@ -370,10 +374,13 @@ def contrast(x, sev, table, levels, g, cifar):
 
 
 def saturate(x, sev, table, levels, g, cifar):
-    """HSV saturation ``s c0 + c1`` (scikit-image's HSV)."""
-    hsv = O.rgb_to_hsv(_exact64(x))
-    s = (hsv[:, 1:2] * _col(table, sev, 0).view(-1, 1, 1, 1) + _col(table, sev, 1).view(-1, 1, 1, 1)).clamp(0, 1)
-    return O.hsv_to_rgb(torch.cat([hsv[:, :1], s, hsv[:, 2:]], 1))
+    """HSV saturation ``s c0 + c1`` (scikit-image's HSV, float64: :func:`torchaug.corruptions._ops.hsv_adjust`)."""
+    return O.hsv_adjust(_exact64(x), sat_mul=_col(table, sev, 0), sat_add=_col(table, sev, 1))
+
+
+def saturate_u8(x, sev, table, levels, g, cifar):
+    """:func:`saturate` of a uint8 batch straight to uint8 (see :func:`brightness_u8`)."""
+    return O.hsv_adjust(x.double().div_(255), sat_mul=_col(table, sev, 0), sat_add=_col(table, sev, 1), to_uint8=True)
 
 
 def _blurred_field(shape: tuple, lo: torch.Tensor, sigma: torch.Tensor, radius: int, g, dev) -> torch.Tensor:
@@ -577,4 +584,11 @@ FUNCTIONS: dict[str, Fn] = {
     for f in (gaussian_noise, shot_noise, impulse_noise, defocus_blur, glass_blur, motion_blur, zoom_blur, snow,
               frost, fog, brightness, contrast, elastic_transform, pixelate, jpeg_compression, speckle_noise,
               gaussian_blur, spatter, saturate)
+}
+
+#: uint8 -> uint8 fast paths (same random draws and results as the float path followed by
+#: :func:`torchaug.corruptions.corrupt`'s quantisation; three-channel batches only)
+U8_FUNCTIONS: dict[str, Fn] = {
+    "brightness": brightness_u8,
+    "saturate": saturate_u8,
 }

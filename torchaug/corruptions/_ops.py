@@ -302,6 +302,56 @@ def hsv_to_rgb(hsv: torch.Tensor) -> torch.Tensor:
     return torch.stack([r, g, b], 1)
 
 
+#: per hue sector ``hi`` (0..5), which of ``(v, p, mid)`` each of R, G, B is in scikit-image's ``hsv2rgb``
+#: (``mid`` is ``t`` in the even sectors and ``q`` in the odd ones)
+#: (a 7th column: ``floor(6 h)`` can round to 6, which ``% 6`` maps to sector 0)
+_SECTOR_PICK = ((0, 2, 1, 1, 2, 0, 0), (2, 0, 0, 2, 1, 1, 2), (1, 1, 2, 0, 0, 2, 1))
+
+
+def hsv_adjust(x: torch.Tensor, *, value_add: torch.Tensor | None = None, sat_mul: torch.Tensor | None = None,
+               sat_add: torch.Tensor | None = None, to_uint8: bool = False) -> torch.Tensor:
+    """scikit-image's ``hsv2rgb(adjust(rgb2hsv(x)))`` of float64 ``(B, 3, H, W)`` in one pass per
+    quantity: ``V <- clip(V + value_add)`` (brightness) or ``S <- clip(S sat_mul + sat_add)``
+    (saturate), per-sample ``(B,)`` float64 parameters.
+
+    The float64 operations are scikit-image's, in its order (hue numerator and offset are selected
+    before the one division; ``mid = V (1 - w S)`` with ``w = f`` or ``1 - f`` is ``q`` or ``t``),
+    so the result is bitwise the same as :func:`rgb_to_hsv` / :func:`hsv_to_rgb`; what is saved is
+    the temporaries (no stacked HSV image, no 6-way candidate stacks). ``to_uint8``: return
+    ``floor(clip(rgb) * 255)`` as uint8 (the references' ``np.uint8`` of the float64 result), the
+    per-channel choice done on uint8 planes.
+    """
+    r, g, b = x[:, 0], x[:, 1], x[:, 2]
+    v = torch.maximum(torch.maximum(r, g), b)
+    delta = v - torch.minimum(torch.minimum(r, g), b)
+    flat = delta == 0
+    s = (delta / v).masked_fill_(flat, 0.0)
+    bmax, gmax = b == v, g == v
+    num = torch.where(bmax, r - g, torch.where(gmax, b - r, g - b))
+    off = torch.zeros_like(v).masked_fill_(gmax, 2.0).masked_fill_(bmax, 4.0)
+    h = num.div_(delta).add_(off).div_(6.0)
+    h = h.sub_(torch.floor(h)).masked_fill_(flat, 0.0)  # % 1.0: h / 6 is in (-1, 1), where both are a - floor(a)
+    del num, off, bmax, gmax, flat
+    if value_add is not None:
+        v = v.add_(value_add.view(-1, 1, 1)).clamp_(0, 1)
+    if sat_mul is not None:
+        s = s.mul_(sat_mul.view(-1, 1, 1)).add_(sat_add.view(-1, 1, 1)).clamp_(0, 1)
+    h6 = h.mul_(6.0)
+    hi = torch.floor(h6)
+    f = h6.sub_(hi)
+    hi = hi.to(torch.int64)  # 0..6
+    w = torch.where((hi & 1).bool(), f, 1 - f)
+    cand = torch.empty((3, *v.shape), dtype=v.dtype, device=v.device)
+    cand[0] = v
+    torch.mul(torch.rsub(s, 1), v, out=cand[1])  # p = v (1 - s)
+    torch.mul(torch.rsub(w.mul_(s), 1), v, out=cand[2])  # q or t = v (1 - w s)
+    if to_uint8:
+        cand = cand.clamp_(0, 1).mul_(255).floor_().to(torch.uint8)
+    lut = torch.tensor(_SECTOR_PICK, dtype=torch.int64, device=x.device)
+    idx = lut.view(3, 7, *([1] * hi.ndim)).expand(3, 7, *hi.shape).gather(1, hi.unsqueeze(0).expand(3, *hi.shape).unsqueeze(1))[:, 0]
+    return cand.gather(0, idx).transpose(0, 1)
+
+
 def cv_gray(x: torch.Tensor) -> torch.Tensor:
     """OpenCV ``RGB2GRAY`` ``(B, 1, H, W)`` of ``(B, 3, H, W)``: ``0.299 R + 0.587 G + 0.114 B``."""
     return (0.299 * x[:, 0] + 0.587 * x[:, 1] + 0.114 * x[:, 2]).unsqueeze(1)
