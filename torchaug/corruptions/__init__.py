@@ -29,7 +29,7 @@ import torch
 from torchaug._validation import check_generator, check_images, describe, value_checks_enabled
 from torchaug.corruptions import _constants as K
 from torchaug.corruptions._constants import CORRUPTIONS
-from torchaug.corruptions._impl import FUNCTIONS, frost_photo_dir
+from torchaug.corruptions._impl import FUNCTIONS, U8_FUNCTIONS, frost_photo_dir
 
 __all__ = ["CORRUPTIONS", "corrupt", "constants_for", "RandomCorruption", "frost_photo_dir"]
 
@@ -75,6 +75,11 @@ def corrupt_batch(x4: torch.Tensor, name: str, sev: torch.Tensor, levels: tuple[
     """:func:`corrupt` on a validated ``(B, C, H, W)`` batch with an int64 ``(B,)`` severity."""
     table = (K.CIFAR if which == "cifar" else K.IMAGENET)[name]
     integer = x4.dtype == torch.uint8
+    if integer and x4.shape[1] == 3 and name in U8_FUNCTIONS:
+        out = U8_FUNCTIONS[name](x4.contiguous(), sev, table, levels, generator, which == "cifar")
+        if x4.is_contiguous(memory_format=torch.channels_last) and not x4.is_contiguous():
+            out = out.contiguous(memory_format=torch.channels_last)
+        return out
     # uint8: float32(k) / 255 is the float32 nearest to the references' float64 k / 255.
     xf = x4.to(torch.float32).div_(255) if integer else x4.to(torch.float32)
     grey = xf.shape[1] == 1

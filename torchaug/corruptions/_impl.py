@@ -104,6 +104,29 @@ def speckle_noise(x, sev, table, levels, g, cifar):
     return x + x * torch.randn(x.shape, generator=g, device=x.device) * _v(_col(table, sev))
 
 
+def _v255(table: list, sev: torch.Tensor, j: int | None = None) -> torch.Tensor:
+    return (_col(table, sev, j) * 255).to(torch.float32).view(-1, 1, 1, 1)
+
+
+def gaussian_noise_u8(x, sev, table, levels, g, cifar):
+    """:func:`gaussian_noise` of a uint8 batch on the 0..255 scale (the same normal draws), truncated."""
+    n = torch.randn(x.shape, generator=g, device=x.device)
+    return n.mul_(_v255(table, sev)).add_(x).clamp_(0, 255).to(torch.uint8)
+
+
+def speckle_noise_u8(x, sev, table, levels, g, cifar):
+    """:func:`speckle_noise` of a uint8 batch: ``x (1 + c N)`` on the 0..255 scale (the same draws), truncated."""
+    n = torch.randn(x.shape, generator=g, device=x.device)
+    return n.mul_(_v(_col(table, sev))).add_(1).mul_(x).clamp_(0, 255).to(torch.uint8)
+
+
+def impulse_noise_u8(x, sev, table, levels, g, cifar):
+    """:func:`impulse_noise` of a uint8 batch: the same uniform draw decides, values set in uint8."""
+    c = _v(_col(table, sev))
+    u = torch.rand(x.shape, generator=g, device=x.device)
+    return x.masked_fill(u < c, 0).masked_fill_(u < c * 0.5, 255)
+
+
 # -- blur -----------------------------------------------------------------------------------------
 
 
@@ -357,10 +380,14 @@ def fog(x, sev, table, levels, g, cifar):
 
 
 def brightness(x, sev, table, levels, g, cifar):
-    """HSV value ``+ c`` (scikit-image's HSV)."""
-    hsv = O.rgb_to_hsv(_exact64(x))
-    v = (hsv[:, 2:] + _col(table, sev).view(-1, 1, 1, 1)).clamp(0, 1)
-    return O.hsv_to_rgb(torch.cat([hsv[:, :2], v], 1))
+    """HSV value ``+ c`` (scikit-image's HSV, float64: :func:`torchaug.corruptions._ops.hsv_adjust`)."""
+    return O.hsv_adjust(_exact64(x), value_add=_col(table, sev))
+
+
+def brightness_u8(x, sev, table, levels, g, cifar):
+    """:func:`brightness` of a uint8 batch straight to uint8 (``x / 255.`` in float64 is the references'
+    input exactly; the result is their ``np.uint8`` of the float64 image, bitwise)."""
+    return O.hsv_adjust(x.double().div_(255), value_add=_col(table, sev), to_uint8=True)
 
 
 def contrast(x, sev, table, levels, g, cifar):
@@ -369,11 +396,21 @@ def contrast(x, sev, table, levels, g, cifar):
     return (x - m) * _v(_col(table, sev)) + m
 
 
+def contrast_u8(x, sev, table, levels, g, cifar):
+    """:func:`contrast` of a uint8 batch on the 0..255 scale, truncated."""
+    xf = x.to(torch.float32)
+    m = xf.mean((2, 3), keepdim=True)
+    return xf.sub_(m).mul_(_v(_col(table, sev))).add_(m).clamp_(0, 255).to(torch.uint8)
+
+
 def saturate(x, sev, table, levels, g, cifar):
-    """HSV saturation ``s c0 + c1`` (scikit-image's HSV)."""
-    hsv = O.rgb_to_hsv(_exact64(x))
-    s = (hsv[:, 1:2] * _col(table, sev, 0).view(-1, 1, 1, 1) + _col(table, sev, 1).view(-1, 1, 1, 1)).clamp(0, 1)
-    return O.hsv_to_rgb(torch.cat([hsv[:, :1], s, hsv[:, 2:]], 1))
+    """HSV saturation ``s c0 + c1`` (scikit-image's HSV, float64: :func:`torchaug.corruptions._ops.hsv_adjust`)."""
+    return O.hsv_adjust(_exact64(x), sat_mul=_col(table, sev, 0), sat_add=_col(table, sev, 1))
+
+
+def saturate_u8(x, sev, table, levels, g, cifar):
+    """:func:`saturate` of a uint8 batch straight to uint8 (see :func:`brightness_u8`)."""
+    return O.hsv_adjust(x.double().div_(255), sat_mul=_col(table, sev, 0), sat_add=_col(table, sev, 1), to_uint8=True)
 
 
 def _blurred_field(shape: tuple, lo: torch.Tensor, sigma: torch.Tensor, radius: int, g, dev) -> torch.Tensor:
@@ -518,6 +555,47 @@ def pixelate(x, sev, table, levels, g, cifar, *, integer: bool = True):
     return y / scale
 
 
+def _box_rows(x: torch.Tensor, st: torch.Tensor, en: torch.Tensor, lmax: int) -> torch.Tensor:
+    """Means of the row windows ``[st, en)`` ``(O,)`` (at most ``lmax`` long) of ``x`` ``(..., n, K)``
+    (integer values, uint8 or float), rounded half up, as float32 ``(..., O, K)``: ``lmax`` row
+    gathers (whole rows: memory copies), summed exactly, divided by the window size."""
+    n = x.shape[-2]
+    ln = en - st
+    out = x.index_select(-2, st.clamp_max(n - 1)).to(torch.float32)
+    for t in range(1, lmax):
+        out.addcmul_(x.index_select(-2, (st + t).clamp_max(n - 1)), (ln > t).to(torch.float32).view(-1, 1))
+    return out.div_(ln.clamp_min(1).to(torch.float32).view(-1, 1)).mul_((ln > 0).to(torch.float32).view(-1, 1)).add_(0.5).floor_()
+
+
+@functools.lru_cache(maxsize=32)
+def _pixelate_lmax(n: int, table: tuple, cifar: bool) -> tuple[tuple[int, int], ...]:
+    """Per severity, the longest down- and up-sampling window of :func:`_pixelate_ranges` (host ints)."""
+    ds, de, us, ue = _pixelate_ranges(n, table, cifar, "cpu")
+    return tuple((int((de[i] - ds[i]).max()), int((ue[i] - us[i]).max())) for i in range(len(table)))
+
+
+def pixelate_u8(x, sev, table, levels, g, cifar):
+    """:func:`pixelate` of a uint8 batch to uint8, the same integers. One severity for the batch:
+    each box pass sums whole-row gathers (the width pass on the transposed image), the NEAREST
+    up-sampling gathers uint8 columns of the small image, then rows. Per-sample severities: the
+    cumulative-sum passes of :func:`pixelate`."""
+    tab = tuple(float(c) for c in table)
+    if len(levels) > 1:
+        return pixelate(x.to(torch.float32).div_(255), sev, table, levels, g, cifar).mul_(255).round_().to(torch.uint8)
+    i = levels[0] - 1
+    dev = str(x.device)
+    dsy, dey, usy, uey = (t[i] for t in _pixelate_ranges(x.shape[-2], tab, cifar, dev))
+    dsx, dex, usx, uex = (t[i] for t in _pixelate_ranges(x.shape[-1], tab, cifar, dev))
+    ly = _pixelate_lmax(x.shape[-2], tab, cifar)[i]
+    lx = _pixelate_lmax(x.shape[-1], tab, cifar)[i]
+    y = _box_rows(x.transpose(2, 3).contiguous(), dsx, dex, lx[0])  # (B, C, Ow, H)
+    y = _box_rows(y.transpose(2, 3).contiguous(), dsy, dey, ly[0])  # (B, C, Oh, Ow)
+    if cifar:
+        y = _box_rows(y.transpose(2, 3).contiguous(), usx, uex, lx[1])
+        return _box_rows(y.transpose(2, 3).contiguous(), usy, uey, ly[1]).to(torch.uint8)
+    return y.to(torch.uint8).index_select(3, usx).index_select(2, usy)
+
+
 def jpeg_compression(x, sev, table, levels, g, cifar):
     """JPEG at quality ``c`` (torchvision's libjpeg, as PIL's ``save(quality=c)``). The codec runs
     image by image (on CUDA as one nvJPEG batch when all samples share the quality); the
@@ -525,6 +603,12 @@ def jpeg_compression(x, sev, table, levels, g, cifar):
     u8 = torch.round(x.clamp(0, 1) * 255).to(torch.uint8)
     qual = [int(table[s - 1]) for s in (sev.tolist() if len(levels) > 1 else [levels[0]] * x.shape[0])]
     return jpeg_roundtrip_float(u8, qual)
+
+
+def jpeg_compression_u8(x, sev, table, levels, g, cifar):
+    """:func:`jpeg_compression` of a uint8 batch: the codec's uint8 output as is."""
+    qual = [int(table[s - 1]) for s in (sev.tolist() if len(levels) > 1 else [levels[0]] * x.shape[0])]
+    return O.jpeg_roundtrip(x, qual)
 
 
 def jpeg_roundtrip_float(u8: torch.Tensor, qual: list[int]) -> torch.Tensor:
@@ -577,4 +661,17 @@ FUNCTIONS: dict[str, Fn] = {
     for f in (gaussian_noise, shot_noise, impulse_noise, defocus_blur, glass_blur, motion_blur, zoom_blur, snow,
               frost, fog, brightness, contrast, elastic_transform, pixelate, jpeg_compression, speckle_noise,
               gaussian_blur, spatter, saturate)
+}
+
+#: uint8 -> uint8 fast paths (same random draws and results as the float path followed by
+#: :func:`torchaug.corruptions.corrupt`'s quantisation; three-channel batches only)
+U8_FUNCTIONS: dict[str, Fn] = {
+    "gaussian_noise": gaussian_noise_u8,
+    "speckle_noise": speckle_noise_u8,
+    "impulse_noise": impulse_noise_u8,
+    "contrast": contrast_u8,
+    "brightness": brightness_u8,
+    "saturate": saturate_u8,
+    "pixelate": pixelate_u8,
+    "jpeg_compression": jpeg_compression_u8,
 }

@@ -302,6 +302,56 @@ def hsv_to_rgb(hsv: torch.Tensor) -> torch.Tensor:
     return torch.stack([r, g, b], 1)
 
 
+#: per hue sector ``hi`` (0..5), which of ``(v, p, mid)`` each of R, G, B is in scikit-image's ``hsv2rgb``
+#: (``mid`` is ``t`` in the even sectors and ``q`` in the odd ones)
+#: (a 7th column: ``floor(6 h)`` can round to 6, which ``% 6`` maps to sector 0)
+_SECTOR_PICK = ((0, 2, 1, 1, 2, 0, 0), (2, 0, 0, 2, 1, 1, 2), (1, 1, 2, 0, 0, 2, 1))
+
+
+def hsv_adjust(x: torch.Tensor, *, value_add: torch.Tensor | None = None, sat_mul: torch.Tensor | None = None,
+               sat_add: torch.Tensor | None = None, to_uint8: bool = False) -> torch.Tensor:
+    """scikit-image's ``hsv2rgb(adjust(rgb2hsv(x)))`` of float64 ``(B, 3, H, W)`` in one pass per
+    quantity: ``V <- clip(V + value_add)`` (brightness) or ``S <- clip(S sat_mul + sat_add)``
+    (saturate), per-sample ``(B,)`` float64 parameters.
+
+    The float64 operations are scikit-image's, in its order (hue numerator and offset are selected
+    before the one division; ``mid = V (1 - w S)`` with ``w = f`` or ``1 - f`` is ``q`` or ``t``),
+    so the result is bitwise the same as :func:`rgb_to_hsv` / :func:`hsv_to_rgb`; what is saved is
+    the temporaries (no stacked HSV image, no 6-way candidate stacks). ``to_uint8``: return
+    ``floor(clip(rgb) * 255)`` as uint8 (the references' ``np.uint8`` of the float64 result), the
+    per-channel choice done on uint8 planes.
+    """
+    r, g, b = x[:, 0], x[:, 1], x[:, 2]
+    v = torch.maximum(torch.maximum(r, g), b)
+    delta = v - torch.minimum(torch.minimum(r, g), b)
+    flat = delta == 0
+    s = (delta / v).masked_fill_(flat, 0.0)
+    bmax, gmax = b == v, g == v
+    num = torch.where(bmax, r - g, torch.where(gmax, b - r, g - b))
+    off = torch.zeros_like(v).masked_fill_(gmax, 2.0).masked_fill_(bmax, 4.0)
+    h = num.div_(delta).add_(off).div_(6.0)
+    h = h.sub_(torch.floor(h)).masked_fill_(flat, 0.0)  # % 1.0: h / 6 is in (-1, 1), where both are a - floor(a)
+    del num, off, bmax, gmax, flat
+    if value_add is not None:
+        v = v.add_(value_add.view(-1, 1, 1)).clamp_(0, 1)
+    if sat_mul is not None:
+        s = s.mul_(sat_mul.view(-1, 1, 1)).add_(sat_add.view(-1, 1, 1)).clamp_(0, 1)
+    h6 = h.mul_(6.0)
+    hi = torch.floor(h6)
+    f = h6.sub_(hi)
+    hi = hi.to(torch.int64)  # 0..6
+    w = torch.where((hi & 1).bool(), f, 1 - f)
+    cand = torch.empty((3, *v.shape), dtype=v.dtype, device=v.device)
+    cand[0] = v
+    torch.mul(torch.rsub(s, 1), v, out=cand[1])  # p = v (1 - s)
+    torch.mul(torch.rsub(w.mul_(s), 1), v, out=cand[2])  # q or t = v (1 - w s)
+    if to_uint8:
+        cand = cand.clamp_(0, 1).mul_(255).floor_().to(torch.uint8)
+    lut = torch.tensor(_SECTOR_PICK, dtype=torch.int64, device=x.device)
+    idx = lut.view(3, 7, *([1] * hi.ndim)).expand(3, 7, *hi.shape).gather(1, hi.unsqueeze(0).expand(3, *hi.shape).unsqueeze(1))[:, 0]
+    return cand.gather(0, idx).transpose(0, 1)
+
+
 def cv_gray(x: torch.Tensor) -> torch.Tensor:
     """OpenCV ``RGB2GRAY`` ``(B, 1, H, W)`` of ``(B, 3, H, W)``: ``0.299 R + 0.587 G + 0.114 B``."""
     return (0.299 * x[:, 0] + 0.587 * x[:, 1] + 0.114 * x[:, 2]).unsqueeze(1)
@@ -427,20 +477,65 @@ def canny(img: torch.Tensor, low: float, high: float, iterations: int = 24) -> t
     keep_d1 = (mag > nb(-1, -1)) & (mag >= nb(1, 1))
     keep_d2 = (mag > nb(-1, 1)) & (mag >= nb(1, -1))
     nms = torch.where(horiz, keep_h, torch.where(vert, keep_v, torch.where(same, keep_d1, keep_d2)))
-    weak = nms & (mag > low)
-    edges = (nms & (mag > high)).float()
-    weakf = weak.float()
-    for _ in range(iterations):  # 3x3 dilation as a separable max of shifted slices (max_pool2d is slower)
-        p = F.pad(edges, (1, 1, 1, 1))
-        r = torch.maximum(torch.maximum(p[..., :-2], p[..., 1:-1]), p[..., 2:])
+    weak = (nms & (mag > low)).to(torch.uint8)
+    # 3x3 dilations of the strong edges into the weak pixels, on uint8 in a zero-bordered buffer
+    # (strong is a subset of weak, so ``max(edges, dilate(edges) * weak) == dilate(edges) & weak``)
+    buf = F.pad((nms & (mag > high)).to(torch.uint8), (1, 1, 1, 1))
+    inner = buf[..., 1:-1, 1:-1]
+    for _ in range(iterations):
+        r = torch.maximum(torch.maximum(buf[..., :-2], buf[..., 1:-1]), buf[..., 2:])
         d = torch.maximum(torch.maximum(r[..., :-2, :], r[..., 1:-1, :]), r[..., 2:, :])
-        edges = torch.maximum(edges, d * weakf)
-    return edges > 0
+        torch.bitwise_and(d, weak, out=d)
+        inner.copy_(d)
+    return inner > 0
 
 
 def chamfer_distance(edges: torch.Tensor, cap: float) -> torch.Tensor:
     """OpenCV ``distanceTransform(255 - edges, DIST_L2, 5)`` truncated at ``cap``: the 5x5 chamfer
-    distance (weights 1, 1.4, 2.1969) to the nearest edge pixel, by parallel relaxation."""
+    distance (weights 1, 1.4, 2.1969) to the nearest edge pixel of ``edges`` (bool ``(B, 1, H, W)``).
+
+    Borgefors' two raster passes, as OpenCV runs them (forward: the rows above and the left
+    neighbour; backward: the rows below and the right neighbour), vectorised over the batch and
+    the row: each row takes the moves from the one or two finished rows next to it, then the
+    in-row unit steps as a running minimum, ``min_{x' <= x} (d[x'] - x') + x`` (``cummin``).
+    Equal to the relaxation (:func:`chamfer_distance_relax`) up to float rounding of the sums.
+    """
+    B, _, H, W = edges.shape
+    big = 1e4
+    a, b, c = 1.0, 1.4, 2.1969
+    d0 = torch.where(edges[:, 0], 0.0, big).to(torch.float32)
+    ar = torch.arange(W, device=edges.device, dtype=torch.float32)
+
+    def shift(r: torch.Tensor, k: int) -> torch.Tensor:  # out[x] = r[x - k], big outside
+        if k > 0:
+            return F.pad(r[:, : W - k], (k, 0), value=big)
+        return F.pad(r[:, -k:], (0, -k), value=big)
+
+    def row(cand: torch.Tensor, r1: torch.Tensor | None, r2: torch.Tensor | None, reverse: bool) -> torch.Tensor:
+        if r1 is not None:
+            m = torch.minimum(r1 + a, torch.minimum(shift(r1, 1), shift(r1, -1)) + b)
+            m = torch.minimum(m, torch.minimum(shift(r1, 2), shift(r1, -2)) + c)
+            cand = torch.minimum(cand, m)
+        if r2 is not None:
+            cand = torch.minimum(cand, torch.minimum(shift(r2, 1), shift(r2, -1)) + c)
+        if reverse:
+            run = torch.flip(torch.cummin(torch.flip(cand + ar, (1,)), 1).values, (1,)) - ar
+        else:
+            run = torch.cummin(cand - ar, 1).values + ar
+        return torch.minimum(cand, run)
+
+    fwd: list[torch.Tensor] = []
+    for y in range(H):
+        fwd.append(row(d0[:, y], fwd[y - 1] if y >= 1 else None, fwd[y - 2] if y >= 2 else None, False))
+    bwd: list[torch.Tensor] = [fwd[0]] * H
+    for y in range(H - 1, -1, -1):
+        bwd[y] = row(fwd[y], bwd[y + 1] if y + 1 < H else None, bwd[y + 2] if y + 2 < H else None, True)
+    return torch.stack(bwd, 1).unsqueeze(1).clamp_max(cap)
+
+
+def chamfer_distance_relax(edges: torch.Tensor, cap: float) -> torch.Tensor:
+    """:func:`chamfer_distance` by parallel relaxation (``cap + 2`` rounds of the 16 moves over the whole
+    image): the definition, kept as the check of the row scans."""
     big = 1e4
     d = torch.where(edges, torch.zeros_like(edges, dtype=torch.float32), torch.full_like(edges, big, dtype=torch.float32))
     offs = [(0, 1, 1.0), (1, 0, 1.0), (0, -1, 1.0), (-1, 0, 1.0)]
