@@ -507,6 +507,8 @@ def chamfer_distance(edges: torch.Tensor, cap: float) -> torch.Tensor:
     ar = torch.arange(W, device=edges.device, dtype=torch.float32)
 
     def shift(r: torch.Tensor, k: int) -> torch.Tensor:  # out[x] = r[x - k], big outside
+        if abs(k) >= W:
+            return torch.full_like(r, big)
         if k > 0:
             return F.pad(r[:, : W - k], (k, 0), value=big)
         return F.pad(r[:, -k:], (0, -k), value=big)

@@ -6,6 +6,7 @@ and λ it drew (``return_params=True``) so feature-space mixers compose with it.
 """
 
 from torchaug.mixing._base import Mixer, mixing_stats, set_cpu_threads
+from torchaug.mixing._params import MaskMixParams, MixCutParams, MixParams, MosaicParams
 from torchaug.mixing._random import sample_beta, sample_pairing
 from torchaug.mixing.collate import AugmentCollate, MixCollate
 from torchaug.mixing.combined import MixUpCutMix
@@ -31,6 +32,10 @@ __all__ = [
     "ResizeMix",
     "SaliencyMix",
     "Mixer",
+    "MixParams",
+    "MixCutParams",
+    "MaskMixParams",
+    "MosaicParams",
     "SamplePairing",
     "SoftTargetCrossEntropy",
     "mix_targets",

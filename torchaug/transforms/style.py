@@ -202,9 +202,9 @@ class StyleAugment(RandomTransform):
         out = out.clamp(0, 1)
         if x.shape[1] == 1:
             out = out.mean(1, keepdim=True)
-        if x.dtype == torch.uint8:
-            return out.mul(255).round_().to(torch.uint8)
-        return out.to(x.dtype)
+        out = out.mul(255).round_().to(torch.uint8) if x.dtype == torch.uint8 else out.to(x.dtype)
+        # ``make_params`` draws ``apply`` itself (to keep the original draw order), so it is honoured here
+        return torch.where(params["apply"].view(-1, 1, 1, 1), out, x)
 
     def extra_repr(self) -> str:
         return (f"{super().extra_repr()}, alpha={self.alpha}, mode={self.mode!r}, "
