@@ -18,7 +18,8 @@ the runs before and after, after/before, and the noise. The noise is, with ``--a
 relative difference of the two before medians (an A/A run: the same code measured the same way);
 without it, the spread of the before runs (interquartile range / median). Whether larger is
 better comes from the column header: throughputs (``/s``, ``per s``, ``speed-up``, ``x``
-ratios of ours to a peer) are better larger, times (``ms``, ``s``, ``time``, ``µs``) smaller;
+ratios of ours to a peer) are better larger, times (``ms``, ``s``, ``time``, ``µs``) and costs in
+units of a copy (``× copy``) smaller;
 other numeric columns are shown but not judged. A row is flagged ``LOSS`` when it got worse by
 more than ``max(5%, noise)``. Rows of peers (other libraries) measure the machine, not the
 change: their after/before is the best estimate of drift between the runs.
@@ -76,6 +77,8 @@ def parse_tables(text: str) -> list[tuple[tuple[str, ...], list[list[str]]]]:
 def direction(header: str) -> int:
     """+1: larger is better, -1: smaller is better, 0: not judged."""
     h = header.lower()
+    if re.search(r"(\bx\b|×)\s*(a\s+)?(plain\s+)?(copy|collate|clone)", h):  # a cost in units of a copy
+        return -1
     if any(k in h for k in ("/s", "per s", "per second", "throughput", "speed-up", "speedup", "ratio", " vs ")):
         return 1
     if re.search(r"\bx\b|×", h):

@@ -1,5 +1,6 @@
 """Resampling evidence (issue 29, item 3): SMOTE-family methods against no resampling, random
-oversampling and class weights on strongly imbalanced tabular problems, then the selection filters.
+oversampling and class weights on strongly imbalanced tabular problems, then the selection filters and
+(on the digits, which are images) a generator.
 
     python experiments/resampling_evidence.py            # about a minute on 2 cores; writes JSON + prints tables
     python experiments/resampling_evidence.py --splits 50
@@ -78,6 +79,36 @@ def methods() -> dict[str, Callable[[np.ndarray, np.ndarray, int], tuple[np.ndar
     }
 
 
+def generator_methods(epochs: int = 50) -> dict[str, Callable[[np.ndarray, np.ndarray, int], tuple[np.ndarray, np.ndarray]]]:
+    """``digits9`` only (the generators are image models): a conditional VAE (Kingma & Welling 2014;
+    conditional as in Sohn et al. 2015) trained on the split's training images (8x8, both classes), then
+    as many generated nines as it takes to balance the classes, added to the real rows. One model per split,
+    shared by the two classifiers."""
+    import tempfile
+
+    import torch
+
+    from experiments.generative_evaluate import _train_generator
+    from torchaug.generative import SyntheticDataset
+
+    cache: dict[tuple, tuple[np.ndarray, np.ndarray]] = {}
+
+    def top_up(X: np.ndarray, y: np.ndarray, s: int) -> tuple[np.ndarray, np.ndarray]:
+        key = (s, X.shape, float(X.sum()))
+        if key not in cache:
+            x = torch.from_numpy(np.rint(X * (255 / 16))).to(torch.uint8).view(-1, 1, 8, 8)
+            t = torch.from_numpy(y)
+            with tempfile.TemporaryDirectory() as root:
+                gen = _train_generator("cvae", x, t, x[:256], t[:256], epochs=epochs, seed=s, root=Path(root))
+            need = int((y == 0).sum() - (y == 1).sum())
+            syn = SyntheticDataset(gen, class_counts={1: need}, seed=s)
+            xs = syn.x.flatten(1).float().numpy() * (16 / 255)
+            cache[key] = (np.concatenate([X, xs.astype(X.dtype)]), np.concatenate([y, syn.y.numpy().astype(y.dtype)]))
+        return cache[key]
+
+    return {"cVAE top-up": top_up}
+
+
 def classifiers(weighted: bool) -> dict[str, Any]:
     from sklearn.linear_model import LogisticRegression
     from sklearn.neighbors import KNeighborsClassifier
@@ -105,8 +136,8 @@ def study(n_splits: int) -> dict[str, Any]:
     from tqdm import tqdm
 
     res: dict[str, Any] = {}
-    ms = methods()
     for dname, (X, y, ratio) in datasets().items():
+        ms = {**methods(), **(generator_methods() if dname == "digits9" else {})}
         for s in tqdm(range(n_splits), desc=dname):
             Xtr, ytr, Xte, yte = split(X, y, ratio, s)
             for cname, clf in classifiers(False).items():
