@@ -439,3 +439,30 @@ class Mixer(nn.Module):
     def static_identity(self, x: torch.Tensor) -> bool:
         """Known without reading data: disabled, a batch of one, or :meth:`no_mixing`."""
         return (not self.enabled) or x.shape[0] < 2 or self.no_mixing()
+
+
+class AlphaMixer(Mixer):
+    """A :class:`Mixer` with one Beta concentration ``alpha`` (``alpha=0``: no mixing): the constructor,
+    repr and switch-off that MixUp and SaliencyMix share."""
+
+    def __init__(
+        self,
+        alpha: float = 1.0,
+        *,
+        num_classes: int,
+        label_smoothing: float = 0.0,
+        p: float = 1.0,
+        mode: str = "batch",
+        pairing: str | None = None,
+        inplace: bool = False,
+    ) -> None:
+        super().__init__(
+            num_classes=num_classes, label_smoothing=label_smoothing, p=p, mode=mode, pairing=pairing, inplace=inplace
+        )
+        self.alpha = float(check_number(alpha, owner=type(self).__name__, name="alpha", low=0.0))
+
+    def extra_repr(self) -> str:
+        return f"alpha={self.alpha}, " + super().extra_repr()
+
+    def no_mixing(self) -> bool:
+        return self.alpha == 0.0 or super().no_mixing()

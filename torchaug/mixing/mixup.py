@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import torch
 
-from torchaug._validation import check_number
 from torchaug.mixing import _kernels as K
-from torchaug.mixing._base import Mixer, Params
+from torchaug.mixing._base import AlphaMixer, Params
 from torchaug.mixing._random import HostRandom, as_float32, sample_beta
 from torchaug.registry import register
 
 
 @register("mixer", example=lambda: MixUp(alpha=1.0, num_classes=10))
-class MixUp(Mixer):
+class MixUp(AlphaMixer):
     """MixUp: ``x' = λ x + (1 - λ) x[perm]``, ``y' = λ y + (1 - λ) y[perm]``, ``λ ~ Beta(α, α)``.
 
     Zhang, Cisse, Dauphin & Lopez-Paz, "mixup: Beyond Empirical Risk Minimization", ICLR 2018
@@ -36,28 +35,6 @@ class MixUp(Mixer):
     uint8 batches are mixed exactly in integer arithmetic, rounded to nearest (halves up); for
     them λ is drawn on a grid of 1/128 (the same λ goes into the targets).
     """
-
-    def __init__(
-        self,
-        alpha: float = 1.0,
-        *,
-        num_classes: int,
-        label_smoothing: float = 0.0,
-        p: float = 1.0,
-        mode: str = "batch",
-        pairing: str | None = None,
-        inplace: bool = False,
-    ) -> None:
-        super().__init__(
-            num_classes=num_classes, label_smoothing=label_smoothing, p=p, mode=mode, pairing=pairing, inplace=inplace
-        )
-        self.alpha = float(check_number(alpha, owner=type(self).__name__, name="alpha", low=0.0))
-
-    def extra_repr(self) -> str:
-        return f"alpha={self.alpha}, " + super().extra_repr()
-
-    def no_mixing(self) -> bool:
-        return self.alpha == 0.0 or super().no_mixing()
 
     def draw_lam(self, x: torch.Tensor, perm: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
         """λ per sample following ``mode`` (float32 ``(B,)`` on ``x.device``)."""

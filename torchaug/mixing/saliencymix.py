@@ -8,8 +8,7 @@ import math
 import torch
 import torch.nn.functional as F
 
-from torchaug._validation import check_number
-from torchaug.mixing._base import Mixer, Params
+from torchaug.mixing._base import AlphaMixer, Params
 from torchaug.mixing._random import sample_beta
 from torchaug.mixing.cutmix import sample_boxes
 from torchaug.registry import register
@@ -114,7 +113,7 @@ def saliency_peaks(x: torch.Tensor, size: int = SALIENCY_SIZE) -> torch.Tensor:
 
 
 @register("mixer", example=lambda: SaliencyMix(alpha=1.0, num_classes=10))
-class SaliencyMix(Mixer):
+class SaliencyMix(AlphaMixer):
     """SaliencyMix: paste the partner's most salient box (CutMix box size, centre at its saliency peak).
 
     Uddin et al., "SaliencyMix: A Saliency Guided Data Augmentation Strategy for Better
@@ -134,28 +133,6 @@ class SaliencyMix(Mixer):
 
     Parameters: the base's (``box`` per sample, ``image_lam`` 1).
     """
-
-    def __init__(
-        self,
-        alpha: float = 1.0,
-        *,
-        num_classes: int,
-        label_smoothing: float = 0.0,
-        p: float = 1.0,
-        mode: str = "batch",
-        pairing: str | None = None,
-        inplace: bool = False,
-    ) -> None:
-        super().__init__(
-            num_classes=num_classes, label_smoothing=label_smoothing, p=p, mode=mode, pairing=pairing, inplace=inplace
-        )
-        self.alpha = float(check_number(alpha, owner=type(self).__name__, name="alpha", low=0.0))
-
-    def extra_repr(self) -> str:
-        return f"alpha={self.alpha}, " + super().extra_repr()
-
-    def no_mixing(self) -> bool:
-        return self.alpha == 0.0 or super().no_mixing()
 
     def make_params(self, x: torch.Tensor, generator: torch.Generator | None) -> Params:
         h, w = x.shape[-2:]
