@@ -41,11 +41,13 @@ import sys
 import tempfile
 from collections import OrderedDict
 
-_NUM = re.compile(r"^\s*[~≈]?\s*(-?[\d,]*\.?\d+(?:e[-+]?\d+)?)\s*(x|×|%|ms|µs|us|s|img/s|/s)?\s*\**\s*$", re.I)
+_NUM = re.compile(
+    r"^\s*[~≈]?\s*([-+]?[\d,]*\.?\d+(?:e[-+]?\d+)?)\s*(x|×|%|ms|µs|us|s|img/s|/s)?\s*\**\s*(\([^()]*\))?\s*$", re.I
+)  # "+21.0 %", "0.123 (0.02)": the value, its sign, unit and a bracketed spread
 
 
 def parse_number(cell: str) -> float | None:
-    """``"1,234"``, ``"2.5x"``, ``"12.3 ms"`` -> a float; anything else -> None."""
+    """``"1,234"``, ``"2.5x"``, ``"12.3 ms"``, ``"+4.1 %"``, ``"0.12 (0.02)"`` -> a float; anything else -> None."""
     m = _NUM.match(cell.replace("**", ""))
     if not m:
         return None
