@@ -81,6 +81,8 @@ def direction(header: str) -> int:
     h = header.lower()
     if re.search(r"(\bx\b|×)\s*(a\s+)?(plain\s+)?(copy|collate|clone)", h):  # a cost in units of a copy
         return -1
+    if "overhead" in h:  # "overhead vs no hook": a cost, even though it names what it is compared with
+        return -1
     if any(k in h for k in ("/s", "per s", "per second", "throughput", "speed-up", "speedup", "ratio", " vs ")):
         return 1
     if re.search(r"\bx\b|×", h):

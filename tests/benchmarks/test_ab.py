@@ -27,3 +27,12 @@ def test_rows_keyed_alike_across_runs() -> None:
     a, b = ab.measurements(run("+21.0 %", "10.5")), ab.measurements(run("-1.2 %", "9.8"))
     assert list(a) == list(b) and len(a) == 3
     assert a[next(iter(a))] == 10.5 and b[next(iter(b))] == 9.8
+
+
+@pytest.mark.parametrize(
+    "header, sign",
+    [("img/s", 1), ("speed-up", 1), ("ours vs peer", 1), ("time / clone", -1), ("x a copy", -1), ("ms / step (median)", -1),
+     ("overhead vs no hook (fastest)", -1), ("overhead", -1), ("pipeline", 0)],
+)
+def test_direction(header: str, sign: int) -> None:
+    assert ab.direction(header) == sign

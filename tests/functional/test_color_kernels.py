@@ -297,3 +297,17 @@ def test_color_jitter_out_may_be_the_input(kernel, dtype, one_order, channels_la
     assert y.is_contiguous(memory_format=torch.channels_last) == channels_last
     with pytest.raises(ValueError, match="out must be a tensor of the input's shape"):
         kernel(x, b, c, s, h, order, out=torch.empty(9, 3, 10, 11, dtype=dtype))
+
+
+def test_integer_smoothing_is_bit_exact_to_the_float_convolution():
+    # the uint8 sharpness path's separable smoother rounds exactly as conv2d with the float kernel
+    # [1 1 1; 1 5 1; 1 1 1] / 13 followed by round() (torchvision's uint8 rule), all 256 levels included
+    g = torch.Generator().manual_seed(3)
+    x = torch.randint(0, 256, (4, 3, 37, 29), generator=g, dtype=torch.uint8).float()
+    x[0, 0, :16, :16] = torch.arange(256.0).view(16, 16)
+    a, b = 1.0 / 13.0, 5.0 / 13.0
+    k = torch.tensor(((a, a, a), (a, b, a), (a, a, a))).expand(3, 1, 3, 3)
+    ref = torch.nn.functional.conv2d(x, k, groups=3).round_()
+    out = FC._smooth_integer(x)
+    assert out.shape == ref.shape
+    torch.testing.assert_close(out, ref, rtol=0, atol=0)

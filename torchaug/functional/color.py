@@ -582,6 +582,20 @@ def adjust_gamma(x: torch.Tensor, gamma: torch.Tensor | float, gain: torch.Tenso
     return _from_work(out, x)
 
 
+def _smooth_integer(xf: torch.Tensor) -> torch.Tensor:
+    """PIL's smoothing kernel on integer-valued float32 data, rounded: ``(B, C, H, W) -> (B, C, H-2, W-2)``.
+
+    The kernel is the 3x3 box plus 4x the centre, over 13; the box is separable (two shifted adds
+    per axis, exact on integers). The quotient's fractional part is ``k / 13``, never within 0.03 of
+    one half, so this rounds to the same integers as torchvision's ``conv2d`` with the float
+    weights followed by ``round()`` (checked against that in the tests), at a fraction of a
+    grouped convolution's cost on the CPU.
+    """
+    row = xf[..., 1:-1].add(xf[..., :-2]).add_(xf[..., 2:])
+    box = row[..., 1:-1, :].add(row[..., :-2, :]).add_(row[..., 2:, :])
+    return box.add_(xf[..., 1:-1, 1:-1], alpha=4.0).div_(13.0).round_()
+
+
 def adjust_sharpness(x: torch.Tensor, sharpness_factor: torch.Tensor | float) -> torch.Tensor:
     """Blend each sample with its smoothed version (PIL's 3x3 kernel ``[1 1 1; 1 5 1; 1 1 1] / 13``)
     by ``sharpness_factor`` (``(B,)``, >= 0; 0 blurs, 1 is identity, 2 sharpens), borders kept."""
@@ -590,12 +604,13 @@ def adjust_sharpness(x: torch.Tensor, sharpness_factor: torch.Tensor | float) ->
     if H <= 2 or W <= 2:
         return x.clone()
     xf, bound, integer = _to_work(x)
-    a, b = 1.0 / 13.0, 5.0 / 13.0
-    k = _constant(((a, a, a), (a, b, a), (a, a, a)), x.device, xf.dtype).expand(C, 1, 3, 3)
-    blurred = F.conv2d(xf, k, groups=C)
     if integer:
-        blurred = blurred.round_()
-    out = xf.clone()
+        blurred = _smooth_integer(xf)
+    else:
+        a, b = 1.0 / 13.0, 5.0 / 13.0
+        k = _constant(((a, a, a), (a, b, a), (a, a, a)), x.device, xf.dtype).expand(C, 1, 3, 3)
+        blurred = F.conv2d(xf, k, groups=C)
+    out = xf if integer else xf.clone()  # uint8: xf is already a private float copy
     view = out[..., 1:-1, 1:-1]
     f = _per_sample(sharpness_factor, xf, dtype=torch.float64)
     view.addcmul_(blurred.sub_(view), _one_minus(f, xf.dtype))  # torchvision: add_(..., alpha=1 - f)
