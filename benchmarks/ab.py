@@ -57,6 +57,12 @@ def parse_number(cell: str) -> float | None:
         return None
 
 
+def _number_list(cell: str) -> list[float] | None:
+    """``"112 / 114"`` -> ``[112.0, 114.0]``; anything that is not two or more numbers -> None."""
+    vals = [parse_number(c) for c in cell.split("/")]
+    return vals if len(vals) > 1 and all(v is not None for v in vals) else None
+
+
 def parse_tables(text: str) -> list[tuple[tuple[str, ...], list[list[str]]]]:
     """Every markdown table of ``text``: ``(header cells, rows of cells)``."""
     tables, lines = [], text.splitlines()
@@ -99,11 +105,18 @@ def measurements(text: str) -> "OrderedDict[tuple, float]":
         seen: dict[tuple, int] = {}
         for row in rows:
             nums = [parse_number(c) for c in row]
-            label = tuple(c for c, v in zip(row, nums) if v is None)
+            # "112 / 114" after the first cell: several measured values, not a label (the first cell,
+            # "90,000 / 10,000 / 32", names the row)
+            parts = [None if j == 0 or v is not None else _number_list(c) for j, (c, v) in enumerate(zip(row, nums))]
+            label = tuple(c for c, v, p in zip(row, nums, parts) if v is None and p is None)
             n = seen[label] = seen.get(label, -1) + 1  # repeated labels: number them
-            for col, (cell_header, v) in enumerate(zip(header, nums)):
+            key = label + ((f"#{n}",) if n else ())
+            for col, (cell_header, v, p) in enumerate(zip(header, nums, parts)):
+                name = cell_header or f"col{col}"
                 if v is not None:
-                    out[(header, label + ((f"#{n}",) if n else ()), cell_header or f"col{col}")] = v
+                    out[(header, key, name)] = v
+                for j, pv in enumerate(p or ()):
+                    out[(header, key, f"{name} [{j + 1}]")] = pv
     return out
 
 

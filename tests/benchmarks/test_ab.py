@@ -36,3 +36,16 @@ def test_rows_keyed_alike_across_runs() -> None:
 )
 def test_direction(header: str, sign: int) -> None:
     assert ab.direction(header) == sign
+
+
+def test_slash_lists_after_the_first_cell_are_values() -> None:
+    # the SMOTE table: "112 / 114" (peak RSS of two phases) changes run to run; it must not key the row
+    def run(rss: str, s: str) -> str:
+        return ("| majority / minority / features | torchaug s (cpu s) | exact | peak RSS knn / SMOTE (MiB) |\n"
+                f"|---|---|---|---|\n| 90,000 / 10,000 / 32 | {s} (0.5) | yes (0) / yes (0) | {rss} |\n")
+
+    a, b = ab.measurements(run("112 / 114", "0.289")), ab.measurements(run("164 / 90", "0.301"))
+    assert list(a) == list(b) and len(a) == 3
+    (_, label, _), *_ = a
+    assert label == ("90,000 / 10,000 / 32", "yes (0) / yes (0)")
+    assert [a[k] for k in a] == [0.289, 112.0, 114.0] and [b[k] for k in b] == [0.301, 164.0, 90.0]
