@@ -82,6 +82,14 @@ def test_posterize_solarize_exact(dtype):
     torch.testing.assert_close(FC.solarize(x, t), ref, rtol=0, atol=0)
 
 
+def test_uint8_solarize_equals_the_float_comparison_for_any_threshold():
+    x = torch.arange(256, dtype=torch.uint8).view(1, 1, 16, 16).repeat(9, 3, 1, 1)
+    t = torch.tensor([-3.0, 0.0, 0.5, 127.0, 127.5, 254.9, 255.0, 255.5, float("nan")])
+    ref = torch.where(x.float() >= t.view(-1, 1, 1, 1), 255 - x, x)
+    assert torch.equal(FC.solarize(x, t), ref)
+    assert torch.equal(FC.solarize(x, t)[6, 0].flatten()[-2:], torch.tensor([254, 0], dtype=torch.uint8))
+
+
 @pytest.mark.parametrize("dtype", [torch.uint8, torch.float32])
 def test_invert_autocontrast_equalize_grayscale(dtype):
     x = _images(dtype, h=16, w=16)

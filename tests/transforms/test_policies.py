@@ -129,6 +129,24 @@ def test_fill_and_apply_op_direct():
     assert t._fill_for(x) == 255.0
 
 
+@pytest.mark.parametrize("dtype", [torch.uint8, torch.float32])
+@pytest.mark.parametrize("interpolation", ["nearest", "bilinear"])
+@pytest.mark.parametrize("fill", [None, 77.0, [255.0, 10.4, 0.5]])
+def test_translations_equal_torchvision_affine(dtype, interpolation, fill):
+    # whole-pixel moves run as a crop of the fill-padded image, not a warp: same pixels
+    x = _images(dtype, b=10)
+    mags = torch.tensor([0.0, 3.7, -3.7, 19.0, -19.0, 25.0, -40.0, 1.0, -1.0, 9.9], dtype=torch.float64)
+    op = torch.tensor([OPS.index("TranslateX"), OPS.index("TranslateY")] * 5)
+    if fill is not None and dtype != torch.uint8:
+        fill = [v / 255 for v in fill] if isinstance(fill, list) else fill / 255
+    out = apply_op(x, op, mags, interpolation=interpolation, fill=fill)
+    mode = v2.InterpolationMode.NEAREST if interpolation == "nearest" else v2.InterpolationMode.BILINEAR
+    for i in range(10):
+        ref = _TV._apply_image_or_video_transform(x[i], OPS[int(op[i])], float(mags[i]), interpolation=mode,
+                                                  fill={type(x[i]): fill} if fill is not None else {})
+        torch.testing.assert_close(out[i], ref, rtol=0, atol=0 if dtype == torch.uint8 else 1e-6)
+
+
 def test_bad_arguments():
     with pytest.raises(ValueError, match="AutoAugment: policy"):
         AutoAugment("mnist")

@@ -443,7 +443,9 @@ def _crop_plain(
 
 
 def _crop_fill(fill: Fill, c: int, x: torch.Tensor) -> torch.Tensor:
-    fill_t = _fill_tensor(0 if fill is None else fill, c, torch.float32, x.device, "crop")
+    if fill is None or isinstance(fill, (int, float)):  # a fill kernel: no host-to-device copy
+        return torch.full((1, 1, 1, 1), _scalar_fill(fill, x.dtype), dtype=x.dtype, device=x.device)
+    fill_t = _fill_tensor(fill, c, torch.float32, x.device, "crop")
     return fill_t.round().clamp(0, 255).to(x.dtype) if x.dtype == torch.uint8 else fill_t.to(x.dtype)
 
 

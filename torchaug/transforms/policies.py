@@ -5,9 +5,11 @@ its own**, so one batch applies many different operations. Operation lists, magn
 signs are torchvision's (``torchvision.transforms.v2._auto_augment``). Each step of a policy is
 applied in one pass over the batch:
 
-- the five geometric ops (ShearX/Y, TranslateX/Y, Rotate) are all affine: one per-sample
-  ``(B, 2, 3)`` matrix and a single warp (:func:`torchaug.functional.geometry.affine`);
-- Brightness, Color (saturation) and Contrast are one blend ``x * f + ref * (1 - f)``;
+- ShearX/Y and Rotate are affine: one per-sample ``(B, 2, 3)`` matrix and a single warp
+  (:func:`torchaug.functional.geometry.affine`); TranslateX/Y move by whole pixels (torchvision
+  truncates the magnitude), which is a crop of the fill-padded image
+  (:func:`torchaug.functional.geometry.crop`): the warp's result without interpolating;
+- Brightness, Color (saturation) and Contrast are the blends of :mod:`torchaug.functional.color`;
 - Sharpness, Posterize, Solarize, AutoContrast, Equalize and Invert are batched kernels of
   :mod:`torchaug.functional.color` with per-sample parameters.
 
@@ -59,7 +61,8 @@ OPS = (
 )
 _ID = {name: i for i, name in enumerate(OPS)}
 _GEOMETRIC = ("ShearX", "ShearY", "TranslateX", "TranslateY", "Rotate")
-_BLEND = ("Brightness", "Color", "Contrast")
+_WARPED = ("ShearX", "ShearY", "Rotate")
+_SHIFTS = ("TranslateX", "TranslateY")
 
 
 #: gather the samples that chose an op on CPU (False: the masked path used on accelerators)
@@ -139,6 +142,25 @@ def op_matrix(op: torch.Tensor, magnitude: torch.Tensor, size: tuple[int, int]) 
     )
 
 
+def _shift(x: torch.Tensor, op: torch.Tensor, magnitude: torch.Tensor, fill: Any) -> torch.Tensor:
+    """TranslateX/Y by ``int(magnitude)`` pixels as torchvision's ``F.affine(translate=...)``: a whole-pixel
+    move samples pixel centres exactly, so it is the crop at ``(-dy, -dx)`` of ``x`` padded with ``fill``
+    (bilinear or nearest alike; uint8 equal, floats without the warp's ~1e-7 grid error)."""
+    H, W = x.shape[-2:]
+    m = torch.trunc(magnitude).long()
+    dx = torch.where(op == _ID["TranslateX"], m, 0).clamp_(-W, W)
+    dy = torch.where(op == _ID["TranslateY"], m, 0).clamp_(-H, H)
+    bounds = None
+    if cpu_path(x):  # the CPU crop pads once by the largest move and copies rows
+        px, py = int(dx.abs().max()), int(dy.abs().max())
+        bounds = (px, py, px, py)
+    return FG.crop(x, -dy, -dx, H, W, fill=0 if fill is None else fill, bounds=bounds)
+
+
+def _saturation(x: torch.Tensor, factor: torch.Tensor) -> torch.Tensor:
+    return x.clone() if x.shape[1] == 1 else FC.adjust_saturation(x, factor)
+
+
 def apply_op(
     x: torch.Tensor,
     op: torch.Tensor,
@@ -172,25 +194,14 @@ def apply_op(
         return t if idx is None else t.index_select(0, idx)
 
     owned = False
-    # geometric: one affine map per sample (identity for the others)
-    geo = is_(_GEOMETRIC)
+    # shears and rotations: one affine map per sample (identity for the others)
     matrix = op_matrix(op, mag, (H, W))
-    out, owned = _run_into(x, out, owned, geo, lambda s, i: FG.affine(s, sel(matrix, i), interpolation=interpolation, fill=fill))
-
-    # brightness / saturation / contrast: x * f + ref * (1 - f)
-    def blend(s: torch.Tensor, i: torch.Tensor | None) -> torch.Tensor:
-        o, f = sel(op, i), 1.0 + sel(mag, i)
-        xf, bound, integer = FC._to_work(s)
-        f4 = f.view(-1, 1, 1, 1)  # float64: 1 - f rounded as torchvision's Python floats
-        gray = FC._gray(xf, integer)
-        is_con = (o == _ID["Contrast"]).view(-1, 1, 1, 1)
-        is_sat = (o == _ID["Color"]).view(-1, 1, 1, 1) & (xf.shape[1] == 3)
-        if xf.shape[1] == 1:
-            f4 = torch.where((o == _ID["Color"]).view(-1, 1, 1, 1), torch.ones_like(f4), f4)
-        ref = torch.where(is_con, gray.mean(dim=(-3, -2, -1), keepdim=True), torch.where(is_sat, gray, 0.0))
-        return FC._from_work(FC._blend_(xf, ref, f4, bound, integer), s)
-
-    out, owned = _run_into(x, out, owned, is_(_BLEND), blend)
+    out, owned = _run_into(x, out, owned, is_(_WARPED),
+                           lambda s, i: FG.affine(s, sel(matrix, i), interpolation=interpolation, fill=fill))
+    out, owned = _run_into(x, out, owned, is_(_SHIFTS), lambda s, i: _shift(s, sel(op, i), sel(mag, i), fill))
+    # brightness / saturation / contrast: x * f + ref * (1 - f), ref 0, the grey image or its mean
+    for name, kernel in (("Brightness", FC.adjust_brightness), ("Color", _saturation), ("Contrast", FC.adjust_contrast)):
+        out, owned = _run_into(x, out, owned, op == _ID[name], lambda s, i, k=kernel: k(s, 1.0 + sel(mag, i)))
     out, owned = _run_into(x, out, owned, op == _ID["Sharpness"], lambda s, i: FC.adjust_sharpness(s, 1.0 + sel(mag, i)))
     out, owned = _run_into(x, out, owned, op == _ID["Posterize"], lambda s, i: FC.posterize(s, torch.trunc(sel(mag, i)).long()))
     bound = 255.0 if x.dtype == torch.uint8 else 1.0
