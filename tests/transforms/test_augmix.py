@@ -168,3 +168,16 @@ def test_split_form_reads_nothing_back_on_the_accelerator_path():
     with torchaug.accelerator_path(), forbid_host_reads():
         out = t(x, generator=torch.Generator().manual_seed(0))
     assert torch.equal(out, ref)
+
+
+@pytest.mark.parametrize("dtype", [torch.uint8, torch.float32])
+def test_chunked_cpu_run_equals_one_whole_batch_call(dtype):
+    from torchaug._cpu.thresholds import override_thresholds
+
+    x = _images() if dtype == torch.uint8 else _images().float() / 255
+    t = AugMix(num_splits=2)
+    with override_thresholds(policy_chunk_bytes=1 << 40, parallel_min_bytes=1 << 40):
+        whole, p = t(x, generator=torch.Generator().manual_seed(4), return_params=True)
+    with override_thresholds(policy_chunk_bytes=x[:3].numel() * 4, parallel_min_bytes=1):
+        chunked = t(x, params=p)  # chunks of 3 samples over the threads
+    assert torch.equal(chunked, whole)

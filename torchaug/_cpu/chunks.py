@@ -31,7 +31,7 @@ def _keep_format(out: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
 
 
 def _run_whole(fn: Callable[..., torch.Tensor], x: torch.Tensor, per_sample: tuple[Any, ...] = (),
-               shared: tuple[Any, ...] = (), *, work_factor: int = 4) -> torch.Tensor:
+               shared: tuple[Any, ...] = (), *, work_factor: int = 4, chunk_bytes: int | None = None) -> torch.Tensor:
     """``fn(x, *per_sample, *shared)``: one call on the whole batch, the reference of :func:`run_chunked`."""
     return fn(x, *per_sample, *shared)
 
@@ -42,7 +42,8 @@ def _chunked_examples(x: torch.Tensor, g: torch.Generator) -> list:
     b = x.shape[0]
     k = 1 + 2 * torch.randint(0, 3, (b,), generator=g)
     noise = torch.randn(x.shape, generator=g) * 0.1
-    cases = [((FB._median_blur_impl, x, (k,), (5,)), {"work_factor": 32}), ((FN.add_noise, x, (noise,)), {})]
+    cases = [((FB._median_blur_impl, x, (k,), (5,)), {"work_factor": 32}), ((FN.add_noise, x, (noise,)), {}),
+             ((FN.add_noise, x, (noise,)), {"chunk_bytes": max(1, x[:3].numel() * 4)})]
     # (a float box blur of one-channel images differs by 1 ulp between batch sizes: PyTorch's CPU
     # convolution picks another algorithm. Known gap, docs/adding_a_transform.md; 3 channels are exact)
     if x.shape[1] == 3 or not x.is_floating_point():
@@ -53,18 +54,22 @@ def _chunked_examples(x: torch.Tensor, g: torch.Generator) -> list:
 @fast_path(plain=_run_whole, examples=_chunked_examples, thresholds=("parallel_min_bytes",))
 def run_chunked(
     fn: Callable[..., torch.Tensor], x: torch.Tensor, per_sample: tuple[Any, ...] = (), shared: tuple[Any, ...] = (),
-    *, work_factor: int = 4,
+    *, work_factor: int = 4, chunk_bytes: int | None = None,
 ) -> torch.Tensor:
     """``fn(x, *per_sample, *shared)`` for a kernel that maps each sample of ``x`` to a sample of
     the same shape. ``per_sample``: tensors ``(B, ...)`` sliced with ``x``; ``shared``: passed
     whole. ``work_factor``: bytes of work per element of ``x`` (for the threshold below which one
-    thread runs the whole batch). Off the CPU: one plain call.
+    thread runs the whole batch). ``chunk_bytes``: also split so that no chunk holds more than this
+    many bytes of float32 image (chunks stay in cache), however many threads run them. Off the CPU:
+    one plain call.
     """
     B = x.shape[0]
     if not cpu_path(x) or B < 2:
         return fn(x, *per_sample, *shared)
     with one_op_thread(x.device):
         n = min(thread_budget(x.device, x.numel() * work_factor), B)
+        if chunk_bytes is not None:
+            n = min(B, max(n, -(-x.numel() * 4 // chunk_bytes)))
         if n < 2:
             return fn(x, *per_sample, *shared)
         bounds = [round(i * B / n) for i in range(n + 1)]

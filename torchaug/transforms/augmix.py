@@ -28,6 +28,8 @@ from typing import Any
 
 import torch
 
+from torchaug._cpu.chunks import run_chunked
+from torchaug._cpu.thresholds import THRESHOLDS
 from torchaug._validation import check_generator, check_number, describe
 from torchaug.transforms import targets as _t
 from torchaug.registry import register
@@ -162,13 +164,19 @@ class AugMix(_PolicyBase):
 
     def transform(self, x: torch.Tensor, params: Params) -> torch.Tensor:
         self._check(x)
-        op, mag, weights = params["op"], params["magnitude"], params["weights"].to(device=x.device, dtype=torch.float32)
+        op, mag = params["op"].to(x.device), params["magnitude"].to(x.device)
+        weights = params["weights"].to(device=x.device, dtype=torch.float32)
+        return run_chunked(self._augment_and_mix, x, (op, mag, weights), (self._fill_for(x),),
+                           chunk_bytes=THRESHOLDS.policy_chunk_bytes)
+
+    def _augment_and_mix(self, x: torch.Tensor, op: torch.Tensor, mag: torch.Tensor, weights: torch.Tensor,
+                         fill: Any) -> torch.Tensor:
+        """The chains and the mix of the samples ``x`` (every sample independent of the others)."""
         B, k, D = op.shape
-        fill = self._fill_for(x)
         # chain i of sample b is row i * B + b of one (k * B) batch
         chains = x.repeat(k, 1, 1, 1)
-        op_flat = op.to(x.device).transpose(0, 1).reshape(k * B, D)
-        mag_flat = mag.to(x.device).transpose(0, 1).reshape(k * B, D)
+        op_flat = op.transpose(0, 1).reshape(k * B, D)
+        mag_flat = mag.transpose(0, 1).reshape(k * B, D)
         for d in range(D):
             chains = apply_op(chains, op_flat[:, d], mag_flat[:, d], interpolation=self.interpolation, fill=fill)
         shape = (B, 1, 1, 1)

@@ -142,6 +142,21 @@ def op_matrix(op: torch.Tensor, magnitude: torch.Tensor, size: tuple[int, int]) 
     )
 
 
+#: the op names each kernel of :func:`apply_op` runs, in its order (Identity runs none)
+_KERNEL_OPS = (_WARPED, _SHIFTS, ("Brightness",), ("Color",), ("Contrast",), ("Sharpness",), ("Posterize",),
+               ("Solarize",), ("AutoContrast",), ("Equalize",), ("Invert",))
+
+
+@functools.lru_cache(maxsize=8)
+def _group_table(device: torch.device) -> torch.Tensor:
+    """``(len(OPS),)`` int64: the :data:`_KERNEL_OPS` index of every op (``len(_KERNEL_OPS)`` for Identity). Shared."""
+    t = torch.full((len(OPS),), len(_KERNEL_OPS), dtype=torch.long)
+    for k, names in enumerate(_KERNEL_OPS):
+        for n in names:
+            t[_ID[n]] = k
+    return t.to(device)
+
+
 def _shift(x: torch.Tensor, op: torch.Tensor, magnitude: torch.Tensor, fill: Any) -> torch.Tensor:
     """TranslateX/Y by ``int(magnitude)`` pixels as torchvision's ``F.affine(translate=...)``: a whole-pixel
     move samples pixel centres exactly, so it is the crop at ``(-dy, -dx)`` of ``x`` padded with ``fill``
@@ -184,31 +199,43 @@ def apply_op(
     mag = magnitude.to(device=dev, dtype=torch.float64)
     out = x
 
-    def is_(names: Sequence[str]) -> torch.Tensor:
-        m = torch.zeros(B, dtype=torch.bool, device=dev)
-        for n in names:
-            m |= op == _ID[n]
-        return m
-
     def sel(t: torch.Tensor, idx: torch.Tensor | None) -> torch.Tensor:
         return t if idx is None else t.index_select(0, idx)
 
-    owned = False
-    # shears and rotations: one affine map per sample (identity for the others)
-    matrix = op_matrix(op, mag, (H, W))
-    out, owned = _run_into(x, out, owned, is_(_WARPED),
-                           lambda s, i: FG.affine(s, sel(matrix, i), interpolation=interpolation, fill=fill))
-    out, owned = _run_into(x, out, owned, is_(_SHIFTS), lambda s, i: _shift(s, sel(op, i), sel(mag, i), fill))
-    # brightness / saturation / contrast: x * f + ref * (1 - f), ref 0, the grey image or its mean
-    for name, kernel in (("Brightness", FC.adjust_brightness), ("Color", _saturation), ("Contrast", FC.adjust_contrast)):
-        out, owned = _run_into(x, out, owned, op == _ID[name], lambda s, i, k=kernel: k(s, 1.0 + sel(mag, i)))
-    out, owned = _run_into(x, out, owned, op == _ID["Sharpness"], lambda s, i: FC.adjust_sharpness(s, 1.0 + sel(mag, i)))
-    out, owned = _run_into(x, out, owned, op == _ID["Posterize"], lambda s, i: FC.posterize(s, torch.trunc(sel(mag, i)).long()))
     bound = 255.0 if x.dtype == torch.uint8 else 1.0
-    out, owned = _run_into(x, out, owned, op == _ID["Solarize"], lambda s, i: FC.solarize(s, sel(mag, i) * bound))
-    out, owned = _run_into(x, out, owned, op == _ID["AutoContrast"], lambda s, i: FC.autocontrast(s))
-    out, owned = _run_into(x, out, owned, op == _ID["Equalize"], lambda s, i: FC.equalize(s))
-    out, owned = _run_into(x, out, owned, op == _ID["Invert"], lambda s, i: FC.invert(s))
+    kernels: tuple[Callable[[torch.Tensor, torch.Tensor | None], torch.Tensor], ...] = (  # in _KERNEL_OPS' order
+        # shears and rotations: one affine map per sample
+        lambda s, i: FG.affine(s, op_matrix(sel(op, i), sel(mag, i), (H, W)), interpolation=interpolation, fill=fill),
+        lambda s, i: _shift(s, sel(op, i), sel(mag, i), fill),
+        # x * f + ref * (1 - f), ref 0, the grey image or its mean
+        lambda s, i: FC.adjust_brightness(s, 1.0 + sel(mag, i)),
+        lambda s, i: _saturation(s, 1.0 + sel(mag, i)),
+        lambda s, i: FC.adjust_contrast(s, 1.0 + sel(mag, i)),
+        lambda s, i: FC.adjust_sharpness(s, 1.0 + sel(mag, i)),
+        lambda s, i: FC.posterize(s, torch.trunc(sel(mag, i)).long()),
+        lambda s, i: FC.solarize(s, sel(mag, i) * bound),
+        lambda s, i: FC.autocontrast(s),
+        lambda s, i: FC.equalize(s),
+        lambda s, i: FC.invert(s),
+    )
+    group = _group_table(dev).index_select(0, op)  # (B,) kernel index, len(kernels) for Identity
+    if cpu_path(x) and _GATHER_ON_CPU:
+        # one sort puts each kernel's samples together; one read of the counts says which kernels run
+        counts = torch.bincount(group, minlength=len(kernels) + 1).tolist()
+        order = torch.argsort(group, stable=True)
+        owned, first = False, 0
+        for kernel, n in zip(kernels, counts):
+            if n == B:
+                out = kernel(x, None)  # a kernel may hand back its input: not ours to write into
+            elif n:
+                idx = order[first:first + n]
+                res = kernel(x[idx], idx)
+                out = out.index_copy_(0, idx, res) if owned else out.index_copy(0, idx, res)
+                owned = True
+            first += n
+    else:  # every kernel on the whole batch, kept where chosen: no host read
+        for k, kernel in enumerate(kernels):
+            out = torch.where((group == k).view(-1, 1, 1, 1), kernel(x, None), out)
     if out is x:
         out = x.clone()
     return FC._keep_format(out, x)
