@@ -36,6 +36,7 @@ MODULES = (
     "torchaug.functional._color_fast",
     "torchaug.functional.blur",
     "torchaug._cpu.chunks",
+    "torchaug._cpu.narrow",
 )
 
 

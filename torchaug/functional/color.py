@@ -24,8 +24,8 @@ import math
 import torch
 import torch.nn.functional as F
 
-from torchaug._devpath import cpu_path
 from torchaug._validation import describe, value_checks_enabled
+from torchaug._cpu.narrow import narrow_uint8_
 from torchaug._cpu.parallel import copy_like, parallel_for
 from torchaug.functional._workspace import as_device_tensor
 from torchaug.functional._workspace import constant as _constant
@@ -86,9 +86,11 @@ def _keep_format(out: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
 
 
 def _from_work(y: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
-    """Cast a work tensor back to ``like``'s dtype (``uint8``: truncation; ``y`` must be in range)."""
-    out = y if y.dtype == like.dtype else y.to(like.dtype)
-    return _keep_format(out, like)
+    """Cast a work tensor back to ``like``'s dtype (``uint8``: truncation; ``y`` must be in range
+    and, for ``uint8``, private: it may be destroyed)."""
+    if y.dtype == like.dtype:
+        return _keep_format(y, like)
+    return _keep_format(narrow_uint8_(y) if like.dtype == torch.uint8 else y.to(like.dtype), like)
 
 
 def _uint8_bits_(y: torch.Tensor) -> torch.Tensor:

@@ -38,6 +38,7 @@ import torch.nn.functional as F
 from torchaug._devpath import cpu_path
 from torchaug._validation import describe
 from torchaug.functional._workspace import as_device_tensor, constant
+from torchaug._cpu.narrow import narrow_uint8_
 from torchaug._cpu.parallel import copy_like, parallel_for
 from torchaug._cpu.registry import fast_path
 from torchaug._cpu.scratch import scratch
@@ -104,7 +105,7 @@ def _restore(out: torch.Tensor, like: torch.Tensor, *, rounded: bool = False) ->
         if like.dtype == torch.uint8:
             if not rounded:
                 out = out.round()
-            out = out.clamp_(0, 255).to(torch.uint8)
+            out = narrow_uint8_(out.clamp_(0, 255))
         elif like.is_floating_point():
             out = out.to(like.dtype)
         else:  # integer/bool masks

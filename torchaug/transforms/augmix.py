@@ -29,6 +29,7 @@ from typing import Any
 import torch
 
 from torchaug._cpu.chunks import run_chunked
+from torchaug._cpu.narrow import narrow_uint8_
 from torchaug._cpu.thresholds import THRESHOLDS
 from torchaug._validation import check_generator, check_number, describe
 from torchaug.transforms import targets as _t
@@ -184,7 +185,7 @@ class AugMix(_PolicyBase):
         term = torch.empty_like(mix)  # one scratch for every chain's weighted term (no allocation per chain)
         for i in range(k):
             mix.add_(torch.mul(weights[:, i + 1].reshape(shape), chains[i * B:(i + 1) * B], out=term))
-        return mix.to(x.dtype)
+        return narrow_uint8_(mix) if x.dtype == torch.uint8 else mix.to(x.dtype)  # a convex mix: in [0, 255]
 
     def forward(self, *inputs: Any, generator: torch.Generator | None = None, params: Params | None = None,
                 return_params: bool = False, **kwargs: Any) -> Any:
