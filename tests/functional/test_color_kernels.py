@@ -114,6 +114,21 @@ def test_equalize_builds_per_channel_histograms():
 
 
 @pytest.mark.parametrize("dtype", [torch.uint8, torch.float32])
+def test_equalize_accelerator_path_equals_the_cpu_path(dtype):
+    import torchaug
+
+    x = _images(dtype, h=24, w=20)
+    x[0, 1] = x[0, 1, 0, 0]  # a flat channel: left as it is
+    x = x.contiguous(memory_format=torch.channels_last)
+    ref = torch.stack([TF.equalize(x[i]) for i in range(B)])
+    cpu = FC.equalize(x)
+    with torchaug.accelerator_path():
+        acc = FC.equalize(x)
+    torch.testing.assert_close(cpu, ref, rtol=0, atol=1e-6)
+    assert torch.equal(acc, cpu) and cpu.is_contiguous(memory_format=torch.channels_last)
+
+
+@pytest.mark.parametrize("dtype", [torch.uint8, torch.float32])
 def test_color_jitter_matches_sequential_torchvision(dtype):
     b = 48
     x = _images(dtype, b=b)

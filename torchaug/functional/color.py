@@ -26,6 +26,7 @@ import torch.nn.functional as F
 
 from torchaug._validation import describe, value_checks_enabled
 from torchaug._cpu.narrow import narrow_uint8_
+from torchaug._devpath import cpu_path
 from torchaug._cpu.parallel import copy_like, parallel_for
 from torchaug.functional._workspace import as_device_tensor
 from torchaug.functional._workspace import constant as _constant
@@ -640,26 +641,31 @@ def autocontrast(x: torch.Tensor) -> torch.Tensor:
 def equalize(x: torch.Tensor) -> torch.Tensor:
     """Histogram equalisation of every channel of every sample (PIL's / torchvision's LUT scheme).
 
-    One ``scatter_add_`` builds all ``(B * C, 256)`` histograms; floats are binned through
-    ``uint8`` as torchvision does.
+    All ``(B * C, 256)`` histograms are built at once (on CPU one ``bincount`` of int32 bin
+    indices, elsewhere one ``scatter_add_``, which reads nothing back) and every channel's LUT is
+    applied in one gather; floats are binned through ``uint8`` as torchvision does.
     """
     B, C, H, W = x.shape
-    if x.dtype == torch.uint8:
-        img = x
+    n = B * C
+    img = x if x.dtype == torch.uint8 else x.to(torch.float32).mul(_TO_UINT8).to(torch.uint8)
+    if cpu_path(x):  # int32 indices: half the bytes of int64, and bincount beats scatter_add_ on CPU
+        off = torch.arange(0, n * 256, 256, dtype=torch.int32, device=x.device).view(B, C, 1, 1)
+        flat = (img.contiguous().to(torch.int32) + off).view(-1)
+        hist = torch.bincount(flat, minlength=n * 256).view(n, 256)
     else:
-        img = x.to(torch.float32).mul(_TO_UINT8).to(torch.uint8)
-    flat = img.reshape(B * C, H * W).to(torch.long)
-    hist = torch.zeros(B * C, 256, dtype=torch.int32, device=x.device)
-    hist.scatter_add_(1, flat, torch.ones(1, dtype=torch.int32, device=x.device).expand_as(flat))
+        flat = img.reshape(n, H * W).to(torch.long)
+        hist = torch.zeros(n, 256, dtype=torch.int64, device=x.device)
+        hist.scatter_add_(1, flat, torch.ones(1, dtype=torch.int64, device=x.device).expand_as(flat))
+        flat = (flat + torch.arange(0, n * 256, 256, device=x.device).view(n, 1)).view(-1)
     cum = hist.cumsum(dim=1)
     last = cum.argmax(dim=1, keepdim=True)
     non_max = H * W - hist.gather(1, last)
     step = torch.div(non_max, 255, rounding_mode="floor")
-    valid = step.ne(0)
     lut = (cum[:, :-1] + step // 2).div_(step.clamp(min=1), rounding_mode="floor").clamp_(0, 255).to(torch.uint8)
-    lut = torch.cat([torch.zeros(B * C, 1, dtype=torch.uint8, device=x.device), lut], dim=1)
-    eq = lut.gather(1, flat).view(B * C, H * W)
-    out = torch.where(valid, eq, img.reshape(B * C, H * W)).view(B, C, H, W)
+    lut = torch.cat([torch.zeros(n, 1, dtype=torch.uint8, device=x.device), lut], dim=1)
+    identity = torch.arange(256, dtype=torch.uint8, device=x.device).expand(n, 256)
+    lut = torch.where(step.ne(0), lut, identity)  # a channel of (nearly) one value is left as it is
+    out = lut.view(-1).index_select(0, flat).view(B, C, H, W)
     if x.dtype != torch.uint8:
         out = out.to(x.dtype).mul_(1.0 / 255.0)
     return _keep_format(out, x)
