@@ -68,8 +68,9 @@ def run_chunked(
         return fn(x, *per_sample, *shared)
     with one_op_thread(x.device):
         n = min(thread_budget(x.device, x.numel() * work_factor), B)
-        if chunk_bytes is not None:
-            n = min(B, max(n, -(-x.numel() * 4 // chunk_bytes)))
+        if chunk_bytes is not None:  # at least that many chunks, a multiple of the threads (even shares)
+            need = -(-x.numel() * 4 // chunk_bytes)
+            n = min(B, -(-need // n) * n)
         if n < 2:
             return fn(x, *per_sample, *shared)
         bounds = [round(i * B / n) for i in range(n + 1)]

@@ -31,10 +31,10 @@ class Thresholds:
     jitter_chunk_bytes: int = 6 << 20
     #: AugMix runs its chains and mix on chunks of about this many bytes of float32 image
     #: (:func:`torchaug._cpu.chunks.run_chunked` with ``chunk_bytes``): each op's float temporaries stay
-    #: in cache. 32x3x224x224 uint8, one thread: whole batch 326 ms, chunks of 16/8/4 samples 272/237/220
-    #: ms (4 samples: 2.4 MB), 2 samples 302 ms (each chunk pays ~5 ms of per-op dispatch); 256x3x32x32
-    #: (one chunk at this size is 170 samples): 256/128 samples 35.0/33.5 ms, 64 53 ms.
-    policy_chunk_bytes: int = 2 << 20
+    #: in cache, and each chunk pays ~5 ms of per-op dispatch. One thread, 32x3x224x224 uint8 (19 MB of
+    #: float): 1/2/4/8/16 MiB chunks 112/114/115/103/118 ms, the whole batch 155 ms; 256x3x32x32 (3 MB):
+    #: 38/25/20/19/19 ms, whole 21 ms.
+    policy_chunk_bytes: int = 8 << 20
     #: ColorJitter samples of at least this many bytes are gathered and scattered row by row when the
     #: batch is reordered (ImageNet-sized rows: -0.5 ms of serial reorder per 32x3x224x224 batch);
     #: smaller rows are many and one op each would cost more than one reorder pass (256 CIFAR rows).
