@@ -85,3 +85,29 @@ def test_where_samples_writes_into_a_only_when_it_owns_its_memory():
         out = where_samples(keep, a2, b2, overwrite_a=True)
         assert out.data_ptr() != a2.data_ptr() and torch.equal(a2, before)
         assert torch.equal(out, torch.where(keep.view(-1, 1, 1, 1), before, b2))
+
+
+@pytest.mark.parametrize("dtype", [torch.uint8, torch.float32])
+@pytest.mark.parametrize("channels_last", [False, True])
+def test_run_by_group_puts_every_result_back_in_place(dtype, channels_last):
+    from torchaug._cpu.select import run_by_group
+
+    g = torch.Generator().manual_seed(3)
+    x = (torch.rand(11, 3, 5, 6, generator=g) * 200).to(dtype)
+    if channels_last:
+        x = x.contiguous(memory_format=torch.channels_last)
+    group = torch.tensor([2, 0, 2, 3, 0, 0, 2, 3, 2, 0, 3])
+    counts = torch.bincount(group, minlength=4).tolist()  # group 1 is empty
+    seen = []
+
+    def fn(k, part, rows):
+        seen.append((k, rows.tolist()))
+        assert torch.equal(part, x[rows])
+        return part + (k + 1) if k != 3 else part.flip(-1)
+
+    out = run_by_group(x, group, counts, fn)
+    assert seen == [(0, [1, 4, 5, 9]), (2, [0, 2, 6, 8]), (3, [3, 7, 10])]  # ascending groups, ascending rows
+    for b in range(11):
+        k = int(group[b])
+        assert torch.equal(out[b], x[b] + (k + 1) if k != 3 else x[b].flip(-1))
+    assert out.is_contiguous(memory_format=torch.channels_last if channels_last else torch.contiguous_format)

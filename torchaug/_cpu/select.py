@@ -147,3 +147,32 @@ def apply_into(x: torch.Tensor, apply: torch.Tensor | None, fn: IntoFn) -> torch
         else:
             where_samples(apply[i:j], fn(part, slice(i, j), None), part, overwrite_b=True)
     return x
+
+
+def run_by_group(
+    x: torch.Tensor, group: torch.Tensor, counts: list[int],
+    fn: Callable[[int, torch.Tensor, torch.Tensor], torch.Tensor],
+) -> torch.Tensor:
+    """Run ``fn(k, x_k, rows_k)`` on the samples of every group ``k`` with ``counts[k] > 0``
+    (``rows_k``: their indices, ascending; ``x_k``: those samples) and put each result back at
+    its samples' places: ``(B, ...)`` in ``x``'s sample order.
+
+    ``group`` ``(B,)`` int64 holds each sample's group, ``counts`` its histogram (the caller read it
+    already to skip empty groups). One stable sort puts the groups together, so each ``x_k`` is a
+    slice of one gathered copy and one gather restores the order: row gathers by ``index_select``
+    (on CPU, uint8 ``x[rows]`` and ``out.index_copy_`` measured ~25x slower). Groups run in
+    ascending ``k``, so a random stream drawn inside ``fn`` is consumed in a fixed order.
+    """
+    order = torch.argsort(group, stable=True)
+    xs = x.index_select(0, order)
+    parts, first = [], 0
+    for k, n in enumerate(counts):
+        if n:
+            parts.append(fn(k, xs[first:first + n], order[first:first + n]))
+        first += n
+    inverse = torch.empty_like(order)
+    inverse[order] = torch.arange(order.numel(), device=order.device)
+    out = torch.cat(parts).index_select(0, inverse)
+    if x.ndim == 4 and not x.is_contiguous() and x.is_contiguous(memory_format=torch.channels_last):
+        out = out.contiguous(memory_format=torch.channels_last)
+    return out

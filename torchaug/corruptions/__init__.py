@@ -26,6 +26,7 @@ from typing import Any
 
 import torch
 
+from torchaug._cpu.narrow import narrow_uint8_
 from torchaug._validation import check_generator, check_images, describe, value_checks_enabled
 from torchaug.corruptions import _constants as K
 from torchaug.corruptions._constants import CORRUPTIONS
@@ -97,7 +98,7 @@ def corrupt_batch(x4: torch.Tensor, name: str, sev: torch.Tensor, levels: tuple[
     if integer:
         # float64 results (the HSV ones) are the references' own numbers: no tie margin
         eps = 0.0 if out.dtype == torch.float64 else 1e-4
-        out = torch.floor(out * 255 + eps).clamp(0, 255).to(torch.uint8)
+        out = narrow_uint8_(torch.floor(out * 255 + eps).clamp_(0, 255))
     else:
         out = out.to(x4.dtype)
     if x4.is_contiguous(memory_format=torch.channels_last) and not x4.is_contiguous():

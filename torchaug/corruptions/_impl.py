@@ -24,6 +24,7 @@ from typing import Callable
 
 import torch
 
+from torchaug._cpu.narrow import narrow_uint8_
 from torchaug.corruptions import _ops as O
 
 Fn = Callable[..., torch.Tensor]
@@ -111,13 +112,13 @@ def _v255(table: list, sev: torch.Tensor, j: int | None = None) -> torch.Tensor:
 def gaussian_noise_u8(x, sev, table, levels, g, cifar):
     """:func:`gaussian_noise` of a uint8 batch on the 0..255 scale (the same normal draws), truncated."""
     n = torch.randn(x.shape, generator=g, device=x.device)
-    return n.mul_(_v255(table, sev)).add_(x).clamp_(0, 255).to(torch.uint8)
+    return narrow_uint8_(n.mul_(_v255(table, sev)).add_(x).clamp_(0, 255))
 
 
 def speckle_noise_u8(x, sev, table, levels, g, cifar):
     """:func:`speckle_noise` of a uint8 batch: ``x (1 + c N)`` on the 0..255 scale (the same draws), truncated."""
     n = torch.randn(x.shape, generator=g, device=x.device)
-    return n.mul_(_v(_col(table, sev))).add_(1).mul_(x).clamp_(0, 255).to(torch.uint8)
+    return narrow_uint8_(n.mul_(_v(_col(table, sev))).add_(1).mul_(x).clamp_(0, 255))
 
 
 def impulse_noise_u8(x, sev, table, levels, g, cifar):
@@ -400,7 +401,7 @@ def contrast_u8(x, sev, table, levels, g, cifar):
     """:func:`contrast` of a uint8 batch on the 0..255 scale, truncated."""
     xf = x.to(torch.float32)
     m = xf.mean((2, 3), keepdim=True)
-    return xf.sub_(m).mul_(_v(_col(table, sev))).add_(m).clamp_(0, 255).to(torch.uint8)
+    return narrow_uint8_(xf.sub_(m).mul_(_v(_col(table, sev))).add_(m).clamp_(0, 255))
 
 
 def saturate(x, sev, table, levels, g, cifar):

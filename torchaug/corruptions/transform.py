@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+
 
 import torch
 
+from torchaug._cpu.select import run_by_group
 from torchaug._validation import check_number, describe
 from torchaug.registry import register
 from torchaug.transforms._base import Params, RandomTransform
@@ -89,17 +90,9 @@ class RandomCorruption(RandomTransform):
         levels = tuple(range(lo, hi + 1))
         if len(self.names) == 1:
             return corrupt_batch(x, self.names[0], sev, levels, g, which)
-        order = torch.argsort(c, stable=True)
         counts = torch.bincount(c, minlength=len(self.names)).tolist()
-        out = torch.empty_like(x)
-        start = 0
-        for k, n in enumerate(counts):
-            if n == 0:
-                continue
-            idx = order[start : start + n]
-            start += n
-            out[idx] = corrupt_batch(x[idx], self.names[k], sev[idx], levels, g, which)
-        return out
+        return run_by_group(x, c, counts, lambda k, part, rows: corrupt_batch(part, self.names[k], sev.index_select(0, rows),
+                                                                                levels, g, which))
 
     def extra_repr(self) -> str:
         return f"names={self.names}, severity={self.severity}, constants={self.constants!r}, " + super().extra_repr()

@@ -31,6 +31,7 @@ from typing import Any
 
 import torch
 
+from torchaug._cpu.select import run_by_group
 from torchaug._devpath import cpu_path
 from torchaug._validation import check_choice, check_number, describe
 from torchaug.functional import color as FC
@@ -219,25 +220,13 @@ def apply_op(
     )
     group = _group_table(dev).index_select(0, op)  # (B,) kernel index, len(kernels) for Identity
     if cpu_path(x) and _GATHER_ON_CPU:
-        # one sort puts each kernel's samples together (one read of the counts says which kernels
-        # run); each kernel runs on its slice of the sorted batch, and one gather puts the results
-        # back in order. (Row gathers by index_select: uint8 aten::index / index_copy_ are ~25x slower.)
+        # one read of the counts says which kernels run; each runs on its samples only
         counts = torch.bincount(group, minlength=len(kernels) + 1).tolist()
         if max(counts) == B:
             k = counts.index(B)
             out = kernels[k](x, None) if k < len(kernels) else x
         else:
-            order = torch.argsort(group, stable=True)
-            xs = x.index_select(0, order)
-            parts, first = [], 0
-            for k, n in enumerate(counts):
-                if n:
-                    part = xs[first:first + n]
-                    parts.append(kernels[k](part, order[first:first + n]) if k < len(kernels) else part)
-                first += n
-            inverse = torch.empty_like(order)
-            inverse[order] = torch.arange(B, device=dev)
-            out = torch.cat(parts).index_select(0, inverse)
+            out = run_by_group(x, group, counts, lambda k, s, i: kernels[k](s, i) if k < len(kernels) else s)
     else:  # every kernel on the whole batch, kept where chosen: no host read
         for k, kernel in enumerate(kernels):
             out = torch.where((group == k).view(-1, 1, 1, 1), kernel(x, None), out)
