@@ -111,3 +111,21 @@ def test_run_by_group_puts_every_result_back_in_place(dtype, channels_last):
         k = int(group[b])
         assert torch.equal(out[b], x[b] + (k + 1) if k != 3 else x[b].flip(-1))
     assert out.is_contiguous(memory_format=torch.channels_last if channels_last else torch.contiguous_format)
+
+
+@pytest.mark.parametrize("dtype", [torch.uint8, torch.float32, torch.uint16])
+def test_copy_rows_equals_index_copy_for_every_layout_pair(dtype):
+    from torchaug._cpu.select import copy_rows_
+
+    g = torch.Generator().manual_seed(5)
+    x = torch.randint(0, 200, (6, 3, 4, 6), generator=g).to(dtype)
+    index = torch.tensor([4, 0, 3])
+    fmts = (torch.contiguous_format, torch.channels_last)
+    for out_fmt in fmts:
+        for src_fmt in fmts:
+            src = torch.randint(0, 200, (3, 3, 4, 6), generator=g).to(dtype).contiguous(memory_format=src_fmt)
+            out = copy_rows_(x.clone().contiguous(memory_format=out_fmt), index, src)
+            ref = x.clone()
+            for i, r in enumerate(index.tolist()):
+                ref[r] = src[i]
+            assert torch.equal(out, ref) and out.is_contiguous(memory_format=out_fmt)

@@ -39,6 +39,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from torchaug._cpu.select import copy_rows_
 from torchaug._devpath import cpu_path
 from torchaug._validation import check_bool, check_generator, check_images, check_probability, describe
 from torchaug._cpu.threads import cpu_threads
@@ -204,10 +205,7 @@ def _assemble(batch: dict[str, Any], parts: list[tuple[torch.Tensor, dict[str, A
             full = full.contiguous(memory_format=torch.channels_last)
         for idx, sub in parts:
             part = _keyed_tensors(sub)[j][1]
-            if full.dtype == torch.uint16:  # no CPU index_copy for uint16: copy the same bits as int16
-                full.view(torch.int16).index_copy_(0, _frame_rows(idx, rows), part.view(torch.int16))
-            else:
-                full.index_copy_(0, _frame_rows(idx, rows), part)
+            copy_rows_(full, _frame_rows(idx, rows), part)
         values[key] = full
     return _rebuild(parts[0][1], values)
 

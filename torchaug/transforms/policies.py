@@ -31,7 +31,7 @@ from typing import Any
 
 import torch
 
-from torchaug._cpu.select import run_by_group
+from torchaug._cpu.select import copy_rows_, run_by_group
 from torchaug._devpath import cpu_path
 from torchaug._validation import check_choice, check_number, describe
 from torchaug.functional import color as FC
@@ -84,7 +84,7 @@ def _run_on(
             return out
         if n == y.shape[0]:
             return fn(y, None)
-        return out.index_copy(0, idx, fn(y.index_select(0, idx), idx))
+        return copy_rows_(out.clone(), idx, fn(y.index_select(0, idx), idx))
     return torch.where(mask.view(-1, 1, 1, 1), fn(y, None), out)
 
 
@@ -103,9 +103,7 @@ def _run_into(
         if n == y.shape[0]:
             return fn(y, None), False  # a kernel may hand back its input: not ours to write into
         res = fn(y.index_select(0, idx), idx)
-        if owned:
-            return out.index_copy_(0, idx, res), True
-        return out.index_copy(0, idx, res), True
+        return copy_rows_(out if owned else out.clone(), idx, res), True
     return torch.where(mask.view(-1, 1, 1, 1), fn(y, None), out), True
 
 
