@@ -17,7 +17,7 @@ Masks, boxes and keypoints move with the geometric ops: the same per-sample affi
 (:func:`op_matrix`) warps the masks (nearest, fill 0) and moves points and box corners exactly;
 the colour ops leave them alone (issue 17: they used to stay behind).
 
-Each kernel runs on the samples that chose it: on CPU it gathers them (``index_select``, a loop
+Each kernel runs on the samples that chose it: on CPU it sorts the batch by kernel once and runs each on its slice (a loop
 over the ~14 ops, never over samples); on accelerators, where reading which samples chose an op
 would force a host-device sync, it runs on the whole batch and keeps the result with
 ``torch.where``.
@@ -93,7 +93,7 @@ def _run_into(
     fn: Callable[[torch.Tensor, torch.Tensor | None], torch.Tensor],
 ) -> tuple[torch.Tensor, bool]:
     """:func:`_run_on` for a chain of ops over one batch: once ``out`` is a tensor this chain made
-    (``owned``), the CPU path writes the selected samples into it (``index_copy_``) instead of copying
+    (``owned``), the CPU path writes the selected samples into it (``copy_rows_``) instead of copying
     the whole batch once per op kind. Returns ``(out, owned)``."""
     if cpu_path(y) and _GATHER_ON_CPU:
         idx = mask.nonzero().squeeze(1)
