@@ -17,10 +17,10 @@ Masks, boxes and keypoints move with the geometric ops: the same per-sample affi
 (:func:`op_matrix`) warps the masks (nearest, fill 0) and moves points and box corners exactly;
 the colour ops leave them alone (issue 17: they used to stay behind).
 
-Each kernel runs on the samples that chose it: on CPU it sorts the batch by kernel once and runs each on its slice (a loop
-over the ~14 ops, never over samples); on accelerators, where reading which samples chose an op
-would force a host-device sync, it runs on the whole batch and keeps the result with
-``torch.where``.
+Each kernel runs on the samples that chose it: on CPU the batch is sorted by kernel once and each
+kernel runs on its slice (a loop over the ~11 kernels, never over samples); on accelerators, where
+reading which samples chose an op would force a host-device sync, it runs on the whole batch and
+keeps the result with ``torch.where``.
 """
 
 from __future__ import annotations
