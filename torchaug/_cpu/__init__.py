@@ -8,8 +8,11 @@
 - :mod:`.scratch`: per-thread scratch buffers, ``free_cpu_scratch`` / ``cpu_scratch_bytes``;
 - :mod:`.thresholds`: every byte threshold of these paths in one object, ``THRESHOLDS``
   (``override_thresholds`` forces them in tests);
-- :mod:`.select`: ``where_samples`` (the bit-select behind ``p``) and ``apply_into`` (an op on the
-  selected samples only, written into a batch the pipeline owns);
+- :mod:`.select`: ``where_samples`` (the bit-select behind ``p``), ``apply_into`` (an op on the
+  selected samples only, written into a batch the pipeline owns), ``run_by_group`` (one kernel per
+  group of samples on slices of one sorted copy) and ``copy_rows_`` (``index_copy_`` of dense samples
+  as int64 rows);
+- :mod:`.narrow`: float32 -> uint8 through the int32 bits (the casts back of the uint8 kernels);
 - :mod:`.registry`: ``@fast_path(plain=...)``, every fast path registered against its plain kernel.
 
 Every registered fast path is compared bit for bit with its plain kernel by ``tests/test_fast_paths.py``;
