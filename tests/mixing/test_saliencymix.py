@@ -77,3 +77,47 @@ def test_lambda_before_correction_is_beta():
     _, _, p = SaliencyMix(1.0, num_classes=2, mode="elem")(x, y, generator=torch.Generator().manual_seed(1), return_params=True)
     side = (p["box"][:, 1] - p["box"][:, 0]).double().numpy() / h
     assert stats.kstest(side + 1.0 / h, lambda t: np.clip(t, 0, 1) ** 2).statistic < 0.08
+
+
+@pytest.mark.parametrize("layout", ["planar", "channels_last", "uint8", "strided", "half"])
+@pytest.mark.parametrize("shape", [(3, 3, 80, 72), (2, 1, 50, 300), (2, 3, 17, 9), (2, 4, 64, 64)])
+def test_grey_small_is_luma_of_bilinear_resize(layout, shape):
+    """The row / column bags equal luma(F.interpolate(x, 64x64, bilinear)) for any layout and dtype,
+    down- and upsampling (the mean of the channels when C != 3)."""
+    from torchaug.mixing.saliencymix import _grey_small
+
+    x = torch.rand(shape, generator=torch.Generator().manual_seed(1))
+    xx = {"planar": x, "channels_last": x.contiguous(memory_format=torch.channels_last),
+          "uint8": (x * 255).round().to(torch.uint8), "strided": x.transpose(2, 3).contiguous().transpose(2, 3),
+          "half": x.half()}[layout]
+    r = torch.nn.functional.interpolate(xx.float(), (64, 64), mode="bilinear", align_corners=False)
+    ref = r[:, 0] * 0.299 + r[:, 1] * 0.587 + r[:, 2] * 0.114 if shape[1] == 3 else r.mean(1)
+    ours = _grey_small(xx, 64)
+    assert ours.shape == (shape[0], 64, 64) and ours.dtype == torch.float32
+    torch.testing.assert_close(ours, ref, atol=1e-4 if layout == "uint8" else 1e-6, rtol=1e-6)
+
+
+def test_saliency_draw_runs_with_the_pixel_thread_count(monkeypatch):
+    """The saliency (pixel work inside make_params) runs with set_cpu_threads' count, not the single
+    thread of the parameter ops; the caller's setting is restored and the draws do not change."""
+    import torchaug.mixing.saliencymix as sm
+    from torchaug.mixing import set_cpu_threads
+
+    seen = []
+    real = sm.saliency_peaks
+    monkeypatch.setattr(sm, "saliency_peaks", lambda x: (seen.append(torch.get_num_threads()), real(x))[1])
+    x, _ = _spot_images(4)
+    y = torch.arange(4) % 2
+    m = SaliencyMix(1.0, num_classes=2)
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        a = m(x, y, generator=torch.Generator().manual_seed(0), return_params=True)
+        set_cpu_threads(1)
+        b = m(x, y, generator=torch.Generator().manual_seed(0), return_params=True)
+        assert torch.get_num_threads() == 2
+    finally:
+        set_cpu_threads(None)
+        torch.set_num_threads(before)
+    assert seen == [2, 1]
+    assert torch.equal(a[0], b[0]) and torch.equal(a[2]["box"], b[2]["box"])

@@ -114,6 +114,9 @@ class Mixer(nn.Module):
     default_pairing = "shift"
     #: the dataclass of this mixer's parameters (:mod:`torchaug.mixing._params`)
     params_type: ClassVar[type[MixParams]] = MixParams
+    #: whether :meth:`make_params` reads the pixels (SaliencyMix's saliency): then it runs with the
+    #: pixel kernels' thread count (:func:`set_cpu_threads`), not the one thread of the parameter ops
+    draws_from_pixels: ClassVar[bool] = False
 
     def __init__(
         self,
@@ -397,8 +400,12 @@ class Mixer(nn.Module):
                 params = self._check_params(params, x4)
             elif self.static_identity(x4):
                 params = self.identity_params(x4)
-            else:
+            elif not self.draws_from_pixels:
                 params = self._draw(x4, generator)
+        if params is None:
+            with cpu_threads(dev, _CPU_THREADS):
+                params = self._draw(x4, generator)
+        with cpu_threads(dev, 1):
             identity = params.identity
             if not identity:
                 host = params.host

@@ -37,25 +37,87 @@ def _bilinear_taps(n_in: int, n_out: int, device: torch.device) -> tuple[torch.T
     return torch.stack([i0, i1], 1).to(device), torch.stack([1.0 - l1, l1], 1).to(device)  # (n_out, 2) each
 
 
-def _grey_small(x: torch.Tensor, size: int) -> torch.Tensor:
-    """ITU-R 601 luma of ``x`` bilinearly resized to ``size x size``: float32 ``(B, size, size)``.
+@functools.lru_cache(maxsize=16)
+def _row_bags(b: int, c: int, h: int, size: int, channels_last: bool, gathered: bool, device: torch.device):
+    """``F.embedding_bag`` bags that make the ``size`` resized rows of every image in one pass.
 
-    The resize is separable and linear, and so is the luma sum, so they are done in the order that
-    touches the least memory: gather the two source rows each output row reads and blend them
-    (``lerp``), take the luma of those ``size`` rows, then the same over columns. Equal to
-    ``luma(F.interpolate(x, (size, size), mode="bilinear"))`` up to float rounding (the taps are
-    F.interpolate's), reading about ``2 size / H`` of the batch instead of all of it.
+    Planar (``channels_last=False``): the table is ``x.view(B C H', W)``; bag ``(b, i)`` sums the two
+    bilinear source rows of output row ``i`` in all ``C`` channels, weighted by tap weight times
+    luma coefficient: ``(B size, 2 C)`` indices and weights. Channels-last: the table is
+    ``x.permute(0, 2, 3, 1).view(B H', W C)``, the bags blend the two rows only (``(B size, 2)``)
+    and the luma is taken after; its coefficients are returned third (``None`` when planar).
+    ``gathered``: the table holds only the source rows the taps read (``H'`` of them, ascending),
+    as :func:`_grey_small` gathers them from integer images.
+    """
+    ri, rw = _bilinear_taps(h, size, device)
+    if gathered:
+        used, ri = torch.unique(ri, return_inverse=True)
+        h = used.numel()
+    coef = (torch.tensor([0.299, 0.587, 0.114], dtype=torch.float64) if c == 3 else torch.full((c,), 1.0 / c, dtype=torch.float64)).to(device)
+    if channels_last:
+        idx = torch.arange(b, device=device).view(b, 1, 1) * h + ri.view(1, size, 2)
+        return idx.view(b * size, 2), rw.view(1, size, 2).expand(b, size, 2).reshape(b * size, 2), coef
+    base = (torch.arange(b, device=device).view(b, 1, 1, 1) * c + torch.arange(c, device=device).view(1, 1, c, 1)) * h
+    idx = base + ri.view(1, size, 1, 2)
+    wts = (coef.view(1, 1, c, 1) * rw.double().view(1, size, 1, 2)).expand(b, size, c, 2)
+    return idx.view(b * size, 2 * c), wts.reshape(b * size, 2 * c), None
+
+
+@functools.lru_cache(maxsize=16)
+def _used_rows(h: int, size: int, device: torch.device) -> torch.Tensor:
+    """The source rows a bilinear resize from ``h`` to ``size`` rows reads, ascending."""
+    return torch.unique(_bilinear_taps(h, size, device)[0])
+
+
+@functools.lru_cache(maxsize=16)
+def _col_bags(b: int, w: int, size: int, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+    """Bags over the rows of a ``(B W, size)`` table (the resized rows, transposed): the two bilinear
+    source columns of every output column, ``(B size, 2)`` indices and weights."""
+    ci, cw = _bilinear_taps(w, size, device)
+    idx = torch.arange(b, device=device).view(b, 1, 1) * w + ci.view(1, size, 2)
+    return idx.view(b * size, 2), cw.view(1, size, 2).expand(b, size, 2).reshape(b * size, 2)
+
+
+def _grey_small(x: torch.Tensor, size: int) -> torch.Tensor:
+    """ITU-R 601 luma of ``x`` bilinearly resized to ``size x size``: ``(B, size, size)``, float32
+    (float64 for float64 input).
+
+    The resize is separable and linear, and so is the luma sum, so each output row is one weighted
+    sum of the ``2 C`` source rows it reads: one ``F.embedding_bag`` over the batch's rows reads
+    only those (about ``2 size / H`` of the batch) and writes the small rows; a second does the
+    columns on the transposed rows. Equal to ``luma(F.interpolate(x, (size, size),
+    mode="bilinear"))`` up to float rounding (the taps are F.interpolate's).
     """
     b, c, h, w = x.shape
-    ri, rw = _bilinear_taps(h, size, x.device)
-    ci, cw = _bilinear_taps(w, size, x.device)
-    xf = x if x.dtype == torch.float32 else x.float()
-    rows = torch.lerp(xf.index_select(2, ri[:, 0]), xf.index_select(2, ri[:, 1]), rw[:, 1].view(size, 1))
-    if c == 3:
-        grey = rows[:, 0] * 0.299 + rows[:, 1] * 0.587 + rows[:, 2] * 0.114
+    dev = x.device
+    gathered = x.dtype not in (torch.float32, torch.float64)
+    if gathered:  # integer images: only the rows the taps read are converted
+        x = x.index_select(2, _used_rows(h, size, dev)).float()
+    channels_last = not x.is_contiguous() and x.is_contiguous(memory_format=torch.channels_last)
+    idx, wts, coef = _row_bags(b, c, h, size, channels_last, gathered, dev)
+    h = x.shape[2]
+    wts = wts.to(x.dtype)
+    if channels_last:
+        table = x.permute(0, 2, 3, 1).reshape(b * h, w * c)
+        rows = F.embedding_bag(idx, table, per_sample_weights=wts, mode="sum").view(b, size, w, c) @ coef.to(x.dtype)
     else:
-        grey = rows.mean(1)
-    return torch.lerp(grey.index_select(2, ci[:, 0]), grey.index_select(2, ci[:, 1]), cw[:, 1])
+        rows = F.embedding_bag(idx, x.contiguous().view(b * c * h, w), per_sample_weights=wts, mode="sum")
+    cidx, cwts = _col_bags(b, w, size, dev)
+    cols = rows.view(b, size, w).transpose(1, 2).reshape(b * w, size)
+    return F.embedding_bag(cidx, cols, per_sample_weights=cwts.to(x.dtype), mode="sum").view(b, size, size).transpose(1, 2)
+
+
+def _saliency_unnormalised(x: torch.Tensor, size: int) -> torch.Tensor:
+    """:func:`spectral_residual_saliency` before the division by each map's maximum."""
+    small = _grey_small(x, size)
+    spec = torch.fft.fft2(small)
+    # |z|^2 as z * conj(z): one vectorised complex multiply (abs() takes hypot, a sum over (re, im) reduces)
+    log_amp = (spec * spec.conj()).real.clamp_min(1e-24).log_().mul_(0.5)
+    avg = _box3(F.pad(log_amp.unsqueeze(1), (1, 1, 1, 1), mode="reflect")[:, 0])
+    # exp(A - avg) * spec / |spec| is spec * exp(-avg); also below the guard, where both factors use 1e-12
+    res = torch.fft.ifft2(spec.mul_(avg.neg_().exp_()))
+    sal = (res * res.conj()).real
+    return _sep5(F.pad(sal.unsqueeze(1), (2, 2, 2, 2), mode="reflect")[:, 0], _gauss5(8.0))
 
 
 def spectral_residual_saliency(x: torch.Tensor, size: int = SALIENCY_SIZE) -> torch.Tensor:
@@ -66,15 +128,7 @@ def spectral_residual_saliency(x: torch.Tensor, size: int = SALIENCY_SIZE) -> to
     ``R = A - mean3x3(A)`` (reflect-101 border), saliency ``|IFFT(exp(R + i phase))|^2``,
     Gaussian blur (5 x 5, sigma 8), divided by its maximum. Batched on ``x.device`` (one FFT pair).
     """
-    small = _grey_small(x, size)
-    spec = torch.fft.fft2(small)
-    mag = spec.abs()
-    log_amp = torch.log(mag.clamp_min(1e-12))
-    avg = _box3(F.pad(log_amp.unsqueeze(1), (1, 1, 1, 1), mode="reflect")[:, 0])
-    # exp(A - avg) * spec / |spec| is spec * exp(-avg); also below the guard, where both factors use 1e-12
-    sal = torch.fft.ifft2(spec * torch.exp(-avg)).abs().square()
-    k = _gauss5(8.0)
-    s = _sep5(F.pad(sal.unsqueeze(1), (2, 2, 2, 2), mode="reflect")[:, 0], k)
+    s = _saliency_unnormalised(x, size)
     return s / s.amax((1, 2), keepdim=True).clamp_min(1e-30)
 
 
@@ -104,8 +158,7 @@ def saliency_peaks(x: torch.Tensor, size: int = SALIENCY_SIZE) -> torch.Tensor:
     (rounded) is used directly.
     """
     h, w = x.shape[-2:]
-    sal = spectral_residual_saliency(x, size)
-    idx = sal.flatten(1).argmax(1)
+    idx = _saliency_unnormalised(x, size).flatten(1).argmax(1)  # the peak of s / max(s) is that of s
     r, c = idx // size, idx % size
     py = ((r.float() + 0.5) * (h / size) - 0.5).round().clamp(0, h - 1).long()
     px = ((c.float() + 0.5) * (w / size) - 0.5).round().clamp(0, w - 1).long()
@@ -133,6 +186,8 @@ class SaliencyMix(AlphaMixer):
 
     Parameters: the base's (``box`` per sample, ``image_lam`` 1).
     """
+
+    draws_from_pixels = True
 
     def make_params(self, x: torch.Tensor, generator: torch.Generator | None) -> Params:
         h, w = x.shape[-2:]
