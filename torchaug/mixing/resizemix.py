@@ -7,6 +7,7 @@ import torch.nn.functional as F
 
 from torchaug._devpath import cpu_path
 from torchaug._validation import check_bool, check_number, describe
+from torchaug.functional._bags import resize_bilinear_bags
 from torchaug.mixing import _kernels as K
 from torchaug.mixing._base import Mixer, Params
 from torchaug.mixing._random import sample_beta
@@ -125,23 +126,27 @@ class ResizeMix(Mixer):
             out = x if inplace else x.clone(memory_format=torch.preserve_format)
             if y1 <= y0 or x1 <= x0:
                 return out
+            size = (y1 - y0, x1 - x0)
+            if not self.antialias:
+                # every image resized once by two embedding_bag passes (F.interpolate copies planar float
+                # input to channels-last and back here), then the small patches gathered
+                patch = resize_bilinear_bags(x, size)
+                out[:, :, y0:y1, x0:x1] = _round_like(patch.index_select(0, params.perm), x)
+                return out
             structure = self._structured(x, params)
             if x.is_floating_point() and not inplace and structure is not None and self.pairing == "shift":
                 # each pair's partner resized straight into its region (no resized batch, no gather)
                 r, leftover = structure
-                resize = torch.ops.aten._upsample_bilinear2d_aa if self.antialias else torch.ops.aten.upsample_bilinear2d
-                size = [y1 - y0, x1 - x0]
+                resize = torch.ops.aten._upsample_bilinear2d_aa
                 if leftover is not None:
                     li, qi = leftover
-                    resize.out(x[qi : qi + 1], size, False, None, None, out=out[li : li + 1, :, y0:y1, x0:x1])
+                    resize.out(x[qi : qi + 1], list(size), False, None, None, out=out[li : li + 1, :, y0:y1, x0:x1])
                 for (a, b_), (oa, ob) in zip(K.pair_blocks(x, r), K.pair_blocks(out, r)):
-                    resize.out(b_, size, False, None, None, out=oa[:, :, y0:y1, x0:x1])
-                    resize.out(a, size, False, None, None, out=ob[:, :, y0:y1, x0:x1])
+                    resize.out(b_, list(size), False, None, None, out=oa[:, :, y0:y1, x0:x1])
+                    resize.out(a, list(size), False, None, None, out=ob[:, :, y0:y1, x0:x1])
                 return out
-            # resize every image once, then gather the small patches (cheaper than gathering whole images)
             src = x if x.is_floating_point() else x.float()
-            patch = F.interpolate(src, size=(y1 - y0, x1 - x0), mode="bilinear", align_corners=False,
-                                  antialias=self.antialias)
+            patch = F.interpolate(src, size=size, mode="bilinear", align_corners=False, antialias=True)
             out[:, :, y0:y1, x0:x1] = _round_like(patch[params.perm], x)
             return out
         grid, inside = patch_grid(box, h, w)

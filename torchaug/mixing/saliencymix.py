@@ -8,6 +8,7 @@ import math
 import torch
 import torch.nn.functional as F
 
+from torchaug.functional._bags import resize_bilinear_bags
 from torchaug.mixing._base import AlphaMixer, Params
 from torchaug.mixing._random import sample_beta
 from torchaug.mixing.cutmix import sample_boxes
@@ -17,6 +18,7 @@ __all__ = ["SaliencyMix", "spectral_residual_saliency", "saliency_peaks"]
 
 #: OpenCV's StaticSaliencySpectralResidual works on a 64 x 64 grey copy of the image
 SALIENCY_SIZE = 64
+_LUMA = (0.299, 0.587, 0.114)
 
 
 @functools.lru_cache(maxsize=8)
@@ -26,85 +28,12 @@ def _gauss5(sigma: float) -> tuple[float, ...]:
     return tuple(v / sum(k) for v in k)
 
 
-@functools.lru_cache(maxsize=32)
-def _bilinear_taps(n_in: int, n_out: int, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
-    """Source indices ``(n_out, 2)`` and weights ``(n_out, 2)`` of a bilinear resize (``align_corners=False``,
-    no antialias), as ``F.interpolate`` computes them: ``src = max((i + 0.5) n_in / n_out - 0.5, 0)``."""
-    src = ((torch.arange(n_out, dtype=torch.float64) + 0.5) * (n_in / n_out) - 0.5).clamp_min(0.0)
-    i0 = src.floor().long().clamp_max(n_in - 1)
-    i1 = (i0 + 1).clamp_max(n_in - 1)
-    l1 = (src - i0.double()).to(torch.float32)
-    return torch.stack([i0, i1], 1).to(device), torch.stack([1.0 - l1, l1], 1).to(device)  # (n_out, 2) each
-
-
-@functools.lru_cache(maxsize=16)
-def _row_bags(b: int, c: int, h: int, size: int, channels_last: bool, gathered: bool, device: torch.device):
-    """``F.embedding_bag`` bags that make the ``size`` resized rows of every image in one pass.
-
-    Planar (``channels_last=False``): the table is ``x.view(B C H', W)``; bag ``(b, i)`` sums the two
-    bilinear source rows of output row ``i`` in all ``C`` channels, weighted by tap weight times
-    luma coefficient: ``(B size, 2 C)`` indices and weights. Channels-last: the table is
-    ``x.permute(0, 2, 3, 1).view(B H', W C)``, the bags blend the two rows only (``(B size, 2)``)
-    and the luma is taken after; its coefficients are returned third (``None`` when planar).
-    ``gathered``: the table holds only the source rows the taps read (``H'`` of them, ascending),
-    as :func:`_grey_small` gathers them from integer images.
-    """
-    ri, rw = _bilinear_taps(h, size, device)
-    if gathered:
-        used, ri = torch.unique(ri, return_inverse=True)
-        h = used.numel()
-    coef = (torch.tensor([0.299, 0.587, 0.114], dtype=torch.float64) if c == 3 else torch.full((c,), 1.0 / c, dtype=torch.float64)).to(device)
-    if channels_last:
-        idx = torch.arange(b, device=device).view(b, 1, 1) * h + ri.view(1, size, 2)
-        return idx.view(b * size, 2), rw.view(1, size, 2).expand(b, size, 2).reshape(b * size, 2), coef
-    base = (torch.arange(b, device=device).view(b, 1, 1, 1) * c + torch.arange(c, device=device).view(1, 1, c, 1)) * h
-    idx = base + ri.view(1, size, 1, 2)
-    wts = (coef.view(1, 1, c, 1) * rw.double().view(1, size, 1, 2)).expand(b, size, c, 2)
-    return idx.view(b * size, 2 * c), wts.reshape(b * size, 2 * c), None
-
-
-@functools.lru_cache(maxsize=16)
-def _used_rows(h: int, size: int, device: torch.device) -> torch.Tensor:
-    """The source rows a bilinear resize from ``h`` to ``size`` rows reads, ascending."""
-    return torch.unique(_bilinear_taps(h, size, device)[0])
-
-
-@functools.lru_cache(maxsize=16)
-def _col_bags(b: int, w: int, size: int, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
-    """Bags over the rows of a ``(B W, size)`` table (the resized rows, transposed): the two bilinear
-    source columns of every output column, ``(B size, 2)`` indices and weights."""
-    ci, cw = _bilinear_taps(w, size, device)
-    idx = torch.arange(b, device=device).view(b, 1, 1) * w + ci.view(1, size, 2)
-    return idx.view(b * size, 2), cw.view(1, size, 2).expand(b, size, 2).reshape(b * size, 2)
-
-
 def _grey_small(x: torch.Tensor, size: int) -> torch.Tensor:
-    """ITU-R 601 luma of ``x`` bilinearly resized to ``size x size``: ``(B, size, size)``, float32
-    (float64 for float64 input).
-
-    The resize is separable and linear, and so is the luma sum, so each output row is one weighted
-    sum of the ``2 C`` source rows it reads: one ``F.embedding_bag`` over the batch's rows reads
-    only those (about ``2 size / H`` of the batch) and writes the small rows; a second does the
-    columns on the transposed rows. Equal to ``luma(F.interpolate(x, (size, size),
-    mode="bilinear"))`` up to float rounding (the taps are F.interpolate's).
-    """
-    b, c, h, w = x.shape
-    dev = x.device
-    gathered = x.dtype not in (torch.float32, torch.float64)
-    if gathered:  # integer images: only the rows the taps read are converted
-        x = x.index_select(2, _used_rows(h, size, dev)).float()
-    channels_last = not x.is_contiguous() and x.is_contiguous(memory_format=torch.channels_last)
-    idx, wts, coef = _row_bags(b, c, h, size, channels_last, gathered, dev)
-    h = x.shape[2]
-    wts = wts.to(x.dtype)
-    if channels_last:
-        table = x.permute(0, 2, 3, 1).reshape(b * h, w * c)
-        rows = F.embedding_bag(idx, table, per_sample_weights=wts, mode="sum").view(b, size, w, c) @ coef.to(x.dtype)
-    else:
-        rows = F.embedding_bag(idx, x.contiguous().view(b * c * h, w), per_sample_weights=wts, mode="sum")
-    cidx, cwts = _col_bags(b, w, size, dev)
-    cols = rows.view(b, size, w).transpose(1, 2).reshape(b * w, size)
-    return F.embedding_bag(cidx, cols, per_sample_weights=cwts.to(x.dtype), mode="sum").view(b, size, size).transpose(1, 2)
+    """ITU-R 601 luma of ``x`` bilinearly resized to ``size x size`` (the mean of the channels when
+    ``C != 3``): ``(B, size, size)``, by two ``embedding_bag`` passes that read only the rows the
+    taps touch (:func:`torchaug.functional._bags.resize_bilinear_bags`)."""
+    c = x.shape[1]
+    return resize_bilinear_bags(x, (size, size), _LUMA if c == 3 else (1.0 / c,) * c)
 
 
 def _saliency_unnormalised(x: torch.Tensor, size: int) -> torch.Tensor:
