@@ -42,7 +42,6 @@ def _used_rows(h: int, size: int, device: torch.device) -> torch.Tensor:
     return torch.unique(bilinear_taps(h, size, device)[0])
 
 
-@functools.lru_cache(maxsize=32)
 def _row_bags(b: int, c: int, h: int, size: int, mix: tuple[float, ...] | None, channels_last: bool, gathered: bool,
               device: torch.device, dtype: torch.dtype) -> tuple[torch.Tensor, torch.Tensor]:
     """Bags ``(n_bags, k)`` of indices and float64 weights for the row pass.
@@ -52,6 +51,8 @@ def _row_bags(b: int, c: int, h: int, size: int, mix: tuple[float, ...] | None, 
     channels, weighted by tap weight times ``mix[c]``. Channels-last: the table is
     ``x.permute(0, 2, 3, 1).view(B H', W C)`` and a bag per ``(b, i)`` blends two rows (the mix is
     applied after). ``gathered``: the table holds only the rows the taps read (``H'`` of them).
+    Built per call (a broadcast add over ``B C size`` entries): cached, every patch size of a
+    random-size mixer would keep its batch-sized index tensors alive.
     """
     ri, rw = bilinear_taps(h, size, device, dtype)
     if gathered:
