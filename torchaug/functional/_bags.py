@@ -36,10 +36,30 @@ def bilinear_taps(n_in: int, n_out: int, device: torch.device, dtype: torch.dtyp
     return torch.stack([i0, i1], 1).to(device), torch.stack([l0, l1], 1).to(device)
 
 
+_CPU = torch.device("cpu")
+
+
 @functools.lru_cache(maxsize=32)
 def _used_rows(h: int, size: int, device: torch.device) -> torch.Tensor:
-    """The source rows a bilinear resize from ``h`` to ``size`` rows reads, ascending."""
-    return torch.unique(bilinear_taps(h, size, device)[0])
+    """The source rows a bilinear resize from ``h`` to ``size`` rows reads, ascending (found on the
+    CPU: no device sync)."""
+    return torch.unique(bilinear_taps(h, size, _CPU)[0]).to(device)
+
+
+@functools.lru_cache(maxsize=64)
+def _row_taps(h: int, size: int, gathered: bool, device: torch.device, dtype: torch.dtype) -> tuple[torch.Tensor, torch.Tensor, int]:
+    """The row taps on ``device`` and the table's row count: with ``gathered``, the indices point
+    into the :func:`_used_rows` (remapped on the CPU)."""
+    ri, rw = bilinear_taps(h, size, _CPU, dtype)
+    if gathered:
+        used, ri = torch.unique(ri, return_inverse=True)
+        h = used.numel()
+    return ri.to(device), rw.to(device), h
+
+
+@functools.lru_cache(maxsize=32)
+def _mix_vector(mix: tuple[float, ...], device: torch.device, dtype: torch.dtype) -> torch.Tensor:
+    return torch.tensor(mix, dtype=dtype, device=device)
 
 
 def _row_bags(b: int, c: int, h: int, size: int, mix: tuple[float, ...] | None, channels_last: bool, gathered: bool,
@@ -54,10 +74,7 @@ def _row_bags(b: int, c: int, h: int, size: int, mix: tuple[float, ...] | None, 
     Built per call (a broadcast add over ``B C size`` entries): cached, every patch size of a
     random-size mixer would keep its batch-sized index tensors alive.
     """
-    ri, rw = bilinear_taps(h, size, device, dtype)
-    if gathered:
-        used, ri = torch.unique(ri, return_inverse=True)
-        h = used.numel()
+    ri, rw, h = _row_taps(h, size, gathered, device, dtype)
     if channels_last:
         idx = torch.arange(b, device=device).view(b, 1, 1) * h + ri.view(1, size, 2)
         return idx.view(b * size, 2), rw.view(1, size, 2).expand(b, size, 2).reshape(b * size, 2)
@@ -65,7 +82,7 @@ def _row_bags(b: int, c: int, h: int, size: int, mix: tuple[float, ...] | None, 
     if mix is None:  # (b, c, i) bags of 2
         idx = planes.view(b, c, 1, 1) + ri.view(1, 1, size, 2)
         return idx.view(b * c * size, 2), rw.view(1, 1, size, 2).expand(b, c, size, 2).reshape(b * c * size, 2)
-    coef = torch.tensor(mix, dtype=torch.float64, device=device)
+    coef = _mix_vector(mix, device, torch.float64)
     idx = planes.view(b, 1, c, 1) + ri.view(1, size, 1, 2)
     wts = (coef.view(1, 1, c, 1) * rw.view(1, size, 1, 2)).expand(b, size, c, 2)
     return idx.view(b * size, 2 * c), wts.reshape(b * size, 2 * c)
@@ -94,7 +111,7 @@ def resize_bilinear_bags(x: torch.Tensor, size: tuple[int, int], mix: tuple[floa
         rows = F.embedding_bag(idx, x.permute(0, 2, 3, 1).reshape(b * hr, w * c), per_sample_weights=wts.to(dt),
                                mode="sum").view(b, oh, w, c)
         if mix is not None:
-            rows = rows @ torch.tensor(mix, dtype=dt, device=dev)  # (b, oh, w)
+            rows = rows @ _mix_vector(mix, dev, dt)  # (b, oh, w)
         else:
             rows = rows.permute(0, 3, 1, 2).reshape(b * c, oh, w)
     else:

@@ -51,8 +51,9 @@ class ResizeMix(Mixer):
     patch is ``int(τ H) x int(τ W)`` (at least 1 pixel), and ``λ = 1 - patch area / (H W)``
     exactly, per sample.
 
-    Resizing is bilinear with ``align_corners=False`` (``F.interpolate``, as mmpretrain);
-    ``antialias=True`` low-pass filters first (only on the CPU one-box path, ``mode="batch"``
+    Resizing is bilinear with ``align_corners=False`` (``F.interpolate``'s taps and weights, as
+    mmpretrain; on the CPU one-box path summed by two ``embedding_bag`` passes, equal up to float
+    rounding); ``antialias=True`` low-pass filters first (only on the CPU one-box path, ``mode="batch"``
     with ``p=1``; the per-sample path resamples with ``grid_sample``, which has no antialias, so
     the option is refused there at the first call).
 
