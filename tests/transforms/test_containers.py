@@ -286,3 +286,38 @@ def test_one_or_other_per_sample_and_identity():
     assert Identity()(x) is x or torch.equal(Identity()(x), x)
     both = OneOrOther([RandomHorizontalFlip(p=1.0), RandomVerticalFlip(p=1.0)], RandomVerticalFlip(p=1.0), p=1.0)
     assert torch.equal(both(x, generator=_gen()), x.flip(-1).flip(-2))
+
+
+@pytest.mark.parametrize("dtype", [torch.uint8, torch.float32])
+@pytest.mark.parametrize("p", [0.0, 0.3, 1.0])
+def test_gathered_and_out_steps_inside_compose_equal_separate_calls(dtype, p, monkeypatch):
+    """GaussianBlur (gather_selected: the selected samples gathered, blurred once, copied back) and
+    RandomGrayscale (out=, run by run) write into the batch the crop produced: the same values as
+    separate calls, the caller's input untouched, for p 0 (nothing gathered), 0.3 and 1."""
+    from torchaug.transforms import GaussianBlur, RandomGrayscale
+
+    sizes = []
+    original = GaussianBlur.transform
+
+    def spy(self, x, params, out=None):
+        sizes.append(x.shape[0])
+        return original(self, x, params, out=out)
+
+    monkeypatch.setattr(GaussianBlur, "transform", spy)
+    x = _x(b=13)
+    x = x if dtype == torch.uint8 else x.to(dtype) / 255
+    x0 = x.clone()
+    crop = RandomCrop(12, padding=2)
+    for step in (GaussianBlur(5, (0.1, 2.0), p=p), RandomGrayscale(p=p)):
+        out = Compose([crop, step])(x, generator=_gen())
+        g = _gen()
+        expect = step(crop(x, generator=g), generator=g)
+        assert torch.equal(out, expect) and torch.equal(x, x0)
+        if 0.0 < p < 1.0:
+            assert not torch.equal(out, crop(x, generator=_gen()))  # some samples were changed
+    # inside Compose only the selected samples were blurred, at once; the separate call blurs the batch
+    expected = {0.0: [13], 1.0: [13, 13]}
+    if p in expected:
+        assert sizes == expected[p]
+    else:
+        assert len(sizes) == 2 and 0 < sizes[0] < 13 and sizes[1] == 13

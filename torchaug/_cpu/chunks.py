@@ -48,6 +48,9 @@ def _chunked_examples(x: torch.Tensor, g: torch.Generator) -> list:
     # convolution picks another algorithm. Known gap, docs/adding_a_transform.md; 3 channels are exact)
     if x.shape[1] == 3 or not x.is_floating_point():
         cases.append(((FB._box_blur_impl, x, (k,), (5,)), {}))
+        sigma = (torch.rand(b, 2, generator=g) * 1.9 + 0.1).to(x.device)
+        ks = (min(9, 2 * ((x.shape[-1] - 1) // 2) + 1), min(7, 2 * ((x.shape[-2] - 1) // 2) + 1))
+        cases.append(((FN._gaussian_blur_whole, x, (sigma,), (ks,)), {"chunk_bytes": max(1, x[:2].numel() * 4)}))
     return cases
 
 

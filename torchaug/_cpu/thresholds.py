@@ -35,6 +35,12 @@ class Thresholds:
     #: float): 1/2/4/8/16 MiB chunks 112/114/115/103/118 ms, the whole batch 155 ms; 256x3x32x32 (3 MB):
     #: 38/25/20/19/19 ms, whole 21 ms.
     policy_chunk_bytes: int = 8 << 20
+    #: :func:`torchaug.functional.noise.gaussian_blur` runs on chunks of about this many bytes of float32
+    #: image: a batch-sized float temporary (over glibc's 32 MiB mmap limit) is page-faulted in anew on
+    #: every call, and that kernel time was most of the blur. One thread, 64x3x224x224 uint8, kernel 23:
+    #: whole batch 262-307 ms wall (195-207 ms of it system time), 2/4/8/16 MiB chunks 97/79/162/86 ms
+    #: (system 20/3/77/0 ms); two threads: whole 140-211 ms, chunks 45-61 ms. Same pixels (bit for bit).
+    blur_chunk_bytes: int = 4 << 20
     #: ColorJitter samples of at least this many bytes are gathered and scattered row by row when the
     #: batch is reordered (ImageNet-sized rows: -0.5 ms of serial reorder per 32x3x224x224 batch);
     #: smaller rows are many and one op each would cost more than one reorder pass (256 CIFAR rows).

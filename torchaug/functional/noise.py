@@ -11,7 +11,9 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from torchaug._cpu.chunks import run_chunked
 from torchaug._cpu.parallel import copy_like
+from torchaug._cpu.thresholds import THRESHOLDS
 from torchaug.functional._workspace import as_device_tensor, constant
 from torchaug.functional.color import _from_work, _keep_format, _to_work
 
@@ -135,14 +137,23 @@ def gaussian_blur(x: torch.Tensor, kernel_size: tuple[int, int], sigma: torch.Te
     plane with its own sample's kernel; reflect padding. Per sample, equal to torchvision's
     ``gaussian_blur`` (which convolves with the outer product of the same 1-D kernels) up to float
     rounding; ``uint8`` results are rounded as torchvision does (off by one grey level at most).
+    On the CPU the batch runs in chunks of about ``THRESHOLDS.blur_chunk_bytes`` of float work
+    (:func:`torchaug._cpu.chunks.run_chunked`, the same pixels).
     """
     kx, ky = int(kernel_size[0]), int(kernel_size[1])
-    B, C, H, W = x.shape
     sigma = sigma.to(x.device)
     if sigma.ndim == 1:
-        sigma = sigma[:, None].expand(B, 2)
+        sigma = sigma[:, None].expand(x.shape[0], 2)
     if kx <= 1 and ky <= 1:
         return x.clone()
+    return run_chunked(_gaussian_blur_whole, x, (sigma,), ((kx, ky),), work_factor=2 * (kx + ky),
+                       chunk_bytes=THRESHOLDS.blur_chunk_bytes)
+
+
+def _gaussian_blur_whole(x: torch.Tensor, sigma: torch.Tensor, kernel_size: tuple[int, int]) -> torch.Tensor:
+    """:func:`gaussian_blur` in one pass over the batch: ``sigma`` ``(B, 2)``, ``kernel_size`` ``(kx, ky)``."""
+    kx, ky = kernel_size
+    B, C, H, W = x.shape
     xf, bound, integer = _to_work(x)
     y = xf.reshape(1, B * C, H, W)
     if kx > 1:

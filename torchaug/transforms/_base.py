@@ -52,7 +52,7 @@ from torch import nn
 
 from torchaug._devpath import cpu_path
 from torchaug._validation import check_generator, check_images, check_probability, describe
-from torchaug._cpu.select import apply_into, where_samples
+from torchaug._cpu.select import apply_into, copy_rows_, where_samples
 from torchaug._cpu.threads import cpu_threads
 from torchaug.functional.geometry import box_corners, clip_boxes, points_to_boxes
 from torchaug.functional.ragged import is_image_list
@@ -89,6 +89,12 @@ def slice_params(params: Params, rows: slice, n: int) -> Params:
     return {k: v[rows] if isinstance(v, torch.Tensor) and v.ndim and v.shape[0] == n else v for k, v in params.items()}
 
 
+def take_params(params: Params, index: torch.Tensor, n: int) -> Params:
+    """The parameters of samples ``index`` of a batch of ``n``: every tensor of leading size ``n`` gathered."""
+    return {k: v.index_select(0, index) if isinstance(v, torch.Tensor) and v.ndim and v.shape[0] == n else v
+            for k, v in params.items()}
+
+
 @functools.lru_cache(maxsize=None)
 def _accepts_out(cls: type) -> bool:
     """Whether ``cls.transform`` takes an ``out`` argument (see the module docstring)."""
@@ -119,6 +125,11 @@ class RandomTransform(nn.Module):
     #: whether ``uint16`` images (16-bit, [0, 65535]) are supported: index and warp ops whose maths
     #: holds for any integer range (others raise a TypeError naming the op)
     supports_uint16: bool = False
+    #: with ``p < 1`` on a batch that ``Compose`` owns (CPU, ``transform`` takes ``out=``): run
+    #: ``transform`` once on the gathered selected samples and copy them back, instead of run by
+    #: run of consecutive selected samples (:func:`torchaug._cpu.select.apply_into`); for kernels
+    #: with a fixed cost per call (convolutions)
+    gather_selected: bool = False
 
     def __init__(self, *, p: float = 1.0, same_on_batch: bool = False) -> None:
         super().__init__()
@@ -333,13 +344,19 @@ class RandomTransform(nn.Module):
         The one speed mechanism of the base class: when ``x`` is a CPU batch nobody else holds
         (``owned``, a ``Compose`` intermediate) and ``transform`` accepts ``out=`` (see the module
         docstring), the result is written into ``x`` and only the selected samples are
-        transformed (:func:`torchaug._cpu.select.apply_into`). Otherwise the transform's own
+        transformed (:func:`torchaug._cpu.select.apply_into`, or gathered first with
+        ``gather_selected``). Otherwise the transform's own
         output takes the unselected samples back (:func:`torchaug._cpu.select.where_samples`,
         written into that output).
         """
         blend = self.p < 1.0 and self.keeps_size and not folded
         if owned and cpu_path(x) and _accepts_out(type(self)):
             b = x.shape[0]
+            if blend and self.gather_selected:
+                index = params["apply"].nonzero().view(-1)  # a CPU tensor: no device sync
+                if index.numel():
+                    copy_rows_(x, index, self.transform(x.index_select(0, index), take_params(params, index, b)))
+                return x
 
             def fn(part: torch.Tensor, rows: slice, out: torch.Tensor | None) -> torch.Tensor:
                 sub = params if rows.start == 0 and rows.stop == b else slice_params(params, rows, b)

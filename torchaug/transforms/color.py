@@ -149,9 +149,10 @@ class RandomGrayscale(RandomTransform):
     def __init__(self, p: float = 0.1, *, same_on_batch: bool = False) -> None:
         super().__init__(p=p, same_on_batch=same_on_batch)
 
-    def transform(self, x: torch.Tensor, params: Params) -> torch.Tensor:
+    def transform(self, x: torch.Tensor, params: Params, out: torch.Tensor | None = None) -> torch.Tensor:
         _check_channels(x, type(self).__name__)
-        return FC.rgb_to_grayscale(x)
+        grey = FC.rgb_to_grayscale(x)
+        return grey if out is None else out.copy_(grey)
 
 
 @register("transform", example=lambda: RandomInvert(p=0.5))

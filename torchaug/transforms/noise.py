@@ -124,6 +124,8 @@ class GaussianBlur(RandomTransform):
     sample's kernel. Parameters: ``sigma`` (``(B,)``, used for both axes), ``apply``.
     """
 
+    gather_selected = True
+
     def __init__(
         self,
         kernel_size: int | Sequence[int],
@@ -149,7 +151,7 @@ class GaussianBlur(RandomTransform):
     def make_params(self, x: torch.Tensor, generator: torch.Generator | None) -> Params:
         return {"sigma": self._uniform(x, self.sigma[0], self.sigma[1], generator=generator)}
 
-    def transform(self, x: torch.Tensor, params: Params) -> torch.Tensor:
+    def transform(self, x: torch.Tensor, params: Params, out: torch.Tensor | None = None) -> torch.Tensor:
         kx, ky = self.kernel_size
         H, W = x.shape[-2:]
         if kx // 2 >= W or ky // 2 >= H:
@@ -157,7 +159,8 @@ class GaussianBlur(RandomTransform):
                 f"{type(self).__name__}: kernel_size {self.kernel_size} is too large for images of size "
                 f"{H}x{W} (reflect padding needs kernel_size // 2 < H, W)"
             )
-        return FN.gaussian_blur(x, self.kernel_size, params["sigma"])
+        y = FN.gaussian_blur(x, self.kernel_size, params["sigma"])
+        return y if out is None else out.copy_(y)
 
     def extra_repr(self) -> str:
         return f"kernel_size={self.kernel_size}, sigma={self.sigma}, " + super().extra_repr()
