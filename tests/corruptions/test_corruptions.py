@@ -292,3 +292,27 @@ def test_config_entries_build_and_run(name):
     x = _photos(32, 32, n=4)
     out = t(x, generator=torch.Generator().manual_seed(0))
     assert out.shape == x.shape and out.dtype == torch.uint8
+
+
+@pytest.mark.parametrize("name", sorted(__import__("torchaug.corruptions", fromlist=["CHUNKED"]).CHUNKED))
+@pytest.mark.parametrize("dtype", [torch.uint8, torch.float32])
+@pytest.mark.parametrize("channels", [1, 3])
+@pytest.mark.parametrize("mixed", [False, True])
+def test_chunked_corruptions_equal_one_pass(name, dtype, channels, mixed, force_thresholds, monkeypatch):
+    """The corruptions run on chunks of samples (CPU) give the one-pass result bit for bit, with one
+    severity and with per-sample severities spread over the chunks."""
+    from torchaug.corruptions import _corrupt_whole, corrupt_batch
+
+    g = torch.Generator().manual_seed(0)
+    x = torch.randint(0, 256, (7, channels, 40, 36), generator=g, dtype=torch.uint8)
+    x = x if dtype == torch.uint8 else x.float() / 255
+    sev = torch.tensor([1, 3, 5, 2, 3, 4, 1]) if mixed else torch.full((7,), 4)
+    levels = tuple(sorted(set(sev.tolist())))
+    whole = _corrupt_whole(x, sev, name, levels, None, "cifar")
+    force_thresholds(corruption_chunk_bytes=x[:2].numel() * 4, parallel_min_bytes=1)  # chunks of about 2 samples
+    import torchaug.corruptions as C
+
+    calls = []
+    monkeypatch.setattr(C, "_corrupt_whole", lambda xx, *a: (calls.append(xx.shape[0]), _corrupt_whole(xx, *a))[1])
+    assert torch.equal(corrupt_batch(x, name, sev, levels, None, "cifar"), whole)
+    assert sum(calls) == 7 and len(calls) == (1 if name == "zoom_blur" and mixed else 4)

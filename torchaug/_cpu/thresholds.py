@@ -41,6 +41,13 @@ class Thresholds:
     #: whole batch 262-307 ms wall (195-207 ms of it system time), 2/4/8/16 MiB chunks 97/79/162/86 ms
     #: (system 20/3/77/0 ms); two threads: whole 140-211 ms, chunks 45-61 ms. Same pixels (bit for bit).
     blur_chunk_bytes: int = 4 << 20
+    #: the corruptions that draw no random numbers and make batch-sized float temporaries (defocus,
+    #: zoom and Gaussian blur, brightness, saturate) run on chunks of about this many bytes of float32
+    #: image (:func:`torchaug.corruptions.corrupt_batch`). One thread, 32x3x224x224 uint8, severity 3,
+    #: whole batch / 2 / 4 / 8 MiB chunks (ms): defocus 134 / 79 / 82 / 78, zoom blur 1014 / 372 / 487 /
+    #: 716, brightness 213 / 87 / 85 / 112, saturate 191 / 83 / 83 / 114, Gaussian blur 130 / 56 / 53 / 56
+    #: (the whole batch: 60-413 ms of system time, page faults); contrast, pixelate and JPEG gained nothing.
+    corruption_chunk_bytes: int = 2 << 20
     #: ColorJitter samples of at least this many bytes are gathered and scattered row by row when the
     #: batch is reordered (ImageNet-sized rows: -0.5 ms of serial reorder per 32x3x224x224 batch);
     #: smaller rows are many and one op each would cost more than one reorder pass (256 CIFAR rows).

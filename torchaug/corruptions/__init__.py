@@ -26,7 +26,9 @@ from typing import Any
 
 import torch
 
+from torchaug._cpu.chunks import run_chunked
 from torchaug._cpu.narrow import narrow_uint8_
+from torchaug._cpu.thresholds import THRESHOLDS
 from torchaug._validation import check_generator, check_images, describe, value_checks_enabled
 from torchaug.corruptions import _constants as K
 from torchaug.corruptions._constants import CORRUPTIONS
@@ -71,9 +73,25 @@ def _name(name: Any, owner: str) -> str:
     return name
 
 
+#: corruptions that draw no random numbers and make batch-sized float temporaries: on the CPU they run
+#: on chunks of samples (``THRESHOLDS.corruption_chunk_bytes``), the same pixels bit for bit (zoom
+#: blur with one severity only: per-sample factors resample by batched matrix products, whose float
+#: sums depend on the batch they run in)
+CHUNKED = frozenset({"defocus_blur", "zoom_blur", "brightness", "saturate", "gaussian_blur"})
+
+
 def corrupt_batch(x4: torch.Tensor, name: str, sev: torch.Tensor, levels: tuple[int, ...],
                   generator: torch.Generator | None, which: str) -> torch.Tensor:
     """:func:`corrupt` on a validated ``(B, C, H, W)`` batch with an int64 ``(B,)`` severity."""
+    if name in CHUNKED and (name != "zoom_blur" or len(levels) == 1):
+        return run_chunked(_corrupt_whole, x4, (sev,), (name, levels, generator, which),
+                           chunk_bytes=THRESHOLDS.corruption_chunk_bytes)
+    return _corrupt_whole(x4, sev, name, levels, generator, which)
+
+
+def _corrupt_whole(x4: torch.Tensor, sev: torch.Tensor, name: str, levels: tuple[int, ...],
+                   generator: torch.Generator | None, which: str) -> torch.Tensor:
+    """:func:`corrupt_batch` in one pass over the batch."""
     table = (K.CIFAR if which == "cifar" else K.IMAGENET)[name]
     integer = x4.dtype == torch.uint8
     if integer and x4.shape[1] == 3 and name in U8_FUNCTIONS:
