@@ -37,10 +37,12 @@ class Thresholds:
     policy_chunk_bytes: int = 8 << 20
     #: :func:`torchaug.functional.noise.gaussian_blur` runs on chunks of about this many bytes of float32
     #: image: a batch-sized float temporary (over glibc's 32 MiB mmap limit) is page-faulted in anew on
-    #: every call, and that kernel time was most of the blur. One thread, 64x3x224x224 uint8, kernel 23:
-    #: whole batch 262-307 ms wall (195-207 ms of it system time), 2/4/8/16 MiB chunks 97/79/162/86 ms
-    #: (system 20/3/77/0 ms); two threads: whole 140-211 ms, chunks 45-61 ms. Same pixels (bit for bit).
-    blur_chunk_bytes: int = 4 << 20
+    #: every call, and that kernel time was most of the blur. 64x3x224x224 uint8, kernel 23, each size in
+    #: a fresh process: one thread, 0.25 / 0.5 / 1 / 2 / 4 / 8 / 64 MiB chunks 161 / 156 / 110 / 58 / 241 /
+    #: 155 / 254 ms (system time 8 / 10 / 11 / 2 / 129 / 79 / 181 ms); two threads, 0.5 / 1 / 2 / 4 / 64 MiB
+    #: 101 / 64 / 50 / 126 / 84 ms. Which sizes fault depends on glibc's adaptive thresholds, so on what the
+    #: process allocated before; 2 MiB was the fastest every time. Same pixels (bit for bit).
+    blur_chunk_bytes: int = 2 << 20
     #: the corruptions that draw no random numbers and make batch-sized float temporaries (defocus,
     #: zoom and Gaussian blur, brightness, saturate) run on chunks of about this many bytes of float32
     #: image (:func:`torchaug.corruptions.corrupt_batch`). One thread, 32x3x224x224 uint8, severity 3,

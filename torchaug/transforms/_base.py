@@ -125,10 +125,11 @@ class RandomTransform(nn.Module):
     #: whether ``uint16`` images (16-bit, [0, 65535]) are supported: index and warp ops whose maths
     #: holds for any integer range (others raise a TypeError naming the op)
     supports_uint16: bool = False
-    #: with ``p < 1`` on a batch that ``Compose`` owns (CPU, ``transform`` takes ``out=``): run
-    #: ``transform`` once on the gathered selected samples and copy them back, instead of run by
-    #: run of consecutive selected samples (:func:`torchaug._cpu.select.apply_into`); for kernels
-    #: with a fixed cost per call (convolutions)
+    #: with ``p < 1`` on the CPU (``transform`` takes ``out=``): run ``transform`` once on the
+    #: gathered selected samples and copy them back (into the batch ``Compose`` owns, else into a
+    #: copy), instead of run by run of consecutive selected samples
+    #: (:func:`torchaug._cpu.select.apply_into`) or on the whole batch; for kernels with a fixed cost
+    #: per call (convolutions)
     gather_selected: bool = False
 
     def __init__(self, *, p: float = 1.0, same_on_batch: bool = False) -> None:
@@ -350,13 +351,16 @@ class RandomTransform(nn.Module):
         written into that output).
         """
         blend = self.p < 1.0 and self.keeps_size and not folded
+        if blend and self.gather_selected and cpu_path(x) and _accepts_out(type(self)):
+            # a copy of the batch (unless Compose owns it) and the op on the selected samples only
+            b = x.shape[0]
+            out = x if owned else x.clone(memory_format=torch.preserve_format)
+            index = params["apply"].nonzero().view(-1)  # a CPU tensor: no device sync
+            if index.numel():
+                copy_rows_(out, index, self.transform(x.index_select(0, index), take_params(params, index, b)))
+            return out
         if owned and cpu_path(x) and _accepts_out(type(self)):
             b = x.shape[0]
-            if blend and self.gather_selected:
-                index = params["apply"].nonzero().view(-1)  # a CPU tensor: no device sync
-                if index.numel():
-                    copy_rows_(x, index, self.transform(x.index_select(0, index), take_params(params, index, b)))
-                return x
 
             def fn(part: torch.Tensor, rows: slice, out: torch.Tensor | None) -> torch.Tensor:
                 sub = params if rows.start == 0 and rows.stop == b else slice_params(params, rows, b)
