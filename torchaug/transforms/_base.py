@@ -125,11 +125,11 @@ class RandomTransform(nn.Module):
     #: whether ``uint16`` images (16-bit, [0, 65535]) are supported: index and warp ops whose maths
     #: holds for any integer range (others raise a TypeError naming the op)
     supports_uint16: bool = False
-    #: with ``p < 1`` on the CPU (``transform`` takes ``out=``): run ``transform`` once on the
-    #: gathered selected samples and copy them back (into the batch ``Compose`` owns, else into a
-    #: copy), instead of run by run of consecutive selected samples
-    #: (:func:`torchaug._cpu.select.apply_into`) or on the whole batch; for kernels with a fixed cost
-    #: per call (convolutions)
+    #: with ``p < 1`` on the CPU: run ``transform`` once on the gathered selected samples and copy
+    #: them back (into the batch ``Compose`` owns, else into a copy), instead of on the whole batch
+    #: or run by run of consecutive selected samples (:func:`torchaug._cpu.select.apply_into`); for
+    #: filters with a fixed cost per call. Setting it promises what ``out=`` promises: sample ``i``
+    #: of the result depends only on sample ``i`` of ``x`` and of the parameters
     gather_selected: bool = False
 
     def __init__(self, *, p: float = 1.0, same_on_batch: bool = False) -> None:
@@ -351,7 +351,7 @@ class RandomTransform(nn.Module):
         written into that output).
         """
         blend = self.p < 1.0 and self.keeps_size and not folded
-        if blend and self.gather_selected and cpu_path(x) and _accepts_out(type(self)):
+        if blend and self.gather_selected and cpu_path(x):
             # a copy of the batch (unless Compose owns it) and the op on the selected samples only
             b = x.shape[0]
             out = x if owned else x.clone(memory_format=torch.preserve_format)

@@ -25,6 +25,8 @@ __all__ = ["Blur", "MedianBlur", "MotionBlur", "Defocus", "ZoomBlur", "GlassBlur
 class _KernelSizeBlur(RandomTransform):
     """Shared: an odd ``blur_limit`` range, one kernel size ``ksize`` ``(B,)`` per sample."""
 
+    gather_selected = True
+
     __torchaug_public__ = False
 
     def __init__(self, blur_limit: int | Sequence[int] = (3, 7), *, p: float = 0.5, same_on_batch: bool = False) -> None:
@@ -122,6 +124,8 @@ class Defocus(RandomTransform):
     Parameters: ``radius`` (``(B,)`` ints), ``alias_blur`` (``(B,)``), ``apply``.
     """
 
+    gather_selected = True
+
     def __init__(
         self,
         radius: int | Sequence[int] = (3, 10),
@@ -157,6 +161,8 @@ class ZoomBlur(RandomTransform):
     Parameters: ``zoom_factors`` (``(B, S)``), ``n_factors`` (``(B,)``: how many of them a sample
     uses), ``apply``.
     """
+
+    gather_selected = True
 
     def __init__(
         self,
@@ -203,6 +209,8 @@ class GlassBlur(RandomTransform):
     Parameters: ``dxy`` (``(B, P, iterations, 2)`` int displacements (int8 for ``max_delta <= 127``),
     ``P = (H - 2 max_delta) * (W - 2 max_delta)``), ``apply``.
     """
+
+    gather_selected = True
 
     def __init__(
         self,

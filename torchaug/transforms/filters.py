@@ -34,6 +34,8 @@ class Sharpen(RandomTransform):
     Parameters: ``alpha``, ``lightness`` (``(B,)``), ``apply``.
     """
 
+    gather_selected = True
+
     def __init__(
         self,
         alpha: Sequence[float] = (0.2, 0.5),
@@ -78,6 +80,8 @@ class Emboss(RandomTransform):
     Parameters: ``alpha``, ``strength`` (``(B,)``), ``apply``.
     """
 
+    gather_selected = True
+
     def __init__(
         self,
         alpha: Sequence[float] = (0.2, 0.5),
@@ -111,6 +115,8 @@ class UnsharpMask(RandomTransform):
 
     Parameters: ``ksize`` (``(B,)``), ``sigma``, ``alpha`` (``(B,)``), ``apply``.
     """
+
+    gather_selected = True
 
     def __init__(
         self,
@@ -154,6 +160,8 @@ class EdgeDetect(RandomTransform):
     Parameters: ``alpha`` (``(B,)``), ``apply``.
     """
 
+    gather_selected = True
+
     def __init__(self, alpha: float | Sequence[float] = (0.0, 0.75), *, p: float = 0.5, same_on_batch: bool = False) -> None:
         super().__init__(p=p, same_on_batch=same_on_batch)
         self.alpha = float_range(alpha, owner=type(self).__name__, name="alpha", low=0.0, high=1.0)
@@ -194,6 +202,8 @@ class Convolve(RandomTransform):
 
     ``kernel``: a ``(kh, kw)`` array of numbers (odd sizes). Parameters: ``apply``.
     """
+
+    gather_selected = True
 
     def __init__(self, kernel: Any, *, p: float = 1.0, same_on_batch: bool = False) -> None:
         super().__init__(p=p, same_on_batch=same_on_batch)
