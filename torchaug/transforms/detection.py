@@ -29,6 +29,7 @@ import torch
 from torch import nn
 from torch.utils import _pytree as pytree
 
+from torchaug._cpu.scratch import scratch
 from torchaug._devpath import cpu_path
 from torchaug._validation import check_bool, check_number, describe
 from torchaug.functional import color as FC
@@ -858,7 +859,7 @@ class RandomPhotometricDistort(RandomTransform):
             "permutation": torch.where(on[:, 4:5], perm, ident),
         }
 
-    def transform(self, x: torch.Tensor, params: Params) -> torch.Tensor:
+    def transform(self, x: torch.Tensor, params: Params, out: torch.Tensor | None = None) -> torch.Tensor:
         if x.shape[1] not in (1, 3):
             raise ValueError(f"{type(self).__name__}: x must have 1 or 3 channels (grey or RGB); got {x.shape[1]} channels")
         # torchvision's order: brightness, [contrast], saturation, hue, [contrast] -> color_jitter's
@@ -875,15 +876,15 @@ class RandomPhotometricDistort(RandomTransform):
             if 0 < n_hue < x.shape[0]:
                 split = (has_hue.nonzero().flatten(), (~has_hue).nonzero().flatten())
         if split is None:
-            y = FC.color_jitter(x, bri, con, sat, hue, order)
-        else:  # per-row copies: index_select / index_copy_ of large uint8 rows measured 100x slower
-            y = torch.empty_like(x)
+            y = FC.color_jitter(x, bri, con, sat, hue, order, out=out)
+        else:  # each group gathered into a reused buffer (no fresh batch-sized tensor to fault in), jittered there
+            y = torch.empty_like(x) if out is None else out  # ``out`` may be ``x``: the groups' rows are disjoint
             for idx, with_hue in zip(split, (True, False)):
-                rows = idx.tolist()
-                sub = torch.stack([x[i] for i in rows])
-                res = FC.color_jitter(sub, bri[idx], con[idx], sat[idx], hue[idx] if with_hue else None, order[idx])
-                for k, i in enumerate(rows):
-                    y[i].copy_(res[k])
+                sub = torch.index_select(x, 0, idx, out=scratch("photometric_rows", (idx.numel(), *x.shape[1:]), x.dtype,
+                                                                x.device))
+                FC.color_jitter(sub, bri[idx], con[idx], sat[idx], hue[idx] if with_hue else None, order[idx], out=sub)
+                for k, i in enumerate(idx.tolist()):  # row copies (the uint8 index_copy_ kernel is byte by byte)
+                    y[i].copy_(sub[k])
         perm = params["permutation"].to(x.device)
         if not cpu_path(y):
             return y.gather(1, perm.view(*perm.shape, 1, 1).expand_as(y))
