@@ -31,9 +31,8 @@ def bilinear_taps(n_in: int, n_out: int, device: torch.device, dtype: torch.dtyp
     src = (scale * (torch.arange(n_out, dtype=dtype) + 0.5) - 0.5).clamp_min(0.0)
     i0 = src.floor().long().clamp_max(n_in - 1)
     i1 = (i0 + 1).clamp_max(n_in - 1)
-    l1 = (src - i0.to(dtype)).double()
-    l0 = (1.0 - (src - i0.to(dtype))).double()
-    return torch.stack([i0, i1], 1).to(device), torch.stack([l0, l1], 1).to(device)
+    frac = src - i0.to(dtype)
+    return torch.stack([i0, i1], 1).to(device), torch.stack([1.0 - frac, frac], 1).double().to(device)
 
 
 _CPU = torch.device("cpu")
@@ -71,8 +70,8 @@ def _row_bags(b: int, c: int, h: int, size: int, mix: tuple[float, ...] | None, 
     channels, weighted by tap weight times ``mix[c]``. Channels-last: the table is
     ``x.permute(0, 2, 3, 1).view(B H', W C)`` and a bag per ``(b, i)`` blends two rows (the mix is
     applied after). ``gathered``: the table holds only the rows the taps read (``H'`` of them).
-    Built per call (a broadcast add over ``B C size`` entries): cached, every patch size of a
-    random-size mixer would keep its batch-sized index tensors alive.
+    Built per call (a broadcast add over ``B C size`` entries), not cached: a cache would keep the
+    batch-sized index tensors of every patch size a random-size mixer draws.
     """
     ri, rw, h = _row_taps(h, size, gathered, device, dtype)
     if channels_last:

@@ -151,7 +151,7 @@ class GaussianBlur(RandomTransform):
     def make_params(self, x: torch.Tensor, generator: torch.Generator | None) -> Params:
         return {"sigma": self._uniform(x, self.sigma[0], self.sigma[1], generator=generator)}
 
-    def transform(self, x: torch.Tensor, params: Params, out: torch.Tensor | None = None) -> torch.Tensor:
+    def transform(self, x: torch.Tensor, params: Params) -> torch.Tensor:
         kx, ky = self.kernel_size
         H, W = x.shape[-2:]
         if kx // 2 >= W or ky // 2 >= H:
@@ -159,8 +159,7 @@ class GaussianBlur(RandomTransform):
                 f"{type(self).__name__}: kernel_size {self.kernel_size} is too large for images of size "
                 f"{H}x{W} (reflect padding needs kernel_size // 2 < H, W)"
             )
-        y = FN.gaussian_blur(x, self.kernel_size, params["sigma"])
-        return y if out is None else out.copy_(y)
+        return FN.gaussian_blur(x, self.kernel_size, params["sigma"])
 
     def extra_repr(self) -> str:
         return f"kernel_size={self.kernel_size}, sigma={self.sigma}, " + super().extra_repr()
