@@ -151,6 +151,29 @@ def test_color_jitter_matches_sequential_torchvision(dtype):
     assert len(set(order[:, 3].tolist())) == 4
 
 
+@pytest.mark.parametrize("dtype", [torch.uint8, torch.float32])
+def test_color_jitter_without_hue_is_bit_equal_to_torchvision(dtype):
+    """Brightness, contrast and saturation round exactly as torchvision's ``_blend`` (``add_`` with
+    ``alpha``), identity factors (1.0, what RandomPhotometricDistort passes for an op not drawn)
+    included, on images large enough that a different rounding would show."""
+    b = 16
+    x = _images(dtype, b=b, h=48, w=64)
+    facs = [_factors(0.5, 1.5, 1, b), _factors(0.5, 1.5, 2, b), _factors(0.5, 1.5, 3, b)]
+    for k, f in enumerate(facs):
+        f[k::3] = 1.0
+    order = torch.rand(b, 4, generator=torch.Generator().manual_seed(5)).argsort(1)
+    out = FC.color_jitter(x, *facs, None, order)
+    fns = [TF.adjust_brightness, TF.adjust_contrast, TF.adjust_saturation]
+    ref = []
+    for i in range(b):
+        y = x[i]
+        for k in order[i].tolist():
+            if k < 3:
+                y = fns[k](y, float(facs[k][i]))
+        ref.append(y)
+    assert torch.equal(out, torch.stack(ref))
+
+
 @pytest.mark.parametrize("disabled", [0, 1, 2, 3])
 def test_color_jitter_disabled_ops_are_skipped(disabled):
     x = _images(torch.uint8)
@@ -255,23 +278,34 @@ def test_color_jitter_rejects_orders_that_are_not_permutations():
         FC.color_jitter(x, f, f, f, f - 1.0, order)
 
 
+@pytest.mark.parametrize("identity", [False, True])
 @pytest.mark.parametrize("by_rows", [False, True])
 @pytest.mark.parametrize("dtype", [torch.uint8, torch.float32])
-def test_color_jitter_cpu_chunks_equal_one_pass(by_rows, dtype, force_thresholds):
+def test_color_jitter_cpu_chunks_equal_one_pass(by_rows, dtype, identity, force_thresholds):
     # large images are processed in cache-sized chunks on CPU; shrink the chunk to 3 samples.
-    # Samples sorted by their order are gathered and scattered per chunk or row by row (large rows)
+    # Samples sorted by their order (and, with identity factors on uint8, by how many slots they
+    # use before and after the hue) are gathered and scattered per chunk or row by row (large rows)
     force_thresholds(jitter_chunk_bytes=3 * 3 * 10 * 12 * 4, row_copy_min_bytes=1 if by_rows else 1 << 30)
-    b = 10
+    b = 24
     x = _images(dtype, b=b)
-    f, hf = _factors(0.5, 1.5, b=b), _factors(-0.3, 0.3, b=b)
+    facs = [_factors(0.5, 1.5, seed=k, b=b) for k in range(3)]
+    if identity:  # an op not drawn by RandomPhotometricDistort: factor 1
+        for k, f in enumerate(facs):
+            f[k::3] = 1.0
+            f[k + 3::5] = 1.0
+    hf = _factors(-0.3, 0.3, b=b)
     order = torch.rand(b, 4, generator=torch.Generator().manual_seed(5)).argsort(1)
-    out = FC.color_jitter(x, f, f, f, hf, order)
-    ref = FC._color_jitter(x, f, f, f, hf, order)  # one pass
+    out = FC.color_jitter(x, *facs, hf, order)
+    ref = FC._color_jitter(x, *facs, hf, order)  # one pass
     assert torch.equal(out, ref)
+    if identity and dtype == torch.uint8:  # the identity slots are really left out, and in several runs
+        plan = FC._jitter_plan(x, *facs, hf, order)
+        assert int((plan.codes == 3).sum()) > 3 * b  # without them 3 of each sample's 6 slots are empty
+        assert len(set(plan.n_before[plan.n_after > 0].tolist())) >= 2  # after-hue slots in several runs
     x0 = x.clone()
-    assert FC.color_jitter(x, f, f, f, hf, order, out=x) is x and torch.equal(x, ref)  # in place
+    assert FC.color_jitter(x, *facs, hf, order, out=x) is x and torch.equal(x, ref)  # in place
     xc = x0.contiguous(memory_format=torch.channels_last)
-    outc = FC.color_jitter(xc, f, f, f, hf, order)
+    outc = FC.color_jitter(xc, *facs, hf, order)
     assert outc.is_contiguous(memory_format=torch.channels_last) and torch.equal(outc, ref)
 
 

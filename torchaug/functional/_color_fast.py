@@ -5,13 +5,15 @@ threads. A registered fast path (:mod:`torchaug._cpu.registry`) of the one-pass 
 
 Every sample runs its three slots and the hue: brightness, contrast and saturation are each
 ``x * a + ref * (1 - a)`` (``ref`` = 0, the mean grey level or the grey image), so one "slot"
-applies whichever of the three a sample has at that point (identity where it has none). On CPU,
-where reading a few small integers costs nothing, the identity work is skipped, which is exact:
-the samples are sorted by how many operations they do before the hue, so each slot's samples are
-one contiguous run of rows (a slot before the hue is used by the samples with at least that many
-operations before it: a suffix; a slot after it by a prefix), and each slot runs on its run only;
-a slot also skips the grey image or its mean when none of its samples needs them. That is about
-270 tensor operations per chunk whatever the number of samples in it. Chunks hold about
+applies whichever of the three a sample has at that point (identity where it has none; on uint8
+data a factor of exactly 1 counts as none, see :func:`torchaug.functional.color._jitter_plan`).
+On CPU, where reading a few small integers costs nothing, the identity work is skipped, which is
+exact: the samples are sorted by how many operations they do before the hue, then by how many
+after it, most first, so each slot's samples are contiguous runs of rows (a slot before the hue is
+used by the samples with at least that many operations before it: a suffix; a slot after it by a
+prefix of each of those groups, at most four runs), and each slot runs on its runs only; a slot
+also skips the grey image or its mean when none of its samples needs them. That is about 270
+tensor operations per chunk whatever the number of samples in it. Chunks hold about
 ``THRESHOLDS.jitter_chunk_bytes`` of float work buffer, so the ~60 passes over the data stay in the
 core's cache (2-3x faster at 224x224), and are spread over ``torch.get_num_threads()`` Python
 threads with one intra-op thread each (:func:`torchaug._cpu.parallel.parallel_for`, only above
@@ -77,6 +79,8 @@ def _jitter_examples(x: torch.Tensor, g: torch.Generator) -> list:
              ((x, f(0.5, 1.5), None, f(0.5, 1.5), f(-0.3, 0.3), order), {}),
              ((x, None, None, None, f(-0.5, 0.5), order), {}),
              ((x, f(0.5, 1.5), f(0.5, 1.5), f(0.5, 1.5), None, order), {}),
+             ((x, *(torch.where(torch.rand(b, generator=g) < 0.5, f(0.5, 1.5), 1.0) for _ in range(3)),
+               f(-0.3, 0.3), order), {}),  # identity factors (an op not drawn): slots left out on uint8
              ((x, f(0.5, 1.5), f(0.5, 1.5), f(0.5, 1.5), f(-0.3, 0.3), torch.arange(4).repeat(b, 1)), {})]
     return cases
 
@@ -97,15 +101,18 @@ def color_jitter_chunked(
     """:func:`torchaug.functional.color.color_jitter` on a non-empty CPU batch (see the module docstring)."""
     B = x.shape[0]
     plan = _c._jitter_plan(x, brightness_factor, contrast_factor, saturation_factor, hue_factor, order)
-    counts = torch.bincount(plan.n_before, minlength=4).tolist()
-    perm = None if max(counts) == B else torch.argsort(plan.n_before, stable=True)
+    key = plan.n_before * 4 + (3 - plan.n_after)  # before-hue count up, after-hue count down
+    counts = torch.bincount(key, minlength=16).tolist()
+    perm = None if max(counts) == B else torch.argsort(key, stable=True)
     if perm is not None:
         plan = plan.select(perm)
-    starts = [sum(counts[:k]) for k in range(5)]  # first row of the group with k operations before the hue
-    before = [starts[3 - s] for s in range(3)]  # before-slot s: rows [before[s], B)
-    after = [starts[max(plan.n_ops - s, 0)] for s in range(3)]  # after-slot s: rows [0, after[s])
+    starts = [sum(counts[:k]) for k in range(17)]  # first row of each key
+    before = [starts[4 * (3 - s)] for s in range(3)]  # before-slot s: rows [before[s], B)
+    # after-slot s: in each before-hue group k, the rows with more than s operations after the hue
+    after = [[(starts[4 * k], starts[4 * k + 3 - s]) for k in range(4) if starts[4 * k + 3 - s] > starts[4 * k]]
+             for s in range(3)]
     chunks = _chunks(x)
-    needs = _needs(plan, [*(i for i, _ in chunks), B, *before, *after])
+    needs = _needs(plan, [*(i for i, _ in chunks), B, *before, *(r for runs in after for run in runs for r in run)])
     # sorted row k is row perm[k] of the input and of the output. Large samples are gathered and
     # scattered one by one inside the (parallel) chunks; small ones with one gather per chunk and
     # one reorder pass over the batch (a reused buffer, put back in order below)
@@ -134,7 +141,8 @@ def color_jitter_chunked(
             spare = _c._gray_plane(y)
             _c._hue_w(y, plan.hue[i:j], plan.bound, plan.integer, inplace=True, spare=spare)
         for s in range(3):
-            _c._jitter_rows_(y, plan, 3 + s, i, min(j, after[s]), i, needs)
+            for r0, r1 in after[s]:
+                _c._jitter_rows_(y, plan, 3 + s, max(i, r0), min(j, r1), i, needs)
         res = _c._uint8_bits_(y) if plan.integer else y  # y holds integers in [0, 255] for uint8
         if rows is None:
             out[i:j].copy_(res)
