@@ -171,7 +171,7 @@ def main() -> None:
         table.append([name, f"{ips['torchaug']:,.0f} img/s", cell("torchvision"), cell("albumentations")])
     print(f"threads={args.threads} rounds={args.rounds} stat={args.stat}; batch {B}x3x{H}x{W} uint8, {N} boxes/image, "
           f"output {S}x{S}; ratio = peer time / torchaug time (goal >= 2)")
-    print(markdown_table(["op", "torchaug", "torchvision v2 (per sample)", "albumentations (per sample)"], table))
+    print(markdown_table(["op", "torchaug (img/s)", "torchvision v2 (per sample)", "albumentations (per sample)"], table))
 
 
 if __name__ == "__main__":
