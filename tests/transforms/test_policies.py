@@ -130,6 +130,33 @@ def test_fill_and_apply_op_direct():
 
 
 @pytest.mark.parametrize("dtype", [torch.uint8, torch.float32])
+@pytest.mark.parametrize("masked", [False, True])
+def test_apply_op_into_out_equals_a_new_result(monkeypatch, dtype, masked):
+    # out=x (a chain over a batch the caller owns): every op's samples rewritten in their rows, the
+    # Identity ones not touched; another out gets every sample; both equal the plain call
+    from torchaug.transforms import policies
+
+    if masked:
+        monkeypatch.setattr(policies, "_GATHER_ON_CPU", False)
+    x = _images(dtype, b=len(OPS) + 4)
+    op = torch.cat([torch.arange(len(OPS)), torch.tensor([OPS.index("Identity"), 0, OPS.index("Rotate"), 5])])
+    mag = torch.linspace(-0.9, 0.9, op.numel(), dtype=torch.float64) * 20
+    ref = apply_op(x, op, mag, interpolation="bilinear")
+    y = x.clone()
+    ident = (op == OPS.index("Identity")).nonzero().flatten()
+    keep = y[ident].clone()
+    assert apply_op(y, op, mag, interpolation="bilinear", out=y) is y
+    assert torch.equal(y, ref) and torch.equal(y[ident], keep)
+    other = torch.zeros_like(x)
+    assert apply_op(x, op, mag, interpolation="bilinear", out=other) is other and torch.equal(other, ref)
+    whole = x.clone()  # one op for the whole batch
+    one = torch.full_like(op, OPS.index("Invert"))
+    assert torch.equal(apply_op(whole, one, mag, out=whole), apply_op(x, one, mag))
+    with pytest.raises(ValueError, match=r"apply_op: out must be a tensor of the input's shape"):
+        apply_op(x, op, mag, out=x[:2])
+
+
+@pytest.mark.parametrize("dtype", [torch.uint8, torch.float32])
 @pytest.mark.parametrize("interpolation", ["nearest", "bilinear"])
 @pytest.mark.parametrize("fill", [None, 77.0, [255.0, 10.4, 0.5]])
 def test_translations_equal_torchvision_affine(dtype, interpolation, fill):

@@ -113,6 +113,33 @@ def test_run_by_group_puts_every_result_back_in_place(dtype, channels_last):
     assert out.is_contiguous(memory_format=torch.channels_last if channels_last else torch.contiguous_format)
 
 
+@pytest.mark.parametrize("into_x", [False, True])
+def test_run_by_group_into_writes_each_group_into_its_rows(into_x):
+    from torchaug._cpu.select import run_by_group_into
+
+    g = torch.Generator().manual_seed(4)
+    x = torch.randint(0, 200, (9, 3, 4, 5), generator=g, dtype=torch.uint8)
+    x0 = x.clone()
+    group = torch.tensor([1, 0, 1, 2, 0, 1, 2, 2, 0])
+    counts = torch.bincount(group, minlength=3).tolist()
+    seen = []
+
+    def fn(k, part, rows):
+        seen.append((k, None if rows is None else rows.tolist()))
+        return part + 10 * (k + 1)
+
+    out = x if into_x else torch.zeros_like(x)
+    assert run_by_group_into(out, x, group, counts, fn, skip=2) is out
+    assert seen == [(0, [1, 4, 8]), (1, [0, 2, 5])]  # group 2 skipped
+    for b in range(9):
+        k = int(group[b])
+        assert torch.equal(out[b], x0[b] if k == 2 else x0[b] + 10 * (k + 1))
+    seen.clear()
+    whole = x0.clone()  # a group holding the whole batch gets rows=None and the batch itself
+    run_by_group_into(whole, whole, torch.zeros(9, dtype=torch.long), [9, 0, 0], fn)
+    assert seen == [(0, None)] and torch.equal(whole, x0 + 10)
+
+
 @pytest.mark.parametrize("dtype", [torch.uint8, torch.float32, torch.uint16])
 def test_copy_rows_equals_index_copy_for_every_layout_pair(dtype):
     from torchaug._cpu.select import copy_rows_

@@ -10,8 +10,9 @@
   (``override_thresholds`` forces them in tests);
 - :mod:`.select`: ``where_samples`` (the bit-select behind ``p``), ``apply_into`` (an op on the
   selected samples only, written into a batch the pipeline owns), ``run_by_group`` (one kernel per
-  group of samples on slices of one sorted copy) and ``copy_rows_`` (``index_copy_`` of dense samples
-  as int64 rows);
+  group of samples on slices of one sorted copy), ``run_by_group_into`` (each group gathered and
+  written back into its rows of a batch the caller owns) and ``copy_rows_`` (``index_copy_`` of dense
+  samples as int64 rows);
 - :mod:`.narrow`: float32 -> uint8 through the int32 bits (the casts back of the uint8 kernels);
 - :mod:`.registry`: ``@fast_path(plain=...)``, every fast path registered against its plain kernel.
 

@@ -203,6 +203,37 @@ def copy_rows_(out: torch.Tensor, index: torch.Tensor, src: torch.Tensor) -> tor
     return out
 
 
+def run_by_group_into(
+    out: torch.Tensor, x: torch.Tensor, group: torch.Tensor, counts: list[int],
+    fn: Callable[[int, torch.Tensor, torch.Tensor | None], torch.Tensor], skip: int | None = None,
+) -> torch.Tensor:
+    """:func:`run_by_group` writing each group's result into its samples' rows of ``out`` (which
+    may be ``x`` itself: every group reads its own rows before writing them) by
+    :func:`copy_rows_`; a group that holds the whole batch gets ``rows=None`` and the batch itself.
+    Group ``skip`` is left out (with ``out is x``: its samples stay as they are; otherwise they
+    are copied). No gathered copy of the batch and no reordering pass: on CPU, one gather and one
+    row copy per sample that some group changes. Returns ``out``."""
+    b = x.shape[0]
+    order = torch.argsort(group, stable=True)
+    first = 0
+    for k, n in enumerate(counts):
+        if n:
+            rows = None if n == b else order[first:first + n]
+            if k != skip:
+                res = fn(k, x if rows is None else x.index_select(0, rows), rows)
+            elif out is not x:
+                res = x if rows is None else x.index_select(0, rows)
+            else:
+                res = None
+            if res is not None and res is not out:
+                if rows is None:
+                    out.copy_(res)
+                else:
+                    copy_rows_(out, rows, res)
+        first += n
+    return out
+
+
 def run_by_group(
     x: torch.Tensor, group: torch.Tensor, counts: list[int],
     fn: Callable[[int, torch.Tensor, torch.Tensor], torch.Tensor],

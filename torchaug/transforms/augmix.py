@@ -179,7 +179,7 @@ class AugMix(_PolicyBase):
         op_flat = op.transpose(0, 1).reshape(k * B, D)
         mag_flat = mag.transpose(0, 1).reshape(k * B, D)
         for d in range(D):
-            chains = apply_op(chains, op_flat[:, d], mag_flat[:, d], interpolation=self.interpolation, fill=fill)
+            apply_op(chains, op_flat[:, d], mag_flat[:, d], interpolation=self.interpolation, fill=fill, out=chains)
         shape = (B, 1, 1, 1)
         mix = weights[:, 0].reshape(shape) * x  # the clean image's float conversion, once
         term = torch.empty_like(mix)  # one scratch for every chain's weighted term (no allocation per chain)

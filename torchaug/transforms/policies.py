@@ -31,7 +31,7 @@ from typing import Any
 
 import torch
 
-from torchaug._cpu.select import copy_rows_, run_by_group
+from torchaug._cpu.select import copy_rows_, run_by_group, run_by_group_into
 from torchaug._devpath import cpu_path
 from torchaug._validation import check_choice, check_number, describe
 from torchaug.functional import color as FC
@@ -181,6 +181,7 @@ def apply_op(
     *,
     interpolation: str = "nearest",
     fill: Any = None,
+    out: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """Apply to each sample ``b`` the operation ``OPS[op[b]]`` with ``magnitude[b]`` (signed).
 
@@ -190,12 +191,19 @@ def apply_op(
     Brightness/Color/Contrast/Sharpness, ``int(m)`` bits for Posterize, threshold ``m`` (on the
     [0, 1] scale) for Solarize; ignored by Identity/AutoContrast/Equalize/Invert. Per sample, equal
     to torchvision's ``_apply_image_or_video_transform`` (tested).
+
+    ``out``: a tensor like ``x`` (``x`` itself included) to write the result into and return; on
+    CPU each op's samples are gathered, transformed and copied into their rows of ``out``, and with
+    ``out is x`` the Identity samples are not touched (a chain of ops over a batch the caller owns).
     """
+    if out is not None and (not isinstance(out, torch.Tensor) or out.shape != x.shape or out.dtype != x.dtype
+                            or out.device != x.device):
+        raise ValueError(f"apply_op: out must be a tensor of the input's shape {tuple(x.shape)}, dtype {x.dtype} and "
+                         f"device {x.device} (x itself included); got {describe(out)}")
     B, C, H, W = x.shape
     dev = x.device
     op = op.to(device=dev, dtype=torch.long)
     mag = magnitude.to(device=dev, dtype=torch.float64)
-    out = x
 
     def sel(t: torch.Tensor, idx: torch.Tensor | None) -> torch.Tensor:
         return t if idx is None else t.index_select(0, idx)
@@ -220,17 +228,22 @@ def apply_op(
     if cpu_path(x) and _GATHER_ON_CPU:
         # one read of the counts says which kernels run; each runs on its samples only
         counts = torch.bincount(group, minlength=len(kernels) + 1).tolist()
+        if out is not None:
+            return run_by_group_into(out, x, group, counts, lambda k, s, i: kernels[k](s, i), skip=len(kernels))
         if max(counts) == B:
             k = counts.index(B)
-            out = kernels[k](x, None) if k < len(kernels) else x
+            res = kernels[k](x, None) if k < len(kernels) else x
         else:
-            out = run_by_group(x, group, counts, lambda k, s, i: kernels[k](s, i) if k < len(kernels) else s)
+            res = run_by_group(x, group, counts, lambda k, s, i: kernels[k](s, i) if k < len(kernels) else s)
     else:  # every kernel on the whole batch, kept where chosen: no host read
+        res = x
         for k, kernel in enumerate(kernels):
-            out = torch.where((group == k).view(-1, 1, 1, 1), kernel(x, None), out)
-    if out is x:
-        out = x.clone()
-    return FC._keep_format(out, x)
+            res = torch.where((group == k).view(-1, 1, 1, 1), kernel(x, None), res)
+        if out is not None:
+            return out.copy_(res)
+    if res is x:
+        res = x.clone()
+    return FC._keep_format(res, x)
 
 
 def _space(kind: str, num_bins: int, height: int, width: int) -> dict[str, tuple[torch.Tensor | None, bool]]:
@@ -340,9 +353,11 @@ class _PolicyBase(RandomTransform):
         self._check(x)
         op, mag = params["op"], params["magnitude"]
         fill = self._fill_for(x)
-        for k in range(op.shape[1]):
-            x = apply_op(x, op[:, k], mag[:, k], interpolation=self.interpolation, fill=fill)
-        return x
+        y = x
+        for k in range(op.shape[1]):  # after the first op, into the batch it made
+            own = y is not x and y.untyped_storage().data_ptr() != x.untyped_storage().data_ptr()
+            y = apply_op(y, op[:, k], mag[:, k], interpolation=self.interpolation, fill=fill, out=y if own else None)
+        return y
 
     def transform_mask(self, m: torch.Tensor, params: Params) -> torch.Tensor:
         op, mag = params["op"].to(m.device), params["magnitude"]
