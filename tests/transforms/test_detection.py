@@ -107,6 +107,28 @@ def test_iou_crop_leave_option_and_reproducibility():
     assert torch.equal(a, b)
 
 
+@pytest.mark.parametrize("kwargs", [{}, {"rounds": 2}, {"trials": 3, "sampler_options": [0.3, 0.5, 0.7, 0.9]}])
+def test_iou_crop_rounds_by_block_pick_the_one_pass_crop(monkeypatch, kwargs):
+    # on CPU the overlap test runs round block by round block for the samples still searching;
+    # the crop each sample gets is the one of the one-pass (accelerator) evaluation of every round
+    from torchaug.transforms import detection
+
+    g = torch.Generator().manual_seed(3)
+    b, n = 24, 6
+    xy = torch.rand(b, n, 2, generator=g) * torch.tensor([W - 20.0, H - 20.0])
+    boxes = torch.cat([xy, xy + 3 + torch.rand(b, n, 2, generator=g) * 18], -1)
+    valid = torch.rand(b, n, generator=g) < 0.8
+    x = torch.zeros(b, 3, H, W, dtype=torch.uint8)
+    op = T.RandomIoUCrop(size=16, **kwargs)
+    out, p = op({"image": x, "boxes": boxes, "boxes_valid": valid}, generator=torch.Generator().manual_seed(1),
+                return_params=True)
+    monkeypatch.setattr(detection, "_overlap_ok_by_rounds", lambda ok, leave, *a: ok & detection._overlap_ok(*a))
+    ref, q = op({"image": x, "boxes": boxes, "boxes_valid": valid}, generator=torch.Generator().manual_seed(1),
+                return_params=True)
+    assert all(torch.equal(p[k], q[k]) for k in q) and torch.equal(out["boxes"], ref["boxes"])
+    assert 0 < int(p["apply"].sum()) < b  # some samples cropped, some kept whole
+
+
 # -- RandomZoomOut ---------------------------------------------------------------------------------
 @pytest.mark.parametrize("dtype", [torch.uint8, torch.float32])
 def test_zoom_out_matches_torchvision_pad_then_resize(dtype):

@@ -152,6 +152,51 @@ class _PerSampleSize:
         return self._list_image(m1, q, fill=0)
 
 
+def _overlap_ok(boxes: torch.Tensor, valid: torch.Tensor, jac: torch.Tensor, ltrb: tuple) -> torch.Tensor:
+    """SSD's test of every crop ``(b, R, T)`` (``ltrb``: its int64 sides): some valid box ``(b, N, 4)``
+    has its centre strictly inside, and the largest IoU of those reaches the round's overlap ``jac``
+    ``(b, R)``."""
+    bx = boxes.view(boxes.shape[0], 1, 1, -1, 4)
+    cx, cy = 0.5 * (bx[..., 0] + bx[..., 2]), 0.5 * (bx[..., 1] + bx[..., 3])
+    lf, tp, rt, bt = (v.unsqueeze(-1).float() for v in ltrb)
+    inside = (lf < cx) & (cx < rt) & (tp < cy) & (cy < bt) & valid.view(valid.shape[0], 1, 1, -1)
+    iw = (torch.minimum(bx[..., 2], rt) - torch.maximum(bx[..., 0], lf)).clamp_min(0)
+    ih = (torch.minimum(bx[..., 3], bt) - torch.maximum(bx[..., 1], tp)).clamp_min(0)
+    inter = iw * ih
+    union = (bx[..., 2] - bx[..., 0]) * (bx[..., 3] - bx[..., 1]) + (rt - lf) * (bt - tp) - inter
+    iou = torch.where(inside, inter / union.clamp_min(1e-12), torch.full_like(inter, -1.0))
+    return inside.any(-1) & (iou.amax(-1) >= jac.unsqueeze(-1))
+
+
+def _overlap_ok_by_rounds(ok: torch.Tensor, leave: torch.Tensor, boxes: torch.Tensor, valid: torch.Tensor,
+                          jac: torch.Tensor, ltrb: tuple) -> torch.Tensor:
+    """``ok & _overlap_ok(...)`` on CPU, evaluated round block by round block ((0), (1, 2), (3, ...))
+    for the samples no earlier round stopped: most samples stop in their first round, and the rounds
+    after a sample's first stop are never read (they stay False), so the crop picked is the same."""
+    b, r = leave.shape
+    out = torch.zeros_like(ok)
+    pending = torch.arange(b)
+    for r0, r1 in ((0, 1), (1, min(3, r)), (min(3, r), r)):
+        if r1 <= r0 or not pending.numel():
+            continue
+        rows = pending if pending.numel() < b else None
+
+        def part(t: torch.Tensor) -> torch.Tensor:
+            t = t if rows is None else t.index_select(0, rows)
+            return t[:, r0:r1]
+
+        res = part(ok) & _overlap_ok(boxes if rows is None else boxes.index_select(0, rows),
+                                     valid if rows is None else valid.index_select(0, rows), part(jac),
+                                     tuple(part(v) for v in ltrb))
+        if rows is None:
+            out[:, r0:r1] = res
+        else:
+            out[rows, r0:r1] = res
+        stopped = (part(leave) | res.any(-1)).any(-1)
+        pending = pending[~stopped]
+    return out
+
+
 @register("transform", example=lambda: RandomIoUCrop(size=12))
 class RandomIoUCrop(_PerSampleSize, _BoxCrop):
     """SSD's random IoU crop (torchvision v2 ``RandomIoUCrop``), each crop resized to ``size``.
@@ -229,20 +274,13 @@ class RandomIoUCrop(_PerSampleSize, _BoxCrop):
         top = ((h - nh) * u[..., 3]).floor().long()
         right, bottom = left + nw, top + nh
         ok = (aspect >= self.min_aspect_ratio) & (aspect <= self.max_aspect_ratio) & (nw > 0) & (nh > 0)
-        boxes, valid = self._boxes(x)
-        if boxes.shape[1]:
-            bx = boxes.view(boxes.shape[0], 1, 1, -1, 4)
-            cx, cy = 0.5 * (bx[..., 0] + bx[..., 2]), 0.5 * (bx[..., 1] + bx[..., 3])
-            lf, tp, rt, bt = (v.unsqueeze(-1).float() for v in (left, top, right, bottom))
-            inside = (lf < cx) & (cx < rt) & (tp < cy) & (cy < bt) & valid.view(valid.shape[0], 1, 1, -1)
-            iw = (torch.minimum(bx[..., 2], rt) - torch.maximum(bx[..., 0], lf)).clamp_min(0)
-            ih = (torch.minimum(bx[..., 3], bt) - torch.maximum(bx[..., 1], tp)).clamp_min(0)
-            inter = iw * ih
-            union = (bx[..., 2] - bx[..., 0]) * (bx[..., 3] - bx[..., 1]) + (rt - lf) * (bt - tp) - inter
-            iou = torch.where(inside, inter / union.clamp_min(1e-12), torch.full_like(inter, -1.0))
-            ok &= inside.any(-1) & (iou.amax(-1) >= jac.unsqueeze(-1))
         leave = jac >= 1.0  # (B, R)
         ok &= ~leave.unsqueeze(-1)
+        boxes, valid = self._boxes(x)
+        if boxes.shape[1] and cpu_path(x) and r > 1:
+            ok = _overlap_ok_by_rounds(ok, leave, boxes, valid, jac, (left, top, right, bottom))
+        elif boxes.shape[1]:
+            ok &= _overlap_ok(boxes, valid, jac, (left, top, right, bottom))
         stop = leave | ok.any(-1)
         ri, any_stop = _first_true(stop)  # the first round that ends (a crop, or "leave as is")
         ti, found = _first_true(_take(ok, ri))
