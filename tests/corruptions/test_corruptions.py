@@ -195,7 +195,8 @@ def test_every_corruption_contract(name):
     assert not torch.equal(a, x)
     f = corrupt(x.float() / 255, name, 3, generator=g())
     assert f.dtype == torch.float32 and float(f.min()) >= 0 and float(f.max()) <= 1
-    if name not in ("glass_blur", "jpeg_compression", "pixelate", "frost"):  # intermediate 8-bit steps
+    if name not in ("glass_blur", "jpeg_compression", "pixelate", "frost", "shot_noise"):  # intermediate 8-bit
+        # steps; uint8 shot noise draws from tables, not torch.poisson (tests/corruptions/test_poisson.py)
         assert float((f * 255 - a.float()).abs().mean()) < 1.0
     h = corrupt(x.half() / 255, name, 2, generator=g())
     assert h.dtype == torch.float16

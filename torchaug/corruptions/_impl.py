@@ -25,7 +25,9 @@ from typing import Callable
 import torch
 
 from torchaug._cpu.narrow import narrow_uint8_
+from torchaug._devpath import cpu_path
 from torchaug.corruptions import _ops as O
+from torchaug.corruptions._poisson import shot_noise_uint8
 
 Fn = Callable[..., torch.Tensor]
 
@@ -89,6 +91,16 @@ def shot_noise(x, sev, table, levels, g, cifar):
     """``Poisson(x c) / c``."""
     c = _v(_col(table, sev))
     return torch.poisson(x * c, generator=g) / c
+
+
+def shot_noise_u8(x, sev, table, levels, g, cifar):
+    """:func:`shot_noise` of a uint8 batch: the same rates ``float32(x / 255) * c``, drawn on the CPU
+    by table lookup (:mod:`torchaug.corruptions._poisson`) and quantised as the float path does."""
+    if not cpu_path(x):
+        y = shot_noise(x.to(torch.float32).div_(255), sev, table, levels, g, cifar)
+        return narrow_uint8_(torch.floor(y.clamp(0, 1) * 255 + 1e-4).clamp_(0, 255))
+    slot = torch.searchsorted(_table(tuple(float(s) for s in levels), str(sev.device)), sev.to(torch.float64))
+    return shot_noise_uint8(x, slot, tuple(float(table[s - 1]) for s in levels), g)
 
 
 def impulse_noise(x, sev, table, levels, g, cifar):
@@ -668,6 +680,7 @@ FUNCTIONS: dict[str, Fn] = {
 #: :func:`torchaug.corruptions.corrupt`'s quantisation; three-channel batches only)
 U8_FUNCTIONS: dict[str, Fn] = {
     "gaussian_noise": gaussian_noise_u8,
+    "shot_noise": shot_noise_u8,
     "speckle_noise": speckle_noise_u8,
     "impulse_noise": impulse_noise_u8,
     "contrast": contrast_u8,
