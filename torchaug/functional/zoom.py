@@ -132,25 +132,32 @@ def _zoom_cpu(x, top, left, canvas_h, canvas_w, oh, ow, fill, antialias) -> torc
             return
         r0, r1, a, bb = _band(t, h, ch, oh, antialias)
         c0, c1, a2, bb2 = _band(l_, w, cw, ow, antialias)
-        if single:
-            dst.fill_(fill_scalar)
-        else:
-            dst.copy_(per_channel.expand_as(dst))
         part = torch.empty((1, c, bb - a, bb2 - a2), dtype=x.dtype, device=x.device, memory_format=fmt)
-        if single:
-            part.fill_(fill_scalar)
-        else:
-            part.copy_(per_channel.expand_as(part))
-        # the image rows/cols inside the part
+        # the image rows/cols inside the part; only what the image and the band leave is filled
         y0, y1 = max(t, a), min(t + h, bb)
         x0, x1 = max(l_, a2), min(l_ + w, bb2)
-        if y1 > y0 and x1 > x0:
+        y0, y1, x0, x1 = (y0, y1, x0, x1) if y1 > y0 and x1 > x0 else (a, a, a2, a2)
+        _fill_outside(part, y0 - a, y1 - a, x0 - a2, x1 - a2, fill_scalar, per_channel)
+        if y1 > y0:
             part[..., y0 - a : y1 - a, x0 - a2 : x1 - a2] = x[i : i + 1, :, y0 - t : y1 - t, x0 - l_ : x1 - l_]
         res = kernel(part, (r1 - r0, c1 - c0), False, oh / ch, ow / cw)
+        _fill_outside(dst, r0, r1, c0, c1, fill_scalar, per_channel)
         dst[..., r0:r1, c0:c1] = res
 
     parallel_for(one, list(enumerate(boxes)), x.device)
     return out
+
+
+def _fill_outside(t: torch.Tensor, r0: int, r1: int, c0: int, c1: int, value: float,
+                  per_channel: torch.Tensor | None) -> None:
+    """Fill ``t`` ``(1, C, H, W)`` outside rows ``r0:r1`` x columns ``c0:c1`` (the rest is written
+    after): ``value``, or ``per_channel`` ``(1, C, 1, 1)``."""
+    for slab in (t[..., :r0, :], t[..., r1:, :], t[..., r0:r1, :c0], t[..., r0:r1, c1:]):
+        if slab.numel():
+            if per_channel is None:
+                slab.fill_(value)
+            else:
+                slab.copy_(per_channel.expand_as(slab))
 
 
 def _canvas_weights(pad: torch.Tensor, canvas: torch.Tensor, out_size: int, in_size: int, max_canvas: int,
