@@ -2,6 +2,7 @@
 
     python benchmarks/detection.py                      # 2 threads, 5 rounds
     python benchmarks/detection.py --threads 1 --rounds 3 --stat min
+    python benchmarks/detection.py --keep-freed-memory   # glibc keeps freed batches (torchaug.keep_freed_memory)
 
 Batch: 32 uint8 images 3x480x640 (random content) with 20 boxes each. Pipeline (SSD-style):
 
@@ -128,7 +129,13 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--stat", choices=("median", "min"), default="median")
     ap.add_argument("--only", default="", help="comma-separated row names")
+    ap.add_argument("--keep-freed-memory", action="store_true",
+                    help="call torchaug.keep_freed_memory() first (glibc keeps freed batches: no page faults)")
     args = ap.parse_args()
+    if args.keep_freed_memory:
+        import torchaug
+
+        print(f"keep_freed_memory: {torchaug.keep_freed_memory()}")
     torch.set_num_threads(args.threads)
     try:
         import cv2
