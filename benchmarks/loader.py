@@ -2,6 +2,7 @@
 
     python benchmarks/loader.py                          # 2,000 JPEGs in /tmp, 2 workers, batch 64
     python benchmarks/loader.py --rounds 5 --out docs/loader_bench.md
+    python benchmarks/loader.py --keep-freed-memory       # glibc keeps freed memory in every method's workers
 
 The JPEGs (ImageNet-like sizes: shorter side 256-500, aspect 1-1.5, 3/4 landscape; quality 90) are
 generated once from scikit-learn's two sample photos into ``--root`` (default
@@ -197,7 +198,13 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--out", default=None)
     ap.add_argument("--methods", default=None, help="comma-separated names to run (default: all)")
+    ap.add_argument("--keep-freed-memory", action="store_true",
+                    help="torchaug.keep_freed_memory() before the workers fork (every method's workers inherit it)")
     a = ap.parse_args()
+    if a.keep_freed_memory:
+        import torchaug
+
+        print(f"keep_freed_memory: {torchaug.keep_freed_memory()}")
     root = Path(a.root)
     files = make_tree(root, a.images)
     dls = loaders(files, root, a.workers, a.batch)

@@ -53,6 +53,20 @@ def test_seed_makes_run_reproducible(tmp_path):
     assert a["val/loss"] != c["val/loss"]
 
 
+@pytest.mark.parametrize("keep", [True, False])
+def test_keep_freed_memory_is_set_before_the_data(tmp_path, monkeypatch, keep):
+    import torchaug
+    import torchaug.lightning.build as build
+
+    calls = []
+    monkeypatch.setattr(torchaug, "keep_freed_memory", lambda: calls.append("malloc") or True)
+    real_build = build.build
+    monkeypatch.setattr(build, "build", lambda *a, **k: calls.append("build") or real_build(*a, **k))
+    train(make_cfg(tmp_path, "trainer.max_epochs=1", "trainer.enable_progress_bar=false", "trainer.accelerator=cpu",
+                   "test=false", f"keep_freed_memory={str(keep).lower()}"))
+    assert calls == (["malloc", "build"] if keep else ["build"])
+
+
 def _weights(path):
     return torch.load(path, map_location="cpu", weights_only=False)["state_dict"]
 

@@ -48,6 +48,7 @@ MISTAKES = [
     (["seed=abc"], "seed", "int"),
     (["sed=1"], "sed", "seed"),  # unknown top-level key
     (["mix_in=workers"], "mix_in", "collate"),
+    (["keep_freed_memory=sometimes"], "keep_freed_memory", "true or false"),
     (["data=imagefolder", "data.root=/does/not/exist"], "data.root", "/does/not/exist"),  # bad path
     (["init_from=/does/not/exist.ckpt"], "init_from", "no such file"),
     (["ckpt_path=/does/not/exist.ckpt"], "ckpt_path", "no such file"),

@@ -65,6 +65,10 @@ def _train_single(cfg: DictConfig) -> dict[str, Any]:
     output_dir = Path(cfg.output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
     L.seed_everything(cfg.seed, workers=False, verbose=False)
+    if cfg.get("keep_freed_memory", True):
+        import torchaug
+
+        torchaug.keep_freed_memory()  # before the DataLoader workers fork: they inherit it
     run = build(cfg, output_dir)
     trainer, module = run.trainer, run.module
     rank0 = trainer.global_rank == 0  # under DDP only rank 0 writes config.yaml and results.json

@@ -114,6 +114,9 @@ def check_config(cfg: DictConfig) -> None:
     seed = cfg.get("seed", 0)
     if isinstance(seed, bool) or not isinstance(seed, int):
         raise ConfigError("seed", f"must be an int; got {seed!r}.", "seed=0")
+    if not isinstance(cfg.get("keep_freed_memory", True), bool):
+        raise ConfigError("keep_freed_memory", f"must be true or false; got {cfg.keep_freed_memory!r}.",
+                          "keep_freed_memory=true")
     for key in ("init_from", "ckpt_path"):
         path = cfg.get(key)
         if path and not os.path.exists(os.path.expanduser(str(path))):
