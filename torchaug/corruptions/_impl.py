@@ -27,7 +27,7 @@ import torch
 from torchaug._cpu.narrow import narrow_uint8_
 from torchaug._devpath import cpu_path
 from torchaug.corruptions import _ops as O
-from torchaug.corruptions._poisson import shot_noise_uint8
+from torchaug.corruptions._poisson import quantise_uint8, shot_noise_uint8
 
 Fn = Callable[..., torch.Tensor]
 
@@ -97,8 +97,7 @@ def shot_noise_u8(x, sev, table, levels, g, cifar):
     """:func:`shot_noise` of a uint8 batch: the same rates ``float32(x / 255) * c``, drawn on the CPU
     by table lookup (:mod:`torchaug.corruptions._poisson`) and quantised as the float path does."""
     if not cpu_path(x):
-        y = shot_noise(x.to(torch.float32).div_(255), sev, table, levels, g, cifar)
-        return narrow_uint8_(torch.floor(y.clamp(0, 1) * 255 + 1e-4).clamp_(0, 255))
+        return quantise_uint8(shot_noise(x.to(torch.float32).div_(255), sev, table, levels, g, cifar))
     slot = torch.searchsorted(_table(tuple(float(s) for s in levels), str(sev.device)), sev.to(torch.float64))
     return shot_noise_uint8(x, slot, tuple(float(table[s - 1]) for s in levels), g)
 

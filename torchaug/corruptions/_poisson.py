@@ -28,7 +28,7 @@ import torch
 from torchaug._cpu.scratch import scratch
 
 
-def _quantise(y: torch.Tensor) -> torch.Tensor:
+def quantise_uint8(y: torch.Tensor) -> torch.Tensor:
     """A float32 result in the [0, 1] scale to its uint8 value, as ``corrupt`` does (floor with 1e-4)."""
     return torch.floor(y.clamp(0, 1) * 255 + 1e-4).clamp_(0, 255).to(torch.uint8)
 
@@ -55,7 +55,7 @@ def shot_tables(cs: tuple[float, ...], device: torch.device) -> tuple[torch.Tens
     edges = (torch.arange(M, dtype=torch.float64) / M).expand(lam.numel(), M).contiguous()
     first = torch.searchsorted(cdf, edges, right=True).clamp_max_(K - 1)  # min {k : F(k) > j / M}
     pure = cdf.gather(1, first) >= (torch.arange(1, M + 1, dtype=torch.float64) / M)  # F(first) >= (j + 1) / M
-    values = _quantise(torch.arange(K, dtype=torch.float32) / c32)  # (S, K)
+    values = quantise_uint8(torch.arange(K, dtype=torch.float32) / c32)  # (S, K)
     rate_slot = torch.arange(len(cs)).repeat_interleave(256).unsqueeze(1)
     cells = torch.where(pure, values[rate_slot, first].to(torch.int64), -1 - first)
     return (cells.reshape(-1).to(device=device, dtype=torch.int16), cdf.reshape(-1).to(device),
