@@ -477,8 +477,10 @@ def color_jitter_fused(
     elsewhere it keeps the luma-free part of the colour on a circle, where HSV moves it on a
     hexagon). Differences from the default (torchvision's) maths: no clamping or ``uint8``
     truncation between the four steps, the contrast mean is not floored, hue by rotation. Use it
-    when the exact torchvision replay does not matter (training-time jitter); it is ~7x faster on
-    CPU at 224x224.
+    when the exact torchvision replay does not matter (training-time jitter). On CPU it pays off on
+    small images (256x3x32x32 uint8: 1.4 ms against 5.4 ms with hue, one thread); at 224x224 the
+    exact path's cache-sized chunks caught up (64 images, one thread: 31.5 against 41.5 ms with
+    hue, 32 against 16.5 ms without; with two threads the exact path is faster either way).
     """
     _check_rgb(x, "color_jitter_fused")
     _check_out(out, x, "color_jitter_fused")
