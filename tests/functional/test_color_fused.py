@@ -103,3 +103,19 @@ def test_fused_mode_argument():
     assert "mode='fused'" in repr(ColorJitter(0.4, mode="fused"))
     x = _x(torch.uint8, b=0)
     assert FC.color_jitter_fused(x, None, None, None, None, torch.zeros(0, 4, dtype=torch.long)).shape == x.shape
+
+
+@pytest.mark.parametrize("dtype", [torch.uint8, torch.float32, torch.float64])
+def test_channel_means_in_blocks_equal_the_whole_batch_sum(dtype, force_thresholds):
+    """The fused map's channel means are summed a few samples at a time on CPU (no batch-sized
+    float temporary): the same sums, so the same result as one whole-batch reduction."""
+    x = _x(dtype, b=9)
+    wdt = torch.float64 if dtype == torch.float64 else torch.float32
+    whole = x.sum(dim=(-2, -1), dtype=wdt)
+    force_thresholds(jitter_chunk_bytes=2 * x[0].numel() * 4)  # blocks of two samples
+    assert torch.equal(FC._channel_sums(x, wdt), whole)
+    f = torch.linspace(0.6, 1.4, 9)
+    order = torch.arange(4).repeat(9, 1)
+    blocked = FC.color_jitter_fused(x, f, f, f, None, order)
+    force_thresholds(jitter_chunk_bytes=1 << 30)
+    assert torch.equal(blocked, FC.color_jitter_fused(x, f, f, f, None, order))

@@ -80,9 +80,8 @@ class ColorJitter(RandomTransform):
     ``uint8``, truncating after each operation; hue through HSV). ``mode="fused"``
     (:func:`torchaug.functional.color.color_jitter_fused`) applies the same factors in the same
     order as one per-sample affine colour map with one clamp at the end and hue as a rotation
-    about the grey axis: faster on CPU for small images (about 4x at 32x32; at 224x224 not
-    faster than the exact path, see :func:`~torchaug.functional.color.color_jitter_fused`),
-    **not** bit-equal to torchvision (mean
+    about the grey axis: 1.4-3.6x faster on CPU (the figures are in
+    :func:`~torchaug.functional.color.color_jitter_fused`), **not** bit-equal to torchvision (mean
     difference ~8 grey levels at the benchmark's settings, more where torchvision's
     intermediate clamps bite).
 
