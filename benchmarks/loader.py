@@ -19,6 +19,9 @@ flip (p 0.5) + ColorJitter(brightness 0.4, contrast 0.4, saturation 0.4), and yi
 - **torchaug, antialias=False**: the same with ``RandomResizedCrop(antialias=False)``, which is what
   albumentations' ``cv2.resize(INTER_LINEAR)`` does when it shrinks (a like-for-like row; the default
   row matches torchvision's antialiased resize bit for bit).
+- **torchaug, antialias=False, fused jitter**: also ``ColorJitter(mode="fused")`` (one affine colour
+  map per sample, not torchvision's exact steps): the like-for-like row against albumentations, whose
+  ColorJitter is its own OpenCV formula too.
 - **timm**: ``create_loader(ImageDataset(root), is_training=True, color_jitter=0.4,
   use_prefetcher=True)``: PIL decoding and PIL transforms per sample, ``fast_collate`` into uint8;
   we iterate its inner DataLoader (the prefetcher only normalises, on the device).
@@ -104,8 +107,9 @@ class _Albu:
         return torch.from_numpy(self.t(image=img)["image"]).permute(2, 0, 1).contiguous()
 
 
-def ours_pipeline(antialias: bool = True) -> Compose:
-    return Compose([RandomResizedCrop(SIZE, antialias=antialias), RandomHorizontalFlip(0.5), ColorJitter(0.4, 0.4, 0.4)])
+def ours_pipeline(antialias: bool = True, mode: str = "torchvision") -> Compose:
+    return Compose([RandomResizedCrop(SIZE, antialias=antialias), RandomHorizontalFlip(0.5),
+                    ColorJitter(0.4, 0.4, 0.4, mode=mode)])
 
 
 def tv_pipeline():
@@ -120,6 +124,8 @@ def loaders(files: list[str], root: Path, workers: int, batch: int) -> dict[str,
     out = {"torchaug": DataLoader(Files(files, _tv_read), collate_fn=AugmentCollate(ours_pipeline()), **common),
            "torchaug, antialias=False": DataLoader(Files(files, _tv_read), collate_fn=AugmentCollate(ours_pipeline(False)),
                                                    **common),
+           "torchaug, antialias=False, fused jitter": DataLoader(
+               Files(files, _tv_read), collate_fn=AugmentCollate(ours_pipeline(False, "fused")), **common),
            "torchvision v2": DataLoader(Files(files, _tv_read, tv_pipeline()), collate_fn=default_collate, **common)}
     try:
         out["albumentations"] = DataLoader(Files(files, _cv2_read, _Albu()), collate_fn=default_collate, **common)
@@ -197,7 +203,8 @@ def main() -> None:
     ap.add_argument("--batch", type=int, default=64)
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--out", default=None)
-    ap.add_argument("--methods", default=None, help="comma-separated names to run (default: all)")
+    ap.add_argument("--methods", default=None,
+                    help="names to run, separated by ',' (or by ';' when a name holds a comma; default: all)")
     ap.add_argument("--keep-freed-memory", action="store_true",
                     help="torchaug.keep_freed_memory() before the workers fork (every method's workers inherit it)")
     a = ap.parse_args()
@@ -209,7 +216,7 @@ def main() -> None:
     files = make_tree(root, a.images)
     dls = loaders(files, root, a.workers, a.batch)
     if a.methods:
-        keep = a.methods.split(",")
+        keep = [m.strip() for m in a.methods.split(";" if ";" in a.methods else ",")]
         dls = {k: v for k, v in dls.items() if k in keep or k == "torchaug"}
     for dl in dls.values():  # warm-up: start the workers, fill the page cache
         epoch(dl)
