@@ -355,7 +355,7 @@ class _PolicyBase(RandomTransform):
         fill = self._fill_for(x)
         y = x
         for k in range(op.shape[1]):  # after the first op, into the batch it made
-            own = y is not x and y.untyped_storage().data_ptr() != x.untyped_storage().data_ptr()
+            own = y.untyped_storage().data_ptr() != x.untyped_storage().data_ptr()
             y = apply_op(y, op[:, k], mag[:, k], interpolation=self.interpolation, fill=fill, out=y if own else None)
         return y
 
