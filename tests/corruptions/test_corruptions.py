@@ -159,7 +159,7 @@ def test_glass_blur_statistics_match_ported_reference():
 
 
 def test_fog_statistics_match_ported_reference():
-    x = _photos(32, 32, n=3).repeat(16, 1, 1, 1)  # the fractal's coarse levels vary a lot: many draws
+    x = _photos(32, 32, n=3).repeat(64, 1, 1, 1)  # the fractal's coarse levels vary a lot: many draws
     rng = np.random.default_rng(0)
     for s in range(1, 6):
         o = corrupt(x, "fog", s, generator=torch.Generator().manual_seed(s), constants="imagenet").float()
@@ -317,3 +317,18 @@ def test_chunked_corruptions_equal_one_pass(name, dtype, channels, mixed, force_
     monkeypatch.setattr(C, "_corrupt_whole", lambda xx, *a: (calls.append(xx.shape[0]), _corrupt_whole(xx, *a))[1])
     assert torch.equal(corrupt_batch(x, name, sev, levels, None, "cifar"), whole)
     assert sum(calls) == 7 and len(calls) == (1 if name == "zoom_blur" and mixed else 4)
+
+
+@pytest.mark.parametrize("mixed", [False, True])
+def test_fog_uint8_path_and_chunks_equal_the_float_path(mixed, force_thresholds):
+    """Fog's uint8 path is the float path's result truncated to 8 bits, bit for bit, and the mix on
+    chunks of samples is the one-pass mix (the map is drawn once for the batch)."""
+    x = torch.randint(0, 256, (7, 3, 40, 36), generator=torch.Generator().manual_seed(0), dtype=torch.uint8)
+    sev = torch.tensor([1, 3, 5, 2, 3, 4, 1]) if mixed else 4
+    g = lambda: torch.Generator().manual_seed(3)  # noqa: E731
+    a = corrupt(x, "fog", sev, generator=g())
+    f = corrupt(x.float() / 255, "fog", sev, generator=g())
+    assert torch.equal(a, torch.floor(f * 255 + 1e-4).clamp(0, 255).to(torch.uint8))
+    force_thresholds(corruption_chunk_bytes=x[:2].numel() * 4, parallel_min_bytes=1)
+    assert torch.equal(corrupt(x, "fog", sev, generator=g()), a)
+    assert torch.equal(corrupt(x.float() / 255, "fog", sev, generator=g()), f)

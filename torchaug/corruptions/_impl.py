@@ -24,7 +24,9 @@ from typing import Callable
 
 import torch
 
+from torchaug._cpu.chunks import run_chunked
 from torchaug._cpu.narrow import narrow_uint8_
+from torchaug._cpu.thresholds import THRESHOLDS
 from torchaug._devpath import cpu_path
 from torchaug.corruptions import _ops as O
 from torchaug.corruptions._poisson import quantise_uint8, shot_noise_uint8
@@ -377,15 +379,36 @@ def frost(x, sev, table, levels, g, cifar):
     return (c0 * torch.floor(x * 255 + 1e-4) + c1 * fr) / 255
 
 
-def fog(x, sev, table, levels, g, cifar):
-    """``(x + c0 plasma) max(x) / (max(x) + c0)`` with a diamond-square plasma fractal of decay ``c1``."""
+def _fog_draws(x, sev, table, g) -> tuple[torch.Tensor, torch.Tensor]:
+    """Fog's plasma map ``(B, 1, H, W)`` (decay ``c1``) and its weight ``c0`` ``(B, 1, 1, 1)``."""
     B, C, H, W = x.shape
-    c0, c1 = _col(table, sev, 0), _col(table, sev, 1)
     size = O.next_power_of_2(max(H, W))
-    p = O.plasma_fractal(B, size, c1, g, x.device)[:, None, :H, :W]
+    p = O.plasma_fractal(B, size, _col(table, sev, 1), g, x.device)[:, None, :H, :W]
+    return p, _v(_col(table, sev, 0))
+
+
+def _fog_mix(x: torch.Tensor, p: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
     mx = x.amax((1, 2, 3), keepdim=True)
-    c = _v(c0)
     return (x + c * p) * mx / (mx + c)
+
+
+def _fog_mix_u8(x: torch.Tensor, p: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
+    """:func:`_fog_mix` of ``x / 255`` clipped and truncated to uint8 as :func:`corrupt` does it."""
+    out = _fog_mix(x.to(torch.float32).div_(255), p, c).clamp_(0, 1)
+    return narrow_uint8_(out.mul_(255).add_(1e-4).floor_().clamp_(0, 255))
+
+
+def fog(x, sev, table, levels, g, cifar):
+    """``(x + c0 plasma) max(x) / (max(x) + c0)`` with a diamond-square plasma fractal of decay ``c1``.
+    The map is drawn for the whole batch; the mix runs on chunks of samples on the CPU."""
+    p, c = _fog_draws(x, sev, table, g)
+    return run_chunked(_fog_mix, x, (p, c), chunk_bytes=THRESHOLDS.corruption_chunk_bytes)
+
+
+def fog_u8(x, sev, table, levels, g, cifar):
+    """:func:`fog` of a uint8 batch to uint8, the same integers (the float steps per chunk of samples)."""
+    p, c = _fog_draws(x, sev, table, g)
+    return run_chunked(_fog_mix_u8, x, (p, c), chunk_bytes=THRESHOLDS.corruption_chunk_bytes)
 
 
 # -- digital --------------------------------------------------------------------------------------
@@ -682,6 +705,7 @@ U8_FUNCTIONS: dict[str, Fn] = {
     "shot_noise": shot_noise_u8,
     "speckle_noise": speckle_noise_u8,
     "impulse_noise": impulse_noise_u8,
+    "fog": fog_u8,
     "contrast": contrast_u8,
     "brightness": brightness_u8,
     "saturate": saturate_u8,

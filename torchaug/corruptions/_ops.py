@@ -399,33 +399,43 @@ def motion_blur(x: torch.Tensor, radius: torch.Tensor, sigma: torch.Tensor, angl
 
 def plasma_fractal(b: int, mapsize: int, wibbledecay: torch.Tensor, generator: torch.Generator | None,
                    device: torch.device) -> torch.Tensor:
-    """ImageNet-C's diamond-square height map ``(B, mapsize, mapsize)`` in [0, 1] (a modification of
-    FLHerne/mapgen's ``diamondsquare.py``), per-sample ``wibbledecay`` ``(B,)``; ``mapsize`` a power of 2."""
-    m = torch.zeros(b, mapsize, mapsize, device=device, dtype=torch.float64)
-    wib = torch.full((b, 1, 1), 100.0, device=device, dtype=torch.float64)
-    decay = wibbledecay.to(device=device, dtype=torch.float64).view(-1, 1, 1)
-    step = mapsize
+    """ImageNet-C's diamond-square height map ``(B, mapsize, mapsize)`` float32 in [0, 1] (a modification
+    of FLHerne/mapgen's ``diamondsquare.py``), per-sample ``wibbledecay`` ``(B,)``; ``mapsize`` a power of 2.
+
+    Level by level on dense grids: the points of the coarse grid ``c`` (multiples of the step), the
+    square centres ``d`` and the two edge midpoints, each ``wm(a) = a / 4 + U(-w, w) w``, interleaved
+    into the next grid; wrap-around neighbours as in the reference's ``np.roll``. In float32 (the map
+    is normalised at the end; the finest level's amplitude is ~1e-4 of the range, far above float32's
+    rounding)."""
+    f32 = torch.float32
+    decay = wibbledecay.to(device=device, dtype=f32).view(-1, 1, 1)
+    wib = torch.full((b, 1, 1), 100.0, device=device, dtype=f32)
+    c = torch.zeros(b, 1, 1, device=device, dtype=f32)
 
     def wm(a: torch.Tensor) -> torch.Tensor:
-        u = torch.rand(a.shape, generator=generator, device=device, dtype=torch.float64)
-        return a / 4 + wib * (wib * (2 * u - 1))
+        u = torch.empty(a.shape, device=device, dtype=f32).uniform_(-1, 1, generator=generator)
+        return u.mul_(wib * wib).add_(a, alpha=0.25)
 
-    while step >= 2:
-        h = step // 2
-        corner = m[:, 0::step, 0::step]
-        sq = corner + torch.roll(corner, -1, 1)
-        sq = sq + torch.roll(sq, -1, 2)
-        m[:, h::step, h::step] = wm(sq)
-        dr = m[:, h::step, h::step]
-        ul = m[:, 0::step, 0::step]
-        lt = dr + torch.roll(dr, 1, 1) + ul + torch.roll(ul, -1, 2)
-        m[:, 0::step, h::step] = wm(lt)
-        tt = dr + torch.roll(dr, 1, 2) + ul + torch.roll(ul, -1, 1)
-        m[:, h::step, 0::step] = wm(tt)
-        step //= 2
+    n = 1
+    while n < mapsize:
+        below = torch.roll(c, -1, 1)
+        sq = c + below
+        sq.add_(torch.roll(sq, -1, 2))
+        d = wm(sq)
+        row_mid = d + torch.roll(d, 1, 1)  # between two corners of a row
+        row_mid.add_(c).add_(torch.roll(c, -1, 2))
+        col_mid = d + torch.roll(d, 1, 2)  # between two corners of a column
+        col_mid.add_(c).add_(below)
+        nxt = torch.empty(b, n, 2, n, 2, device=device, dtype=f32)
+        nxt[:, :, 0, :, 0] = c
+        nxt[:, :, 0, :, 1] = wm(row_mid)
+        nxt[:, :, 1, :, 0] = wm(col_mid)
+        nxt[:, :, 1, :, 1] = d
+        c = nxt.view(b, 2 * n, 2 * n)
+        n *= 2
         wib = wib / decay
-    m = m - m.amin((1, 2), keepdim=True)
-    return (m / m.amax((1, 2), keepdim=True).clamp_min(1e-12)).to(torch.float32)
+    c = c - c.amin((1, 2), keepdim=True)
+    return c.div_(c.amax((1, 2), keepdim=True).clamp_min(1e-12))
 
 
 def next_power_of_2(n: int) -> int:
