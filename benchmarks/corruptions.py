@@ -3,6 +3,7 @@
     python benchmarks/corruptions.py                 # CPU, 2 threads, both shapes, all 19 at severity 3
     python benchmarks/corruptions.py --quick         # fewer repeats
     python benchmarks/corruptions.py --device cuda   # torchaug on the GPU (the reference stays on the CPU)
+    python benchmarks/corruptions.py --only fog,motion_blur --keep-freed-memory   # some rows; glibc keeps freed memory
     python benchmarks/corruptions.py --write-cifar /work/shared/data/cifar10-jpeg.tar.gz --per-class 20
 
 Shapes: 256x3x32x32 and 32x3x224x224 uint8, severity 3, the ImageNet-C constants for both
@@ -59,8 +60,8 @@ def _reference(name: str):
     return lambda a: ic.corrupt(a, severity=3, corruption_name=name)
 
 
-def bench(shape: tuple[int, ...], device: str, repeats: int, ref_images: int) -> list[list]:
-    from torchaug.corruptions import CORRUPTIONS, corrupt
+def bench(shape: tuple[int, ...], device: str, repeats: int, ref_images: int, names: list[str]) -> list[list]:
+    from torchaug.corruptions import corrupt
 
     g = torch.Generator().manual_seed(0)
     x = torch.randint(0, 256, shape, generator=g, dtype=torch.uint8)
@@ -68,7 +69,7 @@ def bench(shape: tuple[int, ...], device: str, repeats: int, ref_images: int) ->
     sync = torch.cuda.synchronize if device.startswith("cuda") else None
     hwc = [im.permute(1, 2, 0).numpy().copy() for im in x[:ref_images]]
     rows = []
-    for name in CORRUPTIONS:
+    for name in names:
         gen = torch.Generator(device=device).manual_seed(1)
         ours = measure(lambda: corrupt(xd, name, 3, generator=gen, constants="imagenet"), items=shape[0],
                        warmup=1, repeats=repeats, sync=sync)
@@ -128,7 +129,20 @@ def main() -> None:
     p.add_argument("--shapes", default="256x3x32x32,32x3x224x224")
     p.add_argument("--write-cifar", type=Path, default=None)
     p.add_argument("--per-class", type=int, default=20)
+    p.add_argument("--only", default="", help="comma-separated corruption names (default: all 19)")
+    p.add_argument("--keep-freed-memory", action="store_true",
+                   help="call torchaug.keep_freed_memory() first (glibc keeps freed batches: fewer page faults)")
     a = p.parse_args()
+    from torchaug.corruptions import CORRUPTIONS
+
+    names = [n for n in a.only.split(",") if n] or list(CORRUPTIONS)
+    unknown = sorted(set(names) - set(CORRUPTIONS))
+    if unknown:
+        p.error(f"--only: unknown corruption(s) {unknown}; expected names from {list(CORRUPTIONS)}")
+    if a.keep_freed_memory:
+        import torchaug
+
+        print(f"keep_freed_memory: {torchaug.keep_freed_memory()}")
     torch.set_num_threads(a.threads)
     try:
         import cv2
@@ -144,7 +158,7 @@ def main() -> None:
     for s in a.shapes.split(","):
         shape = tuple(int(v) for v in s.split("x"))
         refn = a.ref_images or (16 if shape[-1] <= 64 else 4)
-        rows = bench(shape, a.device, repeats, min(refn, shape[0]))
+        rows = bench(shape, a.device, repeats, min(refn, shape[0]), names)
         print(f"\n### {s} uint8, severity 3 (reference timed on {min(refn, shape[0])} images, scaled to {shape[0]})\n")
         print(markdown_table(["corruption", "torchaug ms/batch", "imagecorruptions ms/batch (looped)", "speed-up"], rows))
         ratios = [r[3] for r in rows]

@@ -332,3 +332,19 @@ def test_fog_uint8_path_and_chunks_equal_the_float_path(mixed, force_thresholds)
     force_thresholds(corruption_chunk_bytes=x[:2].numel() * 4, parallel_min_bytes=1)
     assert torch.equal(corrupt(x, "fog", sev, generator=g()), a)
     assert torch.equal(corrupt(x.float() / 255, "fog", sev, generator=g()), f)
+
+
+def test_motion_blur_on_chunks_equals_one_pass(force_thresholds):
+    """The per-tap window gathers run on chunks of samples (CPU) and give the one-pass result bit for
+    bit, with per-sample radii and angles in every direction, on images narrower than the kernel."""
+    g = torch.Generator().manual_seed(0)
+    for H, W in ((24, 30), (9, 5)):
+        x = torch.rand(7, 3, H, W, generator=g)
+        rad = torch.tensor([3.0, 15.0, 8.0, 1.0, 12.0, 15.0, 5.0], dtype=torch.float64)
+        sig = torch.tensor([1.0, 5.0, 3.0, 1.0, 4.0, 8.0, 2.0], dtype=torch.float64)
+        ang = torch.rand(7, generator=g, dtype=torch.float64) * 360 - 180
+        whole = O._motion_blur(x, rad, sig, ang, 15)
+        force_thresholds(corruption_chunk_bytes=x[:2].numel() * 4, parallel_min_bytes=1)
+        assert torch.equal(O.motion_blur(x, rad, sig, ang, 15), whole)
+        for i in (0, 3, 6):  # each sample as if alone: its own kernel, no neighbour's pixels
+            assert torch.equal(O._motion_blur(x[i:i + 1], rad[i:i + 1], sig[i:i + 1], ang[i:i + 1], 15), whole[i:i + 1])

@@ -110,18 +110,23 @@ def _corrupt_whole(x4: torch.Tensor, sev: torch.Tensor, name: str, levels: tuple
         out = fn(xf, sev, table, levels, generator, which == "cifar", integer=integer)
     else:
         out = fn(xf, sev, table, levels, generator, which == "cifar")
-    out = out.clamp(0, 1)
     if grey:
-        out = (0.299 * out[:, 0:1] + 0.587 * out[:, 1:2] + 0.114 * out[:, 2:3]).clamp(0, 1)
+        out = out.clamp(0, 1)
+        out = 0.299 * out[:, 0:1] + 0.587 * out[:, 1:2] + 0.114 * out[:, 2:3]
     if integer:
-        # float64 results (the HSV ones) are the references' own numbers: no tie margin
-        eps = 0.0 if out.dtype == torch.float64 else 1e-4
-        out = narrow_uint8_(torch.floor(out * 255 + eps).clamp_(0, 255))
+        out = run_chunked(_quantise, out, chunk_bytes=THRESHOLDS.corruption_chunk_bytes)
     else:
-        out = out.to(x4.dtype)
+        out = out.clamp(0, 1).to(x4.dtype)
     if x4.is_contiguous(memory_format=torch.channels_last) and not x4.is_contiguous():
         out = out.contiguous(memory_format=torch.channels_last)
     return out
+
+
+def _quantise(out: torch.Tensor) -> torch.Tensor:
+    """A result in [0, 1] (clipped here) truncated to uint8; float64 results (the HSV ones) are the
+    references' own numbers: no tie margin."""
+    eps = 0.0 if out.dtype == torch.float64 else 1e-4
+    return narrow_uint8_(out.clamp(0, 1).mul_(255).add_(eps).floor_().clamp_(0, 255))
 
 
 def corrupt(

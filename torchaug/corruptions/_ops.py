@@ -16,6 +16,9 @@ import math
 import torch
 import torch.nn.functional as F
 
+from torchaug._cpu.chunks import run_chunked
+from torchaug._cpu.thresholds import THRESHOLDS
+
 # -- borders ------------------------------------------------------------------------------------
 
 
@@ -369,6 +372,11 @@ def motion_blur(x: torch.Tensor, radius: torch.Tensor, sigma: torch.Tensor, angl
     ``(x + ceil(i cos(angle) - 0.5), y + ceil(i sin(angle) - 0.5))``, edge pixels repeated (the
     ``imagecorruptions`` port; taps stop once an offset leaves the image). ``x`` ``(B, C, H, W)``.
     """
+    return run_chunked(_motion_blur, x, (radius, sigma, angle), (max_radius,), chunk_bytes=THRESHOLDS.corruption_chunk_bytes)
+
+
+def _motion_blur(x: torch.Tensor, radius: torch.Tensor, sigma: torch.Tensor, angle: torch.Tensor, max_radius: int) -> torch.Tensor:
+    """:func:`motion_blur` in one pass (on the CPU: a chunk of samples whose taps stay in cache)."""
     B, C, H, W = x.shape
     width = 2 * max_radius + 1
     i = torch.arange(width, device=x.device, dtype=torch.float64).view(1, -1)
@@ -382,15 +390,26 @@ def motion_blur(x: torch.Tensor, radius: torch.Tensor, sigma: torch.Tensor, angl
     inside = (dy.abs() < H) & (dx.abs() < W)
     k = k * (torch.cumprod(inside.to(torch.float64), 1))
     k = k.to(x.dtype)
-    rows = torch.arange(H, device=x.device).view(1, 1, H, 1)
-    cols = torch.arange(W, device=x.device).view(1, 1, 1, W)
-    dyl, dxl = dy.long(), dx.long()
-    flat = x.reshape(B, C, H * W)
+    # edge pixels repeated: rows by clamped row indices, columns by a replicate pad of P columns; tap t
+    # of sample b is then the window of W values starting P - dx in each padded row (every tap that
+    # keeps a weight has |dx| < W)
+    P = min(width - 1, W - 1)
+    Wp = W + 2 * P
+    xp = torch.empty(B, C, H, Wp, dtype=x.dtype, device=x.device)
+    xp[..., P:P + W] = x
+    xp[..., :P] = x[..., :1]
+    xp[..., P + W:] = x[..., W - 1:]
+    flat = xp.view(-1)
+    windows = flat.as_strided((flat.numel() - W + 1, W), (1, 1))
+    plane = torch.arange(B * C, device=x.device).view(1, B, C, 1) * (H * Wp)
+    ys = torch.arange(H, device=x.device).view(1, 1, 1, H)
+    dyl, dxl = dy.long().t().reshape(width, B, 1, 1), dx.long().clamp(-P, P).t().reshape(width, B, 1, 1)
+    starts = ((ys - dyl).clamp_(0, H - 1).mul_(Wp) + plane).sub_(dxl).add_(P).reshape(width, -1)  # (T, B C H)
     out = torch.zeros_like(x)
+    got = torch.empty(B * C * H, W, dtype=x.dtype, device=x.device)
     for t in range(width):
-        idx = ((rows - dyl[:, t].view(-1, 1, 1, 1)).clamp(0, H - 1) * W
-               + (cols - dxl[:, t].view(-1, 1, 1, 1)).clamp(0, W - 1)).view(B, 1, H * W)
-        out.addcmul_(flat.gather(2, idx.expand(B, C, H * W)).view(B, C, H, W), k[:, t].view(-1, 1, 1, 1))
+        torch.index_select(windows, 0, starts[t], out=got)
+        out.addcmul_(got.view(B, C, H, W), k[:, t].view(-1, 1, 1, 1))
     return out
 
 
