@@ -77,7 +77,7 @@ def _name(name: Any, owner: str) -> str:
 #: on chunks of samples (``THRESHOLDS.corruption_chunk_bytes``), the same pixels bit for bit (zoom
 #: blur with one severity only: per-sample factors resample by batched matrix products, whose float
 #: sums depend on the batch they run in)
-CHUNKED = frozenset({"defocus_blur", "zoom_blur", "brightness", "saturate", "gaussian_blur"})
+CHUNKED = frozenset({"defocus_blur", "zoom_blur", "brightness", "saturate", "gaussian_blur", "pixelate"})
 
 
 def corrupt_batch(x4: torch.Tensor, name: str, sev: torch.Tensor, levels: tuple[int, ...],

@@ -590,45 +590,60 @@ def pixelate(x, sev, table, levels, g, cifar, *, integer: bool = True):
     return y / scale
 
 
-def _box_rows(x: torch.Tensor, st: torch.Tensor, en: torch.Tensor, lmax: int) -> torch.Tensor:
-    """Means of the row windows ``[st, en)`` ``(O,)`` (at most ``lmax`` long) of ``x`` ``(..., n, K)``
-    (integer values, uint8 or float), rounded half up, as float32 ``(..., O, K)``: ``lmax`` row
-    gathers (whole rows: memory copies), summed exactly, divided by the window size."""
-    n = x.shape[-2]
+def _transposed_i16(t: torch.Tensor) -> torch.Tensor:
+    """``(P, a, b)`` integer-valued (uint8 or float) as int16 ``(P, b + 1, a)``: transposed, with a
+    zero row appended (the row that the absent taps of short windows read)."""
+    P, a, b = t.shape
+    out = torch.empty(P, b + 1, a, dtype=torch.int16, device=t.device)
+    out[:, b].zero_()
+    out[:, :b].copy_(t.transpose(1, 2))
+    return out
+
+
+def _box_rows(xt: torch.Tensor, st: torch.Tensor, en: torch.Tensor, lmax: int) -> torch.Tensor:
+    """Means of the row windows ``[st, en)`` ``(O,)`` (at most ``lmax`` long) of the int16 rows of
+    ``xt`` ``(P, n + 1, K)`` (:func:`_transposed_i16`: row ``n`` is zero), rounded half up, as
+    integer-valued float32 ``(P, O, K)``: ``lmax`` (at most 128) whole-row gathers summed exactly in int16 (taps
+    past a window's end read the zero row), divided by the window size (empty windows: 0)."""
+    n = xt.shape[1] - 1
     ln = en - st
-    out = x.index_select(-2, st.clamp_max(n - 1)).to(torch.float32)
+    zero = torch.full_like(st, n)
+    s = xt.index_select(1, torch.where(ln > 0, st, zero))
     for t in range(1, lmax):
-        out.addcmul_(x.index_select(-2, (st + t).clamp_max(n - 1)), (ln > t).to(torch.float32).view(-1, 1))
-    return out.div_(ln.clamp_min(1).to(torch.float32).view(-1, 1)).mul_((ln > 0).to(torch.float32).view(-1, 1)).add_(0.5).floor_()
+        s.add_(xt.index_select(1, torch.where(ln > t, st + t, zero)))
+    return s.to(torch.float32).div_(ln.clamp_min(1).to(torch.float32).view(-1, 1)).add_(0.5).floor_()
 
 
 @functools.lru_cache(maxsize=32)
-def _pixelate_lmax(n: int, table: tuple, cifar: bool) -> tuple[tuple[int, int], ...]:
-    """Per severity, the longest down- and up-sampling window of :func:`_pixelate_ranges` (host ints)."""
+def _pixelate_plan(n: int, table: tuple, cifar: bool) -> tuple[tuple[int, int, int], ...]:
+    """Per severity: the number of down-sampling windows ``max(1, int(n c))`` and the longest down-
+    and up-sampling window of :func:`_pixelate_ranges` (host ints)."""
     ds, de, us, ue = _pixelate_ranges(n, table, cifar, "cpu")
-    return tuple((int((de[i] - ds[i]).max()), int((ue[i] - us[i]).max())) for i in range(len(table)))
+    return tuple((max(1, int(n * c)), int((de[i] - ds[i]).max()), int((ue[i] - us[i]).max()))
+                 for i, c in enumerate(table))
 
 
 def pixelate_u8(x, sev, table, levels, g, cifar):
     """:func:`pixelate` of a uint8 batch to uint8, the same integers. One severity for the batch:
-    each box pass sums whole-row gathers (the width pass on the transposed image), the NEAREST
-    up-sampling gathers uint8 columns of the small image, then rows. Per-sample severities: the
-    cumulative-sum passes of :func:`pixelate`."""
+    each box pass sums whole-row gathers in int16 (the width pass on the transposed image), the
+    NEAREST up-sampling gathers uint8 columns of the small image, then rows. Per-sample
+    severities: the cumulative-sum passes of :func:`pixelate`."""
     tab = tuple(float(c) for c in table)
     if len(levels) > 1:
         return pixelate(x.to(torch.float32).div_(255), sev, table, levels, g, cifar).mul_(255).round_().to(torch.uint8)
     i = levels[0] - 1
+    B, C, H, W = x.shape
     dev = str(x.device)
-    dsy, dey, usy, uey = (t[i] for t in _pixelate_ranges(x.shape[-2], tab, cifar, dev))
-    dsx, dex, usx, uex = (t[i] for t in _pixelate_ranges(x.shape[-1], tab, cifar, dev))
-    ly = _pixelate_lmax(x.shape[-2], tab, cifar)[i]
-    lx = _pixelate_lmax(x.shape[-1], tab, cifar)[i]
-    y = _box_rows(x.transpose(2, 3).contiguous(), dsx, dex, lx[0])  # (B, C, Ow, H)
-    y = _box_rows(y.transpose(2, 3).contiguous(), dsy, dey, ly[0])  # (B, C, Oh, Ow)
+    dsy, dey, usy, uey = (t[i] for t in _pixelate_ranges(H, tab, cifar, dev))
+    dsx, dex, usx, uex = (t[i] for t in _pixelate_ranges(W, tab, cifar, dev))
+    my, ly_down, ly_up = _pixelate_plan(H, tab, cifar)[i]
+    mx, lx_down, lx_up = _pixelate_plan(W, tab, cifar)[i]
+    y = _box_rows(_transposed_i16(x.reshape(B * C, H, W)), dsx[:mx], dex[:mx], lx_down)  # (P, mx, H)
+    y = _box_rows(_transposed_i16(y), dsy[:my], dey[:my], ly_down)  # (P, my, mx)
     if cifar:
-        y = _box_rows(y.transpose(2, 3).contiguous(), usx, uex, lx[1])
-        return _box_rows(y.transpose(2, 3).contiguous(), usy, uey, ly[1]).to(torch.uint8)
-    return y.to(torch.uint8).index_select(3, usx).index_select(2, usy)
+        y = _box_rows(_transposed_i16(y), usx, uex, lx_up)  # (P, W, my)
+        return _box_rows(_transposed_i16(y), usy, uey, ly_up).to(torch.uint8).view(B, C, H, W)
+    return y.to(torch.uint8).index_select(2, usx).index_select(1, usy).view(B, C, H, W)
 
 
 def jpeg_compression(x, sev, table, levels, g, cifar):

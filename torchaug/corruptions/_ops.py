@@ -18,6 +18,7 @@ import torch.nn.functional as F
 
 from torchaug._cpu.chunks import run_chunked
 from torchaug._cpu.thresholds import THRESHOLDS
+from torchaug._devpath import cpu_path
 
 # -- borders ------------------------------------------------------------------------------------
 
@@ -511,10 +512,13 @@ def canny(img: torch.Tensor, low: float, high: float, iterations: int = 24) -> t
     # (strong is a subset of weak, so ``max(edges, dilate(edges) * weak) == dilate(edges) & weak``)
     buf = F.pad((nms & (mag > high)).to(torch.uint8), (1, 1, 1, 1))
     inner = buf[..., 1:-1, 1:-1]
+    on_cpu = cpu_path(img)
     for _ in range(iterations):
         r = torch.maximum(torch.maximum(buf[..., :-2], buf[..., 1:-1]), buf[..., 2:])
         d = torch.maximum(torch.maximum(r[..., :-2, :], r[..., 1:-1, :]), r[..., 2:, :])
         torch.bitwise_and(d, weak, out=d)
+        if on_cpu and torch.equal(d, inner):  # converged: the remaining dilations change nothing
+            break
         inner.copy_(d)
     return inner > 0
 
