@@ -250,7 +250,12 @@ def clipped_zoom(x: torch.Tensor, zoom: torch.Tensor, centered: bool) -> torch.T
 
 def sample_bilinear(x: torch.Tensor, ys: torch.Tensor, xs: torch.Tensor, mode: str) -> torch.Tensor:
     """Bilinear samples of each sample of ``x`` ``(B, C, H, W)`` at float coordinates ``ys``/``xs``
-    ``(B, H', W')`` (pixel units), the border extended by ``mode`` (see :func:`border_index`)."""
+    ``(B, H', W')`` (pixel units), the border extended by ``mode`` (see :func:`border_index`). On
+    the CPU in chunks of samples (the index arithmetic stays in cache)."""
+    return run_chunked(_sample_bilinear, x, (ys, xs), (mode,), chunk_bytes=THRESHOLDS.corruption_chunk_bytes)
+
+
+def _sample_bilinear(x: torch.Tensor, ys: torch.Tensor, xs: torch.Tensor, mode: str) -> torch.Tensor:
     B, C, H, W = x.shape
     y0, x0 = torch.floor(ys), torch.floor(xs)
     fy, fx = (ys - y0).unsqueeze(1), (xs - x0).unsqueeze(1)
@@ -258,20 +263,18 @@ def sample_bilinear(x: torch.Tensor, ys: torch.Tensor, xs: torch.Tensor, mode: s
 
     def wrap(i: torch.Tensor, n: int) -> torch.Tensor:
         if mode == "replicate" or n == 1:
-            return i.clamp(0, n - 1)
+            return i.clamp_(0, n - 1)
         p = 2 * (n - 1) if mode == "reflect101" else 2 * n
-        i = i.remainder(p)
+        i = i.remainder_(p)
         return torch.where(i >= n, p - i - (0 if mode == "reflect101" else 1), i)
 
+    rows = (wrap(y0.clone(), H).mul_(W), wrap(y0.add_(1), H).mul_(W))
+    cols = (wrap(x0.clone(), W), wrap(x0.add_(1), W))
     flat = x.reshape(B, C, H * W)
-    outs = []
-    for dy in (0, 1):
-        for dx in (0, 1):
-            idx = (wrap(y0 + dy, H) * W + wrap(x0 + dx, W)).view(B, 1, -1).expand(B, C, -1)
-            outs.append(flat.gather(2, idx).view(B, C, *ys.shape[1:]))
-    top = outs[0] + (outs[1] - outs[0]) * fx
-    bot = outs[2] + (outs[3] - outs[2]) * fx
-    return top + (bot - top) * fy
+    outs = [flat.gather(2, (r + c).view(B, 1, -1).expand(B, C, -1)).view(B, C, *ys.shape[1:]) for r in rows for c in cols]
+    top = outs[1].sub_(outs[0]).mul_(fx).add_(outs[0])
+    bot = outs[3].sub_(outs[2]).mul_(fx).add_(outs[2])
+    return bot.sub_(top).mul_(fy).add_(top)
 
 
 # -- colour -------------------------------------------------------------------------------------
