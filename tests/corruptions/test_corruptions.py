@@ -348,3 +348,23 @@ def test_motion_blur_on_chunks_equals_one_pass(force_thresholds):
         assert torch.equal(O.motion_blur(x, rad, sig, ang, 15), whole)
         for i in (0, 3, 6):  # each sample as if alone: its own kernel, no neighbour's pixels
             assert torch.equal(O._motion_blur(x[i:i + 1], rad[i:i + 1], sig[i:i + 1], ang[i:i + 1], 15), whole[i:i + 1])
+
+
+@pytest.mark.parametrize("mode", ["reflect101", "symmetric", "replicate"])
+def test_sample_bilinear_chunks_and_grid_sample(mode, force_thresholds):
+    """Bilinear sampling on chunks of samples equals one pass bit for bit; inside the image it is
+    ``grid_sample(align_corners=True)``; outside, a far coordinate reads its reflected pixel."""
+    g = torch.Generator().manual_seed(0)
+    x = torch.rand(5, 3, 20, 17, generator=g)
+    ys = torch.rand(5, 23, 19, generator=g) * 80 - 30
+    xs = torch.rand(5, 23, 19, generator=g) * 80 - 30
+    whole = O._sample_bilinear(x, ys, xs, mode)
+    force_thresholds(corruption_chunk_bytes=x[:2].numel() * 4, parallel_min_bytes=1)
+    assert torch.equal(O.sample_bilinear(x, ys, xs, mode), whole)
+    yi, xi = torch.rand(5, 8, 9, generator=g) * 19, torch.rand(5, 8, 9, generator=g) * 16
+    grid = torch.stack([xi / 16 * 2 - 1, yi / 19 * 2 - 1], -1)
+    ref = torch.nn.functional.grid_sample(x, grid, mode="bilinear", align_corners=True)
+    assert torch.allclose(O.sample_bilinear(x, yi, xi, mode), ref, atol=1e-5)
+    far = {"reflect101": (-3, 3), "symmetric": (-3, 2), "replicate": (-3, 0)}[mode]
+    at = O.sample_bilinear(x, torch.full((5, 1, 1), float(far[0])), torch.zeros(5, 1, 1), mode)
+    assert torch.equal(at[:, :, 0, 0], x[:, :, far[1], 0])
