@@ -489,27 +489,39 @@ def jpeg_roundtrip(x_u8: torch.Tensor, quality: list[int]) -> torch.Tensor:
 def canny(img: torch.Tensor, low: float, high: float, iterations: int = 24) -> torch.Tensor:
     """OpenCV-style ``Canny(img, low, high)`` edges (bool ``(B, 1, H, W)``) of uint8-valued float
     ``img`` ``(B, 1, H, W)``: 3x3 Sobel, L1 magnitude, non-maximum suppression in 4 directions,
-    hysteresis by ``iterations`` 8-connected dilations of the strong edges into the weak ones."""
+    hysteresis by ``iterations`` 8-connected dilations of the strong edges into the weak ones. On
+    the CPU in chunks of samples."""
+    return run_chunked(_canny, img, (), (low, high, iterations), chunk_bytes=THRESHOLDS.corruption_chunk_bytes)
+
+
+def _canny(img: torch.Tensor, low: float, high: float, iterations: int) -> torch.Tensor:
     p = pad2d(img, 1, 1, "replicate")
-    gx = (p[..., :-2, 2:] + 2 * p[..., 1:-1, 2:] + p[..., 2:, 2:]) - (p[..., :-2, :-2] + 2 * p[..., 1:-1, :-2] + p[..., 2:, :-2])
-    gy = (p[..., 2:, :-2] + 2 * p[..., 2:, 1:-1] + p[..., 2:, 2:]) - (p[..., :-2, :-2] + 2 * p[..., :-2, 1:-1] + p[..., :-2, 2:])
-    mag = gx.abs() + gy.abs()
+    # integer-valued input: every Sobel sum is exact, so the separable order gives the same values
+    dx = p[..., :, 2:] - p[..., :, :-2]
+    gx = dx[..., 1:-1, :] * 2
+    gx.add_(dx[..., :-2, :]).add_(dx[..., 2:, :])
+    dy = p[..., 2:, :] - p[..., :-2, :]
+    gy = dy[..., 1:-1] * 2
+    gy.add_(dy[..., :-2]).add_(dy[..., 2:])
+    ax, ay = gx.abs(), gy.abs()
+    mag = ax + ay
     mp = F.pad(mag, (1, 1, 1, 1))
     H, W = img.shape[-2:]
 
     def nb(dy: int, dx: int) -> torch.Tensor:
         return mp[..., 1 + dy : 1 + dy + H, 1 + dx : 1 + dx + W]
 
-    ax, ay = gx.abs(), gy.abs()
     tan22, tan67 = math.tan(math.radians(22.5)), math.tan(math.radians(67.5))
     horiz = ay <= ax * tan22
     vert = ay > ax * tan67
     same = (gx * gy) > 0
-    keep_h = (mag > nb(0, -1)) & (mag >= nb(0, 1))
-    keep_v = (mag > nb(-1, 0)) & (mag >= nb(1, 0))
-    keep_d1 = (mag > nb(-1, -1)) & (mag >= nb(1, 1))
-    keep_d2 = (mag > nb(-1, 1)) & (mag >= nb(1, -1))
-    nms = torch.where(horiz, keep_h, torch.where(vert, keep_v, torch.where(same, keep_d1, keep_d2)))
+    # a maximum across the gradient direction (horizontal, vertical or one of the diagonals; horiz and
+    # vert exclude each other), as boolean algebra: CPU ``where`` runs a scalar loop
+    diag = ~(horiz | vert)
+    nms = horiz & (mag > nb(0, -1)) & (mag >= nb(0, 1))
+    nms |= vert & (mag > nb(-1, 0)) & (mag >= nb(1, 0))
+    nms |= diag & same & (mag > nb(-1, -1)) & (mag >= nb(1, 1))
+    nms |= diag & ~same & (mag > nb(-1, 1)) & (mag >= nb(1, -1))
     weak = (nms & (mag > low)).to(torch.uint8)
     # 3x3 dilations of the strong edges into the weak pixels, on uint8 in a zero-bordered buffer
     # (strong is a subset of weak, so ``max(edges, dilate(edges) * weak) == dilate(edges) & weak``)
