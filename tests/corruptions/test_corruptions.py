@@ -368,3 +368,18 @@ def test_sample_bilinear_chunks_and_grid_sample(mode, force_thresholds):
     far = {"reflect101": (-3, 3), "symmetric": (-3, 2), "replicate": (-3, 0)}[mode]
     at = O.sample_bilinear(x, torch.full((5, 1, 1), float(far[0])), torch.zeros(5, 1, 1), mode)
     assert torch.equal(at[:, :, 0, 0], x[:, :, far[1], 0])
+
+
+@pytest.mark.peer
+def test_canny_matches_opencv_and_chunks(force_thresholds):
+    """Spatter's Canny against ``cv2.Canny(img, 50, 150)`` on photos (the hysteresis is bounded, so
+    a few pixels may differ), and on chunks of samples the one-pass edges."""
+    cv2 = pytest.importorskip("cv2")
+    x = _photos(64, 80, n=3).float().mean(1, keepdim=True).floor()
+    ours = O._canny(x, 50.0, 150.0, 24)
+    for i in range(3):
+        ref = torch.from_numpy(cv2.Canny(x[i, 0].numpy().astype(np.uint8), 50, 150) > 0)
+        assert int(ref.sum()) > 300
+        assert int((ref ^ ours[i, 0]).sum()) <= 0.01 * int(ref.sum())
+    force_thresholds(corruption_chunk_bytes=x[:1].numel() * 4, parallel_min_bytes=1)
+    assert torch.equal(O.canny(x, 50.0, 150.0), ours)
