@@ -545,42 +545,48 @@ def chamfer_distance(edges: torch.Tensor, cap: float) -> torch.Tensor:
     Borgefors' two raster passes, as OpenCV runs them (forward: the rows above and the left
     neighbour; backward: the rows below and the right neighbour), vectorised over the batch and
     the row: each row takes the moves from the one or two finished rows next to it, then the
-    in-row unit steps as a running minimum, ``min_{x' <= x} (d[x'] - x') + x`` (``cummin``).
-    Equal to the relaxation (:func:`chamfer_distance_relax`) up to float rounding of the sums.
+    in-row unit steps as a running minimum, ``min_{x' <= x} (d[x'] - x') + x`` (``cummin``), in
+    place in one padded buffer (the backward pass on its mirror image). Equal to the relaxation (:func:`chamfer_distance_relax`) up to float rounding of the sums.
     """
     B, _, H, W = edges.shape
     big = 1e4
     a, b, c = 1.0, 1.4, 2.1969
-    d0 = torch.where(edges[:, 0], 0.0, big).to(torch.float32)
+    # rows padded by two columns of ``big``: the moves to x -+ 1 and x -+ 2 are views
+    buf = torch.full((B, H, W + 4), big, device=edges.device)
+    core = buf[:, :, 2:2 + W]
+    core.masked_fill_(edges[:, 0], 0.0)
     ar = torch.arange(W, device=edges.device, dtype=torch.float32)
+    run = torch.empty(B, W, device=edges.device)
+    arg = torch.empty(B, W, dtype=torch.long, device=edges.device)
 
-    def shift(r: torch.Tensor, k: int) -> torch.Tensor:  # out[x] = r[x - k], big outside
-        if abs(k) >= W:
-            return torch.full_like(r, big)
-        if k > 0:
-            return F.pad(r[:, : W - k], (k, 0), value=big)
-        return F.pad(r[:, -k:], (0, -k), value=big)
+    def row(y: int, step: int, offs: torch.Tensor, sign: float) -> None:
+        """Row ``y`` of a pass whose finished rows are ``y - step`` and ``y - 2 step``, in place.
+        The moves across rows come in mirrored pairs, so they read the same in a flipped buffer."""
+        cand = core[:, y]
+        if 0 <= y - step < H:
+            r1 = buf[:, y - step]
+            m = torch.minimum(r1[:, 1:1 + W], r1[:, 3:3 + W]).add_(b)
+            k = torch.minimum(r1[:, :W], r1[:, 4:4 + W])
+            if 0 <= y - 2 * step < H:
+                r2 = buf[:, y - 2 * step]
+                torch.minimum(k, torch.minimum(r2[:, 1:1 + W], r2[:, 3:3 + W]), out=k)
+            torch.minimum(m, k.add_(c), out=m)
+            torch.minimum(m, r1[:, 2:2 + W] + a, out=m)
+            torch.minimum(cand, m, out=cand)
+        # in-row unit steps: min over x' before x of d[x'] + (x - x'), as a running minimum
+        torch.cummin(torch.add(cand, offs, alpha=sign), 1, out=(run, arg))
+        torch.minimum(cand, run.sub_(offs, alpha=sign), out=cand)
 
-    def row(cand: torch.Tensor, r1: torch.Tensor | None, r2: torch.Tensor | None, reverse: bool) -> torch.Tensor:
-        if r1 is not None:
-            m = torch.minimum(r1 + a, torch.minimum(shift(r1, 1), shift(r1, -1)) + b)
-            m = torch.minimum(m, torch.minimum(shift(r1, 2), shift(r1, -2)) + c)
-            cand = torch.minimum(cand, m)
-        if r2 is not None:
-            cand = torch.minimum(cand, torch.minimum(shift(r2, 1), shift(r2, -1)) + c)
-        if reverse:
-            run = torch.flip(torch.cummin(torch.flip(cand + ar, (1,)), 1).values, (1,)) - ar
-        else:
-            run = torch.cummin(cand - ar, 1).values + ar
-        return torch.minimum(cand, run)
-
-    fwd: list[torch.Tensor] = []
-    for y in range(H):
-        fwd.append(row(d0[:, y], fwd[y - 1] if y >= 1 else None, fwd[y - 2] if y >= 2 else None, False))
-    bwd: list[torch.Tensor] = [fwd[0]] * H
+    for y in range(H):  # forward: the rows above and the left neighbour
+        row(y, 1, ar, -1.0)
+    # backward (the rows below and the right neighbour) on the mirrored buffer, the same float sums:
+    # d[x'] + x' - x, with x' and x the original columns
+    buf = buf.flip(-1)
+    core = buf[:, :, 2:2 + W]
+    rev = ar.flip(0)
     for y in range(H - 1, -1, -1):
-        bwd[y] = row(fwd[y], bwd[y + 1] if y + 1 < H else None, bwd[y + 2] if y + 2 < H else None, True)
-    return torch.stack(bwd, 1).unsqueeze(1).clamp_max(cap)
+        row(y, -1, rev, 1.0)
+    return core.flip(-1).unsqueeze(1).clamp_max_(cap)
 
 
 def chamfer_distance_relax(edges: torch.Tensor, cap: float) -> torch.Tensor:
