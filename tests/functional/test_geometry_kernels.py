@@ -199,3 +199,30 @@ def test_bad_arguments_raise():
         AF.affine(x, torch.eye(2, 3), fill=[1, 2])
     with pytest.raises(ValueError, match="method"):
         AF.resized_crop(x, torch.zeros(4, dtype=torch.long), torch.zeros(4, dtype=torch.long), torch.full((4,), 5), torch.full((4,), 5), 8, method="magic")
+
+
+@pytest.mark.parametrize("dtype", [torch.uint8, torch.float32, torch.float64])
+@pytest.mark.parametrize("fill", [None, 0, 127.6, (300.0, -4.0, 9.0)])
+def test_nearest_warp_gathers_the_pixels_grid_sample_picks(dtype, fill):
+    """The nearest-neighbour warp (one ``grid_sample`` of pixel numbers, then a gather in the image's
+    dtype) equals sampling the float image with a mask channel, filling and rounding, as torchvision
+    does it; also to another output size and in channels-last."""
+    import torch.nn.functional as F
+
+    from torchaug.functional.geometry import _grid_sample
+
+    g = torch.Generator().manual_seed(0)
+    x = torch.randint(0, 256, (4, 3, 21, 30), generator=g).to(dtype)
+    grid = torch.rand(4, 17, 26, 2, generator=g, dtype=torch.float64) * 2.6 - 1.3
+    xf = torch.cat([x.double(), torch.ones(4, 1, 21, 30, dtype=torch.float64)], 1)
+    gdt = torch.float64 if dtype == torch.float64 else torch.float32
+    ref = F.grid_sample(xf.to(gdt), grid.to(gdt), mode="nearest", padding_mode="zeros", align_corners=False)
+    ref, mask = ref[:, :3], ref[:, 3:]
+    if fill is not None:
+        ft = torch.tensor(fill if isinstance(fill, tuple) else (fill,), dtype=gdt).view(1, -1, 1, 1)
+        ref = torch.where(mask < 0.5, ft.expand_as(ref), ref)
+    ref = ref.round().clamp(0, 255).to(dtype) if dtype == torch.uint8 else ref.to(dtype)
+    out = _grid_sample(x, grid, "nearest", fill, "test")
+    assert out.dtype == dtype and torch.equal(out, ref)
+    cl = _grid_sample(x.contiguous(memory_format=torch.channels_last), grid, "nearest", fill, "test")
+    assert cl.is_contiguous(memory_format=torch.channels_last) and torch.equal(cl, ref)

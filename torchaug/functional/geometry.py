@@ -153,6 +153,8 @@ def _fill_tensor(fill: Fill, c: int, dtype: torch.dtype, device: torch.device, o
 
 def _grid_sample(x: torch.Tensor, grid: torch.Tensor, interpolation: str, fill: Fill, owner: str) -> torch.Tensor:
     """torchvision's ``_apply_grid_transform`` over a batch: per-sample ``grid (B, oh, ow, 2)``."""
+    if interpolation == "nearest" and x.dtype in (torch.uint8, torch.float32, torch.float64) and x.shape[-2] * x.shape[-1] < 1 << 24:
+        return _grid_sample_nearest(x, grid, fill, owner)
     xf = _work(x)
     grid = grid.to(xf.dtype)
     b, c = xf.shape[:2]
@@ -170,6 +172,30 @@ def _grid_sample(x: torch.Tensor, grid: torch.Tensor, interpolation: str, fill: 
     if x.dtype == torch.uint8:  # ``out`` is this function's own tensor: round in place (no extra copy)
         return _restore(out.round_(), x, rounded=True)
     return _restore(out, x)
+
+
+def _grid_sample_nearest(x: torch.Tensor, grid: torch.Tensor, fill: Fill, owner: str) -> torch.Tensor:
+    """:func:`_grid_sample` with ``"nearest"``, the same pixels: ``grid_sample`` picks each output's
+    source pixel once, on a one-channel plane of pixel numbers (``index + 1``; 0 outside: exact in
+    the grid's float type below 2^24 pixels), and every channel is gathered in ``x``'s own dtype from
+    the image with the fill value prepended as pixel 0 (no float copy of the image, no mask channel,
+    no rounding)."""
+    b, c, h, w = x.shape
+    gdt = torch.float64 if x.dtype == torch.float64 else torch.float32
+    oh, ow = grid.shape[1:3]
+    plane = torch.arange(1, h * w + 1, dtype=gdt, device=x.device).view(1, 1, h, w).expand(b, 1, h, w)
+    pick = F.grid_sample(plane, grid.to(gdt), mode="nearest", padding_mode="zeros", align_corners=False)
+    src = torch.empty((b, c, h * w + 1), dtype=x.dtype, device=x.device)
+    src[:, :, 1:].view(b, c, h, w).copy_(x)
+    fill_t = _fill_tensor(fill, c, gdt, x.device, owner)
+    if fill_t is None:  # torchvision without a fill: zeros outside
+        src[:, :, 0] = 0
+    else:
+        if x.dtype == torch.uint8:  # as the float path: the fill rounded and clipped to 8 bits
+            fill_t = fill_t.round().clamp_(0, 255)
+        src[:, :, 0] = fill_t.view(1, -1).to(x.dtype)
+    idx = pick.view(b, 1, oh * ow).long().expand(b, c, -1)
+    return _same_format(src.gather(2, idx).view(b, c, oh, ow), x)
 
 
 def _centered_base_grid(oh: int, ow: int, dtype: torch.dtype, device: torch.device) -> torch.Tensor:
