@@ -1,4 +1,4 @@
-"""Dihedral and resize/pad ops against their peers: images per second side by side, one process.
+"""Dihedral, nearest-neighbour warp and resize/pad ops against their peers: images per second side by side, one process.
 
 For each op, at 256x3x32x32 and 32x3x224x224 uint8: torchaug (one batched call, per-sample
 parameters), torchvision v2 per sample (a loop over the batch, each image its own draw) and
@@ -84,6 +84,16 @@ def _ops(size: int):
                                           "tv batched": batched(V.RandomShortestSize([small, size, big]))},
         "Letterbox": {"torchaug": ours(T.Letterbox((big, big)))},
         "FiveCrop": {"torchaug": ours(FiveCrop(small)), "tv batched": batched(V.FiveCrop(small))},
+        "RandomRotation (nearest)": {"torchaug": ours(T.RandomRotation(30)),
+                                     "albumentations": albu(A.Rotate(limit=30, interpolation=0, border_mode=0, p=1.0)),
+                                     "tv per sample": per_sample(V.RandomRotation(30)), "tv batched": batched(V.RandomRotation(30)),
+                                     "kornia": kornia(K.RandomRotation(30.0, resample="nearest", p=1.0))},
+        "RandomAffine (nearest)": {"torchaug": ours(T.RandomAffine(20, translate=(0.1, 0.1), scale=(0.8, 1.2), shear=10)),
+                                   "tv per sample": per_sample(V.RandomAffine(20, translate=(0.1, 0.1), scale=(0.8, 1.2), shear=10)),
+                                   "tv batched": batched(V.RandomAffine(20, translate=(0.1, 0.1), scale=(0.8, 1.2), shear=10)),
+                                   "kornia": kornia(K.RandomAffine(20.0, translate=(0.1, 0.1), scale=(0.8, 1.2), shear=10.0,
+                                                                   resample="nearest", p=1.0))},
+        "TrivialAugmentWide": {"torchaug": ours(T.TrivialAugmentWide()), "tv per sample": per_sample(V.TrivialAugmentWide())},
     }
 
 
