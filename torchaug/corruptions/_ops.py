@@ -497,12 +497,12 @@ def canny(img: torch.Tensor, low: float, high: float, iterations: int = 24) -> t
 def _canny(img: torch.Tensor, low: float, high: float, iterations: int) -> torch.Tensor:
     p = pad2d(img, 1, 1, "replicate")
     # integer-valued input: every Sobel sum is exact, so the separable order gives the same values
-    dx = p[..., :, 2:] - p[..., :, :-2]
-    gx = dx[..., 1:-1, :] * 2
-    gx.add_(dx[..., :-2, :]).add_(dx[..., 2:, :])
-    dy = p[..., 2:, :] - p[..., :-2, :]
-    gy = dy[..., 1:-1] * 2
-    gy.add_(dy[..., :-2]).add_(dy[..., 2:])
+    diff_x = p[..., :, 2:] - p[..., :, :-2]
+    gx = diff_x[..., 1:-1, :] * 2
+    gx.add_(diff_x[..., :-2, :]).add_(diff_x[..., 2:, :])
+    diff_y = p[..., 2:, :] - p[..., :-2, :]
+    gy = diff_y[..., 1:-1] * 2
+    gy.add_(diff_y[..., :-2]).add_(diff_y[..., 2:])
     ax, ay = gx.abs(), gy.abs()
     mag = ax + ay
     mp = F.pad(mag, (1, 1, 1, 1))
@@ -546,7 +546,8 @@ def chamfer_distance(edges: torch.Tensor, cap: float) -> torch.Tensor:
     neighbour; backward: the rows below and the right neighbour), vectorised over the batch and
     the row: each row takes the moves from the one or two finished rows next to it, then the
     in-row unit steps as a running minimum, ``min_{x' <= x} (d[x'] - x') + x`` (``cummin``), in
-    place in one padded buffer (the backward pass on its mirror image). Equal to the relaxation (:func:`chamfer_distance_relax`) up to float rounding of the sums.
+    place in one padded buffer (the backward pass on its mirror image). Equal to the relaxation
+    (:func:`chamfer_distance_relax`) up to float rounding of the sums.
     """
     B, _, H, W = edges.shape
     big = 1e4
