@@ -104,11 +104,49 @@ def shot_noise_u8(x, sev, table, levels, g, cifar):
     return shot_noise_uint8(x, slot, tuple(float(table[s - 1]) for s in levels), g)
 
 
+def impulse_sites(shape: tuple[int, ...], sev: torch.Tensor, table: list, levels: tuple[int, ...],
+                  g: torch.Generator | None) -> tuple[torch.Tensor, torch.Tensor]:
+    """Where impulse noise strikes a batch of ``shape`` ``(B, ...)`` on the CPU: the flat indices of the
+    replaced values (each value independently with probability ``c`` of its sample's severity) and
+    whether each turns to salt (probability 1/2), without a draw per value: the gaps between hits
+    are geometric, ``floor(log(1 - U) / log(1 - c))`` (float32 ``U``), drawn per severity over the
+    concatenated values of its samples (about ``c n`` draws instead of ``n``)."""
+    per = math.prod(shape[1:])
+    hits = []
+    for lv in levels:
+        c = float(table[lv - 1])
+        rows = None if len(levels) == 1 else (sev == lv).nonzero().view(-1)
+        n = (shape[0] if rows is None else rows.numel()) * per
+        if n == 0 or c <= 0:
+            continue
+        parts, end = [], -1  # end: the last position drawn
+        while end < n - 1:
+            m = int((n - 1 - end) * c + 6 * math.sqrt(n * c * (1 - c)) + 64)
+            u = torch.rand(m, generator=g)
+            gaps = u.neg_().log1p_().mul_(1 / math.log1p(-c)).floor_() if c < 1 else u.zero_()
+            step = gaps.to(torch.long).add_(1).cumsum_(0).add_(end)
+            parts.append(step)
+            end = int(step[-1])
+        pos = parts[0] if len(parts) == 1 else torch.cat(parts)
+        pos = pos[: int(torch.searchsorted(pos, n))]  # sorted: the positions inside the n values
+        hits.append(pos if rows is None else rows.index_select(0, pos // per) * per + pos % per)
+    idx = hits[0] if len(hits) == 1 else (torch.cat(hits) if hits else torch.empty(0, dtype=torch.long))
+    salt = torch.rand(idx.numel(), generator=g) < 0.5
+    return idx, salt
+
+
 def impulse_noise(x, sev, table, levels, g, cifar):
     """scikit-image ``random_noise(mode='s&p', amount=c)``: each value (channel by channel) is
-    replaced with probability ``c``, by 1 or 0 with equal chance (one uniform draw decides both)."""
+    replaced with probability ``c``, by 1 or 0 with equal chance. On the CPU the struck values are
+    drawn sparsely (:func:`impulse_sites`); elsewhere one uniform draw per value decides both
+    (``u < c/2`` salt, ``c/2 <= u < c`` pepper)."""
+    if cpu_path(x):
+        idx, salt = impulse_sites(tuple(x.shape), sev, table, levels, g)
+        out = x.clone()
+        out.view(-1)[idx] = salt.to(x.dtype)
+        return out
     c = _v(_col(table, sev))
-    u = torch.rand(x.shape, generator=g, device=x.device)  # one draw: u < c/2 salt, c/2 <= u < c pepper
+    u = torch.rand(x.shape, generator=g, device=x.device)
     out = torch.where(u < c * 0.5, torch.ones_like(x), x)
     return torch.where((u >= c * 0.5) & (u < c), torch.zeros_like(x), out)
 
@@ -135,7 +173,12 @@ def speckle_noise_u8(x, sev, table, levels, g, cifar):
 
 
 def impulse_noise_u8(x, sev, table, levels, g, cifar):
-    """:func:`impulse_noise` of a uint8 batch: the same uniform draw decides, values set in uint8."""
+    """:func:`impulse_noise` of a uint8 batch: the same draws decide, values set in uint8."""
+    if cpu_path(x):
+        idx, salt = impulse_sites(tuple(x.shape), sev, table, levels, g)
+        out = x.clone()
+        out.view(-1)[idx] = salt.to(torch.uint8).mul_(255)
+        return out
     c = _v(_col(table, sev))
     u = torch.rand(x.shape, generator=g, device=x.device)
     return x.masked_fill(u < c, 0).masked_fill_(u < c * 0.5, 255)
