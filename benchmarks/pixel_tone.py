@@ -66,6 +66,8 @@ def _ops():
                           (lambda: K.RandomErasing(p=1.0), True)),
         "GridDropout": (lambda: T.GridDropout(p=1.0), lambda: A.GridDropout(p=1.0), None),
         "PixelDropout": (lambda: T.PixelDropout(p=1.0), lambda: A.PixelDropout(p=1.0), None),
+        "SaltAndPepper": (lambda: T.SaltAndPepperNoise(amount=(0.01, 0.06)),
+                          lambda: A.SaltAndPepper(amount=(0.01, 0.06), salt_vs_pepper=(0.5, 0.5), p=1.0), None),
         "ChannelDropout": (lambda: T.ChannelDropout(p=1.0), lambda: A.ChannelDropout(p=1.0),
                            (lambda: K.RandomChannelDropout(p=1.0), False)),
         "RandomGridShuffle": (lambda: T.RandomGridShuffle(grid=GRID, p=1.0), lambda: A.RandomGridShuffle(grid=GRID, p=1.0),

@@ -24,6 +24,7 @@ from typing import Callable
 
 import torch
 
+from torchaug._cpu.bernoulli import bernoulli_indices
 from torchaug._cpu.chunks import run_chunked
 from torchaug._cpu.narrow import narrow_uint8_
 from torchaug._cpu.thresholds import THRESHOLDS
@@ -107,32 +108,11 @@ def shot_noise_u8(x, sev, table, levels, g, cifar):
 def impulse_sites(shape: tuple[int, ...], sev: torch.Tensor, table: list, levels: tuple[int, ...],
                   g: torch.Generator | None) -> tuple[torch.Tensor, torch.Tensor]:
     """Where impulse noise strikes a batch of ``shape`` ``(B, ...)`` on the CPU: the flat indices of the
-    replaced values (each value independently with probability ``c`` of its sample's severity) and
-    whether each turns to salt (probability 1/2), without a draw per value: the gaps between hits
-    are geometric, ``floor(log(1 - U) / log(1 - c))`` (float32 ``U``), drawn per severity over the
-    concatenated values of its samples (about ``c n`` draws instead of ``n``)."""
-    per = math.prod(shape[1:])
-    hits = []
-    for lv in levels:
-        c = float(table[lv - 1])
-        rows = None if len(levels) == 1 else (sev == lv).nonzero().view(-1)
-        n = (shape[0] if rows is None else rows.numel()) * per
-        if n == 0 or c <= 0:
-            continue
-        parts, end = [], -1  # end: the last position drawn
-        while end < n - 1:
-            m = int((n - 1 - end) * c + 6 * math.sqrt(n * c * (1 - c)) + 64)
-            u = torch.rand(m, generator=g)
-            gaps = u.neg_().log1p_().mul_(1 / math.log1p(-c)).floor_() if c < 1 else u.zero_()
-            step = gaps.to(torch.long).add_(1).cumsum_(0).add_(end)
-            parts.append(step)
-            end = int(step[-1])
-        pos = parts[0] if len(parts) == 1 else torch.cat(parts)
-        pos = pos[: int(torch.searchsorted(pos, n))]  # sorted: the positions inside the n values
-        hits.append(pos if rows is None else rows.index_select(0, pos // per) * per + pos % per)
-    idx = hits[0] if len(hits) == 1 else (torch.cat(hits) if hits else torch.empty(0, dtype=torch.long))
-    salt = torch.rand(idx.numel(), generator=g) < 0.5
-    return idx, salt
+    replaced values (each value independently with probability ``c`` of its sample's severity), drawn
+    sparsely (:func:`torchaug._cpu.bernoulli.bernoulli_indices`: about ``c n`` draws instead of ``n``),
+    and whether each turns to salt (probability 1/2)."""
+    idx = bernoulli_indices(math.prod(shape[1:]), _col(table, sev).cpu(), g)
+    return idx, torch.rand(idx.numel(), generator=g) < 0.5
 
 
 def impulse_noise(x, sev, table, levels, g, cifar):

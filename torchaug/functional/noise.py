@@ -111,8 +111,14 @@ def salt_and_pepper(x: torch.Tensor, salt: torch.Tensor, pepper: torch.Tensor) -
     """Set the pixels where ``salt`` is true to the maximum value and where ``pepper`` is true to 0.
 
     ``salt``/``pepper`` are boolean masks broadcastable to ``x`` (``(B, 1, H, W)``: every channel
-    of a pixel; ``(B, C, H, W)``: channels independently). Salt wins where both are set.
+    of a pixel; ``(B, C, H, W)``: channels independently). Salt wins where both are set. uint8:
+    ``x * keep + 255 salt`` with 0/1 factors (exact; CPU ``where`` is a scalar loop).
     """
+    if x.dtype == torch.uint8:
+        s = salt.to(x.device)
+        out = x * (~(s | pepper.to(x.device))).to(torch.uint8)
+        out += s.to(torch.uint8) * 255
+        return _keep_format(out, x)
     hi = constant(255 if x.dtype == torch.uint8 else 1.0, x.device, x.dtype)
     lo = constant(0, x.device, x.dtype)
     out = torch.where(pepper, lo, x)

@@ -25,6 +25,8 @@ from typing import Any
 
 import torch
 
+from torchaug._cpu.bernoulli import bernoulli_mask
+from torchaug._devpath import cpu_path
 from torchaug._validation import check_bool, check_number, describe
 from torchaug.functional import dropout as FD
 from torchaug.functional._workspace import constant
@@ -392,9 +394,12 @@ class PixelDropout(RandomTransform):
         self.mask_drop_value = _check_mask_fill(mask_drop_value, o, "mask_drop_value")
 
     def make_params(self, x: torch.Tensor, generator: torch.Generator | None) -> Params:
-        c = x.shape[1] if self.per_channel else 1
-        u = self._expand(torch.rand((self._batch(x), c, *x.shape[-2:]), generator=generator, device=x.device), x.shape[0])
-        params: Params = {"drop": u < self.dropout_prob}
+        shape = (self._batch(x), x.shape[1] if self.per_channel else 1, *x.shape[-2:])
+        if cpu_path(x):  # sparse: about dropout_prob * n draws instead of one per value
+            drop = bernoulli_mask(shape, self.dropout_prob, generator)
+        else:
+            drop = torch.rand(shape, generator=generator, device=x.device) < self.dropout_prob
+        params: Params = {"drop": self._expand(drop, x.shape[0])}
         if self.drop_value is None:
             params["colour"] = self._rand(x, x.shape[1], generator=generator)
         return params

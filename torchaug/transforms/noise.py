@@ -11,6 +11,8 @@ from collections.abc import Sequence
 
 import torch
 
+from torchaug._cpu.bernoulli import bernoulli_indices
+from torchaug._devpath import cpu_path
 from torchaug._validation import check_number, describe
 from torchaug.functional import noise as FN
 from torchaug.registry import register
@@ -100,11 +102,21 @@ class SaltAndPepperNoise(RandomTransform):
 
     def make_params(self, x: torch.Tensor, generator: torch.Generator | None) -> Params:
         amount = self._uniform(x, self.amount[0], self.amount[1], generator=generator)
-        c = x.shape[1] if self.per_channel else 1
-        u = self._expand(torch.rand((self._batch(x), c, *x.shape[-2:]), generator=generator, device=x.device), x.shape[0])
-        a = amount.view(-1, 1, 1, 1)
-        cut = a * (1.0 - self.salt_vs_pepper)
-        return {"amount": amount, "pepper": u < cut, "salt": (u >= cut) & (u < a)}
+        shape = (self._batch(x), x.shape[1] if self.per_channel else 1, *x.shape[-2:])
+        if cpu_path(x):  # sparse: the struck values first (about amount * n draws), then salt or pepper
+            idx = bernoulli_indices(shape[1] * shape[2] * shape[3], amount[: shape[0]], generator)
+            is_pepper = torch.rand(idx.numel(), generator=generator) < 1.0 - self.salt_vs_pepper
+            pepper = torch.zeros(shape, dtype=torch.bool)
+            salt = torch.zeros(shape, dtype=torch.bool)
+            pepper.view(-1)[idx[is_pepper]] = True
+            salt.view(-1)[idx[~is_pepper]] = True
+        else:
+            u = torch.rand(shape, generator=generator, device=x.device)
+            a = amount[: shape[0]].view(-1, 1, 1, 1)
+            cut = a * (1.0 - self.salt_vs_pepper)
+            pepper, salt = u < cut, (u >= cut) & (u < a)
+        b = x.shape[0]
+        return {"amount": amount, "pepper": self._expand(pepper, b), "salt": self._expand(salt, b)}
 
     def transform(self, x: torch.Tensor, params: Params) -> torch.Tensor:
         return FN.salt_and_pepper(x, params["salt"], params["pepper"])
