@@ -416,3 +416,17 @@ def test_impulse_sites_follow_the_bernoulli_law():
     a = corrupt(x, "impulse_noise", 4, generator=torch.Generator().manual_seed(1))
     f = corrupt(x.float() / 255, "impulse_noise", 4, generator=torch.Generator().manual_seed(1))
     assert torch.equal(a, torch.floor(f * 255 + 1e-4).to(torch.uint8))
+
+
+@pytest.mark.parametrize("mode", ["replicate", "symmetric", "reflect101"])
+def test_separable_filter_as_banded_products_equals_the_convolution(mode):
+    """Small images filter by banded matrix products: the convolution's values up to float rounding,
+    shared and per-sample kernels, kernels wider than the image (repeated reflection), one-tap axes."""
+    g = torch.Generator().manual_seed(0)
+    for shape, ty, tx, bk in (((5, 3, 32, 32), 25, 25, 1), ((4, 1, 9, 30), 17, 13, 4), ((3, 3, 7, 9), 11, 1, 3)):
+        x = torch.rand(shape, generator=g)
+        ky, kx = torch.rand(bk, ty, generator=g), torch.rand(bk, tx, generator=g)
+        ky, kx = ky / ky.sum(1, keepdim=True), kx / kx.sum(1, keepdim=True)
+        out = O._sep_filter_matmul(x, ky, kx, mode)
+        assert out.shape == x.shape and out.is_contiguous()
+        torch.testing.assert_close(out, O._sep_filter_conv(x, ky, kx, mode), atol=1e-6, rtol=0)

@@ -78,7 +78,15 @@ def sep_filter(x: torch.Tensor, ky: torch.Tensor, kx: torch.Tensor, mode: str) -
     """Correlate each sample of ``x`` ``(B, C, H, W)`` with its separable kernel ``ky`` ``(B, Ky)``
     (rows) and ``kx`` ``(B, Kx)`` (columns; leading size 1: shared), odd lengths, borders by
     ``mode``; one depthwise (grouped) convolution per axis, which on CPU is ~15x faster than the
-    same kernel as a plain one-channel convolution over ``B * C`` images (measured, 1 thread)."""
+    same kernel as a plain one-channel convolution over ``B * C`` images (measured, 1 thread). When
+    the kernels are wide against the image (side at most twice the kernel), one batched product
+    with the banded matrix per axis instead (about 2x faster for CIFAR-sized Gaussian blurs)."""
+    if max(x.shape[-2:]) <= 2 * max(ky.shape[1], kx.shape[1]):  # small images: the banded product is cheaper
+        return _sep_filter_matmul(x, ky, kx, mode)
+    return _sep_filter_conv(x, ky, kx, mode)
+
+
+def _sep_filter_conv(x: torch.Tensor, ky: torch.Tensor, kx: torch.Tensor, mode: str) -> torch.Tensor:
     B, C, H, W = x.shape
     ry, rx = ky.shape[1] // 2, kx.shape[1] // 2
     y = x.reshape(1, B * C, H, W)
@@ -89,6 +97,32 @@ def sep_filter(x: torch.Tensor, ky: torch.Tensor, kx: torch.Tensor, mode: str) -
         wx = kx.to(x.dtype).expand(B, -1).repeat_interleave(C, 0).view(B * C, 1, 1, -1)
         y = F.conv2d(pad2d(y, 0, rx, mode), wx, groups=B * C)
     return y.view(B, C, H, W)
+
+
+def _banded(n: int, k: torch.Tensor, mode: str, dtype: torch.dtype) -> torch.Tensor:
+    """The correlation with each kernel ``k`` ``(Bk, T)`` along an axis of ``n`` samples, borders by
+    ``mode``, as matrices ``(Bk, n, n)``: row ``o`` holds the taps of output ``o`` at the input
+    positions the padded taps read (border taps folded onto their source)."""
+    T = k.shape[1]
+    src = border_index(n, T // 2, T // 2, mode, k.device).unfold(0, T, 1)  # (n, T) input read by each tap
+    Bk = k.shape[0]
+    m = torch.zeros(Bk, n, n, dtype=dtype, device=k.device)
+    return m.scatter_add_(2, src.expand(Bk, n, T), k.to(dtype).view(Bk, 1, T).expand(Bk, n, T))
+
+
+def _sep_filter_matmul(x: torch.Tensor, ky: torch.Tensor, kx: torch.Tensor, mode: str) -> torch.Tensor:
+    """:func:`sep_filter` for kernels wide against the image (small images): each pass one batched
+    matrix product with the banded matrix of its kernels (:func:`_banded`); the same correlation,
+    summed in another order (float rounding only)."""
+    B, C, H, W = x.shape
+    y = x
+    if ky.shape[1] > 1:
+        my = _banded(H, ky, mode, x.dtype)
+        y = torch.matmul(my if my.shape[0] == 1 else my.unsqueeze(1), y)
+    if kx.shape[1] > 1:
+        mx = _banded(W, kx, mode, x.dtype).transpose(1, 2)
+        y = torch.matmul(y, mx if mx.shape[0] == 1 else mx.unsqueeze(1))
+    return y.contiguous()
 
 
 def gaussian_filter(x: torch.Tensor, sigma: torch.Tensor, radius: int, *, truncate: float = 4.0,
