@@ -55,23 +55,31 @@ def test_mask_shape_rates_and_replay():
     assert not bernoulli_mask((2, 10), 0.0, g()).any() and bernoulli_mask((2, 10), 1.0, g()).all()
 
 
+@pytest.mark.parametrize("dense", [False, True])
 @pytest.mark.parametrize("name", ["PixelDropout", "SaltAndPepperNoise"])
-def test_sparse_masks_in_the_transforms(name):
-    """PixelDropout / SaltAndPepperNoise draw their masks sparsely on the CPU: the struck share is the
-    probability asked for, salt vs pepper as asked, and the output is the mask applied."""
+def test_sparse_masks_in_the_transforms(name, dense):
+    """PixelDropout / SaltAndPepperNoise draw their masks sparsely on the CPU (and one uniform per
+    value on the accelerator path): the struck share is the probability asked for, salt vs pepper
+    as asked, and the output is the mask applied."""
+    import contextlib
+
     import torchaug.transforms as T
+    from torchaug import accelerator_path
 
     x = torch.randint(1, 255, (6, 3, 64, 64), generator=torch.Generator().manual_seed(0), dtype=torch.uint8)
+    draw = accelerator_path if dense else contextlib.nullcontext
     if name == "PixelDropout":
         t = T.PixelDropout(dropout_prob=0.05, p=1.0)
-        params = t.make_params(x, torch.Generator().manual_seed(1))
+        with draw():
+            params = t.make_params(x, torch.Generator().manual_seed(1))
         drop = params["drop"]
         assert drop.shape == (6, 1, 64, 64) and _within(int(drop.sum()), drop.numel(), 0.05)
         out = t.transform(x, params)
         assert bool((out[drop.expand_as(x)] == 0).all()) and torch.equal(out[~drop.expand_as(x)], x[~drop.expand_as(x)])
     else:
         t = T.SaltAndPepperNoise(amount=(0.02, 0.2), salt_vs_pepper=0.3, per_channel=True)
-        params = t.make_params(x, torch.Generator().manual_seed(1))
+        with draw():
+            params = t.make_params(x, torch.Generator().manual_seed(1))
         salt, pepper = params["salt"], params["pepper"]
         assert not bool((salt & pepper).any())
         for b in range(6):

@@ -4,6 +4,7 @@ generator, bad input)."""
 
 from __future__ import annotations
 
+import contextlib
 import math
 import warnings
 
@@ -386,6 +387,10 @@ def test_canny_matches_opencv_and_chunks(force_thresholds):
         assert int((ref ^ ours[i, 0]).sum()) <= 0.01 * int(ref.sum())
     force_thresholds(corruption_chunk_bytes=x[:1].numel() * 4, parallel_min_bytes=1)
     assert torch.equal(O.canny(x, 50.0, 150.0), ours)
+    from torchaug import accelerator_path
+
+    with accelerator_path():  # every dilation, no convergence check: the same edges
+        assert torch.equal(O.canny(x, 50.0, 150.0), ours)
 
 
 def test_impulse_sites_follow_the_bernoulli_law():
@@ -412,10 +417,17 @@ def test_impulse_sites_follow_the_bernoulli_law():
         after = h[:, 1:][h[:, :-1]]  # the value after a struck one
         assert abs(float(after.float().mean()) - c) < 5 * math.sqrt(c * (1 - c) / after.numel()), lv
     assert abs(float(salt.float().mean()) - 0.5) < 5 * math.sqrt(0.25 / salt.numel())
-    x = _photos(32, 32, n=3)
-    a = corrupt(x, "impulse_noise", 4, generator=torch.Generator().manual_seed(1))
-    f = corrupt(x.float() / 255, "impulse_noise", 4, generator=torch.Generator().manual_seed(1))
-    assert torch.equal(a, torch.floor(f * 255 + 1e-4).to(torch.uint8))
+    from torchaug import accelerator_path
+
+    x = _photos(64, 64, n=3).repeat(4, 1, 1, 1)
+    for dense in (False, True):  # the CPU's sparse draws; the accelerators' one uniform per value
+        with accelerator_path() if dense else contextlib.nullcontext():
+            a = corrupt(x, "impulse_noise", 4, generator=torch.Generator().manual_seed(1), constants="imagenet")
+            f = corrupt(x.float() / 255, "impulse_noise", 4, generator=torch.Generator().manual_seed(1), constants="imagenet")
+        assert torch.equal(a, torch.floor(f * 255 + 1e-4).to(torch.uint8))
+        n, c = x.numel(), table[3]
+        struck = int((a != x).sum())  # a struck value already at its new extreme looks untouched: a few
+        assert 0.97 * n * c - 5 * math.sqrt(n * c) < struck < n * c + 5 * math.sqrt(n * c), (dense, struck, n * c)
 
 
 @pytest.mark.parametrize("mode", ["replicate", "symmetric", "reflect101"])

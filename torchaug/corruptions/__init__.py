@@ -27,12 +27,11 @@ from typing import Any
 import torch
 
 from torchaug._cpu.chunks import run_chunked
-from torchaug._cpu.narrow import narrow_uint8_
 from torchaug._cpu.thresholds import THRESHOLDS
 from torchaug._validation import check_generator, check_images, describe, value_checks_enabled
 from torchaug.corruptions import _constants as K
 from torchaug.corruptions._constants import CORRUPTIONS
-from torchaug.corruptions._impl import FUNCTIONS, U8_FUNCTIONS, frost_photo_dir
+from torchaug.corruptions._impl import FUNCTIONS, U8_FUNCTIONS, frost_photo_dir, quantise_unit
 
 __all__ = ["CORRUPTIONS", "corrupt", "constants_for", "RandomCorruption", "frost_photo_dir"]
 
@@ -114,19 +113,12 @@ def _corrupt_whole(x4: torch.Tensor, sev: torch.Tensor, name: str, levels: tuple
         out = out.clamp(0, 1)
         out = 0.299 * out[:, 0:1] + 0.587 * out[:, 1:2] + 0.114 * out[:, 2:3]
     if integer:
-        out = run_chunked(_quantise, out, chunk_bytes=THRESHOLDS.corruption_chunk_bytes)
+        out = run_chunked(quantise_unit, out, chunk_bytes=THRESHOLDS.corruption_chunk_bytes)
     else:
         out = out.clamp(0, 1).to(x4.dtype)
     if x4.is_contiguous(memory_format=torch.channels_last) and not x4.is_contiguous():
         out = out.contiguous(memory_format=torch.channels_last)
     return out
-
-
-def _quantise(out: torch.Tensor) -> torch.Tensor:
-    """A result in [0, 1] (clipped here) truncated to uint8; float64 results (the HSV ones) are the
-    references' own numbers: no tie margin."""
-    eps = 0.0 if out.dtype == torch.float64 else 1e-4
-    return narrow_uint8_(out.clamp(0, 1).mul_(255).add_(eps).floor_().clamp_(0, 255))
 
 
 def corrupt(

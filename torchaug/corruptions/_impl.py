@@ -47,6 +47,13 @@ def _col(table: list, sev: torch.Tensor, j: int | None = None) -> torch.Tensor:
     return _table(vals, str(sev.device))[sev - 1]
 
 
+def quantise_unit(out: torch.Tensor) -> torch.Tensor:
+    """A result on the [0, 1] scale (clipped here) truncated to uint8, as :func:`torchaug.corruptions.corrupt`
+    returns it; float64 results (the HSV ones) are the references' own numbers: no tie margin."""
+    eps = 0.0 if out.dtype == torch.float64 else 1e-4
+    return narrow_uint8_(out.clamp(0, 1).mul_(255).add_(eps).floor_().clamp_(0, 255))
+
+
 def _v(t: torch.Tensor) -> torch.Tensor:
     return t.to(torch.float32).view(-1, 1, 1, 1)
 
@@ -115,16 +122,21 @@ def impulse_sites(shape: tuple[int, ...], sev: torch.Tensor, table: list, levels
     return idx, torch.rand(idx.numel(), generator=g) < 0.5
 
 
+def _impulse_sparse(x, sev, table, levels, g, high: int) -> torch.Tensor:
+    """``x`` with :func:`impulse_sites`' values set to ``high`` (salt) or 0 (pepper)."""
+    idx, salt = impulse_sites(tuple(x.shape), sev, table, levels, g)
+    out = x.clone()
+    out.view(-1)[idx] = salt.to(x.dtype).mul_(high)
+    return out
+
+
 def impulse_noise(x, sev, table, levels, g, cifar):
     """scikit-image ``random_noise(mode='s&p', amount=c)``: each value (channel by channel) is
     replaced with probability ``c``, by 1 or 0 with equal chance. On the CPU the struck values are
     drawn sparsely (:func:`impulse_sites`); elsewhere one uniform draw per value decides both
     (``u < c/2`` salt, ``c/2 <= u < c`` pepper)."""
     if cpu_path(x):
-        idx, salt = impulse_sites(tuple(x.shape), sev, table, levels, g)
-        out = x.clone()
-        out.view(-1)[idx] = salt.to(x.dtype)
-        return out
+        return _impulse_sparse(x, sev, table, levels, g, 1)
     c = _v(_col(table, sev))
     u = torch.rand(x.shape, generator=g, device=x.device)
     out = torch.where(u < c * 0.5, torch.ones_like(x), x)
@@ -155,10 +167,7 @@ def speckle_noise_u8(x, sev, table, levels, g, cifar):
 def impulse_noise_u8(x, sev, table, levels, g, cifar):
     """:func:`impulse_noise` of a uint8 batch: the same draws decide, values set in uint8."""
     if cpu_path(x):
-        idx, salt = impulse_sites(tuple(x.shape), sev, table, levels, g)
-        out = x.clone()
-        out.view(-1)[idx] = salt.to(torch.uint8).mul_(255)
-        return out
+        return _impulse_sparse(x, sev, table, levels, g, 255)
     c = _v(_col(table, sev))
     u = torch.rand(x.shape, generator=g, device=x.device)
     return x.masked_fill(u < c, 0).masked_fill_(u < c * 0.5, 255)
@@ -417,8 +426,7 @@ def _fog_mix(x: torch.Tensor, p: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
 
 def _fog_mix_u8(x: torch.Tensor, p: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
     """:func:`_fog_mix` of ``x / 255`` clipped and truncated to uint8 as :func:`corrupt` does it."""
-    out = _fog_mix(x.to(torch.float32).div_(255), p, c).clamp_(0, 1)
-    return narrow_uint8_(out.mul_(255).add_(1e-4).floor_().clamp_(0, 255))
+    return quantise_unit(_fog_mix(x.to(torch.float32).div_(255), p, c))
 
 
 def fog(x, sev, table, levels, g, cifar):

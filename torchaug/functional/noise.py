@@ -119,7 +119,7 @@ def salt_and_pepper(x: torch.Tensor, salt: torch.Tensor, pepper: torch.Tensor) -
         out = x * (~(s | pepper.to(x.device))).to(torch.uint8)
         out += s.to(torch.uint8) * 255
         return _keep_format(out, x)
-    hi = constant(255 if x.dtype == torch.uint8 else 1.0, x.device, x.dtype)
+    hi = constant(1.0, x.device, x.dtype)
     lo = constant(0, x.device, x.dtype)
     out = torch.where(pepper, lo, x)
     return _keep_format(torch.where(salt, hi, out), x)
