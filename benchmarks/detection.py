@@ -111,6 +111,16 @@ def _rows():
                            A.HorizontalFlip(p=0.5), A.ColorJitter(0.125, 0.5, 0.5, 0.05, p=0.5),
                            A.ChannelShuffle(p=0.5)])) if A else None,
         ),
+        # the same pipeline with the photometric distort as one fused colour map (not torchvision-exact)
+        "pipeline (fused colour)": (
+            lambda: _ours([T.RandomIoUCrop(size=S), T.RandomZoomOut(size=S), T.RandomHorizontalFlip(p=0.5),
+                           T.RandomPhotometricDistort(mode="fused")]),
+            lambda: _tv([v2.RandomIoUCrop(), v2.RandomZoomOut(), tv_resize, v2.RandomHorizontalFlip(p=0.5),
+                         v2.RandomPhotometricDistort()]),
+            (lambda: _alb([A.BBoxSafeRandomCrop(), A.Affine(scale=(0.25, 1.0), p=0.5), A.Resize(S, S),
+                           A.HorizontalFlip(p=0.5), A.ColorJitter(0.125, 0.5, 0.5, 0.05, p=0.5),
+                           A.ChannelShuffle(p=0.5)])) if A else None,
+        ),
         "RandomIoUCrop": (lambda: _ours([T.RandomIoUCrop(size=S)]), lambda: _tv([v2.RandomIoUCrop(), tv_resize]), None),
         "RandomZoomOut": (lambda: _ours([T.RandomZoomOut(size=S)]), lambda: _tv([v2.RandomZoomOut(), tv_resize]), None),
         "RandomPhotometricDistort": (lambda: _ours([T.RandomPhotometricDistort()]),

@@ -309,6 +309,36 @@ def test_photometric_distort_p0_is_identity_and_checks_ranges():
         T.RandomPhotometricDistort(contrast=0.5)
 
 
+@pytest.mark.parametrize("dtype", [torch.uint8, torch.float32])
+def test_photometric_distort_fused_is_the_fused_colour_map_then_the_permutation(dtype):
+    """``mode="fused"``: the same draws as the default mode, applied as ColorJitter's fused map
+    (``color_jitter_fused``) in each sample's order, then the channel permutation; close to
+    torchvision's step-by-step maths, not equal to it."""
+    from torchaug.functional import color as FC
+
+    img, _ = _sample(b=12, seed=4, dtype=dtype)
+    g = torch.Generator().manual_seed(1)
+    out, p = T.RandomPhotometricDistort(p=0.6, mode="fused")(img, generator=g, return_params=True)
+    exact = T.RandomPhotometricDistort(p=0.6)(img, params=p)
+    order = torch.where(p["contrast_before"].unsqueeze(1), torch.tensor([0, 1, 2, 3]), torch.tensor([0, 2, 3, 1]))
+    ref = FC.color_jitter_fused(img, p["brightness"], p["contrast"], p["saturation"], p["hue"], order)
+    ref = ref.gather(1, p["permutation"].view(12, 3, 1, 1).expand_as(ref))
+    scale = 255.0 if dtype == torch.uint8 else 1.0
+    if dtype == torch.uint8:
+        assert torch.equal(out, ref)
+    else:
+        torch.testing.assert_close(out, ref, atol=1e-6, rtol=0)
+    assert (p["permutation"] != torch.arange(3)).any()  # a permutation was drawn and folded in
+    diff = (out.double() - exact.double()).abs() / scale
+    assert 0 < diff.mean() < 0.03  # a few grey levels on average (hue by rotation, no intermediate clamps)
+
+
+def test_photometric_distort_mode_is_checked():
+    with pytest.raises(ValueError, match="mode"):
+        T.RandomPhotometricDistort(mode="opencv")
+    assert "mode='fused'" in repr(T.RandomPhotometricDistort(mode="fused"))
+
+
 # -- fixed-size crops from the targets (albumentations 2.0.8 rules) --------------------------------
 def test_crop_non_empty_mask_contains_a_set_pixel_and_respects_ignores():
     img, targets = _sample(b=6, seed=11)

@@ -156,3 +156,35 @@ def test_copy_rows_equals_index_copy_for_every_layout_pair(dtype):
             for i, r in enumerate(index.tolist()):
                 ref[r] = src[i]
             assert torch.equal(out, ref) and out.is_contiguous(memory_format=out_fmt)
+
+
+def _out_transforms():
+    from torchaug import registry
+    from torchaug.transforms._base import RandomTransform, _accepts_out
+
+    registry.load_all()
+    return [e for e in registry.registered("transform")
+            if isinstance(e.cls, type) and issubclass(e.cls, RandomTransform) and _accepts_out(e.cls)
+            and e.cls.keeps_size]
+
+
+@pytest.mark.parametrize("entry", _out_transforms(), ids=lambda e: e.name)
+@pytest.mark.parametrize("channels_last", [False, True])
+def test_p_blend_of_a_held_batch_copies_it_once_and_keeps_it(entry, channels_last):
+    """A batch the caller holds, ``p < 1``: the base copies it and runs the op on the selected
+    samples only (in place in the copy). Same images as the op on every sample merged by
+    ``torch.where``; the caller's batch is untouched; channels-last stays channels-last."""
+    t = entry.example()
+    t.p = 0.5
+    x = torch.randint(0, 256, (10, 3, 12, 14), dtype=torch.uint8, generator=torch.Generator().manual_seed(7))
+    if channels_last:
+        x = x.contiguous(memory_format=torch.channels_last)
+    before = x.clone()
+    out, params = t(x, generator=torch.Generator().manual_seed(8), return_params=True)
+    apply = params["apply"]
+    assert 0 < int(apply.sum()) < 10
+    assert torch.equal(x, before)
+    want = torch.where(apply.view(-1, 1, 1, 1), t.transform(x, params), x)
+    assert torch.equal(out, want)
+    if channels_last:
+        assert out.is_contiguous(memory_format=torch.channels_last)

@@ -42,6 +42,8 @@ __all__ = [
     "adjust_sharpness",
     "color_jitter",
     "color_jitter_fused",
+    "color_map_fused",
+    "apply_color_map",
     "rgb_to_grayscale",
     "invert",
     "posterize",
@@ -484,13 +486,23 @@ def color_jitter_fused(
     """
     _check_rgb(x, "color_jitter_fused")
     _check_out(out, x, "color_jitter_fused")
+    order = _check_order(order, x, "color_jitter_fused")
+    if x.shape[0] == 0:
+        return x.clone() if out is None else out
+    M, o = color_map_fused(x, brightness_factor, contrast_factor, saturation_factor, hue_factor, order)
+    return apply_color_map(x, M, o, out=out)
+
+
+def color_map_fused(
+    x: torch.Tensor, brightness_factor: _Factor, contrast_factor: _Factor, saturation_factor: _Factor,
+    hue_factor: _Factor, order: torch.Tensor,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The per-sample affine colour map of :func:`color_jitter_fused`: ``M`` ``(B, C, C)`` and
+    ``o`` ``(B, C, 1)`` on the image's 0..bound scale (``order`` already checked), float32
+    (float64 for float64 images). Only the channel means of ``x`` are read."""
     B, C = x.shape[:2]
     dev = x.device
     wdt = torch.float64 if x.dtype == torch.float64 else torch.float32
-    bound = 255.0 if x.dtype == torch.uint8 else 1.0
-    order = _check_order(order, x, "color_jitter_fused")
-    if B == 0:
-        return x.clone() if out is None else out
     ref = torch.empty(B, 1, 1, 1, device=dev, dtype=wdt)
     facs = [None if f is None else _per_sample(f, ref).view(B) for f in
             (brightness_factor, contrast_factor, saturation_factor, hue_factor)]
@@ -515,7 +527,7 @@ def color_jitter_fused(
     enabled = _constant(tuple(f is not None for f in facs) + (True,), dev)
     codes = torch.where(enabled[order], order, 4)  # disabled operations: identity
     c = facs[CONTRAST].view(B, 1) if facs[CONTRAST] is not None else torch.ones(B, 1, device=dev, dtype=wdt)
-    mu = _channel_sums(x, wdt).div_(float(x.shape[-2] * x.shape[-1])).unsqueeze(2)  # channel means
+    mu = _contrast_means(x, facs[CONTRAST], wdt)
     bidx = torch.arange(B, device=dev)
     M = eye.clone()
     o = torch.zeros(B, C, 1, device=dev, dtype=wdt)
@@ -526,6 +538,18 @@ def color_jitter_fused(
         mean = w.view(1, 1, C) @ (M @ mu + o)  # (B, 1, 1): mean grey level of the current image
         o = A @ o + is_con * (1.0 - c.view(B, 1, 1)) * mean
         M = A @ M
+    return M, o
+
+
+@copy_like
+def apply_color_map(x: torch.Tensor, M: torch.Tensor, o: torch.Tensor, *, out: torch.Tensor | None = None) -> torch.Tensor:
+    """``clamp(M x + o)`` per pixel: ``x`` ``(B, C, H, W)``, ``M`` ``(B, C, C)``, ``o`` ``(B, C, 1)``
+    (float32, or float64 for float64 images; on the image's scale); ``uint8`` rounded to nearest.
+    In cache-sized chunks of samples over the threads; ``out`` may be ``x``."""
+    B, C = x.shape[:2]
+    dev = x.device
+    wdt = M.dtype
+    bound = 255.0 if x.dtype == torch.uint8 else 1.0
     final = out
     out = torch.empty_like(x) if final is None else final  # each chunk reads its rows before writing them
 
@@ -538,6 +562,25 @@ def color_jitter_fused(
 
     parallel_for(one, _chunks(x), dev, work_bytes=_work_bytes(x))
     return out if final is not None else _keep_format(out, x)
+
+
+def _contrast_means(x: torch.Tensor, contrast: torch.Tensor | None, dtype: torch.dtype) -> torch.Tensor:
+    """Channel means ``(B, C, 1)`` where the contrast step reads them: every sample off the CPU;
+    on the CPU only those whose factor is not 1 (a factor of 1 leaves the mean unused; the rest
+    stay 0), so a photometric distort that draws contrast for half the batch reads half of it."""
+    b, c = x.shape[:2]
+    area = float(x.shape[-2] * x.shape[-1])
+    if contrast is None:
+        return torch.zeros(b, c, 1, device=x.device, dtype=dtype)
+    if not cpu_path(x):
+        return _channel_sums(x, dtype).div_(area).unsqueeze(2)
+    idx = (contrast != 1.0).nonzero().flatten()
+    mu = torch.zeros(b, c, 1, device=x.device, dtype=dtype)
+    if idx.numel() == b:
+        return _channel_sums(x, dtype).div_(area).unsqueeze(2)
+    if idx.numel():
+        mu.index_copy_(0, idx, _channel_sums(x.index_select(0, idx), dtype).div_(area).unsqueeze(2))
+    return mu
 
 
 def _channel_sums(x: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:

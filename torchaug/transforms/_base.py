@@ -11,7 +11,8 @@ A subclass overrides two methods (as torchvision v2 does):
   of ``x`` and of ``params`` (so the base may call it on a slice of the batch, every per-sample
   parameter sliced alike) and that ``out`` may be ``x`` itself. The base then hands it the CPU
   intermediates that ``Compose`` owns, and the samples selected by ``p`` only
-  (:func:`torchaug._cpu.select.apply_into`): no fresh batch, no work on unselected samples.
+  (:func:`torchaug._cpu.select.apply_into`): no fresh batch, no work on unselected samples (a
+  batch the caller holds is copied once first when ``p < 1``).
   How the kernel gets there fast is the kernel's business (``torchaug._cpu``).
 
 The base adds: validation, ``(C, H, W)`` single images, the per-sample probability ``p``
@@ -346,7 +347,8 @@ class RandomTransform(nn.Module):
         (``owned``, a ``Compose`` intermediate) and ``transform`` accepts ``out=`` (see the module
         docstring), the result is written into ``x`` and only the selected samples are
         transformed (:func:`torchaug._cpu.select.apply_into`, or gathered first with
-        ``gather_selected``). Otherwise the transform's own
+        ``gather_selected``); a batch the caller holds, with ``p < 1``, is copied once and then
+        treated the same way. Otherwise the transform's own
         output takes the unselected samples back (:func:`torchaug._cpu.select.where_samples`,
         written into that output).
         """
@@ -359,14 +361,17 @@ class RandomTransform(nn.Module):
             if index.numel():
                 copy_rows_(out, index, self.transform(x.index_select(0, index), take_params(params, index, b)))
             return out
-        if owned and cpu_path(x) and _accepts_out(type(self)):
+        if (owned or blend) and cpu_path(x) and _accepts_out(type(self)):
             b = x.shape[0]
 
             def fn(part: torch.Tensor, rows: slice, out: torch.Tensor | None) -> torch.Tensor:
                 sub = params if rows.start == 0 and rows.stop == b else slice_params(params, rows, b)
                 return self.transform(part, sub, out=out)
 
-            return apply_into(x, params["apply"] if blend else None, fn)
+            # a batch the caller holds: one copy, then the selected samples in place (the whole batch
+            # transformed and merged back by ``where_samples`` costs the op on every sample plus three passes)
+            target = x if owned else x.clone(memory_format=torch.preserve_format)
+            return apply_into(target, params["apply"] if blend else None, fn)
         out = self.transform(x, params)
         if not isinstance(out, torch.Tensor):  # a list of differently sized samples (Resize of ragged sizes)
             return out
