@@ -106,16 +106,20 @@ def test_fused_mode_argument():
 
 
 @pytest.mark.parametrize("dtype", [torch.uint8, torch.float32, torch.float64])
-def test_channel_means_in_blocks_equal_the_whole_batch_sum(dtype, force_thresholds):
-    """The fused map's channel means are summed a few samples at a time on CPU (no batch-sized
-    float temporary): the same sums, so the same result as one whole-batch reduction."""
+def test_channel_means_in_blocks_equal_the_whole_batch_map(dtype, force_thresholds):
+    """The fused map takes each sample's channel means in its own chunked pass (no batch-sized float
+    temporary): blocks of two samples give what one whole-batch block gives, and the contrast step
+    blends with the mean grey level of the image it is applied to."""
     x = _x(dtype, b=9)
-    wdt = torch.float64 if dtype == torch.float64 else torch.float32
-    whole = x.sum(dim=(-2, -1), dtype=wdt)
-    force_thresholds(jitter_chunk_bytes=2 * x[0].numel() * 4)  # blocks of two samples
-    assert torch.equal(FC._channel_sums(x, wdt), whole)
     f = torch.linspace(0.6, 1.4, 9)
     order = torch.arange(4).repeat(9, 1)
+    force_thresholds(jitter_chunk_bytes=2 * x[0].numel() * 4)  # blocks of two samples
     blocked = FC.color_jitter_fused(x, f, f, f, None, order)
     force_thresholds(jitter_chunk_bytes=1 << 30)
     assert torch.equal(blocked, FC.color_jitter_fused(x, f, f, f, None, order))
+    xf = x.double() / (255 if dtype == torch.uint8 else 1)
+    grey = (xf * torch.tensor([0.2989, 0.587, 0.114], dtype=torch.float64).view(1, 3, 1, 1)).sum(1, keepdim=True)
+    c = f.double().view(-1, 1, 1, 1)
+    want = (c * xf + (1 - c) * grey.mean((2, 3), keepdim=True)).clamp(0, 1)  # contrast alone, no clamp hit
+    got = FC.color_jitter_fused(x, None, f, None, None, order).double() / (255 if dtype == torch.uint8 else 1)
+    torch.testing.assert_close(got, want, atol=0.5 / 255 + 1e-6 if dtype == torch.uint8 else 1e-5, rtol=0)

@@ -31,7 +31,6 @@ from torchaug._cpu.parallel import copy_like, parallel_for
 from torchaug.functional._workspace import as_device_tensor
 from torchaug.functional._workspace import constant as _constant
 from torchaug._cpu.scratch import scratch as _scratch
-from torchaug._cpu.thresholds import THRESHOLDS
 
 __all__ = [
     "adjust_brightness",
@@ -489,17 +488,19 @@ def color_jitter_fused(
     order = _check_order(order, x, "color_jitter_fused")
     if x.shape[0] == 0:
         return x.clone() if out is None else out
-    M, o = color_map_fused(x, brightness_factor, contrast_factor, saturation_factor, hue_factor, order)
-    return apply_color_map(x, M, o, out=out)
+    M, P = color_map_fused(x, brightness_factor, contrast_factor, saturation_factor, hue_factor, order)
+    return apply_color_map(x, M, P, out=out)
 
 
 def color_map_fused(
     x: torch.Tensor, brightness_factor: _Factor, contrast_factor: _Factor, saturation_factor: _Factor,
     hue_factor: _Factor, order: torch.Tensor,
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """The per-sample affine colour map of :func:`color_jitter_fused`: ``M`` ``(B, C, C)`` and
-    ``o`` ``(B, C, 1)`` on the image's 0..bound scale (``order`` already checked), float32
-    (float64 for float64 images). Only the channel means of ``x`` are read."""
+    """The per-sample affine colour map of :func:`color_jitter_fused`, ``y = M x + P mu`` with ``mu``
+    the image's channel means: ``M`` and ``P`` ``(B, C, C)`` float32 (float64 for float64 images),
+    ``P`` None without contrast (``order`` already checked). No pixel is read: every step is
+    linear in the pixels and in their means, so each contrast step's mean grey level
+    ``w (M_t mu + P_t mu)`` folds into ``P``; :func:`apply_color_map` takes the means in its pass."""
     B, C = x.shape[:2]
     dev = x.device
     wdt = torch.float64 if x.dtype == torch.float64 else torch.float32
@@ -526,26 +527,26 @@ def color_map_fused(
     lin = torch.stack(lin, dim=1)
     enabled = _constant(tuple(f is not None for f in facs) + (True,), dev)
     codes = torch.where(enabled[order], order, 4)  # disabled operations: identity
-    c = facs[CONTRAST].view(B, 1) if facs[CONTRAST] is not None else torch.ones(B, 1, device=dev, dtype=wdt)
-    mu = _contrast_means(x, facs[CONTRAST], wdt)
     bidx = torch.arange(B, device=dev)
     M = eye.clone()
-    o = torch.zeros(B, C, 1, device=dev, dtype=wdt)
+    P = torch.zeros(B, C, C, device=dev, dtype=wdt) if facs[CONTRAST] is not None else None
     for pos in range(4):
-        code = codes[:, pos]
-        A = lin[bidx, code]  # (B, C, C)
-        is_con = (code == CONTRAST).to(wdt).view(B, 1, 1)
-        mean = w.view(1, 1, C) @ (M @ mu + o)  # (B, 1, 1): mean grey level of the current image
-        o = A @ o + is_con * (1.0 - c.view(B, 1, 1)) * mean
+        A = lin[bidx, codes[:, pos]]  # (B, C, C)
+        if P is not None:  # contrast: + (1 - c) * (mean grey level w (M + P) mu) on every channel
+            k = (codes[:, pos] == CONTRAST).to(wdt).mul_(1.0 - facs[CONTRAST]).view(B, 1, 1)
+            P = A @ P + k * (w.view(1, 1, C) @ (M + P))
         M = A @ M
-    return M, o
+    return M, P
 
 
 @copy_like
-def apply_color_map(x: torch.Tensor, M: torch.Tensor, o: torch.Tensor, *, out: torch.Tensor | None = None) -> torch.Tensor:
-    """``clamp(M x + o)`` per pixel: ``x`` ``(B, C, H, W)``, ``M`` ``(B, C, C)``, ``o`` ``(B, C, 1)``
-    (float32, or float64 for float64 images; on the image's scale); ``uint8`` rounded to nearest.
-    In cache-sized chunks of samples over the threads; ``out`` may be ``x``."""
+def apply_color_map(x: torch.Tensor, M: torch.Tensor, P: torch.Tensor | None = None, *,
+                    out: torch.Tensor | None = None) -> torch.Tensor:
+    """``clamp(M x + P mu)`` per pixel, ``mu`` ``(B, C, 1)`` each sample's channel means: ``x``
+    ``(B, C, H, W)``, ``M``, ``P`` ``(B, C, C)`` (float32, or float64 for float64 images; on the
+    image's scale; ``P`` None: no mean term); ``uint8`` rounded to nearest. In cache-sized chunks
+    of samples over the threads, each chunk converted to float once for its means and its map;
+    ``out`` may be ``x``."""
     B, C = x.shape[:2]
     dev = x.device
     wdt = M.dtype
@@ -557,41 +558,16 @@ def apply_color_map(x: torch.Tensor, M: torch.Tensor, o: torch.Tensor, *, out: t
         i, j = ij
         shape = (j - i, C, x[0, 0].numel())
         part = _scratch("jitter_fused_in", shape, wdt, dev).copy_(x[i:j].reshape(shape))
-        y = torch.baddbmm(o[i:j], M[i:j], part, out=_scratch("jitter_fused_out", shape, wdt, dev)).clamp_(0.0, bound)
+        y = _scratch("jitter_fused_out", shape, wdt, dev)
+        if P is None:
+            torch.bmm(M[i:j], part, out=y)
+        else:
+            torch.baddbmm(P[i:j] @ part.sum(-1, keepdim=True).div_(float(shape[-1])), M[i:j], part, out=y)
+        y.clamp_(0.0, bound)
         out[i:j].copy_((_uint8_bits_(y) if x.dtype == torch.uint8 else y).view(j - i, *x.shape[1:]))
 
     parallel_for(one, _chunks(x), dev, work_bytes=_work_bytes(x))
     return out if final is not None else _keep_format(out, x)
-
-
-def _contrast_means(x: torch.Tensor, contrast: torch.Tensor | None, dtype: torch.dtype) -> torch.Tensor:
-    """Channel means ``(B, C, 1)`` where the contrast step reads them: every sample off the CPU;
-    on the CPU only those whose factor is not 1 (a factor of 1 leaves the mean unused; the rest
-    stay 0), so a photometric distort that draws contrast for half the batch reads half of it."""
-    b, c = x.shape[:2]
-    area = float(x.shape[-2] * x.shape[-1])
-    if contrast is None:
-        return torch.zeros(b, c, 1, device=x.device, dtype=dtype)
-    if not cpu_path(x):
-        return _channel_sums(x, dtype).div_(area).unsqueeze(2)
-    idx = (contrast != 1.0).nonzero().flatten()
-    mu = torch.zeros(b, c, 1, device=x.device, dtype=dtype)
-    if idx.numel() == b:
-        return _channel_sums(x, dtype).div_(area).unsqueeze(2)
-    if idx.numel():
-        mu.index_copy_(0, idx, _channel_sums(x.index_select(0, idx), dtype).div_(area).unsqueeze(2))
-    return mu
-
-
-def _channel_sums(x: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
-    """``x.sum((-2, -1), dtype=dtype)``, ``(B, C)``; on CPU a few samples at a time, so each block's
-    conversion stays in cache (the whole batch at once makes a batch-sized float temporary: 20 ms of
-    page faults and conversion for 64x3x224x224 uint8 against ~1 ms). The same sums (each plane is
-    reduced on its own either way)."""
-    if not cpu_path(x) or x.shape[0] <= 1:
-        return x.sum(dim=(-2, -1), dtype=dtype)
-    rows = max(1, THRESHOLDS.jitter_chunk_bytes // max(1, x[0].numel() * 4))
-    return torch.cat([x[i:i + rows].sum(dim=(-2, -1), dtype=dtype) for i in range(0, x.shape[0], rows)])
 
 
 def _check_out(out: torch.Tensor | None, x: torch.Tensor, name: str) -> None:

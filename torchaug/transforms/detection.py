@@ -916,10 +916,10 @@ class RandomPhotometricDistort(RandomTransform):
         bri, con = params["brightness"], params["contrast"]
         sat, hue = (params["saturation"], params["hue"]) if rgb else (None, None)
         perm = params["permutation"].to(x.device)
-        if self.mode == "fused":  # the permutation is a reordering of the map's rows: P (M x + o)
-            M, o = FC.color_map_fused(x, bri, con, sat, hue, order)
-            rows = perm.unsqueeze(-1)
-            return FC.apply_color_map(x, M.gather(1, rows.expand_as(M)), o.gather(1, rows), out=out)
+        if self.mode == "fused":  # the channel permutation reorders the rows of the map M x + P mu
+            M, P = FC.color_map_fused(x, bri, con, sat, hue, order)
+            rows = perm.unsqueeze(-1).expand_as(M)
+            return FC.apply_color_map(x, M.gather(1, rows), None if P is None else P.gather(1, rows), out=out)
         has_hue = params["has_hue"].to(x.device)
         split = None
         if rgb and cpu_path(x) and x.shape[0] > 1:  # CPU: hue (half of color_jitter's time) only where drawn
