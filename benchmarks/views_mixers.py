@@ -13,7 +13,8 @@ Goals (docs/views.md):
   image, DINO's ``DataAugmentationDINO`` on tensors): goal >= 3x;
 - FMix / ResizeMix / SaliencyMix on 32x3x224x224 float vs a plain copy ``x.clone()`` (goal:
   within 1.5x of the copy), and vs timm's ``Mixup`` CutMix (batch mode, in place on a copy)
-  where comparable.
+  where comparable; with two floor rows, the passes the mixers cannot skip timed alone (the
+  per-pixel blend, the bilinear resize of the patch).
 
 Each round runs every contender once in a shuffled order; ratios are medians of the per-round
 ratios (both calls of a round see the same machine load). Timings, not tests: a loaded machine
@@ -92,6 +93,16 @@ def bench_mixers(rounds: int, stat: str) -> list[list]:
               "SaliencyMix": SaliencyMix(1.0, num_classes=10), "FMix elem": FMix(1.0, 3.0, num_classes=10, mode="elem")}
     for name, m in mixers.items():
         fns[name] = lambda m=m: m(x, y, generator=gen)
+    # the passes a mixer cannot skip, alone: the per-pixel blend of FMix and of per-sample boxes (two images and
+    # a weight map read, one written), and ResizeMix's bilinear resize of every image to the mean patch (tau
+    # uniform in [0.1, 0.8]: side 0.45 x 224)
+    from torchaug.functional._bags import resize_bilinear_bags
+    from torchaug.mixing import _kernels as K
+
+    w = (torch.rand(32, 1, 224, 224, generator=torch.Generator().manual_seed(2)) < 0.5).float()
+    floors = {"blend pass alone (lerp_pairs)": lambda: K.lerp_pairs(x, torch.empty_like(x), w, 0, None),
+              "bilinear resize to 100x100 alone": lambda: resize_bilinear_bags(x, (100, 100))}
+    fns.update(floors)
     try:
         from timm.data.mixup import Mixup
 
@@ -105,6 +116,9 @@ def bench_mixers(rounds: int, stat: str) -> list[list]:
     for name in mixers:
         vs_timm = _ratio(r["_times"], name, "timm CutMix") if "timm CutMix" in r else float("nan")
         rows.append([name, "32x3x224x224 float", 32 / r[name], _ratio(r["_times"], name, "clone"), vs_timm, "<= 1.5x clone"])
+    for name in floors:
+        rows.append([name, "32x3x224x224 float", 32 / r[name], _ratio(r["_times"], name, "clone"), float("nan"),
+                     "floor of the mixers above"])
     if "timm CutMix" in r:
         rows.append(["timm CutMix (copy + paste)", "32x3x224x224 float", 32 / r["timm CutMix"],
                      _ratio(r["_times"], "timm CutMix", "clone"), 1.0, "peer"])
