@@ -123,3 +123,26 @@ def test_channel_means_in_blocks_equal_the_whole_batch_map(dtype, force_threshol
     want = (c * xf + (1 - c) * grey.mean((2, 3), keepdim=True)).clamp(0, 1)  # contrast alone, no clamp hit
     got = FC.color_jitter_fused(x, None, f, None, None, order).double() / (255 if dtype == torch.uint8 else 1)
     torch.testing.assert_close(got, want, atol=0.5 / 255 + 1e-6 if dtype == torch.uint8 else 1e-5, rtol=0)
+
+
+def test_colour_map_split_equals_the_fused_jitter_and_checks_its_arguments():
+    """``color_map_fused`` + ``apply_color_map`` is ``color_jitter_fused``; a row permutation of the
+    map permutes the output channels; bad maps are refused naming the argument."""
+    x = _x(torch.uint8)
+    facs = [_f(0.6, 1.4, 1), _f(0.5, 1.5, 2), _f(0.5, 1.5, 3), _f(-0.1, 0.1, 4)]
+    order = torch.rand(B, 4, generator=torch.Generator().manual_seed(6)).argsort(1)
+    M, P = FC.color_map_fused(x, *facs, order)
+    assert M.shape == P.shape == (B, 3, 3) and M.dtype == torch.float32
+    want = FC.color_jitter_fused(x, *facs, order)
+    assert torch.equal(FC.apply_color_map(x, M, P), want)
+    rows = torch.tensor([2, 0, 1]).view(1, 3, 1).expand(B, 3, 3)
+    assert torch.equal(FC.apply_color_map(x, M.gather(1, rows), P.gather(1, rows)), want[:, [2, 0, 1]])
+    assert FC.color_map_fused(x, facs[0], None, None, None, order)[1] is None  # no contrast: no mean term
+    with pytest.raises(ValueError, match="apply_color_map: M must be"):
+        FC.apply_color_map(x, M[:, :2], P)
+    with pytest.raises(ValueError, match="apply_color_map: P must be"):
+        FC.apply_color_map(x, M, P.double())
+    with pytest.raises(ValueError, match="apply_color_map: M must be"):
+        FC.apply_color_map(x, None)
+    with pytest.raises(ValueError, match="color_map_fused: order must have shape"):
+        FC.color_map_fused(x, *facs, order[:3])

@@ -488,19 +488,29 @@ def color_jitter_fused(
     order = _check_order(order, x, "color_jitter_fused")
     if x.shape[0] == 0:
         return x.clone() if out is None else out
-    M, P = color_map_fused(x, brightness_factor, contrast_factor, saturation_factor, hue_factor, order)
+    M, P = _color_map(x, brightness_factor, contrast_factor, saturation_factor, hue_factor, order)
     return apply_color_map(x, M, P, out=out)
 
 
 def color_map_fused(
     x: torch.Tensor, brightness_factor: _Factor, contrast_factor: _Factor, saturation_factor: _Factor,
     hue_factor: _Factor, order: torch.Tensor,
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """The per-sample affine colour map of :func:`color_jitter_fused`, ``y = M x + P mu`` with ``mu``
-    the image's channel means: ``M`` and ``P`` ``(B, C, C)`` float32 (float64 for float64 images),
-    ``P`` None without contrast (``order`` already checked). No pixel is read: every step is
-    linear in the pixels and in their means, so each contrast step's mean grey level
-    ``w (M_t mu + P_t mu)`` folds into ``P``; :func:`apply_color_map` takes the means in its pass."""
+) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """The per-sample affine colour map of :func:`color_jitter_fused` (same arguments), ``y = M x + P mu``
+    with ``mu`` the image's channel means: ``M`` and ``P`` ``(B, C, C)`` float32 (float64 for float64
+    images), ``P`` None without contrast. No pixel is read: every step is linear in the pixels and
+    in their means, so each contrast step's mean grey level ``w (M_t mu + P_t mu)`` folds into
+    ``P``; :func:`apply_color_map` takes the means in its pass over the pixels."""
+    _check_rgb(x, "color_map_fused")
+    return _color_map(x, brightness_factor, contrast_factor, saturation_factor, hue_factor,
+                      _check_order(order, x, "color_map_fused"))
+
+
+def _color_map(
+    x: torch.Tensor, brightness_factor: _Factor, contrast_factor: _Factor, saturation_factor: _Factor,
+    hue_factor: _Factor, order: torch.Tensor,
+) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """:func:`color_map_fused` with ``order`` checked."""
     B, C = x.shape[:2]
     dev = x.device
     wdt = torch.float64 if x.dtype == torch.float64 else torch.float32
@@ -547,9 +557,16 @@ def apply_color_map(x: torch.Tensor, M: torch.Tensor, P: torch.Tensor | None = N
     image's scale; ``P`` None: no mean term); ``uint8`` rounded to nearest. In cache-sized chunks
     of samples over the threads, each chunk converted to float once for its means and its map;
     ``out`` may be ``x``."""
+    _check_rgb(x, "apply_color_map")
+    _check_out(out, x, "apply_color_map")
     B, C = x.shape[:2]
     dev = x.device
-    wdt = M.dtype
+    wdt = torch.float64 if x.dtype == torch.float64 else torch.float32
+    for name, m in (("M", M), ("P", P)):
+        if (m is not None or name == "M") and (not isinstance(m, torch.Tensor) or m.shape != (B, C, C) or m.dtype != wdt):
+            raise ValueError(f"apply_color_map: {name} must be a {wdt} tensor of shape (B, C, C) = ({B}, {C}, {C}) "
+                             f"for this image batch; got {describe(m)}")
+    M, P = M.to(dev), None if P is None else P.to(dev)
     bound = 255.0 if x.dtype == torch.uint8 else 1.0
     final = out
     out = torch.empty_like(x) if final is None else final  # each chunk reads its rows before writing them
