@@ -101,26 +101,22 @@ def _rows():
     except ImportError:  # pragma: no cover
         A = None
     tv_resize = v2.Resize((S, S), antialias=True)
+
+    def ours_pipeline(mode: str):
+        return lambda: _ours([T.RandomIoUCrop(size=S), T.RandomZoomOut(size=S), T.RandomHorizontalFlip(p=0.5),
+                              T.RandomPhotometricDistort(mode=mode)])
+
+    def tv_pipeline():
+        return _tv([v2.RandomIoUCrop(), v2.RandomZoomOut(), tv_resize, v2.RandomHorizontalFlip(p=0.5),
+                    v2.RandomPhotometricDistort()])
+
+    alb_pipeline = (lambda: _alb([A.BBoxSafeRandomCrop(), A.Affine(scale=(0.25, 1.0), p=0.5), A.Resize(S, S),
+                                  A.HorizontalFlip(p=0.5), A.ColorJitter(0.125, 0.5, 0.5, 0.05, p=0.5),
+                                  A.ChannelShuffle(p=0.5)])) if A else None
     rows = {
-        "pipeline": (
-            lambda: _ours([T.RandomIoUCrop(size=S), T.RandomZoomOut(size=S), T.RandomHorizontalFlip(p=0.5),
-                           T.RandomPhotometricDistort()]),
-            lambda: _tv([v2.RandomIoUCrop(), v2.RandomZoomOut(), tv_resize, v2.RandomHorizontalFlip(p=0.5),
-                         v2.RandomPhotometricDistort()]),
-            (lambda: _alb([A.BBoxSafeRandomCrop(), A.Affine(scale=(0.25, 1.0), p=0.5), A.Resize(S, S),
-                           A.HorizontalFlip(p=0.5), A.ColorJitter(0.125, 0.5, 0.5, 0.05, p=0.5),
-                           A.ChannelShuffle(p=0.5)])) if A else None,
-        ),
+        "pipeline": (ours_pipeline("torchvision"), tv_pipeline, alb_pipeline),
         # the same pipeline with the photometric distort as one fused colour map (not torchvision-exact)
-        "pipeline (fused colour)": (
-            lambda: _ours([T.RandomIoUCrop(size=S), T.RandomZoomOut(size=S), T.RandomHorizontalFlip(p=0.5),
-                           T.RandomPhotometricDistort(mode="fused")]),
-            lambda: _tv([v2.RandomIoUCrop(), v2.RandomZoomOut(), tv_resize, v2.RandomHorizontalFlip(p=0.5),
-                         v2.RandomPhotometricDistort()]),
-            (lambda: _alb([A.BBoxSafeRandomCrop(), A.Affine(scale=(0.25, 1.0), p=0.5), A.Resize(S, S),
-                           A.HorizontalFlip(p=0.5), A.ColorJitter(0.125, 0.5, 0.5, 0.05, p=0.5),
-                           A.ChannelShuffle(p=0.5)])) if A else None,
-        ),
+        "pipeline (fused colour)": (ours_pipeline("fused"), tv_pipeline, alb_pipeline),
         "RandomIoUCrop": (lambda: _ours([T.RandomIoUCrop(size=S)]), lambda: _tv([v2.RandomIoUCrop(), tv_resize]), None),
         "RandomZoomOut": (lambda: _ours([T.RandomZoomOut(size=S)]), lambda: _tv([v2.RandomZoomOut(), tv_resize]), None),
         "RandomPhotometricDistort": (lambda: _ours([T.RandomPhotometricDistort()]),
