@@ -6,9 +6,11 @@
 
 Batch: 32 uint8 images 3x480x640 (random content) with 20 boxes each. Pipeline (SSD-style):
 
-- torchaug (one call on the batch, per-sample parameters): ``RandomIoUCrop(size=512)`` ->
+- torchaug (one call on the batch, per-sample parameters): ``RandomIoUCrop()`` ->
   ``RandomZoomOut(size=512)`` -> ``RandomHorizontalFlip`` -> ``RandomPhotometricDistort``;
-  the boxes as one ``(32, 20, 4)`` tensor in the dict form.
+  the boxes as one ``(32, 20, 4)`` tensor in the dict form. ``Compose`` runs the first two as one
+  step: each IoU crop placed on its zoom-out canvas and resized to 512 once (torchvision's
+  crop -> zoom out -> ``Resize``). The row "two resizes" gives both crops ``size=512``.
 - torchvision v2 (per sample, tv_tensors): ``RandomIoUCrop`` -> ``RandomZoomOut`` ->
   ``Resize((512, 512))`` -> ``RandomHorizontalFlip`` -> ``RandomPhotometricDistort`` (the resize
   before the flip and colour: the cheapest order; torchaug's crops resize as they crop).
@@ -102,9 +104,14 @@ def _rows():
         A = None
     tv_resize = v2.Resize((S, S), antialias=True)
 
-    def ours_pipeline(mode: str):
-        return lambda: _ours([T.RandomIoUCrop(size=S), T.RandomZoomOut(size=S), T.RandomHorizontalFlip(p=0.5),
-                              T.RandomPhotometricDistort(mode=mode)])
+    def crops(one_resize: bool) -> list:
+        # one resize: the size-less IoU crop and the sized zoom out run as one step (Compose fuses them)
+        if one_resize:
+            return [T.RandomIoUCrop(), T.RandomZoomOut(size=S)]
+        return [T.RandomIoUCrop(size=S), T.RandomZoomOut(size=S)]
+
+    def ours_pipeline(mode: str, one_resize: bool = True):
+        return lambda: _ours([*crops(one_resize), T.RandomHorizontalFlip(p=0.5), T.RandomPhotometricDistort(mode=mode)])
 
     def tv_pipeline():
         return _tv([v2.RandomIoUCrop(), v2.RandomZoomOut(), tv_resize, v2.RandomHorizontalFlip(p=0.5),
@@ -117,6 +124,13 @@ def _rows():
         "pipeline": (ours_pipeline("torchvision"), tv_pipeline, alb_pipeline),
         # the same pipeline with the photometric distort as one fused colour map (not torchvision-exact)
         "pipeline (fused colour)": (ours_pipeline("fused"), tv_pipeline, alb_pipeline),
+        # each crop resized to 512 on its own (size= on both): two resizes per image
+        "pipeline (two resizes)": (ours_pipeline("torchvision", one_resize=False), tv_pipeline, alb_pipeline),
+        "RandomIoUCrop + RandomZoomOut": (lambda: _ours(crops(True)),
+                                          lambda: _tv([v2.RandomIoUCrop(), v2.RandomZoomOut(), tv_resize]), None),
+        # torchvision's SSD reference order: the IoU crop drawn on the zoomed-out canvas
+        "RandomZoomOut + RandomIoUCrop": (lambda: _ours([T.RandomZoomOut(), T.RandomIoUCrop(size=S)]),
+                                          lambda: _tv([v2.RandomZoomOut(), v2.RandomIoUCrop(), tv_resize]), None),
         "RandomIoUCrop": (lambda: _ours([T.RandomIoUCrop(size=S)]), lambda: _tv([v2.RandomIoUCrop(), tv_resize]), None),
         "RandomZoomOut": (lambda: _ours([T.RandomZoomOut(size=S)]), lambda: _tv([v2.RandomZoomOut(), tv_resize]), None),
         "RandomPhotometricDistort": (lambda: _ours([T.RandomPhotometricDistort()]),

@@ -1,5 +1,9 @@
 """Zoom out and resize in one step, without the zoomed-out canvas: SSD's ``RandomZoomOut`` + ``Resize``.
 
+With ``crop=`` the image placed on the canvas is a window of each sample: torchvision's
+``RandomIoUCrop`` -> ``RandomZoomOut`` -> ``Resize`` as one resize (the crop is never copied out
+at its own size, nor resized twice).
+
 torchvision (v2 ``RandomZoomOut`` then ``Resize(size)``) pads each image into a canvas ``r``
 times its sides (``r`` up to 4: 16x the pixels) and resizes the canvas. The canvas is the fill
 colour outside the image, so an output row (column) whose filter support misses the image is
@@ -91,6 +95,7 @@ def zoom_out_resize(
     *,
     antialias: bool = True,
     max_side: float = 4.0,
+    crop: Sequence[torch.Tensor] | None = None,
 ) -> torch.Tensor:
     """Each sample placed at (``top``, ``left``) on a ``fill`` canvas of ``(canvas_h, canvas_w)``,
     resized to ``size`` (bilinear, antialiased when downscaling): ``(B, C, H, W) -> (B, C, *size)``.
@@ -100,31 +105,40 @@ def zoom_out_resize(
     ``(B,)`` int64 (``canvas_h >= H + top`` etc.). ``fill``: a number or one per channel, in the
     image's scale. ``max_side``: the largest canvas side / image side the parameters can hold
     (the zoom range's upper end): it sizes the tap window of the separable (off-CPU) pass.
+    ``crop``: ``(top, left, height, width)`` ``(B,)`` int64 windows inside the images; then the
+    window is what is placed (``canvas_h >= height + top``): torchvision's ``F.crop`` first.
     """
     b, c, h, w = x.shape
     oh, ow = int(size[0]), int(size[1])
+    if crop is None:
+        crop = (torch.zeros_like(top), torch.zeros_like(left), torch.full_like(top, h), torch.full_like(left, w))
+    elif len(crop) != 4:
+        raise ValueError(f"zoom_out_resize: crop must be (top, left, height, width); got {len(crop)} tensors")
     native = FG._native_uint8(x, "bilinear") or x.dtype in (torch.float32, torch.float64)
     if cpu_path(x) and native:
-        return _zoom_cpu(x, top, left, canvas_h, canvas_w, oh, ow, fill, antialias)
-    return _zoom_separable(x, top, left, canvas_h, canvas_w, oh, ow, fill, antialias, max_side)
+        return _zoom_cpu(x, top, left, canvas_h, canvas_w, oh, ow, fill, antialias, crop)
+    return _zoom_separable(x, top, left, canvas_h, canvas_w, oh, ow, fill, antialias, max_side, crop)
 
 
-def _zoom_cpu(x, top, left, canvas_h, canvas_w, oh, ow, fill, antialias) -> torch.Tensor:
-    b, c, h, w = x.shape
+def _zoom_cpu(x, top, left, canvas_h, canvas_w, oh, ow, fill, antialias, crop) -> torch.Tensor:
+    b, c, _, _ = x.shape
     fmt = FG._memory_format(x)
     fv = _fill_values(fill, c, x)
     out = torch.empty((b, c, oh, ow), dtype=x.dtype, device=x.device, memory_format=fmt)
-    boxes = torch.stack([top, left, canvas_h, canvas_w], dim=1).tolist()  # one host read per batch
+    boxes = torch.stack([top, left, canvas_h, canvas_w, *crop], dim=1).tolist()  # one host read per batch
     kernel = getattr(torch._C._nn, "_upsample_bilinear2d_aa" if antialias else "upsample_bilinear2d")
     single = all(v == fv[0] for v in fv)
     fill_scalar = fv[0]
     per_channel = None if single else torch.tensor(fv, dtype=x.dtype).view(1, c, 1, 1)
 
     def one(item: tuple[int, list[int]]) -> None:
-        i, (t, l_, ch, cw) = item
+        i, (t, l_, ch, cw, st, sl, h, w) = item
         dst = out[i : i + 1]
-        if (ch, cw) == (h, w):  # not zoomed out: the plain resize
-            src = x[i : i + 1]
+        if h == 0 or w == 0:  # an empty window (a crop of the fill alone)
+            _fill_outside(dst, 0, 0, 0, 0, fill_scalar, per_channel)
+            return
+        if (ch, cw) == (h, w):  # not zoomed out: the plain resize of the window
+            src = x[i : i + 1, :, st : st + h, sl : sl + w]
             if (h, w) == (oh, ow):
                 dst.copy_(src)
             else:
@@ -139,7 +153,8 @@ def _zoom_cpu(x, top, left, canvas_h, canvas_w, oh, ow, fill, antialias) -> torc
         y0, y1, x0, x1 = (y0, y1, x0, x1) if y1 > y0 and x1 > x0 else (a, a, a2, a2)
         _fill_outside(part, y0 - a, y1 - a, x0 - a2, x1 - a2, fill_scalar, per_channel)
         if y1 > y0:
-            part[..., y0 - a : y1 - a, x0 - a2 : x1 - a2] = x[i : i + 1, :, y0 - t : y1 - t, x0 - l_ : x1 - l_]
+            part[..., y0 - a : y1 - a, x0 - a2 : x1 - a2] = x[i : i + 1, :, st + y0 - t : st + y1 - t,
+                                                              sl + x0 - l_ : sl + x1 - l_]
         res = kernel(part, (r1 - r0, c1 - c0), False, oh / ch, ow / cw)
         _fill_outside(dst, r0, r1, c0, c1, fill_scalar, per_channel)
         dst[..., r0:r1, c0:c1] = res
@@ -161,10 +176,10 @@ def _fill_outside(t: torch.Tensor, r0: int, r1: int, c0: int, c1: int, value: fl
 
 
 def _canvas_weights(pad: torch.Tensor, canvas: torch.Tensor, out_size: int, in_size: int, max_canvas: int,
-                    antialias: bool) -> torch.Tensor:
+                    antialias: bool, lo: torch.Tensor, n: torch.Tensor) -> torch.Tensor:
     """Weights ``(B, out_size, in_size)`` of the image rows in PyTorch's (antialiased) bilinear resize
-    of a canvas of ``canvas`` rows holding the image at row offset ``pad`` (normalised over the whole
-    canvas window, so the fill's share is ``1 - row sum``)."""
+    of a canvas of ``canvas`` rows holding the image's rows ``[lo, lo + n)`` at row offset ``pad``
+    (normalised over the whole canvas window, so the fill's share is ``1 - row sum``)."""
     dev, dt = pad.device, torch.float32
     scale = canvas.to(dt) / out_size
     support = torch.where(scale >= 1.0, scale, torch.ones_like(scale)) if antialias else torch.ones_like(scale)
@@ -177,18 +192,21 @@ def _canvas_weights(pad: torch.Tensor, canvas: torch.Tensor, out_size: int, in_s
     taps = xmin.unsqueeze(2) + torch.arange(k, device=dev, dtype=dt)
     wt = (1.0 - ((taps - center.unsqueeze(2) + 0.5) * inv).abs()).clamp_min(0) * (taps < xmax.unsqueeze(2))
     norm = wt.sum(2, keepdim=True).clamp_min(1e-12)
-    j = (torch.arange(in_size, device=dev, dtype=dt) + pad.to(dt).unsqueeze(1)).unsqueeze(1)  # (B, 1, in)
+    src = torch.arange(in_size, device=dev)
+    j = (src.to(dt) + (pad - lo).to(dt).unsqueeze(1)).unsqueeze(1)  # (B, 1, in) canvas coordinates
+    inside = ((src >= lo.unsqueeze(1)) & (src < (lo + n).unsqueeze(1))).unsqueeze(1)
     wgt = (1.0 - ((j - center.unsqueeze(2) + 0.5) * inv).abs()).clamp_min(0)
-    wgt = wgt * ((j >= xmin.unsqueeze(2)) & (j < xmax.unsqueeze(2)))
+    wgt = wgt * ((j >= xmin.unsqueeze(2)) & (j < xmax.unsqueeze(2)) & inside)
     return wgt / norm
 
 
-def _zoom_separable(x, top, left, canvas_h, canvas_w, oh, ow, fill, antialias, max_side) -> torch.Tensor:
+def _zoom_separable(x, top, left, canvas_h, canvas_w, oh, ow, fill, antialias, max_side, crop) -> torch.Tensor:
     """Two batched matmuls with per-sample dense weights (no host read)."""
     b, c, h, w = x.shape
     max_h, max_w = int(math.floor(h * max_side)) + 1, int(math.floor(w * max_side)) + 1  # widest canvas
-    wy = _canvas_weights(top, canvas_h, oh, h, max_h, antialias)
-    wx = _canvas_weights(left, canvas_w, ow, w, max_w, antialias)
+    st, sl, sh, sw = crop
+    wy = _canvas_weights(top, canvas_h, oh, h, max_h, antialias, st, sh)
+    wx = _canvas_weights(left, canvas_w, ow, w, max_w, antialias, sl, sw)
     wdt = torch.float64 if x.dtype == torch.float64 else torch.float32
     fill_t = FG._fill_tensor(fill, c, wdt, x.device, "zoom_out_resize")
     xt = (x.to(wdt) - fill_t).permute(0, 2, 1, 3).reshape(b, h, c * w)  # two plain bmm's, channels folded in

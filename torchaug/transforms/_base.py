@@ -267,6 +267,11 @@ class RandomTransform(nn.Module):
                 raise ValueError(f"{owner}: params[{k!r}] must have one entry per sample (batch size {b}); got {describe(v)}")
         return dict(params), folded
 
+    def fused_with(self, nxt: Any) -> RandomTransform | None:
+        """A step doing this op then ``nxt`` at once, for ``Compose`` to run instead of the two
+        (with both steps' parameters: ``join_params`` / ``split_params``); ``None``: none."""
+        return None
+
     @property
     def moves_pixels(self) -> bool:
         """Whether targets must move with the image (``geometric``); containers: any child."""

@@ -424,6 +424,10 @@ class Compose(_Container):
     ``transforms`` is a list (a Hydra ``ListConfig`` works, as does a mapping of named
     transforms); ``None`` or an empty list is the identity. ``generator`` is passed to every
     child. Params: a list with each child's params.
+
+    Two steps that one kernel does at once run as one (``RandomTransform.fused_with``):
+    ``RandomIoUCrop()`` (no ``size``) followed by ``RandomZoomOut(size=...)`` is torchvision's
+    IoU crop -> zoom out -> ``Resize`` with a single resize per image.
     """
 
     def _run(self, batch, generator, params=None, *, region=None, single=False):
@@ -431,11 +435,21 @@ class Compose(_Container):
         if params is not None and (not isinstance(params, (list, tuple)) or len(params) != len(self.transforms)):
             raise ValueError(f"{owner}: params must be the list returned by return_params=True ({len(self.transforms)} entries)")
         original = batch
-        drawn = []
+        drawn: list[Any] = []
         owned = False  # whether the current image batch is an intermediate only this loop refers to
-        for i, t in enumerate(self.transforms):
-            batch, p = self._child(t, batch, generator, None if params is None else params[i], single, owned)
-            drawn.append(p)
+        steps, i = list(self.transforms), 0
+        while i < len(steps):
+            t = steps[i]
+            fused = t.fused_with(steps[i + 1]) if isinstance(t, RandomTransform) and i + 1 < len(steps) else None
+            if fused is not None:  # two steps as one (e.g. an IoU crop then a zoom out: one resize)
+                pair = None if params is None else fused.join_params(params[i], params[i + 1])
+                batch, p = self._child(fused, batch, generator, pair, single, owned)
+                drawn.extend(fused.split_params(p))
+                i += 2
+            else:
+                batch, p = self._child(t, batch, generator, None if params is None else params[i], single, owned)
+                drawn.append(p)
+                i += 1
             owned = isinstance(t, (RandomTransform, _Container)) and not _shares_memory(
                 batch[_t.IMAGE], original[_t.IMAGE]
             )

@@ -146,7 +146,8 @@ class _PerSampleSize:
         if self.size is None:
             raise TypeError(f"{type(self).__name__}: without size= every sample gets its own size and the op returns "
                             f"a list; a pipeline step or a sample structure needs one batch: pass size=(H, W), or call "
-                            f"the op directly on (images, [targets])")
+                            f"the op directly on (images, [targets]); in a Compose, RandomIoUCrop() may be followed "
+                            f"by RandomZoomOut(size=...)")
         return super()._run(batch, generator, params, **kw)
 
     def _list_mask(self, m1: torch.Tensor, q: Params) -> torch.Tensor:
@@ -196,6 +197,20 @@ def _overlap_ok_by_rounds(ok: torch.Tensor, leave: torch.Tensor, boxes: torch.Te
         stopped = (part(leave) | res.any(-1)).any(-1)
         pending = pending[~stopped]
     return out
+
+
+def _crop_boxes(boxes: torch.Tensor, q: Params) -> torch.Tensor:
+    """torchvision's ``F.crop`` of xyxy boxes ``(B, N, 4)`` to the IoU crops ``q`` (``(B,)`` ``top``,
+    ``left``, ``height``, ``width``, ``apply``): shifted, clamped to the crop, and zeroed where the
+    crop was applied and the box's centre is not strictly inside it (torchvision marks them so)."""
+    lf, tp = q["left"].to(boxes.dtype).view(-1, 1), q["top"].to(boxes.dtype).view(-1, 1)
+    ww, hh = q["width"].to(boxes.dtype).view(-1, 1), q["height"].to(boxes.dtype).view(-1, 1)
+    cx, cy = 0.5 * (boxes[..., 0] + boxes[..., 2]), 0.5 * (boxes[..., 1] + boxes[..., 3])
+    inside = (lf < cx) & (cx < lf + ww) & (tp < cy) & (cy < tp + hh)
+    shift = torch.stack([lf, tp, lf, tp], dim=-1)
+    moved = torch.minimum((boxes - shift).clamp_min(0), torch.stack([ww, hh, ww, hh], dim=-1))
+    keep = inside | ~q["apply"].view(-1, 1)
+    return torch.where(keep.unsqueeze(-1), moved, torch.zeros_like(moved))
 
 
 @register("transform", example=lambda: RandomIoUCrop(size=12))
@@ -260,7 +275,15 @@ class RandomIoUCrop(_PerSampleSize, _BoxCrop):
         self.trials, self.rounds = trials, rounds
 
     def make_params(self, x: torch.Tensor, generator: torch.Generator | None) -> Params:
-        h, w = x.shape[-2:]
+        return self._draw(x, *x.shape[-2:], *self._boxes(x), generator=generator)
+
+    def _draw(self, x: torch.Tensor, h: Any, w: Any, boxes: torch.Tensor, valid: torch.Tensor, *,
+              generator: torch.Generator | None) -> Params:
+        """The crops of images of ``h`` x ``w`` (ints, or ``(B,)`` int64: zoom-out canvases) holding
+        ``boxes`` ``(B, N, 4)`` xyxy (``valid`` ``(B, N)``)."""
+        h0, w0 = h, w
+        if isinstance(h, torch.Tensor):
+            h, w = h.view(-1, 1, 1), w.view(-1, 1, 1)
         r, t = self.rounds, self.trials
         dev = x.device
         opts = constant(tuple(self.sampler_options), dev)
@@ -277,7 +300,6 @@ class RandomIoUCrop(_PerSampleSize, _BoxCrop):
         ok = (aspect >= self.min_aspect_ratio) & (aspect <= self.max_aspect_ratio) & (nw > 0) & (nh > 0)
         leave = jac >= 1.0  # (B, R)
         ok &= ~leave.unsqueeze(-1)
-        boxes, valid = self._boxes(x)
         if boxes.shape[1] and cpu_path(x) and r > 1:
             ok = _overlap_ok_by_rounds(ok, leave, boxes, valid, jac, (left, top, right, bottom))
         elif boxes.shape[1]:
@@ -292,8 +314,8 @@ class RandomIoUCrop(_PerSampleSize, _BoxCrop):
 
         top = torch.where(crop, pick(top), 0)
         left = torch.where(crop, pick(left), 0)
-        height = torch.where(crop, pick(nh), h)
-        width = torch.where(crop, pick(nw), w)
+        height = torch.where(crop, pick(nh), h0)
+        width = torch.where(crop, pick(nw), w0)
         return {"top": top, "left": left, "height": height, "width": width, "apply": crop}
 
     def transform_boxes(self, boxes: torch.Tensor, params: Params, size: tuple[int, int]) -> torch.Tensor:
@@ -321,13 +343,14 @@ class RandomIoUCrop(_PerSampleSize, _BoxCrop):
         return x1[..., t : t + hh, l_ : l_ + ww].clone()
 
     def _list_boxes(self, b1: torch.Tensor, q: Params, in_hw: tuple[int, int]) -> torch.Tensor:
-        t, l_, hh, ww = (int(q[k]) for k in ("top", "left", "height", "width"))
-        cx, cy = 0.5 * (b1[..., 0] + b1[..., 2]), 0.5 * (b1[..., 1] + b1[..., 3])
-        inside = (l_ < cx) & (cx < l_ + ww) & (t < cy) & (cy < t + hh)
-        moved = b1 - constant((float(l_), float(t), float(l_), float(t)), b1.device, b1.dtype)
-        moved = torch.minimum(moved.clamp_min(0), constant((float(ww), float(hh), float(ww), float(hh)), b1.device, b1.dtype))
-        keep = inside | ~q["apply"].view(-1, 1)
-        return torch.where(keep.unsqueeze(-1), moved, torch.zeros_like(moved))
+        return _crop_boxes(b1, q)
+
+    def fused_with(self, nxt: Any) -> RandomTransform | None:
+        """Without ``size=``, followed by ``RandomZoomOut(size=...)``: one step, one resize
+        (torchvision's ``RandomIoUCrop`` -> ``RandomZoomOut`` -> ``Resize``; see ``Compose``)."""
+        if self.size is None and type(nxt) is RandomZoomOut and nxt.size is not None:
+            return _IoUCropZoomOut(self, nxt)
+        return None
 
     def extra_repr(self) -> str:
         return (f"min_scale={self.min_scale}, max_scale={self.max_scale}, aspect=({self.min_aspect_ratio}, "
@@ -372,7 +395,10 @@ class RandomZoomOut(_PerSampleSize, RandomTransform):
         self.antialias = check_bool(antialias, owner=owner, name="antialias")
 
     def make_params(self, x: torch.Tensor, generator: torch.Generator | None) -> Params:
-        h, w = x.shape[-2:]
+        return self._draw(x, *x.shape[-2:], generator=generator)
+
+    def _draw(self, x: torch.Tensor, h: Any, w: Any, *, generator: torch.Generator | None) -> Params:
+        """The draws for images of ``h`` x ``w`` (ints, or ``(B,)`` int64: the crops of ``RandomIoUCrop``)."""
         u = self._rand(x, 3, generator=generator)
         r = self.side_range[0] + u[:, 0] * (self.side_range[1] - self.side_range[0])
         cw, ch = (w * r).floor().long(), (h * r).floor().long()
@@ -382,23 +408,34 @@ class RandomZoomOut(_PerSampleSize, RandomTransform):
         return {"top": torch.where(apply, top, 0), "left": torch.where(apply, left, 0),
                 "canvas_h": torch.where(apply, ch, h), "canvas_w": torch.where(apply, cw, w), "apply": apply}
 
-    def transform(self, x: torch.Tensor, params: Params) -> torch.Tensor:
+    def transform(self, x: torch.Tensor, params: Params, *, crop: Params | None = None,
+                  size: tuple[int, int] | None = None) -> torch.Tensor:
+        """``crop``: windows of the images (``top``, ``left``, ``height``, ``width``) placed instead of
+        the images; ``size``: instead of ``self.size`` (both for the fused steps, see ``Compose``)."""
         _check_fill(self.fill, x, type(self).__name__)
         c = x.shape[1]
         if isinstance(self.fill, list) and len(self.fill) not in (1, c):
             raise ValueError(f"{type(self).__name__}: fill must be one number or {c} (one per channel); got {self.fill!r}")
-        return FZ.zoom_out_resize(x, params["top"], params["left"], params["canvas_h"], params["canvas_w"], self.size,
-                                  self.fill, antialias=self.antialias, max_side=self.side_range[1])
+        window = None if crop is None else tuple(crop[k] for k in ("top", "left", "height", "width"))
+        return FZ.zoom_out_resize(x, params["top"], params["left"], params["canvas_h"], params["canvas_w"],
+                                  size or self.size, self.fill, antialias=self.antialias, max_side=self.side_range[1],
+                                  crop=window)
 
-    def transform_mask(self, m: torch.Tensor, params: Params) -> torch.Tensor:
-        oh, ow = self.size
+    def transform_mask(self, m: torch.Tensor, params: Params, *, crop: Params | None = None,
+                       size: tuple[int, int] | None = None) -> torch.Tensor:
+        oh, ow = size or self.size
         dev = m.device
         h, w = m.shape[-2:]
         rows = (torch.arange(oh, device=dev, dtype=torch.float32) * (params["canvas_h"].float() / oh).unsqueeze(1))
         cols = (torch.arange(ow, device=dev, dtype=torch.float32) * (params["canvas_w"].float() / ow).unsqueeze(1))
         rows = rows.floor().long() - params["top"].unsqueeze(1)
         cols = cols.floor().long() - params["left"].unsqueeze(1)
-        ok = ((rows >= 0) & (rows < h)).unsqueeze(2) & ((cols >= 0) & (cols < w)).unsqueeze(1)  # (B, oh, ow)
+        if crop is None:
+            ok = ((rows >= 0) & (rows < h)).unsqueeze(2) & ((cols >= 0) & (cols < w)).unsqueeze(1)  # (B, oh, ow)
+        else:  # the crop's rows and columns, then shifted into the mask
+            ok = ((rows >= 0) & (rows < crop["height"].unsqueeze(1))).unsqueeze(2) \
+                & ((cols >= 0) & (cols < crop["width"].unsqueeze(1))).unsqueeze(1)
+            rows, cols = rows + crop["top"].unsqueeze(1), cols + crop["left"].unsqueeze(1)
         g = FG._gather(m, rows.clamp(0, h - 1), cols.clamp(0, w - 1))
         return torch.where(ok.unsqueeze(1), g, torch.zeros((), dtype=m.dtype, device=dev))
 
@@ -419,14 +456,153 @@ class RandomZoomOut(_PerSampleSize, RandomTransform):
         t, l_ = int(q["top"]), int(q["left"])
         return b1 + constant((float(l_), float(t), float(l_), float(t)), b1.device, b1.dtype)
 
-    def transform_points(self, points: torch.Tensor, params: Params, size: tuple[int, int]) -> torch.Tensor:
+    def transform_points(self, points: torch.Tensor, params: Params, size: tuple[int, int], *,
+                         out_size: tuple[int, int] | None = None) -> torch.Tensor:
+        oh, ow = out_size or self.size
         shift = torch.stack([params["left"], params["top"]], dim=1).to(points.dtype).unsqueeze(1)
-        scale = torch.stack([self.size[1] / params["canvas_w"].to(points.dtype),
-                             self.size[0] / params["canvas_h"].to(points.dtype)], dim=1).unsqueeze(1)
+        scale = torch.stack([ow / params["canvas_w"].to(points.dtype),
+                             oh / params["canvas_h"].to(points.dtype)], dim=1).unsqueeze(1)
         return (points + shift) * scale
+
+    def fused_with(self, nxt: Any) -> RandomTransform | None:
+        """Without ``size=``, followed by ``RandomIoUCrop(size=...)``: one step, one resize
+        (torchvision's ``RandomZoomOut`` -> ``RandomIoUCrop`` -> ``Resize``, its SSD order; see ``Compose``)."""
+        if self.size is None and type(nxt) is RandomIoUCrop and nxt.size is not None:
+            return _ZoomOutIoUCrop(self, nxt)
+        return None
 
     def extra_repr(self) -> str:
         return f"size={self.size}, fill={self.fill}, side_range={self.side_range}, " + super().extra_repr()
+
+
+class _CropZoomOut(RandomTransform):
+    """An IoU crop and a zoom out (either order) as one step for ``Compose``: each sample's part of
+    the image is placed on a fill canvas and resized to ``size`` once
+    (:func:`torchaug.functional.zoom.zoom_out_resize` with ``crop=``), nothing copied out at its
+    own size or resized twice. The result is torchvision's two ops then ``Resize(size)`` with the
+    same parameters (boxes clamped to the crop, those whose centre left it zeroed; masks nearest).
+    Params: the crop's keys prefixed ``crop.``, the zoom's ``zoom.``; ``Compose`` reports them apart.
+    A subclass gives ``_draw`` (both ops' draws, in step order), ``_placement`` (the parameters as
+    ``zoom_out_resize``'s canvas and image window, for images of ``hw``) and ``transform_boxes``.
+    """
+
+    __torchaug_public__ = False
+    keeps_size = False
+    geometric = True
+    _zoom_first = False
+
+    def __init__(self, first: RandomTransform, second: RandomTransform) -> None:
+        super().__init__()
+        self.zoom, self.crop = (first, second) if self._zoom_first else (second, first)
+        self.size = second.size
+
+    def _prefixes(self) -> tuple[str, str]:
+        return ("zoom.", "crop.") if self._zoom_first else ("crop.", "zoom.")
+
+    def join_params(self, first: Params | None, second: Params | None) -> Params | None:
+        """The two steps' replayed parameters (both or neither, in step order) as this step's."""
+        if first is None and second is None:
+            return None
+        if not isinstance(first, dict) or not isinstance(second, dict):
+            raise TypeError(f"{type(self.crop).__name__} and {type(self.zoom).__name__} run as one step: replay both "
+                            f"steps' params (the dicts return_params=True gave); got {describe(first)} and "
+                            f"{describe(second)}")
+        a, b = self._prefixes()
+        return {**{a + k: v for k, v in first.items()}, **{b + k: v for k, v in second.items()}}
+
+    def split_params(self, params: Params) -> tuple[Params, Params]:
+        """This step's parameters as the two steps' (in step order)."""
+        return tuple({k[5:]: v for k, v in params.items() if k.startswith(pre)} for pre in self._prefixes())
+
+    def _parts(self, params: Params) -> tuple[Params, Params]:
+        """``(crop, zoom)`` parameters."""
+        first, second = self.split_params(params)
+        return (second, first) if self._zoom_first else (first, second)
+
+    def _run(self, batch: dict, generator: Any, params: Params | None = None, **kw: Any) -> Any:
+        boxes = batch.get(_t.BOXES)
+        self.crop._ctx = (boxes[0], batch[_t.VALID][0]) if boxes else None
+        try:
+            return super()._run(batch, generator, params, **kw)
+        finally:
+            self.crop._ctx = None
+
+    def make_params(self, x: torch.Tensor, generator: torch.Generator | None) -> Params:
+        return self.join_params(*self._draw(x, generator))
+
+    def transform(self, x: torch.Tensor, params: Params) -> torch.Tensor:
+        canvas, window = self._placement(params, x.shape[-2:])
+        return self.zoom.transform(x, canvas, crop=window, size=self.size)
+
+    def transform_mask(self, m: torch.Tensor, params: Params) -> torch.Tensor:
+        canvas, window = self._placement(params, m.shape[-2:])
+        return self.zoom.transform_mask(m, canvas, crop=window, size=self.size)
+
+    def transform_points(self, points: torch.Tensor, params: Params, size: tuple[int, int]) -> torch.Tensor:
+        canvas, window = self._placement(params, size)
+        shift = torch.stack([window["left"], window["top"]], dim=1).to(points.dtype).unsqueeze(1)
+        return self.zoom.transform_points(points - shift, canvas, size, out_size=self.size)
+
+    def extra_repr(self) -> str:
+        return f"crop={self.crop!r}, zoom={self.zoom!r}"
+
+
+class _IoUCropZoomOut(_CropZoomOut):
+    """``RandomIoUCrop()`` (no ``size``) then ``RandomZoomOut(size=...)``: the crop is the window
+    placed on a canvas ``r`` times the crop's sides (:meth:`RandomIoUCrop.fused_with`)."""
+
+    def _draw(self, x: torch.Tensor, generator: torch.Generator | None) -> tuple[Params, Params]:
+        cp = self.crop.make_params(x, generator)
+        return cp, self.zoom._draw(x, cp["height"], cp["width"], generator=generator)
+
+    def _placement(self, params: Params, hw: Sequence[int]) -> tuple[Params, Params]:
+        cp, zp = self._parts(params)
+        return zp, cp
+
+    def transform_boxes(self, boxes: torch.Tensor, params: Params, size: tuple[int, int]) -> torch.Tensor:
+        if boxes.shape[1] == 0:
+            return boxes
+        cp, zp = self._parts(params)
+        return FG.points_to_boxes(self.zoom.transform_points(FG.box_corners(_crop_boxes(boxes, cp)), zp, size,
+                                                             out_size=self.size))
+
+
+class _ZoomOutIoUCrop(_CropZoomOut):
+    """``RandomZoomOut()`` (no ``size``) then ``RandomIoUCrop(size=...)`` (torchvision's SSD order):
+    the IoU crop is drawn on each zoom-out canvas (its boxes moved onto it), and the part of the
+    image inside the crop is the window placed (:meth:`RandomZoomOut.fused_with`)."""
+
+    _zoom_first = True
+
+    def _draw(self, x: torch.Tensor, generator: torch.Generator | None) -> tuple[Params, Params]:
+        zp = self.zoom.make_params(x, generator)
+        boxes, valid = self.crop._boxes(x)
+        shift = torch.stack([zp["left"], zp["top"]] * 2, dim=1).to(boxes.dtype).unsqueeze(1)
+        cp = self.crop._draw(x, zp["canvas_h"], zp["canvas_w"], boxes + shift, valid, generator=generator)
+        return zp, cp
+
+    def _placement(self, params: Params, hw: Sequence[int]) -> tuple[Params, Params]:
+        """The crop is the canvas; the image's rows (columns) inside it are the window, at their place."""
+        cp, zp = self._parts(params)
+        h, w = hw
+        y0 = torch.maximum(zp["top"], cp["top"])
+        x0 = torch.maximum(zp["left"], cp["left"])
+        y1 = torch.minimum(zp["top"] + h, cp["top"] + cp["height"])
+        x1 = torch.minimum(zp["left"] + w, cp["left"] + cp["width"])
+        canvas = {"top": y0 - cp["top"], "left": x0 - cp["left"], "canvas_h": cp["height"], "canvas_w": cp["width"]}
+        window = {"top": y0 - zp["top"], "left": x0 - zp["left"], "height": (y1 - y0).clamp_min(0),
+                  "width": (x1 - x0).clamp_min(0)}
+        return canvas, window
+
+    def transform_boxes(self, boxes: torch.Tensor, params: Params, size: tuple[int, int]) -> torch.Tensor:
+        if boxes.shape[1] == 0:
+            return boxes
+        cp, zp = self._parts(params)
+        shift = torch.stack([zp["left"], zp["top"]] * 2, dim=1).to(boxes.dtype).unsqueeze(1)
+        moved = _crop_boxes(boxes + shift, cp)  # on the canvas, then cropped
+        oh, ow = self.size
+        scale = torch.stack([ow / cp["width"].to(boxes.dtype), oh / cp["height"].to(boxes.dtype)] * 2, dim=1)
+        return moved * scale.unsqueeze(1)
 
 
 @register("transform", example=lambda: BBoxSafeRandomCrop(erosion_rate=0.2, size=16))
