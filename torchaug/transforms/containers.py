@@ -426,8 +426,8 @@ class Compose(_Container):
     child. Params: a list with each child's params.
 
     Two steps that one kernel does at once run as one (``RandomTransform.fused_with``):
-    ``RandomIoUCrop()`` (no ``size``) followed by ``RandomZoomOut(size=...)`` is torchvision's
-    IoU crop -> zoom out -> ``Resize`` with a single resize per image.
+    ``RandomIoUCrop()`` (no ``size``) then ``RandomZoomOut(size=...)``, or ``RandomZoomOut()`` then
+    ``RandomIoUCrop(size=...)``, is torchvision's two ops then ``Resize`` with one resize per image.
     """
 
     def _run(self, batch, generator, params=None, *, region=None, single=False):

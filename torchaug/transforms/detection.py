@@ -146,8 +146,9 @@ class _PerSampleSize:
         if self.size is None:
             raise TypeError(f"{type(self).__name__}: without size= every sample gets its own size and the op returns "
                             f"a list; a pipeline step or a sample structure needs one batch: pass size=(H, W), or call "
-                            f"the op directly on (images, [targets]); in a Compose, RandomIoUCrop() may be followed "
-                            f"by RandomZoomOut(size=...)")
+                            f"the op directly on (images, [targets]); in a Compose, an IoU crop and a zoom out next to "
+                            f"each other need size= on the second only (RandomIoUCrop() then RandomZoomOut(size=...), "
+                            f"or RandomZoomOut() then RandomIoUCrop(size=...))")
         return super()._run(batch, generator, params, **kw)
 
     def _list_mask(self, m1: torch.Tensor, q: Params) -> torch.Tensor:
