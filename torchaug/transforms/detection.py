@@ -200,6 +200,11 @@ def _overlap_ok_by_rounds(ok: torch.Tensor, leave: torch.Tensor, boxes: torch.Te
     return out
 
 
+def _shift(q: Params, dtype: torch.dtype) -> torch.Tensor:
+    """``(B, 1, 4)`` offsets ``(left, top, left, top)`` of ``q`` for xyxy boxes."""
+    return torch.stack([q["left"], q["top"]] * 2, dim=1).to(dtype).unsqueeze(1)
+
+
 def _crop_boxes(boxes: torch.Tensor, q: Params) -> torch.Tensor:
     """torchvision's ``F.crop`` of xyxy boxes ``(B, N, 4)`` to the IoU crops ``q`` (``(B,)`` ``top``,
     ``left``, ``height``, ``width``, ``apply``): shifted, clamped to the crop, and zeroed where the
@@ -208,10 +213,15 @@ def _crop_boxes(boxes: torch.Tensor, q: Params) -> torch.Tensor:
     ww, hh = q["width"].to(boxes.dtype).view(-1, 1), q["height"].to(boxes.dtype).view(-1, 1)
     cx, cy = 0.5 * (boxes[..., 0] + boxes[..., 2]), 0.5 * (boxes[..., 1] + boxes[..., 3])
     inside = (lf < cx) & (cx < lf + ww) & (tp < cy) & (cy < tp + hh)
-    shift = torch.stack([lf, tp, lf, tp], dim=-1)
-    moved = torch.minimum((boxes - shift).clamp_min(0), torch.stack([ww, hh, ww, hh], dim=-1))
+    moved = torch.minimum((boxes - _shift(q, boxes.dtype)).clamp_min(0), torch.stack([ww, hh, ww, hh], dim=-1))
     keep = inside | ~q["apply"].view(-1, 1)
     return torch.where(keep.unsqueeze(-1), moved, torch.zeros_like(moved))
+
+
+def _crop_scale(q: Params, size: tuple[int, int], dtype: torch.dtype) -> torch.Tensor:
+    """``(B, 1, 4)`` factors taking xyxy boxes in the crops ``q`` to the crops resized to ``size``."""
+    oh, ow = size
+    return torch.stack([ow / q["width"].to(dtype), oh / q["height"].to(dtype)] * 2, dim=1).unsqueeze(1)
 
 
 @register("transform", example=lambda: RandomIoUCrop(size=12))
@@ -322,13 +332,7 @@ class RandomIoUCrop(_PerSampleSize, _BoxCrop):
     def transform_boxes(self, boxes: torch.Tensor, params: Params, size: tuple[int, int]) -> torch.Tensor:
         if boxes.shape[1] == 0:
             return boxes
-        cx, cy = 0.5 * (boxes[..., 0] + boxes[..., 2]), 0.5 * (boxes[..., 1] + boxes[..., 3])
-        lf, tp = params["left"].unsqueeze(1).to(boxes.dtype), params["top"].unsqueeze(1).to(boxes.dtype)
-        rt, bt = lf + params["width"].unsqueeze(1), tp + params["height"].unsqueeze(1)
-        inside = (lf < cx) & (cx < rt) & (tp < cy) & (cy < bt)
-        keep = inside | ~params["apply"].unsqueeze(1)
-        moved = super().transform_boxes(boxes, params, size)
-        return torch.where(keep.unsqueeze(-1), moved, torch.zeros_like(moved))
+        return _crop_boxes(boxes, params) * _crop_scale(params, self.size, boxes.dtype)
 
     # -- per-sample sizes (no size=): torchaug.transforms.per_sample
     def _list_params(self, x: torch.Tensor, boxes: torch.Tensor | None, valid: torch.Tensor | None,
@@ -513,7 +517,7 @@ class _CropZoomOut(RandomTransform):
 
     def split_params(self, params: Params) -> tuple[Params, Params]:
         """This step's parameters as the two steps' (in step order)."""
-        return tuple({k[5:]: v for k, v in params.items() if k.startswith(pre)} for pre in self._prefixes())
+        return tuple({k[len(pre):]: v for k, v in params.items() if k.startswith(pre)} for pre in self._prefixes())
 
     def _parts(self, params: Params) -> tuple[Params, Params]:
         """``(crop, zoom)`` parameters."""
@@ -578,8 +582,8 @@ class _ZoomOutIoUCrop(_CropZoomOut):
     def _draw(self, x: torch.Tensor, generator: torch.Generator | None) -> tuple[Params, Params]:
         zp = self.zoom.make_params(x, generator)
         boxes, valid = self.crop._boxes(x)
-        shift = torch.stack([zp["left"], zp["top"]] * 2, dim=1).to(boxes.dtype).unsqueeze(1)
-        cp = self.crop._draw(x, zp["canvas_h"], zp["canvas_w"], boxes + shift, valid, generator=generator)
+        cp = self.crop._draw(x, zp["canvas_h"], zp["canvas_w"], boxes + _shift(zp, boxes.dtype), valid,
+                             generator=generator)
         return zp, cp
 
     def _placement(self, params: Params, hw: Sequence[int]) -> tuple[Params, Params]:
@@ -599,11 +603,8 @@ class _ZoomOutIoUCrop(_CropZoomOut):
         if boxes.shape[1] == 0:
             return boxes
         cp, zp = self._parts(params)
-        shift = torch.stack([zp["left"], zp["top"]] * 2, dim=1).to(boxes.dtype).unsqueeze(1)
-        moved = _crop_boxes(boxes + shift, cp)  # on the canvas, then cropped
-        oh, ow = self.size
-        scale = torch.stack([ow / cp["width"].to(boxes.dtype), oh / cp["height"].to(boxes.dtype)] * 2, dim=1)
-        return moved * scale.unsqueeze(1)
+        # moved onto the canvas, cropped, resized
+        return _crop_boxes(boxes + _shift(zp, boxes.dtype), cp) * _crop_scale(cp, self.size, boxes.dtype)
 
 
 @register("transform", example=lambda: BBoxSafeRandomCrop(erosion_rate=0.2, size=16))
